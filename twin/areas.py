@@ -1,0 +1,176 @@
+"""Areas, zones and named sites as data: WGS84 polygons and points read from TOML.
+
+The twin ships Gwangju's areas in the ``maps`` package (``maps/areas/*.toml`` for road areas,
+``maps/zones/*.toml`` for airspace zones). More can be added by path, or by directories listed
+in the ``TWIN_AREA_PATH`` environment variable (the tests add their Helsinki test area this way).
+An area may say which of its sites stand in for another area's site ids (``[site_aliases]``), so
+that a Gwangju scenario can run on a test area unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import pyproj
+from pydantic import Field, field_validator, model_validator
+from shapely.geometry import Point, Polygon
+from shapely.ops import transform
+
+from twin.config import Frozen, read_toml, validate
+from twin.errors import ConfigError, TwinError
+
+AREA_PATH_ENV = "TWIN_AREA_PATH"
+
+
+class SiteSpec(Frozen):
+    """A named point: a depot, a charger, a vertiport, the certification center, ..."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    kind: str
+    name_ko: str
+    name_en: str
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    approximate: bool
+    source: str
+
+
+class AreaSpec(Frozen):
+    """An area as written in its file; see :class:`Area` for the loaded form."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    kind: Literal["road_area", "drone_free_zone", "geofence"]
+    name_ko: str
+    name_en: str
+    crs: str
+    approximate: bool
+    source: str
+    polygon: list[tuple[float, float]] | None = None
+    center: tuple[float, float] | None = None
+    radius_m: float | None = Field(default=None, gt=0)
+    sites: list[SiteSpec] = []
+    site_aliases: dict[str, str] = {}
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, value: str) -> str:
+        try:
+            crs = pyproj.CRS.from_user_input(value)
+        except pyproj.exceptions.CRSError:
+            raise ValueError("must be a CRS such as \"EPSG:32652\"") from None
+        if not crs.is_projected:
+            raise ValueError("must be a projected (metric) CRS such as \"EPSG:32652\" (UTM 52N)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> AreaSpec:
+        if (self.polygon is None) == (self.center is None or self.radius_m is None):
+            raise ValueError("give either polygon = [[lon, lat], ...] or center = [lon, lat] with radius_m")
+        if self.polygon is not None and not Polygon(self.polygon).is_valid:
+            raise ValueError("polygon must be a valid ring of at least 3 distinct [lon, lat] points")
+        ids = [site.id for site in self.sites]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"site ids must be unique, got {ids}")
+        return self
+
+
+@dataclass(frozen=True)
+class Area:
+    """A loaded area: its spec, the file it came from, and its geometry in WGS84 and metres."""
+
+    spec: AreaSpec
+    file: Path
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def crs(self) -> str:
+        return self.spec.crs
+
+    @cached_property
+    def polygon_wgs84(self) -> Polygon:
+        if self.spec.polygon is not None:
+            return Polygon(self.spec.polygon)
+        return transform(self._to_wgs84, self.polygon_m)
+
+    @cached_property
+    def polygon_m(self) -> Polygon:
+        if self.spec.polygon is None:
+            assert self.spec.center is not None and self.spec.radius_m is not None
+            x, y = self._to_metric(*self.spec.center)
+            return Point(x, y).buffer(self.spec.radius_m, quad_segs=8)
+        return transform(self._to_metric, self.polygon_wgs84)
+
+    def site(self, site_id: str) -> SiteSpec:
+        """The site called ``site_id`` here, or the one this area lets stand in for it."""
+        wanted = self.spec.site_aliases.get(site_id, site_id)
+        for site in self.spec.sites:
+            if site.id == wanted:
+                return site
+        known = sorted({s.id for s in self.spec.sites} | set(self.spec.site_aliases))
+        raise TwinError(f"area '{self.id}' ({self.file}) has no site '{site_id}'; its sites are: {', '.join(known)}")
+
+    def site_xy_m(self, site_id: str) -> tuple[float, float]:
+        site = self.site(site_id)
+        return self._to_metric(site.lon, site.lat)
+
+    def _to_metric(self, lon: float, lat: float) -> tuple[float, float]:
+        return _transformer("EPSG:4326", self.crs).transform(lon, lat)
+
+    def _to_wgs84(self, x: float, y: float) -> tuple[float, float]:
+        return _transformer(self.crs, "EPSG:4326").transform(x, y)
+
+
+_TRANSFORMERS: dict[tuple[str, str], pyproj.Transformer] = {}
+
+
+def _transformer(src: str, dst: str) -> pyproj.Transformer:
+    key = (src, dst)
+    if key not in _TRANSFORMERS:
+        _TRANSFORMERS[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    return _TRANSFORMERS[key]
+
+
+def load_area_file(path: Path) -> Area:
+    """Read and validate one area file."""
+    return Area(validate(AreaSpec, read_toml(path), str(path)), path)
+
+
+def area_files() -> dict[str, Path]:
+    """Every known area id and its file: the packaged ones, then ``TWIN_AREA_PATH`` directories."""
+    found: dict[str, Path] = {}
+    packaged = resources.files("maps")
+    for folder in ("areas", "zones"):
+        for entry in sorted(packaged.joinpath(folder).iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".toml"):
+                found[entry.name.removesuffix(".toml")] = Path(str(entry))
+    for folder in filter(None, os.environ.get(AREA_PATH_ENV, "").split(os.pathsep)):
+        for file in sorted(Path(folder).glob("*.toml")):
+            found[file.stem] = file
+    return found
+
+
+def load_area(ref: str, relative_to: Path | None = None) -> Area:
+    """Load an area by id (``"bitgreen"``) or by path to its TOML file.
+
+    A path is taken relative to ``relative_to`` (the scenario's folder) when not absolute.
+    """
+    if ref.endswith(".toml"):
+        path = Path(ref)
+        if not path.is_absolute() and relative_to is not None:
+            path = relative_to / path
+        return load_area_file(path)
+    files = area_files()
+    if ref not in files:
+        raise TwinError(f"unknown area '{ref}'; known areas: {', '.join(sorted(files))} (or give a path to an area .toml)")
+    area = load_area_file(files[ref])
+    if area.id != ref:
+        raise ConfigError(str(files[ref]), "id", area.id, f"must match the file name '{ref}'")
+    return area

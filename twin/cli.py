@@ -1,0 +1,176 @@
+"""The ``twin`` command: maps, scenarios, headless runs.
+
+A user's mistake (bad file, unknown area, missing map) is printed as one line on stderr with
+exit status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from twin.errors import TwinError
+
+app = typer.Typer(help="Digital twin of Gwangju's autonomous-mobility testbed.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+maps_app = typer.Typer(help="Road networks: fetch online, import offline, list the cache.", no_args_is_help=True)
+scenarios_app = typer.Typer(help="Scenario files: list and validate.", no_args_is_help=True)
+app.add_typer(maps_app, name="maps")
+app.add_typer(scenarios_app, name="scenarios")
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+
+@maps_app.command("fetch")
+def maps_fetch(area: str, timeout: Annotated[float, typer.Option(help="Overpass timeout, seconds.")] = 180.0) -> None:
+    """Download AREA's road network from OpenStreetMap (needs internet) into the cache."""
+    from twin import mapcache, osm
+    from twin.areas import load_area
+
+    spec = load_area(area)
+    _say_saved(mapcache.save(osm.fetch_graph(spec, timeout_s=timeout), spec.id, "overpass (osmnx)"))
+
+
+@maps_app.command("import")
+def maps_import(area: str, extract: Path) -> None:
+    """Clip a local .osm / .osm.bz2 / .osm.pbf EXTRACT to AREA, offline, into the cache."""
+    from twin import mapcache, osm
+    from twin.areas import load_area
+
+    spec = load_area(area)
+    _say_saved(mapcache.save(osm.import_graph(spec, extract), spec.id, f"import {extract.name}"))
+
+
+def _say_saved(info) -> None:  # noqa: ANN001 - a MapInfo
+    out.print(f"cached {info.area}: {info.nodes} nodes, {info.edges} edges, {info.road_length_km:.1f} km of road")
+
+
+@maps_app.command("list")
+def maps_list() -> None:
+    """Show the cached road networks."""
+    from twin import mapcache
+
+    entries = mapcache.cached()
+    if not entries:
+        out.print(f"no maps cached in {mapcache.cache_dir()}; run 'twin maps fetch AREA' or 'twin maps import AREA FILE'")
+        return
+    table = Table("area", "nodes", "edges", "road km", "source", "created")
+    for e in entries:
+        table.add_row(e.area, str(e.nodes), str(e.edges), f"{e.road_length_km:.1f}", e.source, e.created)
+    out.print(table)
+
+
+@scenarios_app.command("list")
+def scenarios_list() -> None:
+    """Show the scenarios shipped with the twin."""
+    from twin import scenario
+
+    table = Table("name", "area", "file")
+    for name, path in scenario.packaged().items():
+        loaded = scenario.load(path)
+        table.add_row(name, loaded.spec.scenario.area, str(path))
+    out.print(table)
+
+
+@scenarios_app.command("validate")
+def scenarios_validate(files: list[Path]) -> None:
+    """Check scenario FILES; prints one line per file, exits 2 if any is invalid."""
+    from twin import scenario
+
+    bad = 0
+    for file in files:
+        try:
+            scenario.load(file)
+            out.print(f"{file}: ok", highlight=False)
+        except TwinError as exc:
+            bad += 1
+            err.print(f"error: {exc}", highlight=False, markup=False)
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command("run")
+def run(
+    scenario_ref: Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario file or packaged name.")],
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the scenario's).")] = None,
+    until: Annotated[Optional[str], typer.Option(help='Simulated time to run, e.g. "6 h" (default: the scenario\'s).')] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/NAME-seedN).")] = None,
+    area: Annotated[Optional[str], typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+) -> None:
+    """Run SCENARIO headless and write its results folder."""
+    from twin import runner, scenario, units
+
+    path = scenario.resolve(scenario_ref)
+    until_s = _duration(until, units) if until is not None else None
+    loaded = scenario.load(path)
+    seed_used = loaded.spec.scenario.seed if seed is None else seed
+    target = out_dir or Path("results") / f"{loaded.name}-seed{seed_used}"
+    with _progress(f"{loaded.name}") as progress:
+        result = runner.run(path, target, seed=seed, until_s=until_s, area=area, progress=progress)
+    out.print(f"results in {target}", highlight=False)
+    _print_kpis(result.summary["kpis"])
+
+
+def _duration(text: str, units) -> float:  # noqa: ANN001 - the units module
+    try:
+        value = units.to_si(text, "duration")
+    except ValueError as exc:
+        raise TwinError(f"--until {text!r}: {exc}") from None
+    if value <= 0:
+        raise TwinError(f"--until {text!r}: must be more than 0 s")
+    return value
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing when stderr is piped."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = None
+
+    def __enter__(self):  # noqa: ANN204
+        if not sys.stderr.isatty():
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"),
+                            TimeRemainingColumn(), console=err, transient=True)
+        self.bar.__enter__()
+        task = self.bar.add_task(self.label, total=1.0, clock="")
+
+        def update(now_s: float, end_s: float) -> None:
+            day, rest = divmod(int(now_s), 86400)
+            self.bar.update(task, completed=now_s / end_s, clock=f"day {day + 1} {rest // 3600:02d}:{rest % 3600 // 60:02d}")
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _print_kpis(kpis: dict) -> None:
+    for service, figures in kpis.items():
+        line = ", ".join(f"{k} {v}" for k, v in figures.items())
+        out.print(f"  {service}: {line}", highlight=False)
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line and exit status 2."""
+    try:
+        app()
+    except TwinError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted", highlight=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The one clock: a heap of ``(time_s, priority, sequence, event)``.
+
+The model owns exactly one :class:`EventQueue`. Ties in time break by priority, then by the
+order events were scheduled (the sequence counter), so the same scenario and seed always
+replay the same history.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+
+
+class Event:
+    """A scheduled call; :meth:`cancel` makes the queue skip it."""
+
+    __slots__ = ("time_s", "action", "cancelled")
+
+    def __init__(self, time_s: float, action: Callable[[], None]) -> None:
+        self.time_s = time_s
+        self.action = action
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class EventQueue:
+    """Discrete-event clock in seconds since the start of the scenario."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, int, Event]] = []
+        self._sequence = itertools.count()
+        self.now_s = 0.0
+        self.processed = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def at(self, time_s: float, action: Callable[[], None], priority: int = 0) -> Event:
+        """Schedule ``action`` at absolute ``time_s`` (never in the past)."""
+        if time_s < self.now_s:
+            raise ValueError(f"cannot schedule at {time_s} s, the clock is already at {self.now_s} s")
+        event = Event(time_s, action)
+        heapq.heappush(self._heap, (time_s, priority, next(self._sequence), event))
+        return event
+
+    def after(self, delay_s: float, action: Callable[[], None], priority: int = 0) -> Event:
+        """Schedule ``action`` ``delay_s`` seconds from now."""
+        return self.at(self.now_s + delay_s, action, priority)
+
+    def next_time_s(self) -> float:
+        """Time of the next pending event, or ``inf``."""
+        while self._heap and self._heap[0][3].cancelled:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else float("inf")
+
+    def run_until(self, end_s: float) -> None:
+        """Process every event at or before ``end_s``, then leave the clock at ``end_s``."""
+        heap = self._heap
+        while heap and heap[0][0] <= end_s:
+            time_s, _, _, event = heapq.heappop(heap)
+            if event.cancelled:
+                continue
+            self.now_s = time_s
+            self.processed += 1
+            event.action()
+        self.now_s = max(self.now_s, end_s)

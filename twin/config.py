@@ -1,0 +1,132 @@
+"""Reading TOML files into frozen, typed pydantic models with one-line errors.
+
+Shared by area, scenario and sweep files. The first problem found is reported as
+``FILE: key.path = value: what is allowed`` through a :class:`~twin.errors.ConfigError`
+subclass; pydantic's own exceptions never leave this module.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import typing
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from twin import units
+from twin.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Frozen(BaseModel):
+    """Base of every config object: unknown keys refused, values immutable once read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, populate_by_name=True)
+
+
+def _quantity(kind: str) -> BeforeValidator:
+    return BeforeValidator(lambda value: units.to_si(value, kind))
+
+
+# Quantities written with units in files, held as SI floats in code.
+SpeedMps = Annotated[float, _quantity("speed")]
+DurationS = Annotated[float, _quantity("duration")]
+LengthM = Annotated[float, _quantity("length")]
+EnergyJ = Annotated[float, _quantity("energy")]
+PowerW = Annotated[float, _quantity("power")]
+EnergyPerLengthJpm = Annotated[float, _quantity("energy_per_length")]
+MassKg = Annotated[float, _quantity("mass")]
+RatePerS = Annotated[float, _quantity("rate")]
+Window = Annotated[tuple[float, float], BeforeValidator(units.parse_window)]
+
+
+def read_toml(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+    """Parse a TOML file, turning I/O and syntax problems into one-line errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(str(path), "", None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(str(path), "", None, f"cannot be read ({exc.__class__.__name__})") from None
+    return parse_toml(text, str(path), error)
+
+
+def parse_toml(text: str, file: str, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+    """Parse TOML text; ``file`` names it in errors."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(file, "", None, f"is not valid TOML ({exc})") from None
+
+
+def validate(model: type[M], data: Any, file: str, error: type[ConfigError] = ConfigError) -> M:
+    """Validate ``data`` into ``model`` or raise ``error`` describing the first problem."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        allowed = _allowed(first)
+        if first["type"] == "extra_forbidden":
+            keys = _keys_at(model, first["loc"][:-1])
+            allowed = f"unknown key; allowed here: {', '.join(keys)}" if keys else allowed
+        raise error(file, _key_path(first["loc"]), _value(first), allowed) from None
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not _is_internal(part):
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys a file may use at ``loc`` inside ``model`` (empty if it cannot be told)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or _is_internal(part):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            return []
+        field = next((f for name, f in fields.items() if (f.alias or name) == part), None)
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    fields = getattr(current, "model_fields", None)
+    return sorted(f.alias or name for name, f in fields.items()) if fields else []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside ``list[M]``, ``M | None``, ``tuple[M, ...]`` or ``dict[str, M]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_internal(part: str) -> bool:
+    # pydantic names validator steps in locations ("function-before[...]", "tuple[float, float]").
+    return "[" in part or part.startswith("function-")
+
+
+def _value(error: Any) -> Any:
+    return None if error["type"] == "missing" else error.get("input")
+
+
+def _allowed(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")

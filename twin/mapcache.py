@@ -1,0 +1,107 @@
+"""The local cache of road networks: every run reads its map from here, offline.
+
+Layout: ``$TWIN_CACHE_DIR/maps/AREA.graphml`` (osmnx GraphML, projected) and ``AREA.json``
+(source, counts, road length and the fingerprint that run manifests record). The default
+cache directory is ``~/.cache/gwangju-twin``. Files are replaced atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import osmnx as ox
+
+from twin.errors import MapError
+from twin.fileio import atomic_path, atomic_write_text
+
+CACHE_ENV = "TWIN_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """The cache root: ``$TWIN_CACHE_DIR`` or ``~/.cache/gwangju-twin``."""
+    root = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gwangju-twin"
+    return Path(root)
+
+
+def _paths(area_id: str) -> tuple[Path, Path]:
+    folder = cache_dir() / "maps"
+    return folder / f"{area_id}.graphml", folder / f"{area_id}.json"
+
+
+@dataclass(frozen=True)
+class MapInfo:
+    """What the cache knows about one area's network."""
+
+    area: str
+    source: str
+    created: str
+    nodes: int
+    edges: int
+    road_length_km: float
+    fingerprint: str
+
+
+def save(graph: nx.MultiDiGraph, area_id: str, source: str) -> MapInfo:
+    """Write ``graph`` to the cache atomically and return its description."""
+    graphml, meta = _paths(area_id)
+    graphml.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(graphml) as tmp:
+        ox.save_graphml(graph, tmp)
+    info = MapInfo(
+        area=area_id,
+        source=source,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        nodes=graph.number_of_nodes(),
+        edges=graph.number_of_edges(),
+        road_length_km=round(sum(length for *_, length in graph.edges(data="length")) / 1000.0, 3),
+        fingerprint=fingerprint(graphml),
+    )
+    atomic_write_text(meta, json.dumps(info.__dict__, indent=2, ensure_ascii=False))
+    return info
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 of a cached map file: names exactly which network a run used."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def info(area_id: str) -> MapInfo | None:
+    """The cached map's description, or None if the area has no cached map."""
+    graphml, meta = _paths(area_id)
+    if not (graphml.is_file() and meta.is_file()):
+        return None
+    try:
+        return MapInfo(**json.loads(meta.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise MapError(f"{meta}: damaged cache entry ({exc}); fetch or import area '{area_id}' again") from None
+
+
+def cached() -> list[MapInfo]:
+    """Every cached map, by area id."""
+    folder = cache_dir() / "maps"
+    found = (info(p.stem) for p in sorted(folder.glob("*.json"))) if folder.is_dir() else ()
+    return [entry for entry in found if entry is not None]
+
+
+def load(area_id: str) -> tuple[nx.MultiDiGraph, MapInfo]:
+    """The cached graph of ``area_id``; a missing map is one line naming the commands to run."""
+    entry = info(area_id)
+    if entry is None:
+        raise MapError(
+            f"no road network cached for area '{area_id}' in {cache_dir()}; run "
+            f"'twin maps fetch {area_id}' (online) or 'twin maps import {area_id} FILE.osm.pbf' (offline)"
+        )
+    graphml, _ = _paths(area_id)
+    if fingerprint(graphml) != entry.fingerprint:
+        raise MapError(f"{graphml}: changed since it was cached; fetch or import area '{area_id}' again")
+    return ox.load_graphml(graphml), entry

@@ -1,0 +1,64 @@
+"""The mesa model: one seeded random generator, one event clock, the services of a scenario."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+
+from twin.clock import EventQueue
+from twin.record import EventLog, Tracks
+from twin.scenario import Scenario
+from twin.world import World
+
+
+class TwinModel(mesa.Model):
+    """A scenario running in a world.
+
+    Time advances by events (:attr:`clock`); :meth:`step` advances it by the scenario's
+    ``step`` so that mesa tools (``batch_run``, visualisers) can drive it tick by tick.
+    All randomness comes from ``self.rng`` (numpy) seeded by mesa from ``seed``.
+    """
+
+    def __init__(
+        self, scenario: Scenario, world: World, *, seed: int | None = None, duration_s: float | None = None
+    ) -> None:
+        meta = scenario.spec.scenario
+        self.seed_used = meta.seed if seed is None else int(seed)
+        super().__init__(seed=self.seed_used)
+        self.scenario = scenario
+        self.world = world
+        self.clock = EventQueue()
+        self.log = EventLog()
+        self.tracks = Tracks(enabled=meta.record_trajectories)
+        self.duration_s = meta.duration_s if duration_s is None else float(duration_s)
+        self.step_s = meta.step_s
+        self.services: list[Any] = []
+        # Imported here: agents/ builds on twin/, and the model is where the two meet.
+        from agents.shuttle import build_shuttle_services
+
+        self.services += build_shuttle_services(self, scenario.spec.shuttles)
+
+    @property
+    def now_s(self) -> float:
+        return self.clock.now_s
+
+    @property
+    def finished(self) -> bool:
+        return self.clock.now_s >= self.duration_s
+
+    def step(self) -> None:
+        """Advance the clock by one scenario step (mesa's tick)."""
+        self.run_until(self.clock.now_s + self.step_s)
+
+    def run_until(self, end_s: float) -> None:
+        """Process all events up to ``end_s`` (never past the scenario's duration)."""
+        self.clock.run_until(min(end_s, self.duration_s))
+        if self.finished:
+            self.running = False
+
+    def kpis(self) -> dict[str, Any]:
+        """Key figures of every service, by service id, plus the engine's own counts."""
+        figures: dict[str, Any] = {service.id: service.kpis() for service in self.services}
+        figures["engine"] = {"simulated_s": self.clock.now_s, "events_processed": self.clock.processed}
+        return figures

@@ -1,0 +1,149 @@
+"""A road network compiled for the hot loop: node arrays, a sparse matrix and batched Dijkstra.
+
+Built once per run from the cached osmnx graph. networkx is for building and checking;
+routing here runs on ``scipy.sparse`` (one Dijkstra per source node, cached), and positions
+are numpy arrays in the area's metric CRS.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from twin.errors import RoutingError
+
+KPH_TO_MPS = 1000.0 / 3600.0
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where a point meets the network: the nearest node and how far it was."""
+
+    node: int
+    distance_m: float
+
+
+class RoadNetwork:
+    """Directed road graph with integer nodes ``0..n-1`` and one edge per ordered node pair.
+
+    Parallel OSM edges between the same two nodes keep the shortest one.
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph, *, crs: str, fingerprint: str, cache_size: int = 2048) -> None:
+        self.crs = crs
+        self.fingerprint = fingerprint
+        self.osm_ids = np.array(list(graph.nodes), dtype=np.int64)
+        index = {osm_id: i for i, osm_id in enumerate(graph.nodes)}
+        self.x_m = np.array([graph.nodes[n]["x"] for n in graph.nodes], dtype=float)
+        self.y_m = np.array([graph.nodes[n]["y"] for n in graph.nodes], dtype=float)
+
+        best: dict[tuple[int, int], dict] = {}
+        for u, v, data in graph.edges(data=True):
+            key = (index[u], index[v])
+            if key not in best or data["length"] < best[key]["length"]:
+                best[key] = data
+        pairs = sorted(best)
+        self.edge_u = np.array([u for u, _ in pairs], dtype=np.int64)
+        self.edge_v = np.array([v for _, v in pairs], dtype=np.int64)
+        self.edge_length_m = np.array([best[p]["length"] for p in pairs], dtype=float)
+        self.edge_speed_limit_mps = np.array([best[p]["speed_kph"] * KPH_TO_MPS for p in pairs], dtype=float)
+        self.edge_name = [_first(best[p].get("name", "")) for p in pairs]
+        self.edge_coords_m = [self._coords(best[p], u, v) for p, (u, v) in zip(pairs, pairs)]
+        self._edge_of = {pair: e for e, pair in enumerate(pairs)}
+
+        n = len(self.osm_ids)
+        self.matrix = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))
+        self._tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
+        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def node_count(self) -> int:
+        return len(self.osm_ids)
+
+    @property
+    def edge_count(self) -> int:
+        return len(self.edge_u)
+
+    @property
+    def total_length_m(self) -> float:
+        return float(self.edge_length_m.sum())
+
+    def _coords(self, data: dict, u: int, v: int) -> np.ndarray:
+        geometry = data.get("geometry")
+        if geometry is not None:
+            return np.asarray(geometry.coords, dtype=float)
+        return np.array([[self.x_m[u], self.y_m[u]], [self.x_m[v], self.y_m[v]]])
+
+    def snap(self, x_m: float, y_m: float) -> Snap:
+        """The nearest node to a point."""
+        distance, node = self._tree.query([x_m, y_m])
+        return Snap(int(node), float(distance))
+
+    def snap_site(self, name: str, x_m: float, y_m: float, max_distance_m: float) -> int:
+        """Snap a named place, refusing it with one line if it is too far from any road."""
+        snap = self.snap(x_m, y_m)
+        if snap.distance_m > max_distance_m:
+            raise RoutingError(
+                f"'{name}' is {snap.distance_m:.0f} m from the nearest road node, "
+                f"more than the allowed {max_distance_m:.0f} m; move it or raise snap_distance"
+            )
+        return snap.node
+
+    def edge(self, u: int, v: int) -> int:
+        """The edge index from node ``u`` to node ``v``."""
+        return self._edge_of[(u, v)]
+
+    def _tree_from(self, source: int) -> tuple[np.ndarray, np.ndarray]:
+        hit = self._cache.get(source)
+        if hit is not None:
+            self._cache.move_to_end(source)
+            return hit
+        dist, pred = dijkstra(self.matrix, directed=True, indices=source, return_predecessors=True)
+        self._cache[source] = (dist, pred)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return dist, pred
+
+    def distance_m(self, source: int, target: int) -> float:
+        """Shortest driving distance; ``inf`` if ``target`` cannot be reached."""
+        return float(self._tree_from(source)[0][target])
+
+    def distances_from(self, source: int) -> np.ndarray:
+        """Shortest distances from ``source`` to every node (read-only view)."""
+        return self._tree_from(source)[0]
+
+    def path(self, source: int, target: int) -> list[int]:
+        """Node sequence of the shortest path, both ends included."""
+        dist, pred = self._tree_from(source)
+        if not np.isfinite(dist[target]):
+            raise RoutingError(f"node {self.osm_ids[target]} cannot be reached from node {self.osm_ids[source]}")
+        nodes = [target]
+        while nodes[-1] != source:
+            nodes.append(int(pred[nodes[-1]]))
+        nodes.reverse()
+        return nodes
+
+    def edge_time_s(self, edge: int, max_speed_mps: float) -> float:
+        """Time to drive ``edge`` at ``min(max_speed_mps, the edge's limit)``."""
+        return float(self.edge_length_m[edge] / min(max_speed_mps, self.edge_speed_limit_mps[edge]))
+
+    def travel_time_s(self, source: int, target: int, max_speed_mps: float) -> float:
+        """Time along the shortest path for a vehicle capped at ``max_speed_mps``."""
+        return sum(self.edge_time_s(e, max_speed_mps) for e in self.path_edges(self.path(source, target)))
+
+    def path_edges(self, nodes: list[int]) -> list[int]:
+        """Edge indices along a node sequence."""
+        return [self._edge_of[(u, v)] for u, v in zip(nodes, nodes[1:])]
+
+
+def _first(value: object) -> str:
+    if isinstance(value, list):
+        return str(value[0]) if value else ""
+    return str(value) if value else ""

@@ -1,0 +1,163 @@
+"""Building a service-vehicle road network from OpenStreetMap, online or offline.
+
+Two ways in, one way out:
+
+* :func:`fetch_graph` downloads the area's roads from Overpass with osmnx;
+* :func:`import_graph` clips a local ``.osm``, ``.osm.bz2`` or ``.osm.pbf`` extract to the area
+  with pyosmium (C++ filters, so a whole-country extract is fine), writes the clipped roads as
+  OSM XML and lets osmnx build the graph from it;
+* both finish in :func:`finish_graph`: keep the part inside the polygon, project to the area's
+  metric CRS, drop self-loops and zero-length edges, keep the largest strongly connected part and
+  give every edge a speed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import osmium
+import osmium.filter
+import osmnx as ox
+import shapely
+
+from twin.areas import Area
+from twin.errors import MapError
+
+# Roads a service vehicle may use: osmnx's "drive_service" definition, written once as data.
+EXCLUDED_HIGHWAY = frozenset(
+    "abandoned bridleway bus_guideway bus_stop construction corridor crossing cycleway elevator "
+    "escalator footway no path pedestrian planned platform proposed raceway razed rest_area steps "
+    "track trail via_ferrata".split()
+)
+EXCLUDED_SERVICE = frozenset({"emergency_access", "parking", "parking_aisle", "private"})
+EXCLUDED_ACCESS = frozenset({"no", "private"})
+
+# km/h used where a highway type carries no maxspeed anywhere in the area (Korean urban defaults).
+DEFAULT_SPEEDS_KPH: dict[str, float] = {
+    "motorway": 100.0, "trunk": 80.0, "primary": 60.0, "secondary": 50.0, "tertiary": 50.0,
+    "unclassified": 40.0, "residential": 30.0, "living_street": 20.0, "service": 20.0,
+}
+FALLBACK_SPEED_KPH = 30.0
+MIN_EDGE_LENGTH_M = 0.1
+SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf")
+
+
+def is_service_road(tags: dict[str, str]) -> bool:
+    """True if an OSM way with these tags is a road a service shuttle may drive."""
+    highway = tags.get("highway")
+    return (
+        highway is not None
+        and highway not in EXCLUDED_HIGHWAY
+        and tags.get("area") != "yes"
+        and tags.get("service") not in EXCLUDED_SERVICE
+        and tags.get("access") not in EXCLUDED_ACCESS
+        and tags.get("motor_vehicle") != "no"
+        and tags.get("motorcar") != "no"
+    )
+
+
+def overpass_filter() -> str:
+    """The same rule as :func:`is_service_road`, as an osmnx custom filter for Overpass."""
+    return (
+        '["highway"]["area"!~"yes"]'
+        f'["highway"!~"{"|".join(sorted(EXCLUDED_HIGHWAY))}"]'
+        f'["service"!~"{"|".join(sorted(EXCLUDED_SERVICE))}"]'
+        f'["access"!~"{"|".join(sorted(EXCLUDED_ACCESS))}"]'
+        '["motor_vehicle"!~"no"]["motorcar"!~"no"]'
+    )
+
+
+def fetch_graph(area: Area, *, timeout_s: float = 180.0) -> nx.MultiDiGraph:
+    """Download the area's service roads from OpenStreetMap (Overpass) with osmnx."""
+    ox.settings.requests_timeout = timeout_s
+    try:
+        graph = ox.graph_from_polygon(
+            area.polygon_wgs84, custom_filter=overpass_filter(), simplify=True, retain_all=True,
+            truncate_by_edge=True,
+        )
+    except ox._errors.InsufficientResponseError:
+        raise MapError(f"OpenStreetMap has no service roads inside area '{area.id}'") from None
+    except Exception as exc:  # noqa: BLE001 - requests raises many types; all mean "cannot download"
+        raise MapError(
+            f"cannot download area '{area.id}' from OpenStreetMap ({exc.__class__.__name__}); offline, "
+            f"import a local extract instead: twin maps import {area.id} FILE.osm.pbf"
+        ) from None
+    return finish_graph(graph, area)
+
+
+def import_graph(area: Area, extract: Path) -> nx.MultiDiGraph:
+    """Clip a local OSM extract to the area and build its service-road network, offline."""
+    if not extract.name.endswith(SUFFIXES):
+        raise MapError(f"{extract}: an OSM extract must end in {', '.join(SUFFIXES)}")
+    if not extract.is_file():
+        raise MapError(f"{extract}: file not found")
+    with tempfile.TemporaryDirectory(prefix="twin-clip-") as tmp:
+        clipped = Path(tmp) / f"{area.id}.osm"
+        ways = _clip_extract(extract, area, clipped)
+        if ways == 0:
+            minx, miny, maxx, maxy = area.polygon_wgs84.bounds
+            raise MapError(
+                f"{extract}: no service roads inside area '{area.id}' "
+                f"(lon {minx:.3f}..{maxx:.3f}, lat {miny:.3f}..{maxy:.3f}); is it the right extract?"
+            )
+        graph = ox.graph_from_xml(clipped, simplify=True, retain_all=True)
+    return finish_graph(graph, area)
+
+
+def _clip_extract(extract: Path, area: Area, out: Path) -> int:
+    """Write the service roads touching the area, with their nodes, to ``out``; count the ways."""
+    polygon = area.polygon_wgs84
+    shapely.prepare(polygon)
+    nodes: dict[int, tuple[float, float]] = {}
+    ways: list[tuple[int, list[int], dict[str, str]]] = []
+    processor = (
+        osmium.FileProcessor(str(extract))
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
+    try:
+        for way in processor:
+            tags = dict(way.tags)
+            if not is_service_road(tags):
+                continue
+            # A way cut by the extract's own edge has nodes without locations: keep the rest.
+            located = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
+            if len(located) < 2:
+                continue
+            xy = np.array([(lon, lat) for _, lon, lat in located])
+            if not shapely.contains_xy(polygon, xy[:, 0], xy[:, 1]).any():
+                continue
+            ways.append((way.id, [ref for ref, _, _ in located], tags))
+            nodes.update((ref, (lon, lat)) for ref, lon, lat in located)
+    except RuntimeError as exc:
+        raise MapError(f"{extract}: not a readable OSM file ({exc})") from None
+    writer = osmium.SimpleWriter(str(out), overwrite=True)
+    try:
+        for ref in sorted(nodes):
+            writer.add_node(osmium.osm.mutable.Node(id=ref, location=nodes[ref], tags={}))
+        for way_id, refs, tags in ways:
+            writer.add_way(osmium.osm.mutable.Way(id=way_id, nodes=refs, tags=tags))
+    finally:
+        writer.close()
+    return len(ways)
+
+
+def finish_graph(graph: nx.MultiDiGraph, area: Area) -> nx.MultiDiGraph:
+    """Clip, project, clean and give speeds to a raw osmnx graph (see the module docstring)."""
+    try:
+        graph = ox.truncate.truncate_graph_polygon(graph, area.polygon_wgs84, truncate_by_edge=True)
+    except ValueError:
+        raise MapError(f"no road of the extract lies inside area '{area.id}'") from None
+    graph = ox.project_graph(graph, to_crs=area.crs)
+    graph.remove_edges_from([(u, v, k) for u, v, k, length in graph.edges(keys=True, data="length")
+                             if u == v or not length or length < MIN_EDGE_LENGTH_M])
+    if graph.number_of_edges() == 0:
+        raise MapError(f"area '{area.id}' has no usable road edges")
+    graph = ox.truncate.largest_component(graph, strongly=True)
+    graph = ox.add_edge_speeds(graph, hwy_speeds=DEFAULT_SPEEDS_KPH, fallback=FALLBACK_SPEED_KPH)
+    graph.graph["area"] = area.id
+    return graph

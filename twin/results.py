@@ -1,0 +1,79 @@
+"""A run's results folder, written so that a crash never leaves half of it.
+
+Layout of ``DIR``: ``summary.json`` (KPIs), ``events.csv`` (the event log),
+``trajectories.gpkg`` (points with time, for QGIS's temporal controller) and ``manifest.json``
+(everything needed to reproduce the run). Everything is first written to a hidden staging
+folder beside ``DIR`` and then swapped in with renames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from twin.errors import TwinError
+
+FILES = ("summary.json", "events.csv", "trajectories.gpkg", "manifest.json")
+
+
+def write_results(
+    out_dir: Path,
+    *,
+    summary: dict[str, Any],
+    manifest: dict[str, Any],
+    events: pd.DataFrame,
+    tracks: pd.DataFrame,
+    crs: str,
+    start: dt.datetime,
+) -> None:
+    """Write a complete results folder at ``out_dir``, replacing an earlier one atomically."""
+    out_dir = Path(out_dir)
+    _check_replaceable(out_dir)
+    staging = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        events.to_csv(staging / "events.csv", index=False, float_format="%.3f")
+        _trajectories(tracks, crs, start).to_file(staging / "trajectories.gpkg", layer="trajectories", driver="GPKG")
+        _json(staging / "manifest.json", manifest)
+        _json(staging / "summary.json", summary)
+        _swap_in(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TwinError(f"{out_dir}: exists and is not a folder; choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "manifest.json").is_file():
+        raise TwinError(f"{out_dir}: exists and is not a twin results folder; choose another --out")
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    if out_dir.exists():
+        os.replace(out_dir, old)
+    os.replace(staging, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _json(path: Path, data: dict[str, Any]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, ensure_ascii=False, sort_keys=False)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _trajectories(tracks: pd.DataFrame, crs: str, start: dt.datetime) -> gpd.GeoDataFrame:
+    frame = tracks.copy()
+    frame["time"] = pd.to_datetime(start) + pd.to_timedelta(frame["t_s"], unit="s")
+    geometry = gpd.points_from_xy(frame.pop("x_m"), frame.pop("y_m"))
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)

@@ -1,0 +1,119 @@
+"""Headless runs: scenario in, results folder out, reproducibly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twin import scenario as scenario_io
+from twin.model import TwinModel
+from twin.results import write_results
+from twin.world import World, load_world
+
+PACKAGES = ("gwangju-twin", "mesa", "osmnx", "networkx", "numpy", "scipy", "shapely", "geopandas", "pyproj",
+            "pandas", "pydantic", "pint", "osmium")
+CHUNKS = 200
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced: the summary written to disk and the model, for callers that want more."""
+
+    summary: dict[str, Any]
+    model: TwinModel
+
+
+def build_model(
+    scenario_path: Path, *, seed: int | None = None, until_s: float | None = None, area: str | None = None,
+    world: World | None = None,
+) -> TwinModel:
+    """Load a scenario, its world and make the model (the same for every entry point)."""
+    scenario = scenario_io.load(scenario_path)
+    if world is None:
+        world = load_world(area or scenario.spec.scenario.area, relative_to=scenario.file.parent)
+    return TwinModel(scenario, world, seed=seed, duration_s=until_s)
+
+
+def simulate(model: TwinModel, progress: Callable[[float, float], None] | None = None) -> dict[str, Any]:
+    """Run ``model`` to its end; ``progress(now_s, end_s)`` is called between chunks."""
+    end_s = model.duration_s
+    for chunk in range(1, CHUNKS + 1):
+        model.run_until(end_s * chunk / CHUNKS)
+        if progress is not None:
+            progress(model.now_s, end_s)
+    return summarize(model)
+
+
+def summarize(model: TwinModel) -> dict[str, Any]:
+    """The run's summary: identical for identical scenario, map and seed."""
+    return {
+        "scenario": model.scenario.name,
+        "area": model.world.area.id,
+        "seed": model.seed_used,
+        "simulated_s": model.now_s,
+        "kpis": model.kpis(),
+    }
+
+
+def run(
+    scenario_path: Path, out_dir: Path, *, seed: int | None = None, until_s: float | None = None,
+    area: str | None = None, progress: Callable[[float, float], None] | None = None,
+) -> RunResult:
+    """Run a scenario headless and write its results folder."""
+    started = time.perf_counter()
+    model = build_model(scenario_path, seed=seed, until_s=until_s, area=area)
+    summary = simulate(model, progress)
+    meta = model.scenario.spec.scenario
+    write_results(
+        out_dir,
+        summary=summary,
+        manifest=manifest(model, wall_s=time.perf_counter() - started),
+        events=model.log.frame(),
+        tracks=model.tracks.frame(),
+        crs=model.world.area.crs,
+        start=dt.datetime.combine(meta.start_date, dt.time()),
+    )
+    return RunResult(summary, model)
+
+
+def manifest(model: TwinModel, wall_s: float) -> dict[str, Any]:
+    """Everything needed to reproduce a run exactly."""
+    world, scenario = model.world, model.scenario
+    info = world.map_info
+    return {
+        "scenario_file": str(scenario.file),
+        "scenario_sha256": hashlib.sha256(scenario.text.encode()).hexdigest(),
+        "scenario_text": scenario.text,
+        "seed": model.seed_used,
+        "duration_s": model.duration_s,
+        "area": world.area.id,
+        "area_file": str(world.area.file),
+        "map": {
+            "fingerprint": world.network.fingerprint,
+            "source": info.source if info else "in-memory",
+            "nodes": world.network.node_count,
+            "edges": world.network.edge_count,
+        },
+        "reproduce": f"twin run {scenario.file} --seed {model.seed_used} --until '{model.duration_s} s'"
+                     + ("" if world.area.id == scenario.spec.scenario.area else f" --area {world.area.file}"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": {name: _version(name) for name in PACKAGES},
+        "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_s": round(wall_s, 3),
+    }
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"

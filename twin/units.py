@@ -1,0 +1,81 @@
+"""Quantities with units, at the edges only.
+
+Scenario files say ``"5 km/h"`` or ``"30 min"``; everything inside the twin is SI floats whose
+names carry the unit (``speed_mps``, ``duration_s``). This module turns the former into the
+latter with pint and says what was wrong when it cannot.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+import pint
+
+# The SI unit every kind of quantity is converted to, and how a user may write it.
+KINDS: dict[str, tuple[str, str]] = {
+    "speed": ("m/s", "a speed such as \"5 km/h\" or \"1.2 m/s\""),
+    "duration": ("s", "a duration such as \"90 s\", \"30 min\" or \"2 h\""),
+    "length": ("m", "a length such as \"250 m\" or \"1.5 km\""),
+    "energy": ("J", "an energy such as \"20 kWh\""),
+    "power": ("W", "a power such as \"3 kW\""),
+    "energy_per_length": ("J/m", "an energy per distance such as \"0.15 kWh/km\""),
+    "mass": ("kg", "a mass such as \"200 kg\" or \"4.5 t\""),
+    "rate": ("1/s", "a rate such as \"0.05 / h\""),
+}
+
+
+_NUMBER_UNIT = re.compile(r"^\s*(?P<number>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*(?P<unit>(1\s*/|/|[A-Za-z])[A-Za-z0-9_/ *^]*?)\s*$")
+
+
+@lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    """One unit registry per process (building it costs about 0.3 s)."""
+    return pint.UnitRegistry(cache_folder=None)
+
+
+def to_si(text: object, kind: str) -> float:
+    """Convert ``text`` such as ``"5 km/h"`` to the SI float of ``kind``.
+
+    Raises
+    ------
+    ValueError
+        With a message saying what is allowed; the scenario loader adds file and key.
+    """
+    si_unit, allowed = KINDS[kind]
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(f"must be {allowed} (a string with a unit)")
+    match = _NUMBER_UNIT.match(text)
+    if match is None:
+        raise ValueError(f"must be {allowed}")
+    try:
+        unit_text = match["unit"]
+        unit = registry().parse_units("1" + unit_text if unit_text.startswith("/") else unit_text)
+        value = (float(match["number"]) * unit).to(si_unit).magnitude
+    except Exception:  # noqa: BLE001 - pint raises many types for text it cannot read; all mean "bad unit"
+        raise ValueError(f"must be {allowed}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"must be {allowed} (a finite number)")
+    return float(value)
+
+
+def parse_clock(text: str) -> float:
+    """``"10:30"`` to seconds after midnight; ``"24:00"`` is allowed as the end of a day."""
+    hours, sep, minutes = text.partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        raise ValueError("must be a time of day HH:MM")
+    h, m = int(hours), int(minutes)
+    if h > 24 or m > 59 or (h == 24 and m):
+        raise ValueError("must be a time of day between 00:00 and 24:00")
+    return h * 3600.0 + m * 60.0
+
+
+def parse_window(text: object) -> tuple[float, float]:
+    """``"10:00-12:00"`` to ``(36000.0, 43200.0)`` seconds after midnight."""
+    if not isinstance(text, str) or text.count("-") != 1:
+        raise ValueError('must be a time window such as "10:00-12:00"')
+    start, end = (parse_clock(part.strip()) for part in text.split("-"))
+    if end <= start:
+        raise ValueError('must be a time window whose end is after its start, such as "10:00-12:00"')
+    return start, end
