@@ -35,7 +35,7 @@ class RoadVehicle(mesa.Agent):
     def record(self) -> None:
         net = self.model.world.network
         self.model.tracks.add(self.name, self.kind, self.model.now_s,
-                              float(net.x_m[self.node]), float(net.y_m[self.node]), self.state)
+                              float(net.x_m[self.node]), float(net.y_m[self.node]), self.odometer_m, self.state)
 
     def drive_to(self, target: int, then: Callable[[], None]) -> None:
         """Drive the shortest path to ``target``, then call ``then``."""

