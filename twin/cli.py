@@ -23,7 +23,7 @@ scenarios_app = typer.Typer(help="Scenario files: list and validate.", no_args_i
 app.add_typer(maps_app, name="maps")
 app.add_typer(scenarios_app, name="scenarios")
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @maps_app.command("fetch")

@@ -24,22 +24,28 @@ M = TypeVar("M", bound=BaseModel)
 class Frozen(BaseModel):
     """Base of every config object: unknown keys refused, values immutable once read."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, populate_by_name=True, validate_default=True)
 
 
-def _quantity(kind: str) -> BeforeValidator:
-    return BeforeValidator(lambda value: units.to_si(value, kind))
+def quantity(kind: str, *, above: str | None = None, at_least: str | None = None, at_most: str | None = None) -> Any:
+    """A float field written with a unit (``"5 km/h"``), held in SI, with limits said in units.
+
+    ``above``, ``at_least`` and ``at_most`` are limits written like values (``"0 s"``).
+    """
+
+    def convert(value: Any) -> float:
+        si = units.to_si(value, kind)
+        if above is not None and not si > units.to_si(above, kind):
+            raise ValueError(f"must be more than {above}")
+        if at_least is not None and not si >= units.to_si(at_least, kind):
+            raise ValueError(f"must be at least {at_least}")
+        if at_most is not None and not si <= units.to_si(at_most, kind) * (1 + 1e-12):
+            raise ValueError(f"must be at most {at_most}")
+        return si
+
+    return Annotated[float, BeforeValidator(convert)]
 
 
-# Quantities written with units in files, held as SI floats in code.
-SpeedMps = Annotated[float, _quantity("speed")]
-DurationS = Annotated[float, _quantity("duration")]
-LengthM = Annotated[float, _quantity("length")]
-EnergyJ = Annotated[float, _quantity("energy")]
-PowerW = Annotated[float, _quantity("power")]
-EnergyPerLengthJpm = Annotated[float, _quantity("energy_per_length")]
-MassKg = Annotated[float, _quantity("mass")]
-RatePerS = Annotated[float, _quantity("rate")]
 Window = Annotated[tuple[float, float], BeforeValidator(units.parse_window)]
 
 
@@ -72,7 +78,7 @@ def validate(model: type[M], data: Any, file: str, error: type[ConfigError] = Co
         if first["type"] == "extra_forbidden":
             keys = _keys_at(model, first["loc"][:-1])
             allowed = f"unknown key; allowed here: {', '.join(keys)}" if keys else allowed
-        raise error(file, _key_path(first["loc"]), _value(first), allowed) from None
+        raise error(file, _key_path(first["loc"]), _value(first, data), allowed) from None
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:
@@ -118,8 +124,19 @@ def _is_internal(part: str) -> bool:
     return "[" in part or part.startswith("function-")
 
 
-def _value(error: Any) -> Any:
-    return None if error["type"] == "missing" else error.get("input")
+def _value(error: Any, data: Any) -> Any:
+    """The value as the user wrote it (not as converted), or None for a missing key."""
+    if error["type"] == "missing":
+        return None
+    current = data
+    for part in error["loc"]:
+        if isinstance(part, str) and _is_internal(part):
+            continue
+        try:
+            current = current[part]
+        except (KeyError, IndexError, TypeError):
+            return error.get("input")
+    return current
 
 
 def _allowed(error: Any) -> str:

@@ -16,15 +16,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from twin.config import DurationS, Frozen, LengthM, SpeedMps, Window, parse_toml, read_toml, validate
+from twin.config import Frozen, Window, parse_toml, quantity, read_toml, validate
 from twin.errors import ScenarioError
 
 # Gwangju's driverless special vehicles run "at 5 km/h or less, with no driver"
-# (GWANGJU_FACTS.md, seed 000): the cap no scenario may exceed.
+# (GWANGJU_FACTS.md, seed 000): the cap no scenario may exceed (enforced on max_speed below).
 SHUTTLE_SPEED_CAP_MPS = 5.0 / 3.6
 # Daily service windows of the real operation (GWANGJU_FACTS.md, public facts, 2021 launch).
 DEFAULT_WINDOWS = ("10:00-12:00", "14:00-16:00")
-MAX_DURATION_S = 400 * 86400.0
 
 
 class Meta(Frozen):
@@ -33,10 +32,10 @@ class Meta(Frozen):
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str = ""
     area: str = Field(min_length=1)
-    duration_s: DurationS = Field(default=86400.0, alias="duration", gt=0, le=MAX_DURATION_S)
+    duration_s: quantity("duration", above="0 s", at_most="400 d") = Field(default="24 h", alias="duration")
     seed: int = Field(default=0, ge=0, lt=2**63)
     start_date: dt.date = dt.date(2026, 4, 1)
-    step_s: DurationS = Field(default=60.0, alias="step", gt=0)
+    step_s: quantity("duration", above="0 s", at_most="1 d") = Field(default="60 s", alias="step")
     record_trajectories: bool = True
 
 
@@ -46,18 +45,11 @@ class LoopFleet(Frozen):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     service: Literal["loop"] = "loop"
     count: int = Field(ge=0, le=100_000)
-    max_speed_mps: SpeedMps = Field(default=SHUTTLE_SPEED_CAP_MPS, alias="max_speed")
+    max_speed_mps: quantity("speed", above="0 km/h", at_most="5 km/h") = Field(default="5 km/h", alias="max_speed")
     depot: str
     route: list[str] = Field(min_length=2)
     windows_s: list[Window] = Field(default=list(DEFAULT_WINDOWS), alias="windows", min_length=1)
-    dwell_s: DurationS = Field(default=30.0, alias="dwell", ge=0, le=3600)
-
-    @field_validator("max_speed_mps", mode="after")
-    @classmethod
-    def _under_cap(cls, value: float) -> float:
-        if not 0 < value <= SHUTTLE_SPEED_CAP_MPS + 1e-9:
-            raise ValueError("must be more than 0 and at most 5 km/h (the legal cap for driverless service vehicles)")
-        return value
+    dwell_s: quantity("duration", at_least="0 s", at_most="1 h") = Field(default="30 s", alias="dwell")
 
     @field_validator("windows_s", mode="after")
     @classmethod
@@ -71,8 +63,8 @@ class LoopFleet(Frozen):
 class Shuttles(Frozen):
     """The ``[shuttles]`` table."""
 
-    snap_distance_m: LengthM = Field(default=150.0, alias="snap_distance", gt=0, le=5000)
-    fleet: list[LoopFleet] = Field(default=[], alias="fleet")
+    snap_distance_m: quantity("length", above="0 m", at_most="5 km") = Field(default="150 m", alias="snap_distance")
+    fleet: list[LoopFleet] = []
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Shuttles:
@@ -86,7 +78,7 @@ class ScenarioSpec(Frozen):
     """A whole scenario file."""
 
     scenario: Meta
-    shuttles: Shuttles = Shuttles()
+    shuttles: Shuttles = Shuttles.model_validate({})
 
 
 @dataclass(frozen=True)
