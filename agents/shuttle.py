@@ -29,11 +29,18 @@ class LoopShuttle(RoadVehicle):
         self.service = service
         self.loops_completed = 0
         self.stop_visits = 0
+        self.windows_skipped = 0
         self._window_end_s = 0.0
         self._next_stop = 0
         self.record()
 
     def start_window(self, end_s: float) -> None:
+        service = self.service
+        if self.model.now_s + service.first_round_trip_s > end_s:
+            # Not even the first stop and back fits in what is left of the window: stay home.
+            self.model.log.add(self.model.now_s, self.name, "skip_window", "first stop and back do not fit")
+            self.windows_skipped += 1
+            return
         self._window_end_s = end_s
         self._next_stop = 0
         self.state = "to_route"
@@ -49,7 +56,8 @@ class LoopShuttle(RoadVehicle):
         self.model.log.add(self.model.now_s, self.name, "stop", service.config.route[here])
         following = (here + 1) % len(service.stop_nodes)
         leave_s = self.model.now_s + service.config.dwell_s
-        needed_s = service.leg_time_s(here, following) + service.return_time_s(following)
+        # Drive on only if, after dwelling there too, the shuttle can still be home by the window's end.
+        needed_s = service.leg_time_s(here, following) + service.config.dwell_s + service.return_time_s(following)
         if leave_s + needed_s <= self._window_end_s:
             self._next_stop = following
             self.model.clock.at(leave_s, lambda: self.drive_to(service.stop_nodes[following], self._at_stop))
@@ -83,6 +91,8 @@ class LoopService:
         self._home_s = [net.travel_time_s(node, self.depot_node, speed) for node in self.stop_nodes]
         self._leg_s = [net.travel_time_s(a, b, speed) for a, b in legs]
         self.loop_length_m = sum(net.distance_m(a, b) for a, b in legs)
+        self.first_round_trip_s = (net.travel_time_s(self.depot_node, self.stop_nodes[0], speed)
+                                   + config.dwell_s + self._home_s[0])
         self.loop_time_s = sum(self._leg_s) + n * config.dwell_s
         self.vehicles = [LoopShuttle(model, self, i) for i in range(config.count)]
         self._schedule_windows()
@@ -119,6 +129,7 @@ class LoopService:
             "mean_speed_kmh": round(km / hours, 3) if hours else 0.0,
             "loops_completed": sum(v.loops_completed for v in vehicles),
             "stop_visits": sum(v.stop_visits for v in vehicles),
+            "windows_skipped": sum(v.windows_skipped for v in vehicles),
         }
 
 

@@ -40,11 +40,12 @@ def grid_graph(columns: int, rows: int, spacing_m: float, speed_kph: float = 50.
     return graph
 
 
-def world(graph: nx.MultiDiGraph, sites: dict[str, int]) -> World:
-    """A world over ``graph`` with sites named after the node ids they stand on."""
+def world(graph: nx.MultiDiGraph, sites: dict[str, int | tuple[float, float]]) -> World:
+    """A world over ``graph`` with sites on the given node ids or at given ``(x_m, y_m)`` points."""
     specs = []
-    for name, node in sites.items():
-        lon, lat = _TO_DEG.transform(graph.nodes[node]["x"], graph.nodes[node]["y"])
+    for name, where in sites.items():
+        x_m, y_m = where if isinstance(where, tuple) else (graph.nodes[where]["x"], graph.nodes[where]["y"])
+        lon, lat = _TO_DEG.transform(x_m, y_m)
         specs.append(SiteSpec(id=name, kind="stop", name_ko=name, name_en=name, lon=lon, lat=lat,
                               approximate=False, source="synthetic"))
     xs = [d["x"] for _, d in graph.nodes(data=True)]

@@ -155,6 +155,7 @@ def finish_graph(graph: nx.MultiDiGraph, area: Area) -> nx.MultiDiGraph:
     except ValueError:
         raise MapError(f"no road of the extract lies inside area '{area.id}'") from None
     graph = ox.project_graph(graph, to_crs=area.crs)
+    _metric_lengths(graph)
     graph.remove_edges_from([(u, v, k) for u, v, k, length in graph.edges(keys=True, data="length")
                              if u == v or not length or length < MIN_EDGE_LENGTH_M])
     if graph.number_of_edges() == 0:
@@ -163,3 +164,18 @@ def finish_graph(graph: nx.MultiDiGraph, area: Area) -> nx.MultiDiGraph:
     graph = ox.add_edge_speeds(graph, hwy_speeds=DEFAULT_SPEEDS_KPH, fallback=FALLBACK_SPEED_KPH)
     graph.graph["area"] = area.id
     return graph
+
+
+def _metric_lengths(graph: nx.MultiDiGraph) -> None:
+    """Re-measure every edge in the projected CRS.
+
+    osmnx measures great-circle lengths on a sphere, which differ from the projected geometry
+    the twin moves agents along by up to 0.4 % at high latitudes; lengths and positions must agree.
+    """
+    for u, v, data in graph.edges(data=True):
+        geometry = data.get("geometry")
+        if geometry is not None:
+            data["length"] = float(geometry.length)
+        else:
+            a, b = graph.nodes[u], graph.nodes[v]
+            data["length"] = float(np.hypot(b["x"] - a["x"], b["y"] - a["y"]))

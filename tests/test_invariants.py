@@ -1,0 +1,55 @@
+"""Invariants over many configurations on the real Helsinki network (hypothesis)."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from twin import scenario
+from twin.model import TwinModel
+
+STOPS = ["south_stop", "east_stop", "north_stop", "centre_stop", "southwest_stop"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    count=st.integers(min_value=0, max_value=6),
+    speed_kmh=st.floats(min_value=0.5, max_value=5.0),
+    route=st.lists(st.sampled_from(STOPS), min_size=2, max_size=5, unique=True),
+    dwell_s=st.integers(min_value=0, max_value=600),
+    start_h=st.integers(min_value=0, max_value=20),
+    length_h=st.integers(min_value=1, max_value=4),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_no_shuttle_exceeds_its_cap_and_all_return_home(helsinki_world, count, speed_kmh, route, dwell_s, start_h,
+                                                         length_h, seed) -> None:
+    end_h = min(start_h + length_h, 24)
+    spec = scenario.loads(f"""
+[scenario]
+name = "invariants"
+area = "helsinki_test"
+duration = "24 h"
+[[shuttles.fleet]]
+id = "f"
+count = {count}
+max_speed = "{speed_kmh} km/h"
+depot = "west_depot"
+route = {route!r}
+windows = ["{start_h:02d}:00-{end_h:02d}:00"]
+dwell = "{dwell_s} s"
+""".replace("'", '"'))
+    model = TwinModel(spec, helsinki_world, seed=seed)
+    model.run_until(86400.0)
+    tracks = model.tracks.frame().sort_values(["agent", "t_s", "odometer_m"], kind="stable")
+    for _, rows in tracks.groupby("agent"):
+        dt = np.diff(rows["t_s"].to_numpy())
+        dd = np.diff(rows["odometer_m"].to_numpy())
+        moving = dd > 0
+        assert (dd >= 0).all() and (dt >= 0).all()
+        assert (dd[moving] / dt[moving] <= speed_kmh / 3.6 * (1 + 1e-9)).all()
+        hop = np.hypot(np.diff(rows["x_m"].to_numpy()), np.diff(rows["y_m"].to_numpy()))
+        assert (hop <= dd + 1e-6).all()  # never further in a straight line than along the road
+    depot = model.world.site_node("west_depot", 150.0)
+    for vehicle in model.services[0].vehicles:
+        assert vehicle.node == depot and vehicle.state == "idle"  # every shuttle is home after its window
+    arrivals = [t for t, _, event, _ in model.log.rows if event == "arrive"]
+    assert all(t <= end_h * 3600.0 + 1e-6 for t in arrivals)

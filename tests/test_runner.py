@@ -1,0 +1,110 @@
+"""Headless runs on the real Helsinki network: results folder, reproducibility, atomic writes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from twin import runner, scenario
+from twin.errors import TwinError
+
+BITGREEN = scenario.packaged()["bitgreen_shuttles"]
+
+
+@pytest.fixture(scope="module")
+def cli_run(helsinki_map, tmp_path_factory) -> Path:
+    """``twin run`` as a user types it, in its own process, on the imported Helsinki area."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "twin.cli", "run", "bitgreen_shuttles", "--area", "helsinki_test", "--seed", "7",
+         "--out", str(out)], capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress bar when piped
+    return out
+
+
+def test_results_folder_has_everything(cli_run: Path, helsinki_map) -> None:
+    assert sorted(p.name for p in cli_run.iterdir()) == ["events.csv", "manifest.json", "summary.json",
+                                                         "trajectories.gpkg"]
+    summary = json.loads((cli_run / "summary.json").read_text())
+    assert summary["seed"] == 7 and summary["area"] == "helsinki_test"
+    assert summary["kpis"]["store_loop"]["vehicle_km"] > 0
+    manifest = json.loads((cli_run / "manifest.json").read_text())
+    assert manifest["scenario_text"] == BITGREEN.read_text(encoding="utf-8")
+    assert manifest["map"]["fingerprint"] == helsinki_map.fingerprint
+    assert manifest["packages"]["mesa"].startswith("3.3") and manifest["packages"]["osmnx"].startswith("2.")
+    events = pd.read_csv(cli_run / "events.csv")
+    assert list(events.columns) == ["t_s", "agent", "event", "detail"] and len(events) > 10
+
+
+def test_trajectories_open_as_geopackage_in_the_area_crs(cli_run: Path) -> None:
+    tracks = gpd.read_file(cli_run / "trajectories.gpkg", layer="trajectories")
+    assert tracks.crs.to_epsg() == 32635
+    assert set(tracks["agent"]) == {"store_loop-1", "store_loop-2", "clinic_loop-1"}
+    assert str(tracks["time"].iloc[0]).startswith("2026-04-01")
+    assert (tracks.geom_type == "Point").all()
+
+
+def test_same_seed_same_summary_in_one_process_and_in_another(cli_run: Path, tmp_path: Path) -> None:
+    first = runner.run(BITGREEN, tmp_path / "a", seed=7, area="helsinki_test").summary
+    second = runner.run(BITGREEN, tmp_path / "b", seed=7, area="helsinki_test").summary
+    assert first == second
+    for name in ("summary.json", "events.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (cli_run / name).read_bytes(), name
+
+
+def test_until_shortens_the_run(helsinki_map, tmp_path: Path) -> None:
+    summary = runner.run(BITGREEN, tmp_path / "short", until_s=11 * 3600.0, area="helsinki_test").summary
+    assert summary["simulated_s"] == 11 * 3600.0
+    full = runner.run(BITGREEN, tmp_path / "full", area="helsinki_test").summary
+    assert summary["kpis"]["store_loop"]["vehicle_km"] < full["kpis"]["store_loop"]["vehicle_km"]
+
+
+def test_a_crash_while_writing_leaves_the_old_results_whole(helsinki_map, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "results"
+    runner.run(BITGREEN, out, seed=1, area="helsinki_test")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        runner.run(BITGREEN, out, seed=2, area="helsinki_test")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]  # no staging folder left behind
+
+
+def test_refuses_to_overwrite_a_folder_that_is_not_results(helsinki_map, tmp_path: Path) -> None:
+    (tmp_path / "thesis.tex").write_text("precious", encoding="utf-8")
+    with pytest.raises(TwinError, match="exists and is not a twin results folder"):
+        runner.run(BITGREEN, tmp_path, area="helsinki_test")
+    assert (tmp_path / "thesis.tex").read_text(encoding="utf-8") == "precious"
+
+
+@pytest.mark.parametrize("name", sorted(scenario.packaged()))
+def test_every_scenario_runs_on_the_helsinki_test_area(name: str, helsinki_map, tmp_path: Path) -> None:
+    summary = runner.run(scenario.packaged()[name], tmp_path / name, area="helsinki_test").summary
+    assert summary["simulated_s"] == scenario.load(scenario.packaged()[name]).spec.scenario.duration_s
+    services = {k: v for k, v in summary["kpis"].items() if k != "engine"}
+    assert services and all(figures["vehicle_km"] > 0 for figures in services.values())
+
+
+def test_missing_map_stops_the_run_with_the_command_to_run(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "twin.cli", "run", "cheomdan3_shuttles", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "TWIN_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "twin maps fetch cheomdan3" in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_headless_run_never_imports_pygame() -> None:
+    code = "import sys, twin.cli, twin.runner, agents.shuttle; print('pygame' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr
