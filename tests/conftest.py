@@ -20,9 +20,9 @@ PYROSM_TEST_PBF = Path(pyrosm.__file__).parent / "data" / "test.osm.pbf"
 
 @pytest.fixture(scope="session", autouse=True)
 def twin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Point the cache and the area search path at test-only places for the whole session."""
+    """Point the map cache at a test-only folder for the whole session."""
     cache = tmp_path_factory.mktemp("twin-cache")
-    env = {"TWIN_CACHE_DIR": str(cache), "TWIN_AREA_PATH": str(DATA / "areas")}
+    env = {"TWIN_CACHE_DIR": str(cache)}
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     yield env

