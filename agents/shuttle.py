@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agents.vehicle import RoadVehicle
-from twin.scenario import LoopFleet, Shuttles
+from twin.shuttle_config import LoopFleet, Shuttles
 
 if TYPE_CHECKING:
     from twin.model import TwinModel

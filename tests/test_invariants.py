@@ -30,6 +30,7 @@ area = "helsinki_test"
 duration = "24 h"
 [[shuttles.fleet]]
 id = "f"
+service = "loop"
 count = {count}
 max_speed = "{speed_kmh} km/h"
 depot = "west_depot"

@@ -97,6 +97,13 @@ def _tables(v: object) -> bool:
         (lambda d: d["shuttles"]["fleet"][0].update(colour="red"),
          "<f>: shuttles.fleet[0].colour = 'red': unknown key; allowed here: count, depot, dwell, id, max_speed,"),
         (lambda d: d["scenario"].pop("area"), "<f>: scenario.area: required key is missing"),
+        (lambda d: d["shuttles"]["fleet"][0].update(service="teleport"),
+         "<f>: shuttles.fleet[0].service = 'teleport': must be one of 'loop', 'cleaning', 'waste', 'on_demand'"),
+        (lambda d: d["shuttles"]["fleet"][0].pop("service"),
+         "<f>: shuttles.fleet[0].service: required key is missing; one of 'loop', 'cleaning', 'waste', 'on_demand'"),
+        (lambda d: d["shuttles"]["charging"].update(chargers=0) if "charging" in d["shuttles"] else
+         d["shuttles"].update(charging={"chargers": 0}),
+         "<f>: shuttles.charging.chargers = 0: Input should be greater than or equal to 1"),
         (lambda d: d["scenario"].update(seed="one"), "<f>: scenario.seed = 'one': Input should be a valid integer"),
         (lambda d: d["shuttles"]["fleet"][0].update(windows=["12:00-10:00"]),
          "<f>: shuttles.fleet[0].windows[0] = '12:00-10:00': must be a time window whose end is after its start"),

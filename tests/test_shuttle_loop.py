@@ -18,6 +18,7 @@ duration = "{duration}"
 
 [[shuttles.fleet]]
 id = "loop"
+service = "loop"
 count = {count}
 max_speed = "{speed}"
 depot = "depot"

@@ -78,45 +78,58 @@ def validate(model: type[M], data: Any, file: str, error: type[ConfigError] = Co
         if first["type"] == "extra_forbidden":
             keys = _keys_at(model, first["loc"][:-1])
             allowed = f"unknown key; allowed here: {', '.join(keys)}" if keys else allowed
-        raise error(file, _key_path(first["loc"]), _value(first, data), allowed) from None
+        key, value = _key_path(first["loc"], data), _value(first, data)
+        if first["type"].startswith("union_tag"):
+            tag = first.get("ctx", {}).get("discriminator", "").strip("'")
+            key, value = f"{key}.{tag}", value.get(tag) if isinstance(value, dict) else None
+        raise error(file, key, value, allowed) from None
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not _is_internal(part):
-            path += f".{part}" if path else str(part)
+def _key_path(loc: tuple[Any, ...], data: Any) -> str:
+    """The location as the user's file spells it: pydantic's internal steps and union tags left out."""
+    path, current = "", data
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(part, int) and isinstance(current, list) and 0 <= part < len(current):
+            path, current = path + f"[{part}]", current[part]
+        elif isinstance(part, str) and isinstance(current, dict) and part in current:
+            path, current = (f"{path}.{part}" if path else part), current[part]
+        elif last and isinstance(part, str) and not _is_internal(part):
+            path = f"{path}.{part}" if path else part
     return path
 
 
 def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The keys a file may use at ``loc`` inside ``model`` (empty if it cannot be told)."""
-    current: Any = model
+    candidates: list[Any] = [model]
     for part in loc:
         if isinstance(part, int) or _is_internal(part):
             continue
-        fields = getattr(current, "model_fields", None)
-        if fields is None:
-            return []
-        field = next((f for name, f in fields.items() if (f.alias or name) == part), None)
+        tagged = [m for m in candidates if _tag(m) == part]
+        if tagged:  # a union member chosen by its tag, e.g. service = "cleaning"
+            candidates = tagged
+            continue
+        fields = getattr(candidates[0], "model_fields", None)
+        field = next((f for name, f in (fields or {}).items() if (f.alias or name) == part), None)
         if field is None:
             return []
-        current = _model_in(field.annotation)
-    fields = getattr(current, "model_fields", None)
+        candidates = _models_in(field.annotation)
+    fields = getattr(candidates[0], "model_fields", None) if len(candidates) == 1 else None
     return sorted(f.alias or name for name, f in fields.items()) if fields else []
 
 
-def _model_in(annotation: Any) -> Any:
-    """The pydantic model inside ``list[M]``, ``M | None``, ``tuple[M, ...]`` or ``dict[str, M]``."""
+def _tag(model: Any) -> Any:
+    """The value of a union member's ``service: Literal[...]`` tag, if it has one."""
+    field = getattr(model, "model_fields", {}).get("service")
+    values = typing.get_args(field.annotation) if field is not None else ()
+    return values[0] if len(values) == 1 else None
+
+
+def _models_in(annotation: Any) -> list[Any]:
+    """The pydantic models inside ``list[M]``, ``M | N``, ``Annotated[...]`` or ``dict[str, M]``."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
 def _is_internal(part: str) -> bool:
@@ -141,6 +154,9 @@ def _value(error: Any, data: Any) -> Any:
 
 def _allowed(error: Any) -> str:
     kind = error["type"]
+    if kind.startswith("union_tag"):
+        tags = error.get("ctx", {}).get("expected_tags", "")
+        return f"must be one of {tags}" if kind == "union_tag_invalid" else f"required key is missing; one of {tags}"
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "missing":

@@ -12,19 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
-from twin.config import Frozen, Window, parse_toml, quantity, read_toml, validate
+from twin.config import Frozen, parse_toml, quantity, read_toml, validate
 from twin.errors import ScenarioError
-
-# Gwangju's driverless special vehicles run "at 5 km/h or less, with no driver"
-# (GWANGJU_FACTS.md, seed 000): the cap no scenario may exceed (enforced on max_speed below).
-SHUTTLE_SPEED_CAP_MPS = 5.0 / 3.6
-# Daily service windows of the real operation (GWANGJU_FACTS.md, public facts, 2021 launch).
-DEFAULT_WINDOWS = ("10:00-12:00", "14:00-16:00")
-
+from twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS, Shuttles
 
 class Meta(Frozen):
     """The ``[scenario]`` table."""
@@ -39,46 +32,14 @@ class Meta(Frozen):
     record_trajectories: bool = True
 
 
-class LoopFleet(Frozen):
-    """A fleet of shuttles driving a fixed loop of stops, as the 2021 Gwangju operation did."""
-
-    id: str = Field(pattern=r"^[a-z0-9_]+$")
-    service: Literal["loop"] = "loop"
-    count: int = Field(ge=0, le=100_000)
-    max_speed_mps: quantity("speed", above="0 km/h", at_most="5 km/h") = Field(default="5 km/h", alias="max_speed")
-    depot: str
-    route: list[str] = Field(min_length=2)
-    windows_s: list[Window] = Field(default=list(DEFAULT_WINDOWS), alias="windows", min_length=1)
-    dwell_s: quantity("duration", at_least="0 s", at_most="1 h") = Field(default="30 s", alias="dwell")
-
-    @field_validator("windows_s", mode="after")
-    @classmethod
-    def _ordered(cls, windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        for (_, end), (start, _) in zip(windows, windows[1:]):
-            if start < end:
-                raise ValueError("windows must be in time order and must not overlap")
-        return windows
-
-
-class Shuttles(Frozen):
-    """The ``[shuttles]`` table."""
-
-    snap_distance_m: quantity("length", above="0 m", at_most="5 km") = Field(default="150 m", alias="snap_distance")
-    fleet: list[LoopFleet] = []
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Shuttles:
-        ids = [fleet.id for fleet in self.fleet]
-        if len(ids) != len(set(ids)):
-            raise ValueError(f"fleet ids must be unique, got {ids}")
-        return self
-
-
 class ScenarioSpec(Frozen):
     """A whole scenario file."""
 
     scenario: Meta
     shuttles: Shuttles = Shuttles.model_validate({})
+
+
+__all__ = ["SHUTTLE_SPEED_CAP_MPS", "Scenario", "ScenarioSpec", "load", "loads", "packaged", "resolve"]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "energy_per_length": ("J/m", "an energy per distance such as \"0.15 kWh/km\""),
     "mass": ("kg", "a mass such as \"200 kg\" or \"4.5 t\""),
     "rate": ("1/s", "a rate such as \"0.05 / h\""),
+    "mass_rate": ("kg/s", "a fill rate such as \"4 kg/h\""),
 }
 
 
