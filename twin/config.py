@@ -82,6 +82,8 @@ def validate(model: type[M], data: Any, file: str, error: type[ConfigError] = Co
         if first["type"].startswith("union_tag"):
             tag = first.get("ctx", {}).get("discriminator", "").strip("'")
             key, value = f"{key}.{tag}", value.get(tag) if isinstance(value, dict) else None
+            tags = ", ".join(repr(_tag(m)) for m in _candidates_at(model, first["loc"]))
+            allowed = f"must be one of {tags}" if value is not None else f"required key is missing; one of {tags}"
         raise error(file, key, value, allowed) from None
 
 
@@ -101,6 +103,13 @@ def _key_path(loc: tuple[Any, ...], data: Any) -> str:
 
 def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The keys a file may use at ``loc`` inside ``model`` (empty if it cannot be told)."""
+    candidates = _candidates_at(model, loc)
+    fields = getattr(candidates[0], "model_fields", None) if len(candidates) == 1 else None
+    return sorted(f.alias or name for name, f in fields.items()) if fields else []
+
+
+def _candidates_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
+    """The models that may stand at ``loc`` (several where a tagged union is not yet decided)."""
     candidates: list[Any] = [model]
     for part in loc:
         if isinstance(part, int) or _is_internal(part):
@@ -112,10 +121,9 @@ def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         fields = getattr(candidates[0], "model_fields", None)
         field = next((f for name, f in (fields or {}).items() if (f.alias or name) == part), None)
         if field is None:
-            return []
-        candidates = _models_in(field.annotation)
-    fields = getattr(candidates[0], "model_fields", None) if len(candidates) == 1 else None
-    return sorted(f.alias or name for name, f in fields.items()) if fields else []
+            return [None]
+        candidates = _models_in(field.annotation) or [None]
+    return candidates
 
 
 def _tag(model: Any) -> Any:
@@ -154,9 +162,6 @@ def _value(error: Any, data: Any) -> Any:
 
 def _allowed(error: Any) -> str:
     kind = error["type"]
-    if kind.startswith("union_tag"):
-        tags = error.get("ctx", {}).get("expected_tags", "")
-        return f"must be one of {tags}" if kind == "union_tag_invalid" else f"required key is missing; one of {tags}"
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "missing":
