@@ -1,49 +1,84 @@
 """A road vehicle that moves by events: one event per road edge, not one per second.
 
 On each edge it drives at ``min(its own cap, the edge's speed limit)``, so no vehicle ever
-exceeds either. Every node it reaches is recorded in the model's tracks.
+exceeds either. It spends energy per metre and per hour of driving, charges at its depot's
+chargers (a queue), and may disengage: it then stands still until a remote operator of the
+control centre has handled it. Every node it reaches is recorded in the model's tracks.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import mesa
 
+from twin.resources import Resource
+from twin.shuttle_config import Charging, Energy, Supervision
+
 if TYPE_CHECKING:
     from twin.model import TwinModel
 
+J_PER_KWH = 3.6e6
+
+
+class Depot:
+    """A depot node with its chargers and the model's control centre shared by all its vehicles."""
+
+    def __init__(self, node: int, chargers: Resource, charging: Charging, control: Resource,
+                 supervision: Supervision) -> None:
+        self.node, self.chargers, self.charging = node, chargers, charging
+        self.control, self.supervision = control, supervision
+
 
 class RoadVehicle(mesa.Agent):
-    """Base of every ground vehicle: position on the network, odometer, event-driven driving."""
+    """Base of every ground vehicle: position, odometer, battery, event-driven driving."""
 
     kind = "vehicle"
 
-    def __init__(self, model: TwinModel, name: str, node: int, max_speed_mps: float) -> None:
+    def __init__(self, model: TwinModel, name: str, depot: Depot, max_speed_mps: float, energy: Energy) -> None:
         super().__init__(model)
+        self.model: TwinModel = model
         self.name = name
-        self.node = node
+        self.depot = depot
+        self.node = depot.node
         self.max_speed_mps = max_speed_mps
+        self.energy = energy
+        self.battery_j = energy.initial * energy.battery_j
+        self.min_battery_j = self.battery_j
         self.state = "idle"
         self.odometer_m = 0.0
         self.driving_s = 0.0
-        self._edges: list[int] = []
+        self.disengagements = 0
+        self.stopped_s = 0.0
+        self.charge_sessions = 0
+        self.charged_j = 0.0
+        self.next_node = self.node
+        self.next_node_s = 0.0
+        self._edges: deque[int] = deque()
         self._then: Callable[[], None] | None = None
-        self.model: TwinModel = model
+        self._until_disengagement_s = self._draw_disengagement()
+        self.record()
 
+    # --- movement -------------------------------------------------------------------------
     def record(self) -> None:
         net = self.model.world.network
-        self.model.tracks.add(self.name, self.kind, self.model.now_s,
-                              float(net.x_m[self.node]), float(net.y_m[self.node]), self.odometer_m, self.state)
+        self.model.tracks.add(self.name, self.kind, self.model.now_s, float(net.x_m[self.node]),
+                              float(net.y_m[self.node]), self.odometer_m, self.state)
 
     def drive_to(self, target: int, then: Callable[[], None]) -> None:
         """Drive the shortest path to ``target``, then call ``then``."""
-        net = self.model.world.network
-        self._edges = net.path_edges(net.path(self.node, target))
+        self.follow(self.model.world.network.route_edges(self.node, target), then)
+
+    def follow(self, edges: list[int], then: Callable[[], None]) -> None:
+        """Drive along ``edges`` (which must start at the current node), then call ``then``."""
+        self._edges = deque(edges)
         self._then = then
-        self.record()
         self._next_edge()
+
+    def on_edge(self, edge: int) -> None:
+        """Called after each edge is driven; services count what the edge meant to them."""
 
     def _next_edge(self) -> None:
         if not self._edges:
@@ -51,15 +86,91 @@ class RoadVehicle(mesa.Agent):
             if then is not None:
                 then()
             return
-        net = self.model.world.network
-        edge = self._edges.pop(0)
-        duration_s = net.edge_time_s(edge, self.max_speed_mps)
-        self.model.clock.after(duration_s, lambda: self._arrive(edge, duration_s))
+        edge = self._edges.popleft()
+        duration_s = self.model.world.network.edge_time_s(edge, self.max_speed_mps)
+        self.next_node = int(self.model.world.network.edge_v[edge])
+        self.next_node_s = self.model.now_s + duration_s
+        if self._until_disengagement_s < duration_s:
+            driven_s = self._until_disengagement_s
+            self._until_disengagement_s = self._draw_disengagement()
+            self.model.clock.after(driven_s, lambda: self._disengage(edge, duration_s, driven_s))
+        else:
+            self._until_disengagement_s -= duration_s
+            self.model.clock.after(duration_s, lambda: self._arrive(edge, duration_s))
 
-    def _arrive(self, edge: int, duration_s: float) -> None:
+    def _arrive(self, edge: int, elapsed_s: float) -> None:
         net = self.model.world.network
+        length_m = float(net.edge_length_m[edge])
         self.node = int(net.edge_v[edge])
-        self.odometer_m += float(net.edge_length_m[edge])
-        self.driving_s += duration_s
+        self.odometer_m += length_m
+        self.driving_s += elapsed_s
+        self.battery_j -= self.energy_j(length_m, elapsed_s)
+        self.min_battery_j = min(self.min_battery_j, self.battery_j)
+        self.on_edge(edge)
         self.record()
         self._next_edge()
+
+    # --- remote supervision ---------------------------------------------------------------
+    def _draw_disengagement(self) -> float:
+        rate = self.depot.supervision.disengagement_rate_per_s
+        return float(self.model.rng.exponential(1.0 / rate)) if rate > 0 else float("inf")
+
+    def _disengage(self, edge: int, duration_s: float, driven_s: float) -> None:
+        stopped_at_s, before = self.model.now_s, self.state
+        self.state = "stopped"
+        self.disengagements += 1
+        self.model.log.add(stopped_at_s, self.name, "disengage", f"edge {edge}")
+
+        def handle() -> None:
+            handling_s = float(self.model.rng.exponential(self.depot.supervision.handling_s))
+
+            def resume() -> None:
+                self.depot.control.release()
+                self.state = before
+                stopped_s = self.model.now_s - stopped_at_s
+                self.stopped_s += stopped_s
+                self.model.log.add(self.model.now_s, self.name, "resume", f"stopped {stopped_s:.0f} s")
+                self.model.clock.after(duration_s - driven_s, lambda: self._arrive(edge, duration_s + stopped_s))
+
+            self.model.clock.after(handling_s, resume)
+
+        self.depot.control.request(handle)
+
+    # --- energy ---------------------------------------------------------------------------
+    def energy_j(self, distance_m: float, time_s: float) -> float:
+        """Energy to drive ``distance_m`` taking ``time_s``."""
+        return distance_m * self.energy.per_length_jpm + time_s * self.energy.per_time_w
+
+    def can_afford(self, distance_m: float, time_s: float) -> bool:
+        """True if a trip of ``distance_m``/``time_s`` leaves at least the reserve in the battery."""
+        reserve_j = self.energy.reserve * self.energy.battery_j
+        return self.battery_j - self.energy_j(distance_m, time_s) >= reserve_j
+
+    def needs_charge(self) -> bool:
+        return self.battery_j < self.depot.charging.charge_below * self.energy.battery_j
+
+    def charge(self, then: Callable[[], None]) -> None:
+        """Go to the depot, queue for a charger, charge to full, then call ``then``."""
+        if self.node != self.depot.node:
+            self.state = "returning"
+            self.drive_to(self.depot.node, lambda: self.charge(then))
+            return
+        self.state = "charging"
+        self.record()
+
+        def plugged_in() -> None:
+            missing_j = max(self.energy.battery_j - self.battery_j, 0.0)
+
+            def full() -> None:
+                self.depot.chargers.release()
+                self.battery_j = self.energy.battery_j
+                self.charged_j += missing_j
+                self.charge_sessions += 1
+                self.state = "idle"
+                self.model.log.add(self.model.now_s, self.name, "charged", f"{missing_j / J_PER_KWH:.2f} kWh")
+                self.record()
+                then()
+
+            self.model.clock.after(missing_j / self.depot.charging.power_w, full)
+
+        self.depot.chargers.request(plugged_in)

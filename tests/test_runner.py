@@ -45,7 +45,8 @@ def test_results_folder_has_everything(cli_run: Path, helsinki_map) -> None:
 def test_trajectories_open_as_geopackage_in_the_area_crs(cli_run: Path) -> None:
     tracks = gpd.read_file(cli_run / "trajectories.gpkg", layer="trajectories")
     assert tracks.crs.to_epsg() == 32635
-    assert set(tracks["agent"]) == {"store_loop-1", "store_loop-2", "clinic_loop-1"}
+    assert {"sweepers-1", "sweepers-2", "waste-1", "on_demand-1", "store_loop-1"} <= set(tracks["agent"])
+    assert {"sweeper", "collector", "shuttle"} <= set(tracks["kind"])
     assert str(tracks["time"].iloc[0]).startswith("2026-04-01")
     assert (tracks.geom_type == "Point").all()
 
@@ -91,7 +92,7 @@ def test_refuses_to_overwrite_a_folder_that_is_not_results(helsinki_map, tmp_pat
 def test_every_scenario_runs_on_the_helsinki_test_area(name: str, helsinki_map, tmp_path: Path) -> None:
     summary = runner.run(scenario.packaged()[name], tmp_path / name, area="helsinki_test").summary
     assert summary["simulated_s"] == scenario.load(scenario.packaged()[name]).spec.scenario.duration_s
-    services = {k: v for k, v in summary["kpis"].items() if k != "engine"}
+    services = {k: v for k, v in summary["kpis"].items() if k not in ("engine", "operations")}
     assert services and all(figures["vehicle_km"] > 0 for figures in services.values())
 
 

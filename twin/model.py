@@ -35,7 +35,7 @@ class TwinModel(mesa.Model):
         self.step_s = meta.step_s
         self.services: list[Any] = []
         # Imported here: agents/ builds on twin/, and the model is where the two meet.
-        from agents.shuttle import build_shuttle_services
+        from agents.fleet import build_shuttle_services
 
         self.services += build_shuttle_services(self, scenario.spec.shuttles)
 

@@ -1,8 +1,9 @@
 """A road network compiled for the hot loop: node arrays, a sparse matrix and batched Dijkstra.
 
 Built once per run from the cached osmnx graph. networkx is for building and checking;
-routing here runs on ``scipy.sparse`` (one Dijkstra per source node, cached), and positions
-are numpy arrays in the area's metric CRS.
+routing here runs on ``scipy.sparse``: one Dijkstra tree per destination (stops, depots, bins),
+cached, which every vehicle heading there shares; planners ask for distance matrices in one
+batch. Positions are numpy arrays in the area's metric CRS.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class RoadNetwork:
     Parallel OSM edges between the same two nodes keep the shortest one.
     """
 
-    def __init__(self, graph: nx.MultiDiGraph, *, crs: str, fingerprint: str, cache_size: int = 2048) -> None:
+    def __init__(self, graph: nx.MultiDiGraph, *, crs: str, fingerprint: str, cache_size: int = 1024) -> None:
         self.crs = crs
         self.fingerprint = fingerprint
         self.osm_ids = np.array(list(graph.nodes), dtype=np.int64)
@@ -60,8 +61,10 @@ class RoadNetwork:
         n = len(self.osm_ids)
         self.matrix = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))
         self._tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
-        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._time_cache: dict[tuple[int, float], np.ndarray] = {}
+        self._toward_cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
+        self._reverse = self.matrix.T.tocsr()
 
     @property
     def node_count(self) -> int:
@@ -100,35 +103,73 @@ class RoadNetwork:
         """The edge index from node ``u`` to node ``v``."""
         return self._edge_of[(u, v)]
 
-    def _tree_from(self, source: int) -> tuple[np.ndarray, np.ndarray]:
-        hit = self._cache.get(source)
+    def toward(self, target: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(distance_m, next_node)`` from every node to ``target``, cached per target.
+
+        Trees rooted at destinations: vehicles that re-plan at every node need only as many
+        trees as there are destinations (stops, depots, bins), not one per node they pass.
+        """
+        hit = self._toward_cache.get(target)
         if hit is not None:
-            self._cache.move_to_end(source)
+            self._toward_cache.move_to_end(target)
             return hit
-        dist, pred = dijkstra(self.matrix, directed=True, indices=source, return_predecessors=True)
-        self._cache[source] = (dist, pred)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        dist, pred = dijkstra(self._reverse, directed=True, indices=target, return_predecessors=True)
+        self._toward_cache[target] = (dist, pred)
+        if len(self._toward_cache) > self._cache_size:
+            self._toward_cache.popitem(last=False)
         return dist, pred
+
+    def next_edge_toward(self, node: int, target: int) -> int:
+        """The first edge of a shortest path from ``node`` to ``target`` (``node != target``)."""
+        dist, pred = self.toward(target)
+        if not np.isfinite(dist[node]):
+            raise RoutingError(f"node {self.osm_ids[target]} cannot be reached from node {self.osm_ids[node]}")
+        return self._edge_of[(node, int(pred[node]))]
+
+    def distance_matrix_m(self, nodes: list[int]) -> np.ndarray:
+        """Shortest distances between every pair of ``nodes`` (rows: from, columns: to), in one batch."""
+        if not nodes:
+            return np.zeros((0, 0))
+        return dijkstra(self.matrix, directed=True, indices=nodes)[:, nodes]
 
     def distance_m(self, source: int, target: int) -> float:
         """Shortest driving distance; ``inf`` if ``target`` cannot be reached."""
-        return float(self._tree_from(source)[0][target])
+        return float(self.toward(target)[0][source])
 
-    def distances_from(self, source: int) -> np.ndarray:
-        """Shortest distances from ``source`` to every node (read-only view)."""
-        return self._tree_from(source)[0]
+    def route_edges(self, source: int, target: int) -> list[int]:
+        """Edges of the shortest path from ``source`` to ``target`` (empty if they are the same node)."""
+        dist, pred = self.toward(target)
+        if not np.isfinite(dist[source]):
+            raise RoutingError(f"node {self.osm_ids[target]} cannot be reached from node {self.osm_ids[source]}")
+        edges, node = [], source
+        while node != target:
+            following = int(pred[node])
+            edges.append(self._edge_of[(node, following)])
+            node = following
+        return edges
 
     def path(self, source: int, target: int) -> list[int]:
         """Node sequence of the shortest path, both ends included."""
-        dist, pred = self._tree_from(source)
-        if not np.isfinite(dist[target]):
-            raise RoutingError(f"node {self.osm_ids[target]} cannot be reached from node {self.osm_ids[source]}")
-        nodes = [target]
-        while nodes[-1] != source:
-            nodes.append(int(pred[nodes[-1]]))
-        nodes.reverse()
-        return nodes
+        return [source, *(int(self.edge_v[e]) for e in self.route_edges(source, target))]
+
+    def time_to_s(self, target: int, max_speed_mps: float) -> np.ndarray:
+        """Time from every node to ``target`` along :meth:`route_edges` for a vehicle capped at ``max_speed_mps``."""
+        key = (target, max_speed_mps)
+        hit = self._time_cache.get(key)
+        if hit is not None:
+            return hit
+        dist, pred = self.toward(target)
+        times = np.full(self.node_count, np.inf)
+        times[target] = 0.0
+        for node in np.argsort(dist, kind="stable"):
+            if node == target or not np.isfinite(dist[node]):
+                continue
+            following = int(pred[node])
+            times[node] = self.edge_time_s(self._edge_of[(int(node), following)], max_speed_mps) + times[following]
+        self._time_cache[key] = times
+        if len(self._time_cache) > self._cache_size:
+            self._time_cache.pop(next(iter(self._time_cache)))
+        return times
 
     def edge_time_s(self, edge: int, max_speed_mps: float) -> float:
         """Time to drive ``edge`` at ``min(max_speed_mps, the edge's limit)``."""
@@ -136,7 +177,7 @@ class RoadNetwork:
 
     def travel_time_s(self, source: int, target: int, max_speed_mps: float) -> float:
         """Time along the shortest path for a vehicle capped at ``max_speed_mps``."""
-        return sum(self.edge_time_s(e, max_speed_mps) for e in self.path_edges(self.path(source, target)))
+        return float(self.time_to_s(target, max_speed_mps)[source])
 
     def path_edges(self, nodes: list[int]) -> list[int]:
         """Edge indices along a node sequence."""

@@ -1,0 +1,145 @@
+"""Street sweepers: cover the target streets with as little deadheading as possible.
+
+The fleet plans one closed covering walk from the depot (``twin.arc_routing``) and cuts it into
+one piece per sweeper. In each service window a sweeper drives to where its piece resumes and
+sweeps edge after edge while it can still finish the edge and get home before the window ends
+(with the energy reserve intact); the next window resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyproj
+import shapely
+
+from agents.fleet import FleetService, Operations
+from agents.vehicle import RoadVehicle
+from twin.arc_routing import cover_walk, split_walk
+from twin.errors import RoutingError
+from twin.shuttle_config import CleaningFleet
+
+if TYPE_CHECKING:
+    from twin.model import TwinModel
+
+
+class Sweeper(RoadVehicle):
+    """One sweeper and its piece of the covering walk."""
+
+    kind = "sweeper"
+
+    def __init__(self, model: TwinModel, service: CleaningService, index: int, piece: list[int]) -> None:
+        super().__init__(model, f"{service.id}-{index + 1}", service.depot, service.config.max_speed_mps,
+                         service.config.energy)
+        self.service = service
+        self.piece = deque(piece)
+        self.swept_m = 0.0
+        self.deadhead_m = 0.0
+        self._window_end_s = 0.0
+
+    def start_window(self, end_s: float) -> None:
+        if not self.piece or self.state != "idle":
+            return
+        self._window_end_s = end_s
+        net = self.model.world.network
+        start = int(net.edge_u[self.piece[0]])
+        approach_m = net.distance_m(self.node, start)
+        approach_s = net.travel_time_s(self.node, start, self.max_speed_mps)
+        if not self._fits(self.piece[0], approach_m, approach_s):
+            if not self.can_afford(approach_m * 2, approach_s * 2) and self.needs_charge():
+                self.charge(lambda: None)
+            self.model.log.add(self.model.now_s, self.name, "skip_window", "cannot reach the next street and back")
+            return
+        self.state = "deadheading"
+        self.model.log.add(self.model.now_s, self.name, "depart", "depot")
+        self.drive_to(start, self._sweep_next)
+
+    def _fits(self, edge: int, extra_m: float = 0.0, extra_s: float = 0.0) -> bool:
+        """Can it drive ``extra`` then ``edge`` and get home before the window ends, within its energy?"""
+        net = self.model.world.network
+        end_node = int(net.edge_v[edge])
+        time_s = extra_s + net.edge_time_s(edge, self.max_speed_mps) + net.travel_time_s(
+            end_node, self.depot.node, self.max_speed_mps)
+        distance_m = extra_m + float(net.edge_length_m[edge]) + net.distance_m(end_node, self.depot.node)
+        return self.model.now_s + time_s <= self._window_end_s and self.can_afford(distance_m, time_s)
+
+    def _sweep_next(self) -> None:
+        if self.piece and self._fits(self.piece[0]):
+            self.state = "sweeping"
+            self.follow([self.piece.popleft()], self._sweep_next)
+            return
+        self.state = "returning"
+        self.drive_to(self.depot.node, self._at_depot)
+
+    def _at_depot(self) -> None:
+        self.state = "idle"
+        self.model.log.add(self.model.now_s, self.name, "arrive", "depot")
+        self.record()
+        if self.needs_charge():
+            self.charge(lambda: None)
+
+    def on_edge(self, edge: int) -> None:
+        length_m = float(self.model.world.network.edge_length_m[edge])
+        if self.state == "sweeping" and edge in self.service.required and edge not in self.service.swept:
+            self.service.swept.add(edge)
+            self.swept_m += length_m
+        else:
+            self.deadhead_m += length_m
+
+
+class CleaningService(FleetService):
+    """A sweeper fleet, its covering plan and its key figures."""
+
+    def __init__(self, model: TwinModel, config: CleaningFleet, operations: Operations) -> None:
+        super().__init__(model, config, operations)
+        net = model.world.network
+        self.required = self._targets(config)
+        self.swept: set[int] = set()
+        self.required_m = float(sum(net.edge_length_m[e] for e in self.required))
+        walk = cover_walk(net, sorted(self.required), self.depot.node)
+        pieces = split_walk(net, walk, self.required, config.count)
+        self.planned_m = sum(self._piece_length_m(piece) for piece in pieces)
+        self.vehicles = [Sweeper(model, self, i, piece) for i, piece in enumerate(pieces)]
+        self.schedule_windows(lambda v, end_s: v.start_window(end_s))
+
+    def _piece_length_m(self, piece: list[int]) -> float:
+        net = self.model.world.network
+        if not piece:
+            return 0.0
+        depot = self.depot.node
+        return (net.distance_m(depot, int(net.edge_u[piece[0]])) + float(net.edge_length_m[piece].sum())
+                + net.distance_m(int(net.edge_v[piece[-1]]), depot))
+
+    def _targets(self, config: CleaningFleet) -> set[int]:
+        net = self.model.world.network
+        chosen = np.ones(net.edge_count, dtype=bool)
+        if config.streets != "all":
+            names = np.array(net.edge_name)
+            for street in config.streets:
+                if not (names == street).any():
+                    raise RoutingError(f"fleet {config.id}: no street named '{street}' in area '{self.model.world.area.id}'")
+            chosen &= np.isin(names, config.streets)
+        if config.polygon is not None:
+            to_m = pyproj.Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+            ring = np.array(config.polygon)
+            polygon = shapely.Polygon(np.column_stack(to_m.transform(ring[:, 0], ring[:, 1])))
+            middles = np.array([coords.mean(axis=0) for coords in net.edge_coords_m])
+            chosen &= shapely.contains_xy(polygon, middles[:, 0], middles[:, 1])
+        if not chosen.any():
+            raise RoutingError(f"fleet {config.id}: no road edge matches its streets/polygon")
+        return set(np.flatnonzero(chosen).tolist())
+
+    def kpis(self) -> dict[str, Any]:
+        swept_m = sum(v.swept_m for v in self.vehicles)
+        return {
+            "service": "cleaning",
+            **self.vehicle_kpis(),
+            "streets_km": round(self.required_m / 1000.0, 3),
+            "coverage_pct": round(100.0 * swept_m / self.required_m, 3) if self.required_m else 100.0,
+            "km_swept": round(swept_m / 1000.0, 3),
+            "deadhead_km": round(sum(v.deadhead_m for v in self.vehicles) / 1000.0, 3),
+            "planned_route_km": round(self.planned_m / 1000.0, 3),
+            "route_to_lower_bound": round(self.planned_m / self.required_m, 4) if self.required_m else 1.0,
+        }

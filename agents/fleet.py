@@ -1,0 +1,118 @@
+"""What every shuttle fleet shares: depots with chargers, the control centre, service windows, KPIs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from agents.vehicle import J_PER_KWH, Depot, RoadVehicle
+from twin.resources import Resource
+from twin.shuttle_config import FleetBase, Shuttles
+
+if TYPE_CHECKING:
+    from twin.model import TwinModel
+
+DAY_S = 86400.0
+
+
+class Operations:
+    """The control centre (remote operators) and every depot's chargers, for all fleets of a model."""
+
+    id = "operations"
+
+    def __init__(self, model: TwinModel, config: Shuttles) -> None:
+        self.model, self.config = model, config
+        self.control = Resource(model.clock, config.supervision.operators, "remote operators")
+        self.depots: dict[str, Depot] = {}
+        self.fleets: list[FleetService] = []
+
+    def depot(self, site_id: str) -> Depot:
+        if site_id not in self.depots:
+            node = self.model.world.site_node(site_id, self.config.snap_distance_m)
+            chargers = Resource(self.model.clock, self.config.charging.chargers, f"chargers at {site_id}")
+            self.depots[site_id] = Depot(node, chargers, self.config.charging, self.control, self.config.supervision)
+        return self.depots[site_id]
+
+    def kpis(self) -> dict[str, Any]:
+        vehicles = [v for fleet in self.fleets for v in fleet.vehicles]
+        chargers = [d.chargers for d in self.depots.values()]
+        sessions = sum(c.granted for c in chargers)
+        return {
+            "disengagements": sum(v.disengagements for v in vehicles),
+            "time_stopped_h": round(sum(v.stopped_s for v in vehicles) / 3600.0, 3),
+            "operators": self.control.capacity,
+            "operator_utilisation": round(self.control.utilisation(), 4),
+            "operator_wait_mean_s": round(self.control.mean_wait_s(), 1),
+            "charge_sessions": sessions,
+            "energy_charged_kwh": round(sum(v.charged_j for v in vehicles) / J_PER_KWH, 3),
+            "charger_wait_mean_s": round(sum(c.total_wait_s for c in chargers) / sessions, 1) if sessions else 0.0,
+            "charger_utilisation": round(sum(c.utilisation() for c in chargers) / len(chargers), 4) if chargers else 0.0,
+            "min_battery_kwh": round(min((v.min_battery_j for v in vehicles), default=0.0) / J_PER_KWH, 3),
+        }
+
+
+class FleetService:
+    """Base of the four shuttle services: its depot, its vehicles, its daily windows."""
+
+    def __init__(self, model: TwinModel, config: FleetBase, operations: Operations) -> None:
+        self.id = config.id
+        self.model = model
+        self.config = config
+        self.operations = operations
+        self.snap_distance_m = operations.config.snap_distance_m
+        self.depot = operations.depot(config.depot)
+        self.vehicles: Sequence[RoadVehicle] = []
+        operations.fleets.append(self)
+
+    def site_node(self, site_id: str) -> int:
+        return self.model.world.site_node(site_id, self.snap_distance_m)
+
+    def check_reachable(self, name: str, node: int) -> None:
+        """Refuse a place the depot cannot reach or cannot be reached back from, naming it."""
+        net = self.model.world.network
+        for source, target in ((self.depot.node, node), (node, self.depot.node)):
+            if not net.distance_m(source, target) < float("inf"):
+                raise_unreachable(name, self.config.depot)
+
+    def schedule_windows(self, start: Callable[[RoadVehicle, float], None], headway_s: float = 0.0) -> None:
+        """Call ``start(vehicle, window_end_s)`` at each window of each simulated day."""
+        for day in range(int(self.model.duration_s // DAY_S) + 1):
+            for start_s, end_s in self.config.windows_s:
+                for i, vehicle in enumerate(self.vehicles):
+                    t_s = day * DAY_S + start_s + i * headway_s
+                    end_abs_s = day * DAY_S + end_s
+                    if t_s < min(end_abs_s, self.model.duration_s):
+                        self.model.clock.at(t_s, lambda v=vehicle, e=end_abs_s: start(v, e))
+
+    def vehicle_kpis(self) -> dict[str, Any]:
+        km = sum(v.odometer_m for v in self.vehicles) / 1000.0
+        hours = sum(v.driving_s for v in self.vehicles) / 3600.0
+        return {
+            "vehicles": len(self.vehicles),
+            "vehicle_km": round(km, 3),
+            "driving_hours": round(hours, 3),
+            "mean_speed_kmh": round(km / hours, 3) if hours else 0.0,
+            "disengagements": sum(v.disengagements for v in self.vehicles),
+            "charge_sessions": sum(v.charge_sessions for v in self.vehicles),
+        }
+
+
+def raise_unreachable(name: str, depot: str) -> None:
+    from twin.errors import RoutingError
+
+    raise RoutingError(f"'{name}' cannot be reached from depot '{depot}' and back on the road network")
+
+
+def build_shuttle_services(model: TwinModel, config: Shuttles) -> list[Any]:
+    """The scenario's shuttle fleets as services of ``model``, plus their shared operations."""
+    from agents.cleaning import CleaningService
+    from agents.on_demand import OnDemandService
+    from agents.shuttle import LoopService
+    from agents.waste import WasteService
+
+    if not config.fleet:
+        return []
+    operations = Operations(model, config)
+    kinds = {"loop": LoopService, "cleaning": CleaningService, "waste": WasteService, "on_demand": OnDemandService}
+    services: list[Any] = [kinds[fleet.service](model, fleet, operations) for fleet in config.fleet]
+    return [*services, operations]

@@ -1,0 +1,313 @@
+"""Demand-responsive shuttles: healthcare, unmanned-store delivery and passengers on request.
+
+Requests between stops arrive as a Poisson process whose rate follows the hour of the day, only
+inside service windows. Dispatch is either
+
+* ``nearest``: the nearest vehicle with nothing to do takes the request alone, or
+* ``insertion``: the request's pick-up and drop-off are inserted into some vehicle's plan where
+  they add the least time, pooling riders, as long as no rider waits longer than ``max_wait``,
+  rides longer than ``max_detour`` times the direct trip, seats suffice and the plan ends within
+  the window with the energy reserve intact.
+
+A request no vehicle can serve in time is rejected at once and counted. Idle vehicles move to
+the stop with the most recent unserved demand (rebalancing). Vehicles re-plan at every node, so a
+new insertion takes effect at the next intersection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agents.fleet import DAY_S, FleetService, Operations
+from agents.vehicle import RoadVehicle
+from twin.shuttle_config import OnDemandFleet
+
+if TYPE_CHECKING:
+    from twin.model import TwinModel
+
+REBALANCE_LOOKBACK_S = 3600.0
+
+
+@dataclass
+class Request:
+    """One trip asked for, and what became of it."""
+
+    id: int
+    t_s: float
+    origin: int
+    destination: int
+    direct_s: float
+    status: str = "open"  # open -> assigned -> onboard -> served, or rejected
+    pickup_s: float | None = None
+    dropoff_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Visit:
+    node: int
+    pickup: bool
+    request: Request
+
+
+class OnDemandShuttle(RoadVehicle):
+    """A demand-responsive shuttle following its plan of pick-ups and drop-offs."""
+
+    kind = "shuttle"
+
+    def __init__(self, model: TwinModel, service: OnDemandService, index: int) -> None:
+        super().__init__(model, f"{service.id}-{index + 1}", service.depot, service.config.max_speed_mps,
+                         service.config.energy)
+        self.service = service
+        self.plan: list[Visit] = []
+        self.onboard: list[Request] = []
+        self.on_duty = False
+        self.window_end_s = 0.0
+        self.busy = False  # driving an edge or dwelling: the plan is picked up when that ends
+        self.free_at_s = 0.0
+        self.rebalance_to: int | None = None
+        self.passenger_m = 0.0
+        self.empty_m = 0.0
+
+    @property
+    def dispatchable(self) -> bool:
+        return self.on_duty and self.state != "charging"
+
+    def start_duty(self, end_s: float) -> None:
+        self.on_duty, self.window_end_s = True, end_s
+        self.model.clock.at(end_s, self.end_duty)
+        if self.needs_charge() and self.state == "idle":
+            self.charge(self.kick)
+        else:
+            self.kick()
+
+    def end_duty(self) -> None:
+        self.on_duty = False
+        self.rebalance_to = None
+        self.kick()
+
+    def kick(self) -> None:
+        """Start moving if standing still; a moving or dwelling vehicle re-plans when it is free."""
+        if not self.busy and self.state != "charging":
+            self._go()
+
+    def _target(self) -> int | None:
+        if self.plan:
+            return self.plan[0].node
+        if self.on_duty:
+            if self.rebalance_to is None and self.service.config.rebalance:
+                self.rebalance_to = self.service.rebalance_target(self)
+            return self.rebalance_to
+        return self.depot.node
+
+    def _go(self) -> None:
+        if self.plan and self.plan[0].node == self.node:
+            self._serve()
+            return
+        target = self._target()
+        if target is None or target == self.node:
+            self._stand_still()
+            return
+        self.busy = True
+        self.state = "serving" if self.onboard else ("to_pickup" if self.plan else
+                                                      ("rebalancing" if self.on_duty else "returning"))
+        self.follow([self.model.world.network.next_edge_toward(self.node, target)], self._arrived)
+
+    def _arrived(self) -> None:
+        self.busy = False
+        self.free_at_s = self.model.now_s
+        self._go()
+
+    def _stand_still(self) -> None:
+        self.rebalance_to = None if self.node == self.rebalance_to else self.rebalance_to
+        self.state = "idle"
+        self.next_node, self.next_node_s, self.free_at_s = self.node, self.model.now_s, self.model.now_s
+        if self.node == self.depot.node and self.needs_charge() and not self.on_duty:
+            self.charge(lambda: None)
+
+    def _serve(self) -> None:
+        now_s = self.model.now_s
+        while self.plan and self.plan[0].node == self.node:
+            visit = self.plan.pop(0)
+            request = visit.request
+            if visit.pickup:
+                request.status, request.pickup_s = "onboard", now_s
+                self.onboard.append(request)
+                self.model.log.add(now_s, self.name, "pickup", f"request {request.id}")
+            else:
+                request.status, request.dropoff_s = "served", now_s
+                self.onboard.remove(request)
+                self.model.log.add(now_s, self.name, "dropoff", f"request {request.id}")
+        self.busy, self.state = True, "dwelling"
+        self.free_at_s = now_s + self.service.config.dwell_s
+        self.next_node, self.next_node_s = self.node, self.free_at_s
+        self.model.clock.after(self.service.config.dwell_s, self._arrived)
+
+    def on_edge(self, edge: int) -> None:
+        length_m = float(self.model.world.network.edge_length_m[edge])
+        self.passenger_m += length_m * len(self.onboard)
+        if not self.onboard:
+            self.empty_m += length_m
+
+
+class OnDemandService(FleetService):
+    """Stops, demand, dispatch and the key figures of an on-demand fleet."""
+
+    def __init__(self, model: TwinModel, config: OnDemandFleet, operations: Operations) -> None:
+        super().__init__(model, config, operations)
+        self.stops = self._place_stops(config)
+        self.requests: list[Request] = []
+        self.vehicles = [OnDemandShuttle(model, self, i) for i in range(config.count)]
+        self.schedule_windows(lambda v, end_s: v.start_duty(end_s))
+        self._schedule_demand(config)
+
+    # --- places and demand ----------------------------------------------------------------
+    def _place_stops(self, config: OnDemandFleet) -> list[int]:
+        nodes = [self.site_node(site) for site in config.stops]
+        for site, node in zip(config.stops, nodes):
+            self.check_reachable(f"stop {site}", node)
+        if config.random_stops:
+            net = self.model.world.network
+            reachable = np.flatnonzero(np.isfinite(net.toward(self.depot.node)[0]))
+            nodes += [int(n) for n in self.model.rng.choice(reachable, size=config.random_stops,
+                                                            replace=config.random_stops > len(reachable))]
+        return nodes
+
+    def _schedule_demand(self, config: OnDemandFleet) -> None:
+        rng = self.model.rng
+        for day in range(int(self.model.duration_s // DAY_S) + 1):
+            for hour, rate_per_h in enumerate(config.demand_per_hour):
+                h0, h1 = day * DAY_S + hour * 3600.0, day * DAY_S + (hour + 1) * 3600.0
+                for start_s, end_s in config.windows_s:
+                    lo, hi = max(h0, day * DAY_S + start_s), min(h1, day * DAY_S + end_s, self.model.duration_s)
+                    if hi <= lo or rate_per_h <= 0:
+                        continue
+                    for t_s in np.sort(rng.uniform(lo, hi, rng.poisson(rate_per_h * config.demand_scale * (hi - lo) / 3600.0))):
+                        origin, destination = rng.choice(len(self.stops), size=2, replace=False)
+                        self.model.clock.at(float(t_s), lambda o=int(origin), d=int(destination): self.submit(o, d))
+
+    def submit(self, origin_index: int, destination_index: int) -> Request:
+        """A request now from stop ``origin_index`` to stop ``destination_index``: assigned or rejected."""
+        net, speed = self.model.world.network, self.config.max_speed_mps
+        origin, destination = self.stops[origin_index], self.stops[destination_index]
+        request = Request(len(self.requests) + 1, self.model.now_s, origin, destination,
+                          net.travel_time_s(origin, destination, speed))
+        self.requests.append(request)
+        choice = self._nearest(request) if self.config.dispatch == "nearest" else self._insertion(request)
+        if choice is None:
+            request.status = "rejected"
+            self.model.log.add(self.model.now_s, self.id, "reject", f"request {request.id}")
+            return request
+        vehicle, plan = choice
+        request.status = "assigned"
+        vehicle.plan = plan
+        vehicle.rebalance_to = None
+        self.model.log.add(self.model.now_s, vehicle.name, "assign", f"request {request.id}")
+        vehicle.kick()
+        return request
+
+    # --- dispatch -------------------------------------------------------------------------
+    def _nearest(self, request: Request) -> tuple[OnDemandShuttle, list[Visit]] | None:
+        best = None
+        for vehicle in self.vehicles:
+            if not vehicle.dispatchable or vehicle.plan or vehicle.onboard:
+                continue
+            plan = [Visit(request.origin, True, request), Visit(request.destination, False, request)]
+            end_s = self._feasible_end_s(vehicle, plan)
+            if end_s is not None:
+                pickup_s = self._start(vehicle)[1] + self._time(self._start(vehicle)[0], request.origin)
+                if best is None or pickup_s < best[0]:
+                    best = (pickup_s, vehicle, plan)
+        return None if best is None else (best[1], best[2])
+
+    def _insertion(self, request: Request) -> tuple[OnDemandShuttle, list[Visit]] | None:
+        best = None
+        pickup, dropoff = Visit(request.origin, True, request), Visit(request.destination, False, request)
+        for vehicle in self.vehicles:
+            if not vehicle.dispatchable:
+                continue
+            before_s = self._feasible_end_s(vehicle, vehicle.plan) if vehicle.plan else self._start(vehicle)[1]
+            for i in range(len(vehicle.plan) + 1):
+                for j in range(i, len(vehicle.plan) + 1):
+                    plan = [*vehicle.plan[:i], pickup, *vehicle.plan[i:j], dropoff, *vehicle.plan[j:]]
+                    end_s = self._feasible_end_s(vehicle, plan)
+                    if end_s is not None and (best is None or end_s - before_s < best[0]):
+                        best = (end_s - before_s, vehicle, plan)
+        return None if best is None else (best[1], best[2])
+
+    def _start(self, vehicle: OnDemandShuttle) -> tuple[int, float]:
+        """Where and when the vehicle can next act on a plan."""
+        return vehicle.next_node, max(vehicle.next_node_s, vehicle.free_at_s, self.model.now_s)
+
+    def _time(self, a: int, b: int) -> float:
+        return self.model.world.network.travel_time_s(a, b, self.config.max_speed_mps)
+
+    def _feasible_end_s(self, vehicle: OnDemandShuttle, plan: list[Visit]) -> float | None:
+        """When the plan would end, or None if it breaks a rider's wait, ride, seats, window or energy."""
+        cfg, net = self.config, self.model.world.network
+        node, t_s = self._start(vehicle)
+        load = len(vehicle.onboard)
+        pickups = {r.id: r.pickup_s for r in vehicle.onboard}
+        distance_m = 0.0
+        for visit in plan:
+            if visit.node != node:
+                t_s += self._time(node, visit.node)
+                distance_m += net.distance_m(node, visit.node)
+                node = visit.node
+            request = visit.request
+            if visit.pickup:
+                load += 1
+                if load > cfg.capacity or t_s > request.t_s + cfg.max_wait_s:
+                    return None
+                pickups[request.id] = t_s
+            else:
+                load -= 1
+                if t_s - pickups[request.id] > cfg.max_detour * request.direct_s + cfg.dwell_s:
+                    return None
+            t_s += cfg.dwell_s
+        home_s = self._time(node, vehicle.depot.node)
+        distance_m += net.distance_m(node, vehicle.depot.node)
+        if t_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.now_s):
+            return None
+        return t_s
+
+    def rebalance_target(self, vehicle: OnDemandShuttle) -> int | None:
+        """The stop with the most requests in the last hour and no other vehicle there or heading there."""
+        since_s = self.model.now_s - REBALANCE_LOOKBACK_S
+        recent: dict[int, int] = {}
+        for request in reversed(self.requests):
+            if request.t_s < since_s:
+                break
+            recent[request.origin] = recent.get(request.origin, 0) + 1
+        covered = {v.rebalance_to or v.node for v in self.vehicles if v is not vehicle and v.on_duty and not v.plan}
+        ranked = sorted(((-count, self.stops.index(node), node) for node, count in recent.items() if node not in covered))
+        return ranked[0][2] if ranked else None
+
+    # --- figures --------------------------------------------------------------------------
+    def kpis(self) -> dict[str, Any]:
+        served = [r for r in self.requests if r.status == "served"]
+        rejected = sum(r.status == "rejected" for r in self.requests)
+        waits = np.array([r.pickup_s - r.t_s for r in served])
+        rides = np.array([r.dropoff_s - r.pickup_s for r in served])
+        detours = np.array([(r.dropoff_s - r.pickup_s - self.config.dwell_s) / r.direct_s
+                            for r in served if r.direct_s > 0])
+        vehicle_m = sum(v.odometer_m for v in self.vehicles)
+        return {
+            "service": "on_demand",
+            "dispatch": self.config.dispatch,
+            **self.vehicle_kpis(),
+            "stops": len(self.stops),
+            "requests": len(self.requests),
+            "served": len(served),
+            "rejected": int(rejected),
+            "in_progress": len(self.requests) - len(served) - int(rejected),
+            "rejection_rate": round(rejected / len(self.requests), 4) if self.requests else 0.0,
+            "wait_mean_s": round(float(waits.mean()), 1) if len(waits) else 0.0,
+            "wait_p95_s": round(float(np.percentile(waits, 95)), 1) if len(waits) else 0.0,
+            "ride_mean_s": round(float(rides.mean()), 1) if len(rides) else 0.0,
+            "detour_ratio_mean": round(float(detours.mean()), 4) if len(detours) else 0.0,
+            "occupancy_mean": round(sum(v.passenger_m for v in self.vehicles) / vehicle_m, 4) if vehicle_m else 0.0,
+            "empty_km": round(sum(v.empty_m for v in self.vehicles) / 1000.0, 3),
+        }
