@@ -56,3 +56,28 @@ def world(graph: nx.MultiDiGraph, sites: dict[str, int | tuple[float, float]]) -
     spec = AreaSpec(id="synthetic", kind="road_area", name_ko="합성", name_en="synthetic", crs=CRS,
                     approximate=False, source="synthetic test network", polygon=polygon, sites=specs)
     return World(Area(spec, Path("synthetic.toml")), RoadNetwork(graph, crs=CRS, fingerprint="synthetic"))
+
+
+def line_graph(edges: int, spacing_m: float, names: tuple[str, str] = ("Forward", "Back"),
+               speed_kph: float = 50.0) -> nx.MultiDiGraph:
+    """A straight two-way road of ``edges`` edges; eastbound edges are named ``names[0]``."""
+    graph = nx.MultiDiGraph(crs=CRS)
+    for i in range(edges + 1):
+        graph.add_node(i + 1, x=X0 + i * spacing_m, y=Y0)
+    for i in range(1, edges + 1):
+        graph.add_edge(i, i + 1, length=spacing_m, speed_kph=speed_kph, highway="service", name=names[0])
+        graph.add_edge(i + 1, i, length=spacing_m, speed_kph=speed_kph, highway="service", name=names[1])
+    return graph
+
+
+def scenario_text(fleets: str, *, duration: str = "24 h", extra: str = "") -> str:
+    """A scenario on the synthetic area with the given ``[[shuttles.fleet]]`` tables."""
+    return f"""
+[scenario]
+name = "synthetic"
+area = "synthetic"
+duration = "{duration}"
+[shuttles]
+{extra}
+{fleets}
+"""

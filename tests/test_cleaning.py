@@ -1,0 +1,87 @@
+"""Street cleaning: coverage and route lengths known by hand, on SYNTHETIC networks and real OSM."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import synthetic
+from twin import scenario
+from twin.arc_routing import cover_walk, split_walk
+from twin.errors import RoutingError
+from twin.model import TwinModel
+
+NO_STOPS = '[shuttles.supervision]\ndisengagement_rate = "0 / h"'
+
+
+def _sweepers(streets: str = '"all"', count: int = 1, windows: str = '["00:00-24:00"]') -> str:
+    return f"""
+[[shuttles.fleet]]
+id = "sweep"
+service = "cleaning"
+count = {count}
+depot = "depot"
+windows = {windows}
+streets = {streets}
+"""
+
+
+def _run(text: str, world) -> dict:
+    model = TwinModel(scenario.loads(text), world)
+    model.run_until(model.duration_s)
+    return model.kpis()
+
+
+def test_grid_is_covered_exactly_once_with_no_deadhead() -> None:
+    """A 3x3 two-way grid: 24 curbs of 100 m, every node balanced, so the route is 2.4 km exactly."""
+    world = synthetic.world(synthetic.grid_graph(3, 3, 100.0), {"depot": 1})
+    kpis = _run(synthetic.scenario_text(_sweepers(), extra=NO_STOPS), world)["sweep"]
+    assert kpis["coverage_pct"] == 100.0
+    assert kpis["streets_km"] == pytest.approx(2.4)
+    assert kpis["planned_route_km"] == pytest.approx(2.4)
+    assert kpis["route_to_lower_bound"] == pytest.approx(1.0)
+    assert kpis["deadhead_km"] == pytest.approx(0.0)
+    assert kpis["driving_hours"] == pytest.approx(2400.0 / (5 / 3.6) / 3600.0)
+
+
+def test_one_way_sweep_pays_the_way_back() -> None:
+    """Sweeping only the eastbound curb of a 1 km road: 1 km swept, 1 km back, ratio 2."""
+    world = synthetic.world(synthetic.line_graph(10, 100.0), {"depot": 1})
+    kpis = _run(synthetic.scenario_text(_sweepers('["Forward"]'), extra=NO_STOPS), world)["sweep"]
+    assert kpis["coverage_pct"] == 100.0
+    assert kpis["km_swept"] == pytest.approx(1.0)
+    assert kpis["deadhead_km"] == pytest.approx(1.0)
+    assert kpis["route_to_lower_bound"] == pytest.approx(2.0)
+
+
+def test_windows_and_sweepers_share_the_work() -> None:
+    """Two 10-minute windows a day cannot finish 2.4 km at 5 km/h in one day; two days and two sweepers can."""
+    world = synthetic.world(synthetic.grid_graph(3, 3, 100.0), {"depot": 1})
+    short = _sweepers(windows='["10:00-10:10", "14:00-14:10"]')
+    one_day = _run(synthetic.scenario_text(short, extra=NO_STOPS), world)["sweep"]
+    assert 0 < one_day["coverage_pct"] < 100
+    world = synthetic.world(synthetic.grid_graph(3, 3, 100.0), {"depot": 1})
+    two = _run(synthetic.scenario_text(_sweepers(count=2, windows='["10:00-10:20", "14:00-14:20"]'),
+                                       extra=NO_STOPS, duration="48 h"), world)["sweep"]
+    assert two["coverage_pct"] == 100.0
+
+
+def test_unknown_street_is_refused() -> None:
+    world = synthetic.world(synthetic.line_graph(3, 100.0), {"depot": 1})
+    with pytest.raises(RoutingError, match="fleet sweep: no street named 'Nowhere Road'"):
+        TwinModel(scenario.loads(synthetic.scenario_text(_sweepers('["Nowhere Road"]'))), world)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), parts=st.integers(min_value=1, max_value=4))
+def test_covering_walk_on_the_real_network(helsinki_world, data, parts: int) -> None:
+    """Any set of streets: the walk is closed, starts at the depot, connected, and drives them all."""
+    net = helsinki_world.network
+    required = data.draw(st.sets(st.integers(min_value=0, max_value=net.edge_count - 1), min_size=1, max_size=40))
+    depot = data.draw(st.integers(min_value=0, max_value=net.node_count - 1))
+    walk = cover_walk(net, sorted(required), depot)
+    assert int(net.edge_u[walk[0]]) == depot and int(net.edge_v[walk[-1]]) == depot
+    assert all(net.edge_v[a] == net.edge_u[b] for a, b in zip(walk, walk[1:]))
+    assert required <= set(walk)
+    assert sum(net.edge_length_m[e] for e in walk) >= sum(net.edge_length_m[e] for e in required)
+    pieces = split_walk(net, walk, required, parts)
+    assert len(pieces) == parts and [e for piece in pieces for e in piece] == walk
