@@ -78,7 +78,7 @@ class Sweeper(RoadVehicle):
         self.model.log.add(self.model.now_s, self.name, "arrive", "depot")
         self.record()
         if self.needs_charge():
-            self.charge(lambda: None)
+            self.charge(lambda: self.start_window(self._window_end_s) if self.model.now_s < self._window_end_s else None)
 
     def on_edge(self, edge: int) -> None:
         length_m = float(self.model.world.network.edge_length_m[edge])

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from twin.model import TwinModel
 
 REBALANCE_LOOKBACK_S = 3600.0
+CHARGING_STATES = ("to_charger", "charging")
 
 
 @dataclass
@@ -73,7 +74,7 @@ class OnDemandShuttle(RoadVehicle):
 
     @property
     def dispatchable(self) -> bool:
-        return self.on_duty and self.state != "charging"
+        return self.on_duty and self.state not in CHARGING_STATES
 
     def start_duty(self, end_s: float) -> None:
         self.on_duty, self.window_end_s = True, end_s
@@ -90,7 +91,7 @@ class OnDemandShuttle(RoadVehicle):
 
     def kick(self) -> None:
         """Start moving if standing still; a moving or dwelling vehicle re-plans when it is free."""
-        if not self.busy and self.state != "charging":
+        if not self.busy and self.state not in CHARGING_STATES:
             self._go()
 
     def _target(self) -> int | None:
@@ -124,7 +125,9 @@ class OnDemandShuttle(RoadVehicle):
         self.rebalance_to = None if self.node == self.rebalance_to else self.rebalance_to
         self.state = "idle"
         self.next_node, self.next_node_s, self.free_at_s = self.node, self.model.now_s, self.model.now_s
-        if self.node == self.depot.node and self.needs_charge() and not self.on_duty:
+        if self.on_duty and self.battery_j < 2 * self.energy.reserve * self.energy.battery_j:
+            self.charge(self.kick)  # low in service: out of dispatch until charged, then back
+        elif self.node == self.depot.node and self.needs_charge() and not self.on_duty:
             self.charge(lambda: None)
 
     def _serve(self) -> None:

@@ -79,7 +79,8 @@ class LoopShuttle(RoadVehicle):
         self.model.log.add(self.model.now_s, self.name, "arrive", "depot")
         self.record()
         if self.needs_charge():
-            self.charge(lambda: None)
+            # Charge, then go back out if the window still has room for a round trip.
+            self.charge(lambda: self.start_window(self._window_end_s) if self.model.now_s < self._window_end_s else None)
 
 
 class LoopService(FleetService):

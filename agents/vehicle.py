@@ -152,7 +152,7 @@ class RoadVehicle(mesa.Agent):
     def charge(self, then: Callable[[], None]) -> None:
         """Go to the depot, queue for a charger, charge to full, then call ``then``."""
         if self.node != self.depot.node:
-            self.state = "returning"
+            self.state = "to_charger"
             self.drive_to(self.depot.node, lambda: self.charge(then))
             return
         self.state = "charging"
