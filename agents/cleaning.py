@@ -37,12 +37,11 @@ class Sweeper(RoadVehicle):
         self.piece = deque(piece)
         self.swept_m = 0.0
         self.deadhead_m = 0.0
-        self._window_end_s = 0.0
 
     def start_window(self, end_s: float) -> None:
         if not self.piece or self.state != "idle":
             return
-        self._window_end_s = end_s
+        self.window_end_s = end_s
         net = self.model.world.network
         start = int(net.edge_u[self.piece[0]])
         approach_m = net.distance_m(self.node, start)
@@ -63,7 +62,7 @@ class Sweeper(RoadVehicle):
         time_s = extra_s + net.edge_time_s(edge, self.max_speed_mps) + net.travel_time_s(
             end_node, self.depot.node, self.max_speed_mps)
         distance_m = extra_m + float(net.edge_length_m[edge]) + net.distance_m(end_node, self.depot.node)
-        return self.model.now_s + time_s <= self._window_end_s and self.can_afford(distance_m, time_s)
+        return self.model.now_s + time_s <= self.window_end_s and self.can_afford(distance_m, time_s)
 
     def _sweep_next(self) -> None:
         if self.piece and self._fits(self.piece[0]):
@@ -71,14 +70,7 @@ class Sweeper(RoadVehicle):
             self.follow([self.piece.popleft()], self._sweep_next)
             return
         self.state = "returning"
-        self.drive_to(self.depot.node, self._at_depot)
-
-    def _at_depot(self) -> None:
-        self.state = "idle"
-        self.model.log.add(self.model.now_s, self.name, "arrive", "depot")
-        self.record()
-        if self.needs_charge():
-            self.charge(lambda: self.start_window(self._window_end_s) if self.model.now_s < self._window_end_s else None)
+        self.drive_to(self.depot.node, self.arrive_at_depot)
 
     def on_edge(self, edge: int) -> None:
         length_m = float(self.model.world.network.edge_length_m[edge])

@@ -65,7 +65,6 @@ class OnDemandShuttle(RoadVehicle):
         self.plan: list[Visit] = []
         self.onboard: list[Request] = []
         self.on_duty = False
-        self.window_end_s = 0.0
         self.busy = False  # driving an edge or dwelling: the plan is picked up when that ends
         self.free_at_s = 0.0
         self.rebalance_to: int | None = None

@@ -30,7 +30,6 @@ class LoopShuttle(RoadVehicle):
         self.loops_completed = 0
         self.stop_visits = 0
         self.windows_skipped = 0
-        self._window_end_s = 0.0
         self._next_stop = 0
 
     def start_window(self, end_s: float) -> None:
@@ -44,7 +43,7 @@ class LoopShuttle(RoadVehicle):
         if not self.can_afford(trip_m, trip_s):
             self.charge(lambda: self.start_window(end_s))
             return
-        self._window_end_s = end_s
+        self.window_end_s = end_s
         self._next_stop = 0
         self.state = "to_route"
         self.model.log.add(self.model.now_s, self.name, "depart", "depot")
@@ -64,7 +63,7 @@ class LoopShuttle(RoadVehicle):
         home_m, home_s = service.home[following]
         needed_s = leg_s + service.config.dwell_s + home_s
         dwell_here_s = service.config.dwell_s
-        if leave_s + needed_s <= self._window_end_s and self.can_afford(leg_m + home_m, needed_s + dwell_here_s):
+        if leave_s + needed_s <= self.window_end_s and self.can_afford(leg_m + home_m, needed_s + dwell_here_s):
             self._next_stop = following
             self.model.clock.at(leave_s, lambda: self.drive_to(service.stop_nodes[following], self._at_stop))
         else:
@@ -72,15 +71,7 @@ class LoopShuttle(RoadVehicle):
 
     def _go_home(self) -> None:
         self.state = "returning"
-        self.drive_to(self.depot.node, self._at_depot)
-
-    def _at_depot(self) -> None:
-        self.state = "idle"
-        self.model.log.add(self.model.now_s, self.name, "arrive", "depot")
-        self.record()
-        if self.needs_charge():
-            # Charge, then go back out if the window still has room for a round trip.
-            self.charge(lambda: self.start_window(self._window_end_s) if self.model.now_s < self._window_end_s else None)
+        self.drive_to(self.depot.node, self.arrive_at_depot)
 
 
 class LoopService(FleetService):

@@ -56,6 +56,7 @@ class RoadVehicle(mesa.Agent):
         self.charged_j = 0.0
         self.next_node = self.node
         self.next_node_s = 0.0
+        self.window_end_s = 0.0
         self._edges: deque[int] = deque()
         self._then: Callable[[], None] | None = None
         self._until_disengagement_s = self._draw_disengagement()
@@ -145,6 +146,21 @@ class RoadVehicle(mesa.Agent):
         """True if a trip of ``distance_m``/``time_s`` leaves at least the reserve in the battery."""
         reserve_j = self.energy.reserve * self.energy.battery_j
         return self.battery_j - self.energy_j(distance_m, time_s) >= reserve_j
+
+    def start_window(self, end_s: float) -> None:
+        """Begin work in a service window ending at ``end_s`` (services that work in windows override it)."""
+
+    def arrive_at_depot(self) -> None:
+        """Park at the depot; charge if low, then go back out if the window still has time."""
+        self.state = "idle"
+        self.model.log.add(self.model.now_s, self.name, "arrive", "depot")
+        self.record()
+        if self.needs_charge():
+            self.charge(self._resume_window)
+
+    def _resume_window(self) -> None:
+        if self.model.now_s < self.window_end_s:
+            self.start_window(self.window_end_s)
 
     def needs_charge(self) -> bool:
         return self.battery_j < self.depot.charging.charge_below * self.energy.battery_j

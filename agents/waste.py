@@ -70,10 +70,9 @@ class Collector(RoadVehicle):
         self.collected_kg = 0.0
         self.tours_done = 0
         self._stops: deque[Bin] = deque()
-        self._window_end_s = 0.0
 
     def work(self, end_s: float) -> None:
-        self._window_end_s = end_s
+        self.window_end_s = end_s
         if self.state == "idle" and self.tours:
             self._start_tour()
 
@@ -91,7 +90,7 @@ class Collector(RoadVehicle):
                       + net.travel_time_s(bin_.node, self.depot.node, self.max_speed_mps))
             distance_m = net.distance_m(self.node, bin_.node) + net.distance_m(bin_.node, self.depot.node)
             room = self.load_kg < cfg.load_limit_kg
-            if room and self.model.now_s + time_s <= self._window_end_s and self.can_afford(distance_m, time_s):
+            if room and self.model.now_s + time_s <= self.window_end_s and self.can_afford(distance_m, time_s):
                 self.drive_to(bin_.node, self._at_bin)
                 return
             self._stops.popleft().assigned = False  # left for the next plan
@@ -117,8 +116,8 @@ class Collector(RoadVehicle):
             self.tours_done += 1
             self.state = "idle"
             if self.needs_charge():
-                self.charge(lambda: self.work(self._window_end_s))
-            elif self.tours and self.model.now_s < self._window_end_s:
+                self.charge(lambda: self.work(self.window_end_s))
+            elif self.tours and self.model.now_s < self.window_end_s:
                 self._start_tour()
 
         self.model.clock.after(self.service.config.unload_s, done)
