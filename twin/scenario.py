@@ -17,6 +17,7 @@ from pydantic import Field
 
 from twin.config import Frozen, parse_toml, quantity, read_toml, validate
 from twin.errors import ScenarioError
+from twin.certification_config import Certification
 from twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS, Shuttles
 
 class Meta(Frozen):
@@ -37,6 +38,7 @@ class ScenarioSpec(Frozen):
 
     scenario: Meta
     shuttles: Shuttles = Shuttles.model_validate({})
+    certification: Certification | None = None
 
 
 __all__ = ["SHUTTLE_SPEED_CAP_MPS", "Scenario", "ScenarioSpec", "load", "loads", "packaged", "resolve"]

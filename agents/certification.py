@@ -1,0 +1,329 @@
+"""The eco-friendly auto-parts certification center as a queueing process on the model's clock.
+
+Companies in the parts cluster and at the car plant ship parts (a Poisson process per part type,
+on workdays inside arrival hours); a truck drives each shipment over the road network to the
+center. There a part goes through its test sequence: a test starts when a unit of its equipment
+type and its staff (who work in shifts) are both free, waiting tests taken by priority
+(pre-certification before voluntary), then by arrival; it runs for set-up plus a random duration
+and fails with its probability. A failed part
+goes back for rework and is re-tested, or is rejected after ``max_failures``; a part that passes
+every test gets its certificate. The equipment is cleaned after each test before its next use.
+
+Every part is at every moment in exactly one state of :data:`STATES`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+from twin.certification_config import WEEKDAYS, Certification, Distribution, PartType
+from twin.resources import Resource
+
+if TYPE_CHECKING:
+    from twin.model import TwinModel
+
+DAY_S = 86400.0
+WEEK_S = 7 * DAY_S
+STATES = ("in_transit", "waiting", "in_test", "rework", "certified", "rejected")
+SNAP_M = 500.0
+
+
+def sample_s(rng: np.random.Generator, dist: Distribution) -> float:
+    """Draw a duration in seconds from ``dist``."""
+    if dist.dist == "fixed":
+        return dist.mean_s
+    if dist.dist == "exponential":
+        return float(rng.exponential(dist.mean_s))
+    if dist.dist == "lognormal":
+        sigma2 = np.log1p(dist.cv**2)
+        return float(rng.lognormal(np.log(dist.mean_s) - sigma2 / 2.0, np.sqrt(sigma2)))
+    assert dist.min_s is not None and dist.max_s is not None
+    return float(rng.triangular(dist.min_s, 3 * dist.mean_s - dist.min_s - dist.max_s, dist.max_s))
+
+
+class Part(mesa.Agent):
+    """One shipped part and where it is in its procedure."""
+
+    def __init__(self, model: TwinModel, center: CertificationCenter, number: int, part_type: PartType,
+                 origin: str) -> None:
+        super().__init__(model)
+        self.name = f"{part_type.id}-{number}"
+        self.center = center
+        self.part_type = part_type
+        self.origin = origin
+        self.shipped_s = model.now_s
+        self.state = "in_transit"
+        self.step = 0
+        self.failures = 0
+        self.done_s: float | None = None
+        self.waited_s = 0.0  # in queues for equipment and staff
+        center.counts["in_transit"] += 1
+
+    @property
+    def priority(self) -> int:
+        return 0 if self.part_type.kind == "pre_certification" else 1
+
+    def move(self, state: str) -> None:
+        self.center.counts[self.state] -= 1
+        self.center.counts[state] += 1
+        self.state = state
+        self.center.on_wip_change()
+
+
+class CertificationCenter:
+    """Equipment, staff, arriving parts and the key figures of the center."""
+
+    id = "certification"
+
+    def __init__(self, model: TwinModel, config: Certification) -> None:
+        self.model, self.config = model, config
+        clock = model.clock
+        self.equipment = {e.id: Resource(clock, config.units(e.id), e.id) for e in config.equipment}
+        self.setup_s = {e.id: e.setup_s for e in config.equipment}
+        self.cleaning_s = {e.id: e.cleaning_s for e in config.equipment}
+        self.staff_total = config.staff + config.extra_staff
+        self.staff = Resource(clock, 0, "certification staff")
+        self.parts: list[Part] = []
+        self.counts: Counter[str] = Counter({state: 0 for state in STATES})
+        self.tests_run = 0
+        self.retests = 0
+        self.certificates: list[tuple[float, str]] = []
+        self._wip_area = 0.0
+        self._wip_since_s = 0.0
+        self._wip_max = 0
+        self._wip_last = 0
+        self.wip_samples: list[int] = []
+        self._waiting: list[tuple[int, int, float, Part]] = []
+        self._sequence = 0
+        ids = list(self.equipment)
+        self._queued = dict.fromkeys(ids, 0)
+        self._queue_area = dict.fromkeys(ids, 0.0)
+        self._queue_since = dict.fromkeys(ids, 0.0)
+        self._wait_s = dict.fromkeys(ids, 0.0)
+        self._starts = dict.fromkeys(ids, 0)
+        self._queued["staff"], self._queue_area["staff"], self._queue_since["staff"] = 0, 0.0, 0.0
+        self._center_node, self._origin_nodes = self._places(config)
+        self._schedule_shifts(config)
+        self._schedule_arrivals(config)
+        self._schedule_samples(config)
+
+    # --- set-up ---------------------------------------------------------------------------
+    def _places(self, config: Certification) -> tuple[int | None, dict[str, int]]:
+        if config.transport == "none":
+            return None, {}
+        world = self.model.world
+        center = world.site_node(config.site, SNAP_M)
+        origins = {o: world.site_node(o, SNAP_M) for p in config.parts for o in p.origins}
+        for name, node in origins.items():
+            world.network.route_edges(node, center)  # raises a RoutingError naming the nodes
+        return center, origins
+
+    def _day_of_week(self, day: int) -> str:
+        start = self.model.scenario.spec.scenario.start_date
+        return WEEKDAYS[(start + dt.timedelta(days=day)).weekday()]
+
+    def _days(self) -> range:
+        return range(int(self.model.duration_s // DAY_S) + 1)
+
+    def _schedule_shifts(self, config: Certification) -> None:
+        changes: list[tuple[float, int]] = []
+        for day in self._days():
+            if self._day_of_week(day) in config.workdays:
+                for start_s, end_s in config.shifts_s:
+                    changes += [(day * DAY_S + start_s, self.staff_total), (day * DAY_S + end_s, 0)]
+        # A shift ending exactly when the next begins (e.g. 24 h operation) hands over without a gap.
+        merged: dict[float, int] = {}
+        for t_s, capacity in changes:
+            merged[t_s] = max(merged.get(t_s, 0), capacity) if t_s in merged else capacity
+        for t_s, capacity in sorted(merged.items()):
+            if t_s <= 0.0:
+                self.staff.set_capacity(capacity)
+            elif t_s < self.model.duration_s:
+                self.model.clock.at(t_s, lambda c=capacity: self._shift(c), priority=-1)
+
+    def _shift(self, staff: int) -> None:
+        self.staff.set_capacity(staff)
+        self._dispatch()
+
+    def _schedule_arrivals(self, config: Certification) -> None:
+        rng = self.model.rng
+        open_s, close_s = config.arrival_hours_s
+        workdays = [d for d in WEEKDAYS if d in config.workdays]
+        for part_type in config.parts:
+            rate_per_s = part_type.per_week / (len(workdays) * (close_s - open_s))
+            for day in self._days():
+                if self._day_of_week(day) not in config.workdays:
+                    continue
+                lo, hi = day * DAY_S + open_s, min(day * DAY_S + close_s, self.model.duration_s)
+                if hi <= lo:
+                    continue
+                for t_s in np.sort(rng.uniform(lo, hi, rng.poisson(rate_per_s * (hi - lo)))):
+                    origin = part_type.origins[int(rng.integers(len(part_type.origins)))]
+                    self.model.clock.at(float(t_s), lambda p=part_type, o=origin: self.ship(p, o))
+
+    def _schedule_samples(self, config: Certification) -> None:
+        t_s = 0.0
+        while t_s <= self.model.duration_s:
+            self.model.clock.at(t_s, lambda: self.wip_samples.append(self.wip), priority=1)
+            t_s += config.wip_sample_s
+
+    # --- flow -----------------------------------------------------------------------------
+    @property
+    def wip(self) -> int:
+        return sum(self.counts[s] for s in ("in_transit", "waiting", "in_test", "rework"))
+
+    def on_wip_change(self) -> None:
+        now_s = self.model.now_s
+        self._wip_area += self._wip_last * (now_s - self._wip_since_s)
+        self._wip_since_s, self._wip_last = now_s, self.wip
+        self._wip_max = max(self._wip_max, self._wip_last)
+
+    def ship(self, part_type: PartType, origin: str) -> Part:
+        """A company ships a part now; it reaches the center when the truck arrives."""
+        part = Part(self.model, self, len(self.parts) + 1, part_type, origin)
+        self.parts.append(part)
+        self.on_wip_change()
+        self.model.log.add(self.model.now_s, part.name, "shipped", origin)
+        travel_s = 0.0
+        if self._center_node is not None:
+            travel_s = self.model.world.network.travel_time_s(self._origin_nodes[origin], self._center_node,
+                                                              self.config.truck_speed_mps)
+        self.model.clock.after(travel_s, lambda: self._arrive(part))
+        return part
+
+    def _arrive(self, part: Part) -> None:
+        part.move("waiting")
+        self.model.log.add(self.model.now_s, part.name, "arrived", self.config.site)
+        self._queue_for_test(part)
+
+    def _queue_for_test(self, part: Part) -> None:
+        equipment_id = part.part_type.tests[part.step].equipment
+        self._count_queue(equipment_id, +1)
+        self._sequence += 1
+        self._waiting.append((part.priority, self._sequence, self.model.now_s, part))
+        self._waiting.sort(key=lambda entry: entry[:2])
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Start every waiting test whose equipment unit and staff are both free, by priority."""
+        for entry in list(self._waiting):
+            _, _, asked_s, part = entry
+            test = part.part_type.tests[part.step]
+            equipment = self.equipment[test.equipment]
+            if equipment.free >= 1 and self.staff.free >= test.staff:
+                self._waiting.remove(entry)
+                self._count_queue(test.equipment, -1)
+                waited_s = self.model.now_s - asked_s
+                part.waited_s += waited_s
+                self._wait_s[test.equipment] += waited_s
+                self._starts[test.equipment] += 1
+                equipment.request(lambda: None)
+                if test.staff:
+                    self.staff.request(lambda: None, units=test.staff)
+                self._run_test(part)
+        # Tests whose rig is free but whose staff are not: the staff's own queue.
+        blocked = sum(1 for _, _, _, part in self._waiting
+                      if self.equipment[part.part_type.tests[part.step].equipment].free >= 1)
+        self._count_queue("staff", blocked - self._queued["staff"])
+
+    def _count_queue(self, equipment_id: str, change: int) -> None:
+        now_s = self.model.now_s
+        self._queue_area[equipment_id] += self._queued[equipment_id] * (now_s - self._queue_since[equipment_id])
+        self._queue_since[equipment_id] = now_s
+        self._queued[equipment_id] += change
+
+    def _queue_mean(self, equipment_id: str) -> float:
+        self._count_queue(equipment_id, 0)
+        return self._queue_area[equipment_id] / self.model.now_s if self.model.now_s else 0.0
+
+    def _run_test(self, part: Part) -> None:
+        test = part.part_type.tests[part.step]
+        part.move("in_test")
+        self.tests_run += 1
+        duration_s = self.setup_s[test.equipment] + sample_s(self.model.rng, test.duration)
+        failed = bool(self.model.rng.random() < test.fail)
+        self.model.clock.after(duration_s, lambda: self._end_test(part, failed))
+
+    def _end_test(self, part: Part, failed: bool) -> None:
+        test = part.part_type.tests[part.step]
+        if test.staff:
+            self.staff.release(test.staff)
+        self.model.clock.after(0.0, self._dispatch)  # freed staff may start another test
+        equipment = self.equipment[test.equipment]
+
+        def cleaned() -> None:
+            equipment.release()
+            self._dispatch()
+
+        self.model.clock.after(self.cleaning_s[test.equipment], cleaned)
+        now_s = self.model.now_s
+        if failed:
+            part.failures += 1
+            self.model.log.add(now_s, part.name, "failed", test.name)
+            if part.failures >= self.config.max_failures:
+                part.done_s = now_s
+                part.move("rejected")
+                self.model.log.add(now_s, part.name, "rejected", f"after {part.failures} failures")
+                return
+            part.move("rework")
+            self.retests += 1
+            self.model.clock.after(sample_s(self.model.rng, part.part_type.rework), lambda: self._back(part))
+            return
+        part.step += 1
+        if part.step == len(part.part_type.tests):
+            part.done_s = now_s
+            part.move("certified")
+            self.certificates.append((now_s, part.name))
+            self.model.log.add(now_s, part.name, "certificate", part.part_type.id)
+            return
+        part.move("waiting")
+        self._queue_for_test(part)
+
+    def _back(self, part: Part) -> None:
+        part.move("waiting")
+        self.model.log.add(self.model.now_s, part.name, "reworked", part.part_type.tests[part.step].name)
+        self._queue_for_test(part)
+
+    # --- figures --------------------------------------------------------------------------
+    def kpis(self) -> dict[str, Any]:
+        self.on_wip_change()
+        now_s = self.model.now_s
+        certified = [p for p in self.parts if p.state == "certified"]
+        lead_d = np.array([(p.done_s - p.shipped_s) / DAY_S for p in certified])
+        weeks = max(int(np.ceil(now_s / WEEK_S)), 1)
+        per_week = np.bincount([int(t // WEEK_S) for t, _ in self.certificates], minlength=weeks)[:weeks]
+        load = {rid: (r.utilisation(), self._queue_mean(rid)) for rid, r in self.equipment.items()}
+        if self.staff_total:
+            load["staff"] = (self.staff.utilisation(), self._queue_mean("staff"))
+        # The bottleneck is where parts queue longest; utilisation breaks ties.
+        bottleneck = max(sorted(load), key=lambda k: (load[k][1], load[k][0]))
+        return {
+            "service": "certification",
+            "parts_shipped": len(self.parts),
+            "states": {state: self.counts[state] for state in STATES},
+            "certified": len(certified),
+            "rejected": self.counts["rejected"],
+            "lead_time_mean_d": round(float(lead_d.mean()), 3) if len(lead_d) else 0.0,
+            "lead_time_p95_d": round(float(np.percentile(lead_d, 95)), 3) if len(lead_d) else 0.0,
+            "throughput_per_week_mean": round(float(per_week.mean()), 3),
+            "certified_per_week": per_week.tolist(),
+            "wip_mean": round(self._wip_area / now_s, 3) if now_s else 0.0,
+            "wip_max": self._wip_max,
+            "wip_samples": self.wip_samples,
+            "tests_run": self.tests_run,
+            "retest_rate": round(self.retests / self.tests_run, 4) if self.tests_run else 0.0,
+            "staff": {"count": self.staff_total, "utilisation": round(self.staff.utilisation(), 4),
+                      "queue_mean": round(self._queue_mean("staff"), 3)},
+            "equipment": {rid: {"units": r.capacity, "utilisation": round(load[rid][0], 4),
+                                "wait_mean_h": round(self._wait_s[rid] / self._starts[rid] / 3600.0, 3)
+                                if self._starts[rid] else 0.0,
+                                "queue_mean": round(load[rid][1], 3)}
+                          for rid, r in self.equipment.items()},
+            "bottleneck": {"resource": bottleneck, "utilisation": round(load[bottleneck][0], 4),
+                           "queue_mean": round(load[bottleneck][1], 3)},
+        }
