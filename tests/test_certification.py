@@ -72,6 +72,7 @@ tests = [{ name = "t", equipment = "rig", staff = 0, duration = { dist = "expone
     mean, half = batches.mean(), 2.093 * batches.std(ddof=1) / np.sqrt(len(batches))  # t(0.975, 19)
     theory = erlang_c_wait_s(2 / 3600.0, 3600.0, 3)
     assert theory == pytest.approx(1600.0)
+    print(f"M/M/3 Wq: Erlang C {theory:.0f} s, simulated {mean:.0f} +- {half:.0f} s (95 % CI, {len(waits)} parts)")
     assert mean - half <= theory <= mean + half, f"Erlang C {theory:.0f} s outside the run's CI {mean:.0f} +- {half:.0f} s"
     assert center.kpis()["equipment"]["rig"]["utilisation"] == pytest.approx(2 / 3, abs=0.03)
 
