@@ -41,7 +41,7 @@ class ScenarioSpec(Frozen):
     certification: Certification | None = None
 
 
-__all__ = ["SHUTTLE_SPEED_CAP_MPS", "Scenario", "ScenarioSpec", "load", "loads", "packaged", "resolve"]
+__all__ = ["SHUTTLE_SPEED_CAP_MPS", "Scenario", "ScenarioSpec", "from_data", "load", "loads", "parse_toml", "packaged", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,11 @@ def load(path: Path) -> Scenario:
 def loads(text: str, file: str = "<scenario>") -> Scenario:
     """Validate scenario text (for tests and sweeps that build scenarios in memory)."""
     data = parse_toml(text, file, ScenarioError)
+    return Scenario(validate(ScenarioSpec, data, file, ScenarioError), text, Path(file))
+
+
+def from_data(data: dict, text: str, file: str) -> Scenario:
+    """Validate already-parsed scenario data (a sweep's overridden copy of a file)."""
     return Scenario(validate(ScenarioSpec, data, file, ScenarioError), text, Path(file))
 
 

@@ -1,0 +1,93 @@
+"""A sweep's results in an embedded DuckDB file: one row per run, written as each run ends.
+
+Table ``runs``: ``run_key`` (primary key: parameters and seed), ``sweep``, ``seed``, ``params``
+and ``kpis`` (JSON), ``status`` (``ok``, ``error``: the run raised, ``lost``: its worker died more
+often than allowed), ``error``, ``attempts``, ``duration_s``, ``versions``, ``map_fingerprint`` and
+``finished_utc``. Each row is one transaction, so a crash never leaves half a run.
+View ``results``: the same with one column per parameter and per KPI, named by its path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from twin.errors import TwinError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_key VARCHAR PRIMARY KEY,
+    sweep VARCHAR NOT NULL,
+    seed BIGINT NOT NULL,
+    params JSON NOT NULL,
+    status VARCHAR NOT NULL,
+    error VARCHAR,
+    attempts INTEGER NOT NULL,
+    duration_s DOUBLE,
+    versions JSON,
+    map_fingerprint VARCHAR,
+    finished_utc TIMESTAMP DEFAULT current_timestamp,
+    kpis JSON
+)
+"""
+
+
+class ResultsDB:
+    """One sweep database file."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if read_only and not self.path.is_file():
+            raise TwinError(f"{self.path}: no such results database")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise TwinError(f"{self.path}: not a readable results database ({exc.__class__.__name__})") from None
+        if not read_only:
+            self.con.execute(SCHEMA)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def finished(self) -> set[str]:
+        """Keys of runs that need not run again (done, or failing by themselves)."""
+        rows = self.con.execute("SELECT run_key FROM runs WHERE status IN ('ok', 'error')").fetchall()
+        return {key for (key,) in rows}
+
+    def record(self, sweep: str, result: dict[str, Any], attempts: int) -> None:
+        """Write one run's row in its own transaction (replacing an earlier 'lost' row)."""
+        self.con.execute(
+            "INSERT OR REPLACE INTO runs (run_key, sweep, seed, params, status, error, attempts, duration_s, "
+            "versions, map_fingerprint, finished_utc, kpis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+            [result["key"], sweep, result["seed"], json.dumps(result["params"]), result["status"], result.get("error"),
+             attempts, result.get("duration_s"), json.dumps(result.get("versions", {})),
+             result.get("map_fingerprint"), json.dumps(result.get("kpis", {}))],
+        )
+
+    def refresh_view(self) -> None:
+        """(Re)create ``results`` with a column per parameter and per KPI."""
+        params, kpis = self._keys("params"), self._keys("kpis")
+        columns = [f"json_extract(params, '$.\"{k}\"')::VARCHAR AS \"{k}\"" for k in params]
+        columns += [f"TRY_CAST(json_extract(kpis, '$.\"{k}\"') AS DOUBLE) AS \"{k}\"" for k in kpis]
+        select = ", ".join(["run_key", "sweep", "seed", "status", "error", "attempts", "duration_s",
+                            "map_fingerprint", "finished_utc", *columns])
+        self.con.execute(f"CREATE OR REPLACE VIEW results AS SELECT {select} FROM runs")
+
+    def _keys(self, column: str) -> list[str]:
+        rows = self.con.execute(f"SELECT DISTINCT unnest(json_keys({column})) FROM runs").fetchall()
+        return sorted(key for (key,) in rows)
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        try:
+            cursor = self.con.execute(sql)
+        except duckdb.Error as exc:
+            raise TwinError(f"{self.path}: query failed: {str(exc).splitlines()[0]}") from None
+        return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+    def export_parquet(self, target: Path) -> None:
+        self.con.execute(f"COPY (SELECT * FROM results) TO '{target}' (FORMAT PARQUET)")
