@@ -6,7 +6,9 @@ exit status 2; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,8 +22,10 @@ app = typer.Typer(help="Digital twin of Gwangju's autonomous-mobility testbed.",
                   pretty_exceptions_enable=False, add_completion=False)
 maps_app = typer.Typer(help="Road networks: fetch online, import offline, list the cache.", no_args_is_help=True)
 scenarios_app = typer.Typer(help="Scenario files: list and validate.", no_args_is_help=True)
+results_app = typer.Typer(help="Sweep results databases: query and export.", no_args_is_help=True)
 app.add_typer(maps_app, name="maps")
 app.add_typer(scenarios_app, name="scenarios")
+app.add_typer(results_app, name="results")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -149,6 +153,115 @@ def demo(
         result = runner.run(path, out_dir, area=area, progress=progress)
     out.print(f"results in {out_dir} (area {area})", highlight=False)
     _print_kpis(result.summary["kpis"])
+
+
+@app.command("sweep")
+def sweep(
+    sweep_file: Annotated[Optional[Path], typer.Argument(help="A sweep .toml file.")] = None,
+    scenario_ref: Annotated[Optional[str], typer.Option("--scenario", help="Short form: the scenario to sweep.")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="Short form: PATH=V1,V2,... (repeatable).")] = None,
+    seeds: Annotated[int, typer.Option(help="Short form: seeds 0..N-1.")] = 3,
+    area: Annotated[Optional[str], typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    db_path: Annotated[Optional[Path], typer.Option("--db", help="Results database (default sweeps/NAME.duckdb).")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = os.cpu_count() or 1,
+    dask_local: Annotated[Optional[int], typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
+) -> None:
+    """Run a parameter sweep; finished runs are kept, so the same command resumes."""
+    from twin import sweep_config
+    from twin.results_db import ResultsDB
+    from twin.sweep import DaskBackend, LocalBackend, run_sweep
+
+    if sweep_file is not None:
+        plan = sweep_config.load(sweep_file, area=area)
+    elif scenario_ref is not None:
+        plan = sweep_config.expand(_short_sweep(scenario_ref, param or [], seeds), "<command line>", area=area)
+    else:
+        raise TwinError("give a SWEEP_FILE, or --scenario NAME with --param PATH=V1,V2 (see twin sweep --help)")
+    db = ResultsDB(db_path or Path("sweeps") / f"{plan.spec.name}.duckdb")
+    if scheduler or dask_local:
+        backend = DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=plan.spec.retries)
+    else:
+        backend = LocalBackend(max(workers, 1))
+    started = time.perf_counter()
+    try:
+        with _progress(f"sweep {plan.spec.name}") as progress:
+            counts = run_sweep(plan, db, backend, progress=None if progress is None else
+                               (lambda done, total: progress(done, max(total, 1))))
+    except KeyboardInterrupt:
+        db.refresh_view()
+        db.close()
+        err.print(f"interrupted; finished runs are in {db.path}; run the same command again to resume",
+                  highlight=False)
+        raise typer.Exit(130) from None
+    backend.close()
+    db.refresh_view()
+    db.close()
+    wall_s = time.perf_counter() - started
+    ran = counts["ok"] + counts["error"] + counts["lost"]
+    out.print(f"{plan.spec.name}: {counts['ok']} ok, {counts['error']} error, {counts['lost']} lost, "
+              f"{counts['skipped']} already done; {ran} runs in {wall_s:.1f} s "
+              f"({60 * ran / wall_s if wall_s else 0:.1f} runs/min) -> {db.path}", highlight=False)
+
+
+def _short_sweep(scenario_ref: str, params: list[str], seeds: int):  # noqa: ANN202 - a SweepSpec
+    from twin.sweep_config import SweepSpec
+
+    grid: dict[str, list] = {}
+    for item in params:
+        path, sep, values = item.partition("=")
+        if not sep or not path or not values:
+            raise TwinError(f"--param {item!r}: must be PATH=V1,V2,... such as shuttles.fleet.on_demand.count=1,2,3")
+        grid[path] = [_scalar(v) for v in values.split(",")]
+    name = Path(scenario_ref).stem
+    return SweepSpec.model_validate({"name": name, "scenario": scenario_ref, "seeds": {"from": 0, "count": seeds},
+                                     "parameters": grid})
+
+
+def _scalar(text: str) -> bool | int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
+
+
+@results_app.command("query")
+def results_query(db_path: Path, sql: str) -> None:
+    """Run SQL on a sweep database (tables: runs; view: results) and print a table."""
+    from twin.results_db import ResultsDB
+
+    db = ResultsDB(db_path, read_only=False) if db_path.is_file() else ResultsDB(db_path, read_only=True)
+    db.refresh_view()
+    columns, rows = db.query(sql)
+    db.close()
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+
+
+@results_app.command("export")
+def results_export(db_path: Path, target: Path) -> None:
+    """Write the results view of a sweep database to a Parquet file."""
+    from twin.results_db import ResultsDB
+
+    db = ResultsDB(db_path, read_only=False) if db_path.is_file() else ResultsDB(db_path, read_only=True)
+    db.refresh_view()
+    db.export_parquet(target)
+    db.close()
+    out.print(f"wrote {target}", highlight=False)
+
+
+@app.command("report")
+def report(db_path: Path, out_file: Annotated[Optional[Path], typer.Option("--out")] = None) -> None:
+    """Write an HTML report of a sweep: each KPI against each parameter, best configurations."""
+    from twin.report import write_report
+
+    target = out_file or db_path.with_suffix(".html")
+    write_report(db_path, target)
+    out.print(f"wrote {target}", highlight=False)
 
 
 def _duration(text: str, units) -> float:  # noqa: ANN001 - the units module
