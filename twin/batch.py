@@ -1,0 +1,52 @@
+"""The twin for users of ``mesa.batch_run``.
+
+```python
+from mesa.batchrunner import batch_run
+from twin.batch import ScenarioModel
+
+rows = batch_run(ScenarioModel, {"scenario": "bitgreen_shuttles", "area": "helsinki_test",
+                                 "shuttles.fleet.on_demand.count": [1, 2, 3]},
+                 iterations=3, max_steps=1440, number_processes=1)
+```
+
+Keyword arguments other than ``scenario``, ``seed``, ``area`` and ``keep`` are scenario key paths,
+as in sweep files. The model's ``datacollector`` reports the flat KPIs of the finished run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+
+from twin import scenario as scenario_io
+from twin.model import TwinModel
+from twin.sweep import _WORLDS, flatten
+from twin.sweep_config import Task, task_scenario
+
+
+class ScenarioModel(TwinModel):
+    """A :class:`TwinModel` built from keyword arguments, with a mesa DataCollector of its KPIs."""
+
+    def __init__(self, scenario: str, seed: int | None = None, area: str | None = None,
+                 keep: tuple[str, ...] = (), **params: Any) -> None:
+        path = scenario_io.resolve(scenario)
+        task = Task("", str(path), path.read_text(encoding="utf-8"), params, seed or 0, area, None)
+        spec = task_scenario(task)
+        area_id = area or spec.spec.scenario.area
+        if area_id not in _WORLDS:
+            from twin.world import load_world
+
+            _WORLDS[area_id] = load_world(area_id, relative_to=path.parent)
+        super().__init__(spec, _WORLDS[area_id], seed=seed)
+        self.final_kpis: dict[str, float] = {}
+        keys = list(keep) or list(flatten(self.kpis()))
+        self.datacollector = mesa.DataCollector(
+            model_reporters={key: (lambda model, key=key: model.final_kpis.get(key)) for key in keys})
+
+    def step(self) -> None:
+        """One scenario step; the KPIs are collected once the run has finished (mesa reads the last step)."""
+        super().step()
+        if self.finished:
+            self.final_kpis = flatten(self.kpis())
+        self.datacollector.collect(self)
