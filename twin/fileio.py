@@ -20,6 +20,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
         yield tmp
         with tmp.open("rb+") as handle:
             os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are for everyone the umask allows
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -72,7 +72,7 @@ class ResultsDB:
     def refresh_view(self) -> None:
         """(Re)create ``results`` with a column per parameter and per KPI."""
         params, kpis = self._keys("params"), self._keys("kpis")
-        columns = [f"json_extract(params, '$.\"{k}\"')::VARCHAR AS \"{k}\"" for k in params]
+        columns = [f"json_extract_string(params, '$.\"{k}\"') AS \"{k}\"" for k in params]
         columns += [f"TRY_CAST(json_extract(kpis, '$.\"{k}\"') AS DOUBLE) AS \"{k}\"" for k in kpis]
         select = ", ".join(["run_key", "sweep", "seed", "status", "error", "attempts", "duration_s",
                             "map_fingerprint", "finished_utc", *columns])
