@@ -62,11 +62,28 @@ class Part(mesa.Agent):
         self.failures = 0
         self.done_s: float | None = None
         self.waited_s = 0.0  # in queues for equipment and staff
+        self.route_m: np.ndarray | None = None  # cumulative metres along the truck's route, for display
+        self._route_edges: list[int] = []
+        self._transit_s = 0.0
         center.counts["in_transit"] += 1
 
     @property
     def priority(self) -> int:
         return 0 if self.part_type.kind == "pre_certification" else 1
+
+    def set_route(self, edges: list[int], transit_s: float) -> None:
+        net = self.model.world.network
+        self._route_edges, self._transit_s = edges, transit_s
+        self.route_m = np.concatenate([[0.0], np.cumsum(net.edge_length_m[edges])]) if edges else None
+
+    def route_position_m(self, now_s: float) -> tuple[float, float]:
+        """Where the truck carrying this part is (its route driven at an even pace)."""
+        assert self.route_m is not None
+        net = self.model.world.network
+        done_m = self.route_m[-1] * min(max((now_s - self.shipped_s) / max(self._transit_s, 1e-9), 0.0), 1.0)
+        i = min(int(np.searchsorted(self.route_m, done_m, side="right")) - 1, len(self._route_edges) - 1)
+        edge = self._route_edges[i]
+        return net.point_along(edge, (done_m - self.route_m[i]) / max(float(net.edge_length_m[edge]), 1e-9))
 
     def move(self, state: str) -> None:
         self.center.counts[self.state] -= 1
@@ -191,8 +208,9 @@ class CertificationCenter:
         self.model.log.add(self.model.now_s, part.name, "shipped", origin)
         travel_s = 0.0
         if self._center_node is not None:
-            travel_s = self.model.world.network.travel_time_s(self._origin_nodes[origin], self._center_node,
-                                                              self.config.truck_speed_mps)
+            net, start = self.model.world.network, self._origin_nodes[origin]
+            travel_s = net.travel_time_s(start, self._center_node, self.config.truck_speed_mps)
+            part.set_route(net.route_edges(start, self._center_node), travel_s)
         self.model.clock.after(travel_s, lambda: self._arrive(part))
         return part
 

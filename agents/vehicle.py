@@ -56,6 +56,9 @@ class RoadVehicle(mesa.Agent):
         self.charged_j = 0.0
         self.next_node = self.node
         self.next_node_s = 0.0
+        self.edge: int | None = None  # the edge being driven, for smooth display between events
+        self.edge_start_s = 0.0
+        self._stopped_at_s = 0.0
         self.window_end_s = 0.0
         self._edges: deque[int] = deque()
         self._then: Callable[[], None] | None = None
@@ -63,6 +66,17 @@ class RoadVehicle(mesa.Agent):
         self.record()
 
     # --- movement -------------------------------------------------------------------------
+    def position_m(self, now_s: float) -> tuple[float, float]:
+        """Where the vehicle is at ``now_s``: on its node, or interpolated along the edge it drives."""
+        net = self.model.world.network
+        if self.edge is None:
+            return float(net.x_m[self.node]), float(net.y_m[self.node])
+        if self.state == "stopped":
+            span_s = max(self.next_node_s - self.edge_start_s, 1e-9)
+            return net.point_along(self.edge, min((self._stopped_at_s - self.edge_start_s) / span_s, 1.0))
+        span_s = max(self.next_node_s - self.edge_start_s, 1e-9)
+        return net.point_along(self.edge, min(max((now_s - self.edge_start_s) / span_s, 0.0), 1.0))
+
     def record(self) -> None:
         net = self.model.world.network
         self.model.tracks.add(self.name, self.kind, self.model.now_s, float(net.x_m[self.node]),
@@ -91,6 +105,7 @@ class RoadVehicle(mesa.Agent):
         duration_s = self.model.world.network.edge_time_s(edge, self.max_speed_mps)
         self.next_node = int(self.model.world.network.edge_v[edge])
         self.next_node_s = self.model.now_s + duration_s
+        self.edge, self.edge_start_s = edge, self.model.now_s
         if self._until_disengagement_s < duration_s:
             driven_s = self._until_disengagement_s
             self._until_disengagement_s = self._draw_disengagement()
@@ -103,6 +118,7 @@ class RoadVehicle(mesa.Agent):
         net = self.model.world.network
         length_m = float(net.edge_length_m[edge])
         self.node = int(net.edge_v[edge])
+        self.edge = None
         self.odometer_m += length_m
         self.driving_s += elapsed_s
         self.battery_j -= self.energy_j(length_m, elapsed_s)
@@ -119,6 +135,7 @@ class RoadVehicle(mesa.Agent):
     def _disengage(self, edge: int, duration_s: float, driven_s: float) -> None:
         stopped_at_s, before = self.model.now_s, self.state
         self.state = "stopped"
+        self._stopped_at_s = stopped_at_s
         self.disengagements += 1
         self.model.log.add(stopped_at_s, self.name, "disengage", f"edge {edge}")
 
@@ -131,6 +148,8 @@ class RoadVehicle(mesa.Agent):
                 stopped_s = self.model.now_s - stopped_at_s
                 self.stopped_s += stopped_s
                 self.model.log.add(self.model.now_s, self.name, "resume", f"stopped {stopped_s:.0f} s")
+                self.next_node_s += stopped_s
+                self.edge_start_s += stopped_s
                 self.model.clock.after(duration_s - driven_s, lambda: self._arrive(edge, duration_s + stopped_s))
 
             self.model.clock.after(handling_s, resume)

@@ -264,6 +264,39 @@ def report(db_path: Path, out_file: Annotated[Optional[Path], typer.Option("--ou
     out.print(f"wrote {target}", highlight=False)
 
 
+@app.command("view")
+def view(
+    scenario_ref: Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario file or packaged name.")],
+    area: Annotated[Optional[str], typer.Option(help="Show it on another area: an id or an area .toml path.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the scenario's).")] = None,
+    exhibit: Annotated[bool, typer.Option(help="Fullscreen, looping, touring the sites; needs no input.")] = False,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second (1 to 1000).", min=1, max=1000)] = 60.0,
+    size: Annotated[str, typer.Option(help="Window size WIDTHxHEIGHT.")] = "1600x900",
+    record: Annotated[Optional[Path], typer.Option(help="Save every frame as PNG in this folder.")] = None,
+    frames: Annotated[Optional[int], typer.Option(help="Stop after this many frames.")] = None,
+    start: Annotated[Optional[str], typer.Option(help='Simulated time to skip to first, e.g. "10.5 h".')] = None,
+    screenshot: Annotated[Optional[Path], typer.Option(help="Save the last frame to this PNG file.")] = None,
+) -> None:
+    """Open a window on SCENARIO: the live map, moving agents, KPI panels (H shows the keys)."""
+    from twin import runner, scenario, units
+    from viz.app import Viewer
+
+    width, sep, height = size.partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise TwinError(f"--size {size!r}: must be WIDTHxHEIGHT, such as 1920x1080")
+    path = scenario.resolve(scenario_ref)
+    first = runner.build_model(path, seed=seed, area=area)
+    world, base_seed = first.world, first.seed_used
+    if start is not None:
+        first.run_until(_duration(start, units))
+
+    def make_model(loop: int):  # noqa: ANN202 - a TwinModel
+        return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, world=world)
+
+    viewer = Viewer(make_model, size=(int(width), int(height)), exhibit=exhibit, speed=speed, record=record)
+    viewer.run(max_frames=frames, last_frame=screenshot)
+
+
 def _duration(text: str, units) -> float:  # noqa: ANN001 - the units module
     try:
         value = units.to_si(text, "duration")

@@ -84,6 +84,17 @@ class RoadNetwork:
             return np.asarray(geometry.coords, dtype=float)
         return np.array([[self.x_m[u], self.y_m[u]], [self.x_m[v], self.y_m[v]]])
 
+    def point_along(self, edge: int, fraction: float) -> tuple[float, float]:
+        """The point ``fraction`` (0..1) of the way along ``edge``'s geometry."""
+        coords = self.edge_coords_m[edge]
+        steps = np.hypot(*np.diff(coords, axis=0).T)
+        cumulative = np.concatenate([[0.0], np.cumsum(steps)])
+        target = fraction * cumulative[-1]
+        i = min(int(np.searchsorted(cumulative, target, side="right")) - 1, len(steps) - 1)
+        local = (target - cumulative[i]) / steps[i] if steps[i] > 0 else 0.0
+        x, y = coords[i] + local * (coords[i + 1] - coords[i])
+        return float(x), float(y)
+
     def snap(self, x_m: float, y_m: float) -> Snap:
         """The nearest node to a point."""
         distance, node = self._tree.query([x_m, y_m])

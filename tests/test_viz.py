@@ -1,0 +1,143 @@
+"""The visualiser: pixels where roads and agents are, real Hangul glyphs, a real X window,
+exhibition loops that do not grow. Rendering runs on SDL's dummy driver unless said otherwise."""
+
+import gc
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+
+import numpy as np  # noqa: E402
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+import synthetic  # noqa: E402
+from twin import scenario  # noqa: E402
+from twin.model import TwinModel  # noqa: E402
+from viz.app import Viewer  # noqa: E402
+from viz.fonts import hangul_font_path  # noqa: E402
+from viz.scene import KIND_COLOUR, ROAD, STATE_COLOUR  # noqa: E402
+
+LOOP = """
+[[shuttles.fleet]]
+id = "loop"
+service = "loop"
+count = 1
+depot = "depot"
+route = ["a", "b"]
+windows = ["00:00-23:00"]
+dwell = "0 s"
+"""
+
+
+def _model(duration: str = "24 h") -> TwinModel:
+    # SYNTHETIC: a 1 km road, a loop shuttle between its ends.
+    world = synthetic.world(synthetic.line_graph(10, 100.0), {"depot": 1, "a": 1, "b": 11})
+    extra = '[shuttles.supervision]\ndisengagement_rate = "0 / h"'
+    return TwinModel(scenario.loads(synthetic.scenario_text(LOOP, extra=extra, duration=duration)), world)
+
+
+def _pixel(viewer: Viewer, xy: tuple[int, int]) -> tuple[int, int, int]:
+    return tuple(viewer.screen.get_at(xy))[:3]
+
+
+def test_roads_and_agents_are_drawn_where_they_are() -> None:
+    model = _model()
+    viewer = Viewer(lambda loop: model, size=(1000, 600), speed=1.0)
+    model.run_until(250.0)  # 250 s at 5 km/h: 347 m east of the west end, mid-edge
+    viewer.render()
+    net = model.world.network
+    vehicle = model.services[0].vehicles[0]
+    x_m, y_m = vehicle.position_m(model.now_s)
+    assert x_m - net.x_m.min() == pytest.approx(250.0 * 5 / 3.6)
+    # a road pixel away from the agent: the middle of the easternmost edge
+    road = viewer.camera.point(net.x_m.max() - 50.0, net.y_m.max())
+    assert _pixel(viewer, road) == ROAD
+    centre = viewer.camera.point(x_m, y_m)
+    assert _pixel(viewer, centre) == STATE_COLOUR["serving"]
+    assert _pixel(viewer, (centre[0] + 6, centre[1])) == KIND_COLOUR["shuttle"]
+    # 200 px off the road: no road, no agent, but the drone free zone's tint (the synthetic road
+    # lies at 126.85 E, 35.23 N, inside the Buk-gu zone); with the zone layer off, background
+    off_road = (centre[0], centre[1] - 200)
+    assert _pixel(viewer, off_road) == (24, 37, 57)
+    viewer.scene.visible["zones"] = False
+    viewer.render()
+    assert _pixel(viewer, off_road) == (18, 22, 30)
+    pygame.quit()
+
+
+def test_hangul_renders_as_glyphs_not_boxes() -> None:
+    pygame.init()
+    nanum = pygame.font.Font(str(hangul_font_path()), 28)
+    default = pygame.font.Font(None, 28)
+
+    def bitmap(font: pygame.font.Font, text: str) -> np.ndarray:
+        return pygame.surfarray.array3d(font.render(text, True, (255, 255, 255), (0, 0, 0)))[:, :, 0]
+
+    ours = [bitmap(nanum, ch) for ch in "빛그린첨단"]
+    assert all(b.sum() > 0 for b in ours)
+    assert len({b.tobytes() for b in ours}) == 5  # five syllables, five different glyphs
+    boxes = [bitmap(default, ch) for ch in "빛그린"]
+    assert len({b.tobytes() for b in boxes}) == 1  # the default font draws the same box for each
+    pygame.quit()
+
+
+def test_exhibition_loops_without_growing() -> None:
+    made = []
+
+    def make(loop: int) -> TwinModel:
+        made.append(loop)
+        return _model("2 h")
+
+    viewer = Viewer(make, exhibit=True, speed=1000.0)
+    assert viewer.screen.get_flags() & pygame.FULLSCREEN
+    viewer.advance(0.0)
+    counts = []
+    for _ in range(6):
+        loops = viewer.loop
+        while viewer.loop == loops:
+            viewer.advance(1.0)  # 1000 s of simulation per call
+            viewer.render()
+        gc.collect()
+        counts.append(len(gc.get_objects()))
+    assert viewer.loop >= 6 and made[:3] == [0, 1, 2]
+    assert counts[-1] <= counts[1] * 1.02, counts
+    pygame.quit()
+
+
+def test_recording_writes_png_frames(tmp_path: Path) -> None:
+    model = _model()
+    viewer = Viewer(lambda loop: model, size=(640, 360), record=tmp_path / "frames")
+    viewer.run(max_frames=5, last_frame=tmp_path / "last.png")
+    frames = sorted((tmp_path / "frames").glob("frame_*.png"))
+    assert len(frames) == 5 and (tmp_path / "last.png").stat().st_size > 1000
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed (.ci/run installs it)")
+def test_a_real_window_under_xvfb(helsinki_map, tmp_path: Path) -> None:
+    display = ":97"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SDL_")}
+        env.update(DISPLAY=display, SDL_AUDIODRIVER="dummy")
+        shot = tmp_path / "window.png"
+        done = subprocess.run([sys.executable, "-m", "twin.cli", "view", "bitgreen_shuttles", "--area",
+                               "helsinki_test", "--start", "10.5 h", "--frames", "30", "--size", "1200x760",
+                               "--screenshot", str(shot)], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        pygame.init()
+        image = pygame.surfarray.array3d(pygame.image.load(str(shot)))
+        assert image.shape[:2] == (1200, 760)
+        road = np.all(image == ROAD, axis=2).sum()
+        assert road > 2000  # the road network is on the screenshot
+        pygame.quit()
+    finally:
+        xvfb.terminate()
+        xvfb.wait()

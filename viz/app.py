@@ -1,0 +1,288 @@
+"""The visualiser's window: a live model drawn at up to 60 frames a second.
+
+Keys: space pause/play, +/- speed (1x to 1000x), . single step, wheel zoom, drag pan, click an
+agent to follow it, 1-7 toggle layers, F fullscreen, P screenshot, H help, Esc quit. Exhibition
+mode plays fullscreen on a loop, touring the sites of interest, with no input needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402
+
+from twin.model import TwinModel  # noqa: E402
+from viz.camera import Camera  # noqa: E402
+from viz.fonts import hangul_font_path  # noqa: E402
+from viz.scene import KIND_COLOUR, LAYERS, STATE_COLOUR, Marker, Scene  # noqa: E402
+
+SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1000)
+PANEL_W = 380
+CHART_POINTS = 240
+TOUR_S = 15.0
+HELP = ["space  pause / play", "+ / -  speed 1x ... 1000x", ".      one step", "wheel  zoom", "drag   pan",
+        "click  follow an agent", "1-7    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
+        "H      this help", "Esc    quit"]
+HEADLINES = {
+    "cleaning": ("coverage_pct", "km_swept", "deadhead_km"),
+    "waste": ("kg_collected", "overflow_events", "tours"),
+    "on_demand": ("requests", "served", "rejected", "wait_mean_s", "occupancy_mean"),
+    "loop": ("loops_completed", "vehicle_km"),
+    "certification": ("parts_shipped", "certified", "wip", "lead_time_mean_d", "retest_rate"),
+}
+OPERATIONS = ("disengagements", "operator_utilisation", "charge_sessions", "min_battery_kwh")
+SERIES = {"served requests": ("on_demand", "served"), "kg collected": ("waste", "kg_collected"),
+          "coverage %": ("sweepers", "coverage_pct"), "parts in work": ("certification", "wip")}
+
+
+class Viewer:
+    """One window showing one model (replaced by a fresh one each exhibition loop)."""
+
+    def __init__(self, make_model: Callable[[int], TwinModel], *, size: tuple[int, int] = (1600, 900),
+                 exhibit: bool = False, speed: float = 60.0, record: Path | None = None,
+                 screenshots: Path = Path("screenshots")) -> None:
+        pygame.init()
+        self.make_model, self.loop = make_model, 0
+        self.model = make_model(self.loop)
+        self.model.tracks.enabled = False  # a window keeps no history it does not draw
+        self.exhibit, self.record, self.screenshots = exhibit, record, screenshots
+        flags = pygame.FULLSCREEN if exhibit else pygame.RESIZABLE
+        self.screen = pygame.display.set_mode((0, 0) if exhibit else size, flags)
+        pygame.display.set_caption(f"Gwangju twin · {self.model.scenario.name}")
+        self.fonts = {"small": pygame.font.Font(str(hangul_font_path()), 14),
+                      "normal": pygame.font.Font(str(hangul_font_path()), 17),
+                      "title": pygame.font.Font(str(hangul_font_path("Bold")), 22)}
+        self.camera = Camera(*self.screen.get_size())
+        self.scene = Scene(self.model, self.fonts)
+        self.camera.fit(*self.scene.bounds(), right_px=PANEL_W)
+        self.speed = speed
+        self.paused = False
+        self.help = False
+        self.following: Marker | None = None
+        self.series = {name: deque(maxlen=CHART_POINTS) for name in SERIES}
+        self._last_sample_s = -1e9
+        self._drag: tuple[int, int] | None = None
+        self._tour_index, self._tour_clock = 0, 0.0
+        self.frames = 0
+        self.clock = pygame.time.Clock()
+
+    # --- main loop ------------------------------------------------------------------------
+    def run(self, max_frames: int | None = None, last_frame: Path | None = None) -> None:
+        running = True
+        while running and (max_frames is None or self.frames < max_frames):
+            dt_s = self.clock.tick(60) / 1000.0
+            running = self._events()
+            self.advance(dt_s)
+            self.render()
+            pygame.display.flip()
+            if self.record is not None:
+                self.record.mkdir(parents=True, exist_ok=True)
+                pygame.image.save(self.screen, str(self.record / f"frame_{self.frames:06d}.png"))
+            self.frames += 1
+        if last_frame is not None:
+            last_frame.parent.mkdir(parents=True, exist_ok=True)
+            pygame.image.save(self.screen, str(last_frame))
+        pygame.quit()
+
+    def advance(self, dt_s: float) -> None:
+        if not self.paused:
+            self.model.run_until(self.model.now_s + dt_s * self.speed)
+        if self.model.finished and self.exhibit:
+            self.loop += 1
+            self.model = self.make_model(self.loop)
+            self.model.tracks.enabled = False
+            self.scene.bind(self.model)
+            for values in self.series.values():
+                values.clear()
+            self._last_sample_s = -1e9
+        if self.exhibit:
+            self._tour(dt_s)
+        if self.following is not None:
+            self.camera.look_at(*self.following.agent.position_m(self.model.now_s))
+        self._sample()
+
+    def _tour(self, dt_s: float) -> None:
+        self._tour_clock += dt_s
+        sites = self.model.world.area.spec.sites
+        if self._tour_clock >= TOUR_S and sites:
+            self._tour_clock = 0.0
+            self._tour_index = (self._tour_index + 1) % (len(sites) + 1)
+            if self._tour_index == len(sites):
+                self.camera.fit(*self.scene.bounds(), right_px=PANEL_W)
+            else:
+                x_m, y_m = self.model.world.area.site_xy_m(sites[self._tour_index].id)
+                self.camera.look_at(x_m, y_m)
+
+    def _sample(self) -> None:
+        if self.model.now_s - self._last_sample_s < 600.0:
+            return
+        self._last_sample_s = self.model.now_s
+        kpis = self.kpis()
+        for name, (service, key) in SERIES.items():
+            value = kpis.get(service, {}).get(key)
+            if value is not None:
+                self.series[name].append(float(value))
+
+    def kpis(self) -> dict:
+        figures = {s.id: s.kpis() for s in self.model.services}
+        if "certification" in figures:
+            figures["certification"]["wip"] = next(s for s in self.model.services if s.id == "certification").wip
+        return figures
+
+    # --- input ----------------------------------------------------------------------------
+    def _events(self) -> bool:
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                return False
+            if self.exhibit:
+                continue  # an exhibition needs no input and ignores stray presses
+            if event.type == pygame.KEYDOWN:
+                if not self._key(event):
+                    return False
+            elif event.type == pygame.MOUSEWHEEL:
+                self.camera.zoom(1.2 ** event.y, pygame.mouse.get_pos())
+            elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+                self._drag = event.pos
+                self.following = self._pick(event.pos)
+            elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
+                self._drag = None
+            elif event.type == pygame.MOUSEMOTION and self._drag is not None:
+                self.camera.pan(event.pos[0] - self._drag[0], event.pos[1] - self._drag[1])
+                self._drag = event.pos
+                self.following = None
+            elif event.type == pygame.VIDEORESIZE:
+                self.camera.width_px, self.camera.height_px = event.w, event.h
+                self.camera.version += 1
+        return True
+
+    def _key(self, event: pygame.event.Event) -> bool:
+        key = event.key
+        if key in (pygame.K_ESCAPE, pygame.K_q):
+            return False
+        if key == pygame.K_SPACE:
+            self.paused = not self.paused
+        elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS):
+            self.speed = next((s for s in SPEEDS if s > self.speed), SPEEDS[-1])
+        elif key in (pygame.K_MINUS, pygame.K_KP_MINUS):
+            self.speed = next((s for s in reversed(SPEEDS) if s < self.speed), SPEEDS[0])
+        elif key == pygame.K_PERIOD:
+            self.paused = True
+            self.model.step()
+        elif key == pygame.K_h:
+            self.help = not self.help
+        elif key == pygame.K_f:
+            pygame.display.toggle_fullscreen()
+        elif key == pygame.K_p:
+            self.screenshot()
+        elif pygame.K_1 <= key <= pygame.K_7:
+            layer = LAYERS[key - pygame.K_1]
+            self.scene.visible[layer] = not self.scene.visible[layer]
+        return True
+
+    def _pick(self, pos: tuple[int, int]) -> Marker | None:
+        best, best_d = None, 12.0**2
+        for marker in self.scene.markers():
+            x, y = self.camera.point(marker.x_m, marker.y_m)
+            d = (x - pos[0]) ** 2 + (y - pos[1]) ** 2
+            if d <= best_d:
+                best, best_d = marker, d
+        return best
+
+    def screenshot(self) -> Path:
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        path = self.screenshots / f"{self.model.scenario.name}_{int(self.model.now_s):07d}s.png"
+        pygame.image.save(self.screen, str(path))
+        return path
+
+    # --- drawing --------------------------------------------------------------------------
+    def render(self) -> None:
+        self.scene.draw(self.screen, self.camera)
+        self._panel()
+        if self.following is not None:
+            self._agent_box(self.following)
+        if self.help:
+            self._help()
+
+    def _text(self, text: str, pos: tuple[int, int], font: str = "normal", colour=(235, 235, 240)) -> int:
+        surface = self.fonts[font].render(text, True, colour)
+        self.screen.blit(surface, pos)
+        return surface.get_height()
+
+    def _panel(self) -> None:
+        width, height = self.screen.get_size()
+        panel = pygame.Surface((PANEL_W, height), pygame.SRCALPHA)
+        panel.fill((10, 12, 18, 215))
+        self.screen.blit(panel, (width - PANEL_W, 0))
+        x, y = width - PANEL_W + 14, 12
+        area, meta = self.model.world.area.spec, self.model.scenario.spec.scenario
+        y += self._text(f"{area.name_ko} · {area.name_en}", (x, y), "title") + 4
+        when = dt.datetime.combine(meta.start_date, dt.time()) + dt.timedelta(seconds=self.model.now_s)
+        state = "paused" if self.paused else f"{self.speed:g}x"
+        y += self._text(f"{when:%Y-%m-%d %H:%M}  ({state})", (x, y)) + 8
+        kpis = self.kpis()
+        for service, figures in kpis.items():
+            if service == "engine":
+                continue
+            y += self._text(service, (x, y), "normal", (255, 210, 90))
+            keys = HEADLINES.get(figures.get("service", ""), OPERATIONS if service == "operations" else ())
+            for key in keys:
+                value = figures.get(key)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    y += self._text(f"  {key}: {value:g}", (x, y), "small")
+            y += 4
+        for name, values in self.series.items():
+            if len(values) >= 2 and y < height - 150:
+                y = self._chart(name, values, x, y + 4)
+        self._legend(x, max(y + 8, height - 120))
+
+    def _chart(self, name: str, values: deque, x: int, y: int) -> int:
+        self._text(f"{name}: {values[-1]:g}", (x, y), "small")
+        rect = pygame.Rect(x, y + 18, PANEL_W - 28, 38)
+        pygame.draw.rect(self.screen, (40, 44, 56), rect)
+        low, high = min(values), max(values)
+        span = (high - low) or 1.0
+        points = [(rect.left + i * rect.width / (CHART_POINTS - 1), rect.bottom - (v - low) / span * rect.height)
+                  for i, v in enumerate(values)]
+        pygame.draw.lines(self.screen, (120, 200, 255), False, points, 2)
+        return rect.bottom + 4
+
+    def _legend(self, x: int, y: int) -> None:
+        for kind, colour in KIND_COLOUR.items():
+            pygame.draw.circle(self.screen, colour, (x + 6, y + 8), 6)
+            self._text(kind, (x + 18, y), "small")
+            x += 86
+        y += 22
+        x -= 86 * len(KIND_COLOUR)
+        for state in ("serving", "charging", "stopped", "idle"):
+            pygame.draw.circle(self.screen, STATE_COLOUR[state], (x + 6, y + 8), 4)
+            self._text(state, (x + 16, y), "small")
+            x += 86
+        self._text("H: help", (x - 4 * 86, y + 22), "small", (160, 160, 170))
+
+    def _agent_box(self, marker: Marker) -> None:
+        agent = marker.agent
+        lines = [marker.name, f"{marker.kind}, {agent.state}"]
+        if hasattr(agent, "battery_j"):
+            lines += [f"battery {100 * agent.battery_j / agent.energy.battery_j:.0f} %",
+                      f"odometer {agent.odometer_m / 1000:.2f} km"]
+        if hasattr(agent, "onboard"):
+            lines.append(f"on board {len(agent.onboard)}, plan {len(agent.plan)} stops")
+        box = pygame.Surface((260, 22 * len(lines) + 12), pygame.SRCALPHA)
+        box.fill((10, 12, 18, 220))
+        self.screen.blit(box, (12, 12))
+        for i, line in enumerate(lines):
+            self._text(line, (22, 18 + 22 * i))
+
+    def _help(self) -> None:
+        box = pygame.Surface((420, 26 * len(HELP) + 20), pygame.SRCALPHA)
+        box.fill((10, 12, 18, 235))
+        width, height = self.screen.get_size()
+        left, top = (width - PANEL_W - 420) // 2, (height - box.get_height()) // 2
+        self.screen.blit(box, (left, top))
+        for i, line in enumerate(HELP):
+            self._text(line, (left + 16, top + 10 + 26 * i))

@@ -1,0 +1,158 @@
+"""What the map shows: roads (drawn once per camera and cached), zones, sites with Korean and
+English labels, swept streets, waste bins by fill, moving vehicles by kind and state, and parts
+on their way to the certification center."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pygame
+import pyproj
+import shapely
+
+from twin.areas import area_files, load_area
+from twin.model import TwinModel
+from viz.camera import Camera
+
+BACKGROUND = (18, 22, 30)
+ROAD = (92, 100, 116)
+SWEPT = (70, 190, 110)
+ZONE_FILL = {"drone_free_zone": (60, 120, 200, 40), "geofence": (210, 60, 60, 50)}
+ZONE_EDGE = {"drone_free_zone": (90, 150, 230), "geofence": (230, 80, 80)}
+KIND_COLOUR = {"shuttle": (80, 160, 255), "sweeper": (90, 210, 120), "collector": (230, 160, 60),
+               "part": (190, 120, 240)}
+STATE_COLOUR = {"serving": (255, 255, 255), "sweeping": (255, 255, 255), "collecting": (255, 255, 255),
+                "dwelling": (220, 220, 220), "charging": (250, 220, 60), "to_charger": (250, 220, 60),
+                "stopped": (240, 60, 60), "idle": (110, 110, 120)}
+EMPTY_STATE = (40, 44, 56)  # driving empty: to a pick-up, deadheading, returning, rebalancing
+LAYERS = ("roads", "zones", "sites", "coverage", "bins", "vehicles", "parts")
+
+
+@dataclass
+class Marker:
+    """One thing drawn on the map this frame, for clicking and following."""
+
+    name: str
+    kind: str
+    state: str
+    x_m: float
+    y_m: float
+    agent: Any
+
+
+class Scene:
+    def __init__(self, model: TwinModel, fonts: dict[str, pygame.font.Font]) -> None:
+        self.fonts = fonts
+        self.visible = dict.fromkeys(LAYERS, True)
+        self._road_cache: tuple[int, tuple[int, int], pygame.Surface] | None = None
+        self.bind(model)
+        net = model.world.network
+        self._coords = np.concatenate(net.edge_coords_m)
+        self._starts = np.cumsum([0] + [len(c) for c in net.edge_coords_m])
+        self.zones = self._zones(model.world.area.crs)
+
+    def bind(self, model: TwinModel) -> None:
+        """Show another model of the same world (exhibition loops restart the model)."""
+        self.model = model
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        net = self.model.world.network
+        return float(net.x_m.min()), float(net.y_m.min()), float(net.x_m.max()), float(net.y_m.max())
+
+    def _zones(self, crs: str) -> list[tuple[str, np.ndarray]]:
+        to_m = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        zones = []
+        for area_id in area_files():
+            area = load_area(area_id)
+            if area.spec.kind in ZONE_FILL:
+                ring = np.array(area.polygon_wgs84.exterior.coords)
+                zones.append((area.spec.kind, np.column_stack(to_m.transform(ring[:, 0], ring[:, 1]))))
+        return zones
+
+    # --- layers ---------------------------------------------------------------------------
+    def draw(self, screen: pygame.Surface, camera: Camera) -> list[Marker]:
+        screen.fill(BACKGROUND)
+        if self.visible["zones"]:
+            self._draw_zones(screen, camera)
+        if self.visible["roads"]:
+            screen.blit(self._roads(screen.get_size(), camera), (0, 0))
+        if self.visible["coverage"]:
+            self._draw_coverage(screen, camera)
+        if self.visible["bins"]:
+            self._draw_bins(screen, camera)
+        if self.visible["sites"]:
+            self._draw_sites(screen, camera)
+        markers = self.markers()
+        for marker in markers:
+            if self.visible["parts" if marker.kind == "part" else "vehicles"]:
+                self._draw_marker(screen, camera, marker)
+        return markers
+
+    def _roads(self, size: tuple[int, int], camera: Camera) -> pygame.Surface:
+        if self._road_cache is None or self._road_cache[0] != camera.version or self._road_cache[1] != size:
+            surface = pygame.Surface(size, pygame.SRCALPHA)
+            pixels = camera.to_screen(self._coords)
+            width = max(1, min(4, int(camera.px_per_m * 6)))
+            for i in range(len(self._starts) - 1):
+                pygame.draw.lines(surface, ROAD, False, pixels[self._starts[i]:self._starts[i + 1]], width)
+            self._road_cache = (camera.version, size, surface)
+        return self._road_cache[2]
+
+    def _draw_zones(self, screen: pygame.Surface, camera: Camera) -> None:
+        overlay = pygame.Surface(screen.get_size(), pygame.SRCALPHA)
+        for kind, ring in self.zones:
+            points = camera.to_screen(ring)
+            if shapely.box(0, 0, *screen.get_size()).intersects(shapely.Polygon(points)):
+                pygame.draw.polygon(overlay, ZONE_FILL[kind], points)
+                pygame.draw.polygon(overlay, ZONE_EDGE[kind], points, 2)
+        screen.blit(overlay, (0, 0))
+
+    def _draw_coverage(self, screen: pygame.Surface, camera: Camera) -> None:
+        net = self.model.world.network
+        width = max(2, min(5, int(camera.px_per_m * 8)))
+        for service in self.model.services:
+            for edge in getattr(service, "swept", ()):
+                pygame.draw.lines(screen, SWEPT, False, camera.to_screen(net.edge_coords_m[edge]), width)
+
+    def _draw_bins(self, screen: pygame.Surface, camera: Camera) -> None:
+        net, now_s = self.model.world.network, self.model.now_s
+        for service in self.model.services:
+            for bin_ in getattr(service, "bins", ()):
+                fill = bin_.level_kg(now_s) / bin_.capacity_kg
+                colour = (int(80 + 175 * fill), int(200 - 150 * fill), 70)
+                x, y = camera.point(float(net.x_m[bin_.node]), float(net.y_m[bin_.node]))
+                rect = pygame.Rect(x - 6, y - 8, 12, 16)
+                pygame.draw.rect(screen, (60, 64, 76), rect)
+                level = int(14 * fill)
+                pygame.draw.rect(screen, colour, pygame.Rect(x - 5, y + 7 - level, 10, level))
+                if fill >= 1.0:
+                    pygame.draw.rect(screen, (255, 50, 50), rect, 2)
+
+    def _draw_sites(self, screen: pygame.Surface, camera: Camera) -> None:
+        area = self.model.world.area
+        to_m = pyproj.Transformer.from_crs("EPSG:4326", area.crs, always_xy=True)
+        for site in area.spec.sites:
+            x, y = camera.point(*to_m.transform(site.lon, site.lat))
+            pygame.draw.polygon(screen, (255, 210, 90), [(x, y - 7), (x + 6, y), (x, y + 7), (x - 6, y)])
+            label = self.fonts["small"].render(f"{site.name_ko} · {site.name_en}", True, (235, 235, 240))
+            screen.blit(label, (x + 9, y - label.get_height() // 2))
+
+    def _draw_marker(self, screen: pygame.Surface, camera: Camera, marker: Marker) -> None:
+        x, y = camera.point(marker.x_m, marker.y_m)
+        pygame.draw.circle(screen, KIND_COLOUR.get(marker.kind, (200, 200, 200)), (x, y), 7)
+        pygame.draw.circle(screen, STATE_COLOUR.get(marker.state, EMPTY_STATE), (x, y), 4)
+
+    # --- what moves -----------------------------------------------------------------------
+    def markers(self) -> list[Marker]:
+        now_s, found = self.model.now_s, []
+        for service in self.model.services:
+            for vehicle in getattr(service, "vehicles", ()):
+                x, y = vehicle.position_m(now_s)
+                found.append(Marker(vehicle.name, vehicle.kind, vehicle.state, x, y, vehicle))
+            for part in getattr(service, "parts", ()):
+                if part.state == "in_transit" and part.route_m is not None:
+                    x, y = part.route_position_m(now_s)
+                    found.append(Marker(part.name, "part", "serving", x, y, part))
+        return found
