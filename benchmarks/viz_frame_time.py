@@ -1,0 +1,76 @@
+"""Frame time of the visualiser at 1920x1080 with 500 moving shuttles, headless (SDL dummy driver).
+
+    python benchmarks/viz_frame_time.py [--agents 500] [--frames 300]
+
+Needs the Helsinki test area in the map cache. Each frame advances the model by 1/60 s x 60
+and draws everything (roads, zones, sites, labels, agents, panels). The peer, measured in the
+same run on the same frames, redraws the road layer every frame instead of using its cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+from twin import scenario  # noqa: E402
+from twin.model import TwinModel  # noqa: E402
+from twin.world import load_world  # noqa: E402
+from viz.app import Viewer  # noqa: E402
+
+SCENARIO = """
+[scenario]
+name = "frame_bench"
+area = "helsinki_test"
+[shuttles.supervision]
+disengagement_rate = "0 / h"
+[[shuttles.fleet]]
+id = "loop"
+service = "loop"
+count = {agents}
+depot = "west_depot"
+route = ["south_stop", "east_stop", "north_stop", "centre_stop"]
+windows = ["00:00-24:00"]
+dwell = "0 s"
+[shuttles.fleet.energy]
+battery = "1000 kWh"
+"""
+
+
+def frame_times(agents: int, frames: int, cached: bool) -> list[float]:
+    world = load_world("helsinki_test")
+    model = TwinModel(scenario.loads(SCENARIO.format(agents=agents)), world)
+    model.run_until(3 * 3600.0)  # every shuttle out on the loop
+    viewer = Viewer(lambda loop: model, size=(1920, 1080), speed=60.0)
+    times = []
+    for _ in range(frames):
+        started = time.perf_counter()
+        if not cached:
+            viewer.camera.version += 1
+        viewer.advance(1 / 60)
+        viewer.render()
+        times.append(time.perf_counter() - started)
+    moving = sum(1 for v in model.services[0].vehicles if v.edge is not None)
+    print(f"  {'cached' if cached else 'uncached'}: {moving} of {agents} shuttles on an edge in the last frame")
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args()
+    cached = statistics.median(frame_times(args.agents, args.frames, True))
+    uncached = statistics.median(frame_times(args.agents, args.frames, False))
+    print(f"1920x1080, {args.agents} shuttles, median of {args.frames} frames")
+    print(f"frame time with the road cache: {1000 * cached:.2f} ms ({1 / cached:.0f} frames/s; 60 fps needs 16.7 ms)")
+    print(f"peer, roads redrawn every frame: {1000 * uncached:.2f} ms")
+    print(f"cached / uncached: {cached / uncached:.2f}")
+
+
+if __name__ == "__main__":
+    main()
