@@ -38,6 +38,10 @@ class TwinModel(mesa.Model):
         from agents.fleet import build_shuttle_services
 
         self.services += build_shuttle_services(self, scenario.spec.shuttles)
+        if scenario.spec.drones is not None:
+            from agents.drones import DroneService
+
+            self.services.append(DroneService(self, scenario.spec.drones))
         if scenario.spec.certification is not None:
             from agents.certification import CertificationCenter
 

@@ -18,6 +18,7 @@ from pydantic import Field
 from twin.config import Frozen, parse_toml, quantity, read_toml, validate
 from twin.errors import ScenarioError
 from twin.certification_config import Certification
+from twin.drone_config import Drones
 from twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS, Shuttles
 
 class Meta(Frozen):
@@ -39,6 +40,7 @@ class ScenarioSpec(Frozen):
     scenario: Meta
     shuttles: Shuttles = Shuttles.model_validate({})
     certification: Certification | None = None
+    drones: Drones | None = None
 
 
 __all__ = ["SHUTTLE_SPEED_CAP_MPS", "Scenario", "ScenarioSpec", "from_data", "load", "loads", "parse_toml", "packaged", "resolve"]

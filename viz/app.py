@@ -1,7 +1,7 @@
 """The visualiser's window: a live model drawn at up to 60 frames a second.
 
 Keys: space pause/play, +/- speed (1x to 1000x), . single step, wheel zoom, drag pan, click an
-agent to follow it, 1-7 toggle layers, F fullscreen, P screenshot, H help, Esc quit. Exhibition
+agent to follow it, 1-8 toggle layers, F fullscreen, P screenshot, H help, Esc quit. Exhibition
 mode plays fullscreen on a loop, touring the sites of interest, with no input needed.
 """
 
@@ -26,7 +26,7 @@ PANEL_W = 380
 CHART_POINTS = 240
 TOUR_S = 15.0
 HELP = ["space  pause / play", "+ / -  speed 1x ... 1000x", ".      one step", "wheel  zoom", "drag   pan",
-        "click  follow an agent", "1-7    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
+        "click  follow an agent", "1-8    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
         "H      this help", "Esc    quit"]
 HEADLINES = {
     "cleaning": ("coverage_pct", "km_swept", "deadhead_km"),
@@ -34,6 +34,7 @@ HEADLINES = {
     "on_demand": ("requests", "served", "rejected", "wait_mean_s", "occupancy_mean"),
     "loop": ("loops_completed", "vehicle_km"),
     "certification": ("parts_shipped", "certified", "wip", "lead_time_mean_d", "retest_rate"),
+    "drones": ("deliveries", "on_time_rate", "conflicts_resolved", "losses_of_separation", "holding_h"),
 }
 OPERATIONS = ("disengagements", "operator_utilisation", "charge_sessions", "min_battery_kwh")
 SERIES = {"served requests": ("on_demand", "served"), "kg collected": ("waste", "kg_collected"),
@@ -179,7 +180,7 @@ class Viewer:
             pygame.display.toggle_fullscreen()
         elif key == pygame.K_p:
             self.screenshot()
-        elif pygame.K_1 <= key <= pygame.K_7:
+        elif pygame.K_1 <= key <= pygame.K_8:
             layer = LAYERS[key - pygame.K_1]
             self.scene.visible[layer] = not self.scene.visible[layer]
         return True
@@ -252,17 +253,14 @@ class Viewer:
         return rect.bottom + 4
 
     def _legend(self, x: int, y: int) -> None:
-        for kind, colour in KIND_COLOUR.items():
-            pygame.draw.circle(self.screen, colour, (x + 6, y + 8), 6)
-            self._text(kind, (x + 18, y), "small")
-            x += 86
-        y += 22
-        x -= 86 * len(KIND_COLOUR)
-        for state in ("serving", "charging", "stopped", "idle"):
-            pygame.draw.circle(self.screen, STATE_COLOUR[state], (x + 6, y + 8), 4)
-            self._text(state, (x + 16, y), "small")
-            x += 86
-        self._text("H: help", (x - 4 * 86, y + 22), "small", (160, 160, 170))
+        step = (PANEL_W - 28) // 5
+        for i, (kind, colour) in enumerate(KIND_COLOUR.items()):
+            pygame.draw.circle(self.screen, colour, (x + i * step + 6, y + 8), 6)
+            self._text(kind, (x + i * step + 15, y), "small")
+        for i, state in enumerate(("serving", "charging", "stopped", "idle", "flying")):
+            pygame.draw.circle(self.screen, STATE_COLOUR[state], (x + i * step + 6, y + 30), 4)
+            self._text(state, (x + i * step + 15, y + 22), "small")
+        self._text("H: help", (x, y + 44), "small", (160, 160, 170))
 
     def _agent_box(self, marker: Marker) -> None:
         agent = marker.agent

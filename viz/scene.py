@@ -22,12 +22,14 @@ SWEPT = (70, 190, 110)
 ZONE_FILL = {"drone_free_zone": (60, 120, 200, 40), "geofence": (210, 60, 60, 50)}
 ZONE_EDGE = {"drone_free_zone": (90, 150, 230), "geofence": (230, 80, 80)}
 KIND_COLOUR = {"shuttle": (80, 160, 255), "sweeper": (90, 210, 120), "collector": (230, 160, 60),
-               "part": (190, 120, 240)}
+               "part": (190, 120, 240), "drone": (240, 240, 250)}
+CORRIDOR = (120, 200, 230)
 STATE_COLOUR = {"serving": (255, 255, 255), "sweeping": (255, 255, 255), "collecting": (255, 255, 255),
                 "dwelling": (220, 220, 220), "charging": (250, 220, 60), "to_charger": (250, 220, 60),
-                "stopped": (240, 60, 60), "idle": (110, 110, 120)}
+                "stopped": (240, 60, 60), "idle": (110, 110, 120), "flying": (80, 200, 255),
+                "holding": (250, 150, 60)}
 EMPTY_STATE = (40, 44, 56)  # driving empty: to a pick-up, deadheading, returning, rebalancing
-LAYERS = ("roads", "zones", "sites", "coverage", "bins", "vehicles", "parts")
+LAYERS = ("roads", "zones", "sites", "coverage", "bins", "vehicles", "parts", "drones")
 
 
 @dataclass
@@ -78,6 +80,8 @@ class Scene:
             self._draw_zones(screen, camera)
         if self.visible["roads"]:
             screen.blit(self._roads(screen.get_size(), camera), (0, 0))
+        if self.visible["drones"]:
+            self._draw_corridors(screen, camera)
         if self.visible["coverage"]:
             self._draw_coverage(screen, camera)
         if self.visible["bins"]:
@@ -86,7 +90,8 @@ class Scene:
             self._draw_sites(screen, camera)
         markers = self.markers()
         for marker in markers:
-            if self.visible["parts" if marker.kind == "part" else "vehicles"]:
+            layer = {"part": "parts", "drone": "drones"}.get(marker.kind, "vehicles")
+            if self.visible[layer]:
                 self._draw_marker(screen, camera, marker)
         return markers
 
@@ -108,6 +113,22 @@ class Scene:
                 pygame.draw.polygon(overlay, ZONE_FILL[kind], points)
                 pygame.draw.polygon(overlay, ZONE_EDGE[kind], points, 2)
         screen.blit(overlay, (0, 0))
+
+    def _air_to_world(self, service) -> pyproj.Transformer:  # noqa: ANN001 - the drone service
+        return pyproj.Transformer.from_crs(service.config.crs, self.model.world.area.crs, always_xy=True)
+
+    def _draw_corridors(self, screen: pygame.Surface, camera: Camera) -> None:
+        for service in self.model.services:
+            if getattr(service, "id", "") != "drones":
+                continue
+            to_world = self._air_to_world(service)
+            for corridor_id, line in service.corridors.items():
+                xy = np.asarray(line.coords)
+                points = camera.to_screen(np.column_stack(to_world.transform(xy[:, 0], xy[:, 1])))
+                pygame.draw.lines(screen, CORRIDOR, False, points, 3)
+                middle = line.interpolate(0.5, normalized=True)
+                mid = camera.point(*to_world.transform(middle.x, middle.y))
+                screen.blit(self.fonts["small"].render(corridor_id, True, CORRIDOR), (mid[0] + 6, mid[1] + 4))
 
     def _draw_coverage(self, screen: pygame.Surface, camera: Camera) -> None:
         net = self.model.world.network
@@ -151,6 +172,11 @@ class Scene:
             for vehicle in getattr(service, "vehicles", ()):
                 x, y = vehicle.position_m(now_s)
                 found.append(Marker(vehicle.name, vehicle.kind, vehicle.state, x, y, vehicle))
+            if getattr(service, "id", "") == "drones":
+                to_world = self._air_to_world(service)
+                for drone in service.drones:
+                    x, y = to_world.transform(*drone.position_m(now_s))
+                    found.append(Marker(drone.name, "drone", drone.state, x, y, drone))
             for part in getattr(service, "parts", ()):
                 if part.state == "in_transit" and part.route_m is not None:
                     x, y = part.route_position_m(now_s)
