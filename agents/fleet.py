@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agents.vehicle import J_PER_KWH, Depot, RoadVehicle
+from twin.errors import RoutingError
 from twin.resources import Resource
 from twin.shuttle_config import FleetBase, Shuttles
 
@@ -72,7 +73,8 @@ class FleetService:
         net = self.model.world.network
         for source, target in ((self.depot.node, node), (node, self.depot.node)):
             if not net.distance_m(source, target) < float("inf"):
-                raise_unreachable(name, self.config.depot)
+                raise RoutingError(f"'{name}' cannot be reached from depot '{self.config.depot}' and back "
+                                   "on the road network")
 
     def schedule_windows(self, start: Callable[[RoadVehicle, float], None], headway_s: float = 0.0) -> None:
         """Call ``start(vehicle, window_end_s)`` at each window of each simulated day."""
@@ -95,12 +97,6 @@ class FleetService:
             "disengagements": sum(v.disengagements for v in self.vehicles),
             "charge_sessions": sum(v.charge_sessions for v in self.vehicles),
         }
-
-
-def raise_unreachable(name: str, depot: str) -> None:
-    from twin.errors import RoutingError
-
-    raise RoutingError(f"'{name}' cannot be reached from depot '{depot}' and back on the road network")
 
 
 def build_shuttle_services(model: TwinModel, config: Shuttles) -> list[Any]:
