@@ -116,10 +116,6 @@ class Drone(mesa.Agent):
             return self.flight.position_m(now_s)
         return self.service.port_xy[self.at]
 
-    @property
-    def edge(self) -> None:  # the visualiser asks road vehicles for their edge; drones have none
-        return None
-
 
 class DroneService:
     """Airspace, drones, demand, deconfliction and the key figures."""

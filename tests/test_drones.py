@@ -44,7 +44,7 @@ def _one_flight(world, wind: str) -> tuple[TwinModel, object]:
 
 def test_flight_time_is_climb_cruise_descent(helsinki_world) -> None:
     model, drone = _one_flight(helsinki_world, 'wind = { speed = "0 m/s" }')
-    flight, kind = drone.flight, drone.type
+    flight = drone.flight
     to_m = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32652", always_xy=True)
     a, b = (np.array(to_m.transform(*find_site(s))) for s in ("daechon_drone_park", "cheomdan3_vertiport"))
     length_m = float(np.hypot(*(b - a)))

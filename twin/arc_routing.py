@@ -37,7 +37,7 @@ def cover_walk(net: RoadNetwork, required: list[int], depot: int) -> list[int]:
 
 
 def _add_path(net: RoadNetwork, graph: nx.MultiDiGraph, source: int, target: int) -> None:
-    for edge in net.path_edges(net.path(source, target)):
+    for edge in net.route_edges(source, target):
         graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
 
 

@@ -110,10 +110,6 @@ class RoadNetwork:
             )
         return snap.node
 
-    def edge(self, u: int, v: int) -> int:
-        """The edge index from node ``u`` to node ``v``."""
-        return self._edge_of[(u, v)]
-
     def toward(self, target: int) -> tuple[np.ndarray, np.ndarray]:
         """``(distance_m, next_node)`` from every node to ``target``, cached per target.
 
@@ -159,10 +155,6 @@ class RoadNetwork:
             node = following
         return edges
 
-    def path(self, source: int, target: int) -> list[int]:
-        """Node sequence of the shortest path, both ends included."""
-        return [source, *(int(self.edge_v[e]) for e in self.route_edges(source, target))]
-
     def time_to_s(self, target: int, max_speed_mps: float) -> np.ndarray:
         """Time from every node to ``target`` along :meth:`route_edges` for a vehicle capped at ``max_speed_mps``."""
         key = (target, max_speed_mps)
@@ -189,10 +181,6 @@ class RoadNetwork:
     def travel_time_s(self, source: int, target: int, max_speed_mps: float) -> float:
         """Time along the shortest path for a vehicle capped at ``max_speed_mps``."""
         return float(self.time_to_s(target, max_speed_mps)[source])
-
-    def path_edges(self, nodes: list[int]) -> list[int]:
-        """Edge indices along a node sequence."""
-        return [self._edge_of[(u, v)] for u, v in zip(nodes, nodes[1:])]
 
 
 def _first(value: object) -> str:

@@ -3,7 +3,7 @@
 A :class:`Resource` has ``capacity`` identical units and a queue served by priority (lower
 first), then first come, first served (ties keep request order, so runs replay exactly). Its
 capacity can change over time (staff shifts). It keeps the time integrals needed for
-utilisation, mean queue length and mean waiting time.
+utilisation and mean waiting time.
 """
 
 from __future__ import annotations
@@ -30,10 +30,8 @@ class Resource:
         self._available_unit_s = 0.0
         self._last_s = clock.now_s
         self._busy_unit_s = 0.0
-        self._queue_s = 0.0
         self.granted = 0
         self.total_wait_s = 0.0
-        self.max_queue = 0
 
     def request(self, granted: Callable[[], None], priority: int = 0, units: int = 1) -> None:
         """Ask for ``units`` units at once; ``granted()`` is called (now or later) when they are yours.
@@ -43,7 +41,6 @@ class Resource:
         """
         self._account()
         heapq.heappush(self._queue, (priority, next(self._sequence), self.clock.now_s, units, granted))
-        self.max_queue = max(self.max_queue, len(self._queue))
         self._serve_queue()
 
     def set_capacity(self, capacity: int) -> None:
@@ -81,18 +78,12 @@ class Resource:
         now_s = self.clock.now_s
         self._busy_unit_s += self.in_use * (now_s - self._last_s)
         self._available_unit_s += max(self.capacity, self.in_use) * (now_s - self._last_s)
-        self._queue_s += len(self._queue) * (now_s - self._last_s)
         self._last_s = now_s
 
     def utilisation(self) -> float:
         """Busy unit-time over available unit-time since the start (shifts counted as they were)."""
         self._account()
         return self._busy_unit_s / self._available_unit_s if self._available_unit_s > 0 else 0.0
-
-    def mean_queue_length(self) -> float:
-        """Time-averaged number of requests waiting."""
-        self._account()
-        return self._queue_s / self._last_s if self._last_s > 0 else 0.0
 
     def mean_wait_s(self) -> float:
         """Mean time from request to grant over every granted request."""

@@ -54,6 +54,10 @@ class Scene:
         self._coords = np.concatenate(net.edge_coords_m)
         self._starts = np.cumsum([0] + [len(c) for c in net.edge_coords_m])
         self.zones = self._zones(model.world.area.crs)
+        area = model.world.area
+        to_m = pyproj.Transformer.from_crs("EPSG:4326", area.crs, always_xy=True)
+        self.sites_m = [(site, to_m.transform(site.lon, site.lat)) for site in area.spec.sites]
+        self._air: dict[str, pyproj.Transformer] = {}
 
     def bind(self, model: TwinModel) -> None:
         """Show another model of the same world (exhibition loops restart the model)."""
@@ -115,7 +119,10 @@ class Scene:
         screen.blit(overlay, (0, 0))
 
     def _air_to_world(self, service) -> pyproj.Transformer:  # noqa: ANN001 - the drone service
-        return pyproj.Transformer.from_crs(service.config.crs, self.model.world.area.crs, always_xy=True)
+        crs = service.config.crs
+        if crs not in self._air:
+            self._air[crs] = pyproj.Transformer.from_crs(crs, self.model.world.area.crs, always_xy=True)
+        return self._air[crs]
 
     def _draw_corridors(self, screen: pygame.Surface, camera: Camera) -> None:
         for service in self.model.services:
@@ -152,10 +159,8 @@ class Scene:
                     pygame.draw.rect(screen, (255, 50, 50), rect, 2)
 
     def _draw_sites(self, screen: pygame.Surface, camera: Camera) -> None:
-        area = self.model.world.area
-        to_m = pyproj.Transformer.from_crs("EPSG:4326", area.crs, always_xy=True)
-        for site in area.spec.sites:
-            x, y = camera.point(*to_m.transform(site.lon, site.lat))
+        for site, xy_m in self.sites_m:
+            x, y = camera.point(*xy_m)
             pygame.draw.polygon(screen, (255, 210, 90), [(x, y - 7), (x + 6, y), (x, y + 7), (x - 6, y)])
             label = self.fonts["small"].render(f"{site.name_ko} · {site.name_en}", True, (235, 235, 240))
             screen.blit(label, (x + 9, y - label.get_height() // 2))
