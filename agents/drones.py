@@ -138,6 +138,11 @@ class DroneService:
                        for port in config.vertiports for kind, n in sorted(port.drones.items()) for i in range(n)]
         self.waiting: dict[str, deque] = {v.site: deque() for v in config.vertiports}
         self.reservations: dict[tuple[str, int], list[Pass]] = {}
+        # A pass that left its leg more than this long ago constrains no later flight: ground speed is
+        # at least a quarter of airspeed (ground_speed_mps), so any flight entering the leg now is more
+        # than the separation behind it. Forgetting such passes keeps each check to the live traffic.
+        slowest_mps = 0.25 * min((kind.cruise_speed_mps for kind in self.types.values()), default=1.0)
+        self.reservation_horizon_s = self.config.separation_horizontal_m / slowest_mps
         self.inbound = {v.site: 0 for v in config.vertiports}
         self.ground_held: dict[str, deque] = {v.site: deque() for v in config.vertiports}
         self.requests = self.delivered = self.on_time = self.flights = 0
@@ -268,6 +273,14 @@ class DroneService:
         self.model.clock.after(slot_s, lambda: self.pads[drone.at].request(
             lambda: self._take_off(drone, legs, payload_kg, landed)))
 
+    def _live_passes(self, leg: Leg) -> list[Pass]:
+        """The passes on ``leg`` that can still constrain a flight entering it from now on."""
+        passes = self.reservations.setdefault(leg.key, [])
+        oldest_s = self.model.now_s - self.reservation_horizon_s
+        if passes and min(p.t_out for p in passes) < oldest_s:
+            passes[:] = [p for p in passes if p.t_out >= oldest_s]
+        return passes
+
     def _slot(self, legs: list[Leg], gs: list[float], t_in: float) -> float:
         """The least departure delay that keeps the horizontal minimum at both ends of every leg."""
         sep = self.config.separation_horizontal_m
@@ -277,7 +290,7 @@ class DroneService:
             t += leg.length_m / v
         candidates = {0.0}
         for leg, (a, b, v) in zip(legs, times):
-            for r in self.reservations.get(leg.key, []):
+            for r in self._live_passes(leg):
                 for gap in (r.t_in + sep / v - a, r.t_out + sep / v - b):
                     if gap > 0:
                         candidates.add(gap)
@@ -311,7 +324,7 @@ class DroneService:
             self._count_losses(leg, flight, t_in, t_out)
             p = Pass(flight, leg, t_in, t_out)
             flight.passes.append(p)
-            self.reservations.setdefault(leg.key, []).append(p)
+            self._live_passes(leg).append(p)
             t = t_out
         flight.over_destination_s = t
         drone.flight, drone.state = flight, "flying"
@@ -323,7 +336,7 @@ class DroneService:
         """Follow every conflicting flight on this leg: hold at the entry until it is ``sep`` ahead,
         then fly no faster than keeps it ``sep`` ahead up to its exit (a speed change)."""
         sep, length = self.config.separation_horizontal_m, leg.length_m
-        others = sorted(self.reservations.get(leg.key, []), key=lambda p: p.t_in)
+        others = sorted(self._live_passes(leg), key=lambda p: p.t_in)
         counted: set[int] = set()
         for _ in range(4 * len(others) + 1):
             conflict = next((r for r in others

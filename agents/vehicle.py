@@ -78,12 +78,16 @@ class RoadVehicle(mesa.Agent):
         return net.point_along(self.edge, min(max((now_s - self.edge_start_s) / span_s, 0.0), 1.0))
 
     def record(self) -> None:
+        if not self.model.tracks.enabled:
+            return
         net = self.model.world.network
         self.model.tracks.add(self.name, self.kind, self.model.now_s, float(net.x_m[self.node]),
                               float(net.y_m[self.node]), self.odometer_m, self.state)
 
     def drive_to(self, target: int, then: Callable[[], None]) -> None:
         """Drive the shortest path to ``target``, then call ``then``."""
+        if self.model.drives is not None:
+            self.model.drives.append((self.model.now_s, self.name, self.node, target))
         self.follow(self.model.world.network.route_edges(self.node, target), then)
 
     def follow(self, edges: list[int], then: Callable[[], None]) -> None:
@@ -102,10 +106,11 @@ class RoadVehicle(mesa.Agent):
                 then()
             return
         edge = self._edges.popleft()
-        duration_s = self.model.world.network.edge_time_s(edge, self.max_speed_mps)
-        self.next_node = int(self.model.world.network.edge_v[edge])
-        self.next_node_s = self.model.now_s + duration_s
-        self.edge, self.edge_start_s = edge, self.model.now_s
+        net, now_s = self.model.world.network, self.model.clock.now_s
+        duration_s = net.edge_times_s(self.max_speed_mps)[edge]
+        self.next_node = net.edge_v_list[edge]
+        self.next_node_s = now_s + duration_s
+        self.edge, self.edge_start_s = edge, now_s
         if self._until_disengagement_s < duration_s:
             driven_s = self._until_disengagement_s
             self._until_disengagement_s = self._draw_disengagement()
@@ -116,8 +121,8 @@ class RoadVehicle(mesa.Agent):
 
     def _arrive(self, edge: int, elapsed_s: float) -> None:
         net = self.model.world.network
-        length_m = float(net.edge_length_m[edge])
-        self.node = int(net.edge_v[edge])
+        length_m = net.edge_length_list[edge]
+        self.node = net.edge_v_list[edge]
         self.edge = None
         self.odometer_m += length_m
         self.driving_s += elapsed_s

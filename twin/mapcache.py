@@ -1,8 +1,11 @@
 """The local cache of road networks: every run reads its map from here, offline.
 
-Layout: ``$TWIN_CACHE_DIR/maps/AREA.graphml`` (osmnx GraphML, projected) and ``AREA.json``
-(source, counts, road length and the fingerprint that run manifests record). The default
-cache directory is ``~/.cache/gwangju-twin``. Files are replaced atomically.
+Layout: ``$TWIN_CACHE_DIR/maps/AREA.graphml`` (osmnx GraphML, projected: the map itself, open
+it in QGIS or networkx), ``AREA.json`` (source, counts, road length and the fingerprint that run
+manifests record) and ``AREA.network.npz`` (the same network compiled to arrays, rebuilt from the
+GraphML whenever its fingerprint differs, so that a run loads its map in milliseconds without
+importing osmnx). The default cache directory is ``~/.cache/gwangju-twin``. Files are replaced
+atomically.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import networkx as nx
-import osmnx as ox
+from typing import TYPE_CHECKING
 
 from twin.errors import MapError
 from twin.fileio import atomic_path, atomic_write_text
+from twin.network import RoadNetwork
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 CACHE_ENV = "TWIN_CACHE_DIR"
 
@@ -32,6 +38,10 @@ def cache_dir() -> Path:
 def _paths(area_id: str) -> tuple[Path, Path]:
     folder = cache_dir() / "maps"
     return folder / f"{area_id}.graphml", folder / f"{area_id}.json"
+
+
+def _compiled_path(area_id: str) -> Path:
+    return cache_dir() / "maps" / f"{area_id}.network.npz"
 
 
 @dataclass(frozen=True)
@@ -50,7 +60,10 @@ class MapInfo:
 def save(graph: nx.MultiDiGraph, area_id: str, source: str) -> MapInfo:
     """Write ``graph`` to the cache atomically and return its description."""
     graphml, meta = _paths(area_id)
+    import osmnx as ox
+
     graphml.parent.mkdir(parents=True, exist_ok=True)
+    _compiled_path(area_id).unlink(missing_ok=True)
     with atomic_path(graphml) as tmp:
         ox.save_graphml(graph, tmp)
     info = MapInfo(
@@ -93,8 +106,8 @@ def cached() -> list[MapInfo]:
     return [entry for entry in found if entry is not None]
 
 
-def load(area_id: str) -> tuple[nx.MultiDiGraph, MapInfo]:
-    """The cached graph of ``area_id``; a missing map is one line naming the commands to run."""
+def _checked(area_id: str) -> tuple[Path, MapInfo]:
+    """The cached GraphML and its description, refusing a missing or changed map in one line."""
     entry = info(area_id)
     if entry is None:
         raise MapError(
@@ -104,4 +117,34 @@ def load(area_id: str) -> tuple[nx.MultiDiGraph, MapInfo]:
     graphml, _ = _paths(area_id)
     if fingerprint(graphml) != entry.fingerprint:
         raise MapError(f"{graphml}: changed since it was cached; fetch or import area '{area_id}' again")
+    return graphml, entry
+
+
+def load(area_id: str) -> tuple[nx.MultiDiGraph, MapInfo]:
+    """The cached graph of ``area_id``; a missing map is one line naming the commands to run."""
+    import osmnx as ox
+
+    graphml, entry = _checked(area_id)
     return ox.load_graphml(graphml), entry
+
+
+def load_network(area_id: str, crs: str) -> tuple[RoadNetwork, MapInfo]:
+    """The compiled network of ``area_id``: from its ``.network.npz`` if that matches the map, else compiled now."""
+    graphml, entry = _checked(area_id)
+    compiled = _compiled_path(area_id)
+    if compiled.is_file():
+        try:
+            network = RoadNetwork.load_npz(compiled)
+        except (OSError, ValueError, KeyError):
+            network = None  # damaged or from another version: compile again below
+        if network is not None and network.fingerprint == entry.fingerprint and network.crs == crs:
+            return network, entry
+    graph, _ = load(area_id)
+    network = RoadNetwork(graph, crs=crs, fingerprint=entry.fingerprint)
+    try:
+        with atomic_path(compiled) as tmp:
+            with tmp.open("wb") as handle:
+                network.save_npz(handle)
+    except OSError:
+        pass  # a read-only cache still runs, only slower to start
+    return network, entry

@@ -21,7 +21,8 @@ class TwinModel(mesa.Model):
     """
 
     def __init__(
-        self, scenario: Scenario, world: World, *, seed: int | None = None, duration_s: float | None = None
+        self, scenario: Scenario, world: World, *, seed: int | None = None, duration_s: float | None = None,
+        record_drives: bool = False,
     ) -> None:
         meta = scenario.spec.scenario
         self.seed_used = meta.seed if seed is None else int(seed)
@@ -34,6 +35,9 @@ class TwinModel(mesa.Model):
         self.duration_s = meta.duration_s if duration_s is None else float(duration_s)
         self.step_s = meta.step_s
         self.services: list[Any] = []
+        # Opt-in record of every shortest-path drive as (start_s, vehicle, from_node, to_node), for
+        # replaying the same trips in another simulator (twin.sumo_bridge).
+        self.drives: list[tuple[float, str, int, int]] | None = [] if record_drives else None
         # Imported here: agents/ builds on twin/, and the model is where the two meet.
         from agents.fleet import build_shuttle_services
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from twin.errors import RoutingError
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 KPH_TO_MPS = 1000.0 / 3600.0
 
@@ -56,8 +60,16 @@ class RoadNetwork:
         self.edge_speed_limit_mps = np.array([best[p]["speed_kph"] * KPH_TO_MPS for p in pairs], dtype=float)
         self.edge_name = [_first(best[p].get("name", "")) for p in pairs]
         self.edge_coords_m = [self._coords(best[p], u, v) for p, (u, v) in zip(pairs, pairs)]
-        self._edge_of = {pair: e for e, pair in enumerate(pairs)}
+        self._index(cache_size)
 
+    def _index(self, cache_size: int) -> None:
+        """Build the lookups, sparse matrices and caches every query uses."""
+        self._edge_of = {(int(u), int(v)): e for e, (u, v) in enumerate(zip(self.edge_u, self.edge_v))}
+        # Plain Python lists for the per-event hot path: indexing them is several times faster
+        # than indexing numpy arrays one element at a time.
+        self.edge_v_list: list[int] = self.edge_v.tolist()
+        self.edge_length_list: list[float] = self.edge_length_m.tolist()
+        self._edge_times: dict[float, list[float]] = {}
         n = len(self.osm_ids)
         self.matrix = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))
         self._tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
@@ -65,6 +77,31 @@ class RoadNetwork:
         self._toward_cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
         self._reverse = self.matrix.T.tocsr()
+
+    def save_npz(self, path: Path) -> None:
+        """Write the compiled network (arrays only) so runs need neither networkx nor osmnx to load it."""
+        offsets = np.cumsum([0] + [len(c) for c in self.edge_coords_m])
+        np.savez(
+            path, crs=np.array(self.crs), fingerprint=np.array(self.fingerprint), osm_ids=self.osm_ids,
+            x_m=self.x_m, y_m=self.y_m, edge_u=self.edge_u, edge_v=self.edge_v, edge_length_m=self.edge_length_m,
+            edge_speed_limit_mps=self.edge_speed_limit_mps, edge_name=np.array(self.edge_name, dtype=str),
+            coords_m=np.concatenate(self.edge_coords_m) if self.edge_coords_m else np.zeros((0, 2)),
+            coords_offsets=offsets,
+        )
+
+    @classmethod
+    def load_npz(cls, path: Path, *, cache_size: int = 1024) -> RoadNetwork:
+        """Read a network written by :meth:`save_npz`."""
+        with np.load(path, allow_pickle=False) as data:
+            network = cls.__new__(cls)
+            network.crs, network.fingerprint = str(data["crs"]), str(data["fingerprint"])
+            for name in ("osm_ids", "x_m", "y_m", "edge_u", "edge_v", "edge_length_m", "edge_speed_limit_mps"):
+                setattr(network, name, data[name])
+            network.edge_name = [str(name) for name in data["edge_name"]]
+            coords, offsets = data["coords_m"], data["coords_offsets"]
+            network.edge_coords_m = [coords[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        network._index(cache_size)
+        return network
 
     @property
     def node_count(self) -> int:
@@ -176,7 +213,15 @@ class RoadNetwork:
 
     def edge_time_s(self, edge: int, max_speed_mps: float) -> float:
         """Time to drive ``edge`` at ``min(max_speed_mps, the edge's limit)``."""
-        return float(self.edge_length_m[edge] / min(max_speed_mps, self.edge_speed_limit_mps[edge]))
+        return self.edge_times_s(max_speed_mps)[edge]
+
+    def edge_times_s(self, max_speed_mps: float) -> list[float]:
+        """Time to drive every edge at ``min(max_speed_mps, its limit)``, computed once per speed cap."""
+        times = self._edge_times.get(max_speed_mps)
+        if times is None:
+            times = (self.edge_length_m / np.minimum(max_speed_mps, self.edge_speed_limit_mps)).tolist()
+            self._edge_times[max_speed_mps] = times
+        return times
 
     def travel_time_s(self, source: int, target: int, max_speed_mps: float) -> float:
         """Time along the shortest path for a vehicle capped at ``max_speed_mps``."""

@@ -98,7 +98,7 @@ def import_graph(area: Area, extract: Path) -> nx.MultiDiGraph:
         raise MapError(f"{extract}: file not found")
     with tempfile.TemporaryDirectory(prefix="twin-clip-") as tmp:
         clipped = Path(tmp) / f"{area.id}.osm"
-        ways = _clip_extract(extract, area, clipped)
+        ways = clip_extract(extract, area, clipped)
         if ways == 0:
             minx, miny, maxx, maxy = area.polygon_wgs84.bounds
             raise MapError(
@@ -109,7 +109,7 @@ def import_graph(area: Area, extract: Path) -> nx.MultiDiGraph:
     return finish_graph(graph, area)
 
 
-def _clip_extract(extract: Path, area: Area, out: Path) -> int:
+def clip_extract(extract: Path, area: Area, out: Path) -> int:
     """Write the service roads touching the area, with their nodes, to ``out``; count the ways."""
     polygon = area.polygon_wgs84
     shapely.prepare(polygon)

@@ -13,12 +13,14 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import pandas as pd
 
 from twin.errors import TwinError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 FILES = ("summary.json", "events.csv", "trajectories.gpkg", "manifest.json")
 
@@ -73,6 +75,8 @@ def _json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _trajectories(tracks: pd.DataFrame, crs: str, start: dt.datetime) -> gpd.GeoDataFrame:
+    import geopandas as gpd  # here, not at the top: runs that write no results do not pay its import
+
     frame = tracks.copy()
     frame["time"] = pd.to_datetime(start) + pd.to_timedelta(frame["t_s"], unit="s")
     geometry = gpd.points_from_xy(frame.pop("x_m"), frame.pop("y_m"))

@@ -32,8 +32,15 @@ _NUMBER_UNIT = re.compile(r"^\s*(?P<number>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+
 
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
-    """One unit registry per process (building it costs about 0.3 s)."""
-    return pint.UnitRegistry(cache_folder=None)
+    """One unit registry per process.
+
+    Parsing pint's definitions costs about 0.3 s; pint caches the parsed registry in the user's
+    cache folder, which brings that to 0.05 s. Where that folder cannot be written, parse anyway.
+    """
+    try:
+        return pint.UnitRegistry(cache_folder=":auto:")
+    except OSError:
+        return pint.UnitRegistry(cache_folder=None)
 
 
 def to_si(text: object, kind: str) -> float:

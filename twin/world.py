@@ -30,5 +30,5 @@ class World:
 def load_world(area_ref: str, relative_to: Path | None = None) -> World:
     """Load an area and its cached network (a missing map is one line naming the command to run)."""
     area = load_area(area_ref, relative_to)
-    graph, info = mapcache.load(area.id)
-    return World(area, RoadNetwork(graph, crs=area.crs, fingerprint=info.fingerprint), info)
+    network, info = mapcache.load_network(area.id, area.crs)
+    return World(area, network, info)

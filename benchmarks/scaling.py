@@ -1,0 +1,159 @@
+"""How the twin scales: wall time and peak memory for 10 to 5,000 shuttles over a day, and more.
+
+    python benchmarks/scaling.py [--sizes 10 100 1000 5000] [--repeats 1]
+
+Each measurement is a fresh process (so peak memory is that run's alone) that imports the twin,
+loads the Helsinki test map (imported into the map cache if missing), then builds and runs:
+
+* ``shuttles N``: ``benchmarks/fleet_day.toml`` scaled to N loop shuttles, 24 h at 5 km/h;
+* ``certification``: the packaged ``certification_center`` scenario for 365 simulated days;
+* ``drones``: the packaged ``drone_free_zone`` scenario scaled to 200 drones (vertiport fleets,
+  pads and parcel demand all x 200/7) for 24 h.
+
+Reported per row: the run's wall time (model build + simulation), events processed, events per
+second, peak resident memory of the process and the part of it the run added over the process
+after imports and map load. The growth exponent is the least-squares slope of log(wall time)
+against log(shuttles), over all sizes and over the two largest (where fixed costs no longer count).
+Sizes are measured in rotation (10, 100, ..., 10, 100, ...) ``--repeats`` times; medians reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+from fleet import AREA, ensure_map, fleet_scenario, machine
+
+DRONES = 200
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure(job: str, folder: Path) -> dict:
+    """Run one job in this process and return its figures (called in a fresh child process)."""
+    from twin import scenario as scenario_io
+    from twin.model import TwinModel
+    from twin.world import load_world
+
+    world = load_world(AREA)
+    kind, _, size = job.partition(":")
+    if kind == "shuttles":
+        loaded = scenario_io.load(fleet_scenario(int(size), folder / f"fleet_{size}.toml"))
+        duration_s = None
+    elif kind == "certification":
+        loaded = scenario_io.load(scenario_io.resolve("certification_center"))
+        duration_s = 365 * 86400.0
+    elif kind == "drones":
+        loaded = _scaled_drones(DRONES)
+        duration_s = None
+    else:
+        raise SystemExit(f"unknown job {job!r}")
+    base_mib = _rss_mib()
+    started = time.perf_counter()
+    model = TwinModel(loaded, world, duration_s=duration_s)
+    model.run_until(model.duration_s)
+    wall_s = time.perf_counter() - started
+    kpis = model.kpis()
+    return {"job": job, "wall_s": wall_s, "events": model.clock.processed, "simulated_s": model.now_s,
+            "peak_mib": _rss_mib(), "base_mib": base_mib, "kpis": kpis}
+
+
+def _scaled_drones(total: int):
+    """The packaged drone scenario with ``total`` drones; pads and demand scaled by the same factor."""
+    from twin import scenario as scenario_io
+
+    path = scenario_io.resolve("drone_free_zone")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    ports = data["drones"]["vertiports"]
+    base = sum(sum(port["drones"].values()) for port in ports)
+    factor = total / base
+    given = 0
+    for i, port in enumerate(ports):
+        for kind, count in port["drones"].items():
+            port["drones"][kind] = total - given if i == len(ports) - 1 else round(count * factor)
+            given += port["drones"][kind]
+        port["pads"] = min(100, round(port.get("pads", 1) * factor))
+    for flow in data["drones"]["flows"]:
+        flow["scale"] = flow.get("scale", 1.0) * factor
+    return scenario_io.from_data(data, path.read_text(encoding="utf-8"), f"{path} x{factor:.1f}")
+
+
+def run_child(job: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", job], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of log(y) against log(x)."""
+    xs, ys = [math.log(x) for x, _ in points], [math.log(y) for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 5000])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(measure(args.child, Path(tmp))))
+        return
+    ensure_map()
+    jobs = [f"shuttles:{n}" for n in args.sizes] + ["certification", "drones"]
+    runs: dict[str, list[dict]] = {job: [] for job in jobs}
+    for _ in range(args.repeats):
+        for job in jobs:
+            runs[job].append(run_child(job))
+    print(f"machine: {machine()}; medians of {args.repeats} rotation(s), one process per run")
+    print("| run | simulated | wall time | events | events/s | peak memory | added by the run | real time x |")
+    print("|---|---|---|---|---|---|---|---|")
+    walls = {}
+    for job in jobs:
+        rows = runs[job]
+        wall = statistics.median(r["wall_s"] for r in rows)
+        walls[job] = wall
+        r = rows[0]
+        peak = statistics.median(x["peak_mib"] for x in rows)
+        added = statistics.median(x["peak_mib"] - x["base_mib"] for x in rows)
+        print(f"| {_label(job)} | {r['simulated_s'] / 86400:g} d | {wall:.2f} s | {r['events']:,} | "
+              f"{r['events'] / wall:,.0f} | {peak:.0f} MiB | {added:.0f} MiB | {r['simulated_s'] / wall:,.0f} |")
+    points = [(n, walls[f"shuttles:{n}"]) for n in args.sizes]
+    print(f"growth exponent of wall time in shuttles: {slope(points):.2f} over {args.sizes}; "
+          f"{slope(points[-2:]):.2f} between the two largest")
+    memory = [(n, statistics.median(x["peak_mib"] - x["base_mib"] for x in runs[f"shuttles:{n}"]) or 1.0)
+              for n in args.sizes]
+    print(f"growth exponent of added memory: {slope(memory[-2:]):.2f} between the two largest")
+    _key_figures(runs)
+
+
+def _label(job: str) -> str:
+    kind, _, size = job.partition(":")
+    return {"shuttles": f"{size} shuttles", "certification": "certification, 1 year",
+            "drones": f"{DRONES} drones"}[kind]
+
+
+def _key_figures(runs: dict[str, list[dict]]) -> None:
+    cert = runs["certification"][0]["kpis"]
+    drones = runs["drones"][0]["kpis"]
+    lab = next(v for v in cert.values() if isinstance(v, dict) and v.get("service") == "certification")
+    fly = next(v for v in drones.values() if isinstance(v, dict) and v.get("service") == "drones")
+    print(f"certification year: {json.dumps({k: lab[k] for k in list(lab)[:8]}, ensure_ascii=False)}")
+    print(f"200 drones: deliveries {fly['deliveries']}, flights {fly['flights']}, "
+          f"losses of separation {fly['losses_of_separation']}, conflicts {fly['conflicts_detected']}")
+
+
+if __name__ == "__main__":
+    main()

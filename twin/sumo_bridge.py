@@ -1,0 +1,134 @@
+"""Replaying a twin run's trips in Eclipse SUMO, for the head-to-head benchmark and cross-checks.
+
+SUMO (pip ``eclipse-sumo``, which carries ``sumo`` and ``netconvert``) gets the same roads the
+twin imports: :func:`write_sumo_network` clips the OSM extract to the area with the twin's own
+filter (:func:`twin.osm.clip_extract`) and builds SUMO's network from that file with netconvert.
+The clipped file carries no node tags, so neither side has traffic lights.
+
+A model built with ``record_drives=True`` remembers every shortest-path drive its vehicles
+start. :func:`write_trips` turns those into SUMO trips between the same OSM junctions,
+departing at the same instants, for a vehicle type capped at the same speed; SUMO routes them
+itself. :func:`twin_figures` and :func:`sumo_figures` count trips and vehicle-km on each side.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twin.areas import Area
+from twin.errors import TwinError
+from twin.network import RoadNetwork
+from twin.osm import clip_extract
+
+# SUMO's OSM type map opens service roads to delivery vehicles but not to cars: the shuttles are
+# service vehicles, so they are of SUMO's "delivery" class.
+SUMO_VEHICLE_CLASS = "delivery"
+# Vehicle type: no driver imperfection (sigma 0), no speed spread; SUMO's default acceleration
+# and deceleration for a small vehicle. Length and gap of a compact electric service vehicle (ASSUMPTION).
+SUMO_VEHICLE_TYPE = (
+    '<vType id="shuttle" vClass="{vclass}" maxSpeed="{speed:.6f}" accel="2.6" decel="4.5" sigma="0" '
+    'speedFactor="1" speedDev="0" length="3.5" minGap="1.5"/>'
+)
+NETCONVERT_OPTIONS = (
+    "--no-internal-links",          # vehicles go node to node, as in the twin
+    "--geometry.remove",            # SUMO's recommended OSM import: fewer, longer edges (faster for SUMO)
+    "--keep-edges.components", "1",  # the largest connected part, as the twin keeps
+    "--no-warnings",
+)
+
+
+@dataclass(frozen=True)
+class TripFigures:
+    """What one side drove: trips completed and vehicle-km."""
+
+    trips: int
+    vehicle_km: float
+
+
+def sumo_binary(name: str) -> Path:
+    """Path of a SUMO program (``sumo``, ``netconvert``) from the ``eclipse-sumo`` package."""
+    try:
+        import sumo
+    except ImportError:
+        raise TwinError("Eclipse SUMO is not installed; install it with: pip install eclipse-sumo") from None
+    path = Path(sumo.SUMO_HOME) / "bin" / name
+    if not path.is_file():
+        raise TwinError(f"{path}: not found in the eclipse-sumo package")
+    return path
+
+
+def write_sumo_network(area: Area, extract: Path, out_dir: Path) -> Path:
+    """Clip ``extract`` to ``area`` like the twin's import does and build ``AREA.net.xml`` with netconvert."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    osm_xml = out_dir / f"{area.id}.osm"
+    clip_extract(extract, area, osm_xml)
+    net_xml = out_dir / f"{area.id}.net.xml"
+    _run([str(sumo_binary("netconvert")), "--osm-files", str(osm_xml), "-o", str(net_xml), *NETCONVERT_OPTIONS])
+    return net_xml
+
+
+def sumo_junctions(net_xml: Path) -> set[str]:
+    """Ids of the (non-internal) junctions of a SUMO network: OSM node ids for an OSM import."""
+    return {j.get("id") for j in ET.parse(net_xml).getroot().iter("junction") if j.get("type") != "internal"}
+
+
+def write_trips(
+    drives: Iterable[tuple[float, str, int, int]], network: RoadNetwork, routes_xml: Path, max_speed_mps: float,
+    junctions: set[str] | None = None,
+) -> int:
+    """Write the twin's drives as SUMO trips (sorted by departure, as SUMO requires); return how many.
+
+    Drives that start and end at the same node move nothing and are left out. With ``junctions``,
+    a drive from or to a node SUMO's network lacks is refused by name.
+    """
+    trips = sorted((t_s, vehicle, a, b) for t_s, vehicle, a, b in drives if a != b)
+    lines = ["<routes>", "    " + SUMO_VEHICLE_TYPE.format(vclass=SUMO_VEHICLE_CLASS, speed=max_speed_mps)]
+    for i, (t_s, vehicle, a, b) in enumerate(trips):
+        start, end = str(network.osm_ids[a]), str(network.osm_ids[b])
+        for node in (start, end):
+            if junctions is not None and node not in junctions:
+                raise TwinError(f"OSM node {node} (a trip end of {vehicle}) is not a junction of SUMO's network")
+        lines.append(
+            f'    <trip id="{vehicle}.{i}" type="shuttle" depart="{t_s:.2f}" fromJunction="{start}" '
+            f'toJunction="{end}" departSpeed="max" arrivalPos="max"/>'
+        )
+    lines.append("</routes>\n")
+    routes_xml.write_text("\n".join(lines), encoding="utf-8")
+    return len(trips)
+
+
+def sumo_command(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float) -> list[str]:
+    """The ``sumo`` command that drives the trips headless until ``end_s`` and writes trip info."""
+    return [
+        str(sumo_binary("sumo")), "-n", str(net_xml), "-r", str(routes_xml), "--junction-taz",
+        "--begin", "0", "--end", f"{end_s:g}", "--step-length", "1", "--tripinfo-output", str(tripinfo_xml),
+        "--no-step-log", "--no-warnings", "--seed", "1",
+    ]
+
+
+def sumo_figures(tripinfo_xml: Path) -> TripFigures:
+    """Trips SUMO completed and the km they drove (``routeLength`` of every arrived trip)."""
+    infos = list(ET.parse(tripinfo_xml).getroot().iter("tripinfo"))
+    return TripFigures(len(infos), sum(float(info.get("routeLength")) for info in infos) / 1000.0)
+
+
+def twin_figures(model: Any) -> TripFigures:
+    """Trips the twin drove (non-empty drives) and its vehicles' odometers, from a run with ``record_drives``."""
+    if model.drives is None:
+        raise TwinError("the model was built without record_drives=True")
+    trips = sum(1 for _, _, a, b in model.drives if a != b)
+    kpis = model.kpis()
+    km = sum(figures.get("vehicle_km", 0.0) for figures in kpis.values() if isinstance(figures, dict))
+    return TripFigures(trips, km)
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        message = (done.stderr or done.stdout).strip().splitlines()
+        raise TwinError(f"{Path(command[0]).name} failed: {message[-1] if message else done.returncode}")
