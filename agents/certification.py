@@ -72,14 +72,14 @@ class Part(mesa.Agent):
         return 0 if self.part_type.kind == "pre_certification" else 1
 
     def set_route(self, edges: list[int], transit_s: float) -> None:
-        net = self.model.world.network
+        net = self.center.world.network
         self._route_edges, self._transit_s = edges, transit_s
         self.route_m = np.concatenate([[0.0], np.cumsum(net.edge_length_m[edges])]) if edges else None
 
     def route_position_m(self, now_s: float) -> tuple[float, float]:
         """Where the truck carrying this part is (its route driven at an even pace)."""
         assert self.route_m is not None
-        net = self.model.world.network
+        net = self.center.world.network
         done_m = self.route_m[-1] * min(max((now_s - self.shipped_s) / max(self._transit_s, 1e-9), 0.0), 1.0)
         i = min(int(np.searchsorted(self.route_m, done_m, side="right")) - 1, len(self._route_edges) - 1)
         edge = self._route_edges[i]
@@ -99,6 +99,7 @@ class CertificationCenter:
 
     def __init__(self, model: TwinModel, config: Certification) -> None:
         self.model, self.config = model, config
+        self.world = model.world_of(config.area)  # trucks drive its roads
         clock = model.clock
         self.equipment = {e.id: Resource(clock, config.units(e.id), e.id) for e in config.equipment}
         self.setup_s = {e.id: e.setup_s for e in config.equipment}
@@ -133,7 +134,7 @@ class CertificationCenter:
     def _places(self, config: Certification) -> tuple[int | None, dict[str, int]]:
         if config.transport == "none":
             return None, {}
-        world = self.model.world
+        world = self.world
         center = world.site_node(config.site, SNAP_M)
         origins = {o: world.site_node(o, SNAP_M) for p in config.parts for o in p.origins}
         for name, node in origins.items():
@@ -208,7 +209,7 @@ class CertificationCenter:
         self.model.log.add(self.model.now_s, part.name, "shipped", origin)
         travel_s = 0.0
         if self._center_node is not None:
-            net, start = self.model.world.network, self._origin_nodes[origin]
+            net, start = self.world.network, self._origin_nodes[origin]
             travel_s = net.travel_time_s(start, self._center_node, self.config.truck_speed_mps)
             part.set_route(net.route_edges(start, self._center_node), travel_s)
         self.model.clock.after(travel_s, lambda: self._arrive(part))

@@ -42,7 +42,7 @@ class Sweeper(RoadVehicle):
         if not self.piece or self.state != "idle":
             return
         self.window_end_s = end_s
-        net = self.model.world.network
+        net = self.world.network
         start = int(net.edge_u[self.piece[0]])
         approach_m = net.distance_m(self.node, start)
         approach_s = net.travel_time_s(self.node, start, self.max_speed_mps)
@@ -57,7 +57,7 @@ class Sweeper(RoadVehicle):
 
     def _fits(self, edge: int, extra_m: float = 0.0, extra_s: float = 0.0) -> bool:
         """Can it drive ``extra`` then ``edge`` and get home before the window ends, within its energy?"""
-        net = self.model.world.network
+        net = self.world.network
         end_node = int(net.edge_v[edge])
         time_s = extra_s + net.edge_time_s(edge, self.max_speed_mps) + net.travel_time_s(
             end_node, self.depot.node, self.max_speed_mps)
@@ -73,7 +73,7 @@ class Sweeper(RoadVehicle):
         self.drive_to(self.depot.node, self.arrive_at_depot)
 
     def on_edge(self, edge: int) -> None:
-        length_m = float(self.model.world.network.edge_length_m[edge])
+        length_m = float(self.world.network.edge_length_m[edge])
         if self.state == "sweeping" and edge in self.service.required and edge not in self.service.swept:
             self.service.swept.add(edge)
             self.swept_m += length_m
@@ -86,7 +86,7 @@ class CleaningService(FleetService):
 
     def __init__(self, model: TwinModel, config: CleaningFleet, operations: Operations) -> None:
         super().__init__(model, config, operations)
-        net = model.world.network
+        net = self.world.network
         self.required = self._targets(config)
         self.swept: set[int] = set()
         self.required_m = float(sum(net.edge_length_m[e] for e in self.required))
@@ -97,7 +97,7 @@ class CleaningService(FleetService):
         self.schedule_windows(lambda v, end_s: v.start_window(end_s))
 
     def _piece_length_m(self, piece: list[int]) -> float:
-        net = self.model.world.network
+        net = self.world.network
         if not piece:
             return 0.0
         depot = self.depot.node
@@ -105,13 +105,13 @@ class CleaningService(FleetService):
                 + net.distance_m(int(net.edge_v[piece[-1]]), depot))
 
     def _targets(self, config: CleaningFleet) -> set[int]:
-        net = self.model.world.network
+        net = self.world.network
         chosen = np.ones(net.edge_count, dtype=bool)
         if config.streets != "all":
             names = np.array(net.edge_name)
             for street in config.streets:
                 if not (names == street).any():
-                    raise RoutingError(f"fleet {config.id}: no street named '{street}' in area '{self.model.world.area.id}'")
+                    raise RoutingError(f"fleet {config.id}: no street named '{street}' in area '{self.world.area.id}'")
             chosen &= np.isin(names, config.streets)
         if config.polygon is not None:
             to_m = pyproj.Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)

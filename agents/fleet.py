@@ -12,6 +12,7 @@ from twin.shuttle_config import FleetBase, Shuttles
 
 if TYPE_CHECKING:
     from twin.model import TwinModel
+    from twin.world import World
 
 DAY_S = 86400.0
 
@@ -24,15 +25,19 @@ class Operations:
     def __init__(self, model: TwinModel, config: Shuttles) -> None:
         self.model, self.config = model, config
         self.control = Resource(model.clock, config.supervision.operators, "remote operators")
-        self.depots: dict[str, Depot] = {}
+        self.depots: dict[tuple[int, str], Depot] = {}  # by (world, site)
         self.fleets: list[FleetService] = []
 
-    def depot(self, site_id: str) -> Depot:
-        if site_id not in self.depots:
-            node = self.model.world.site_node(site_id, self.config.snap_distance_m)
-            chargers = Resource(self.model.clock, self.config.charging.chargers, f"chargers at {site_id}")
-            self.depots[site_id] = Depot(node, chargers, self.config.charging, self.control, self.config.supervision)
-        return self.depots[site_id]
+    def depot(self, site_id: str, world: World) -> Depot:
+        """The depot at ``site_id`` in ``world`` (one per area and site, shared by the fleets based there)."""
+        key = (id(world), site_id)
+        if key not in self.depots:
+            node = world.site_node(site_id, self.config.snap_distance_m)
+            chargers = Resource(self.model.clock, self.config.charging.chargers,
+                                f"chargers at {site_id} ({world.area.id})")
+            self.depots[key] = Depot(world, node, chargers, self.config.charging, self.control,
+                                     self.config.supervision)
+        return self.depots[key]
 
     def kpis(self) -> dict[str, Any]:
         vehicles = [v for fleet in self.fleets for v in fleet.vehicles]
@@ -61,16 +66,17 @@ class FleetService:
         self.config = config
         self.operations = operations
         self.snap_distance_m = operations.config.snap_distance_m
-        self.depot = operations.depot(config.depot)
+        self.world = model.world_of(config.area)
+        self.depot = operations.depot(config.depot, self.world)
         self.vehicles: Sequence[RoadVehicle] = []
         operations.fleets.append(self)
 
     def site_node(self, site_id: str) -> int:
-        return self.model.world.site_node(site_id, self.snap_distance_m)
+        return self.world.site_node(site_id, self.snap_distance_m)
 
     def check_reachable(self, name: str, node: int) -> None:
         """Refuse a place the depot cannot reach or cannot be reached back from, naming it."""
-        net = self.model.world.network
+        net = self.world.network
         for source, target in ((self.depot.node, node), (node, self.depot.node)):
             if not net.distance_m(source, target) < float("inf"):
                 raise RoutingError(f"'{name}' cannot be reached from depot '{self.config.depot}' and back "

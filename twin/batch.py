@@ -33,12 +33,12 @@ class ScenarioModel(TwinModel):
         path = scenario_io.resolve(scenario)
         task = Task("", str(path), path.read_text(encoding="utf-8"), params, seed or 0, area, None)
         spec = task_scenario(task)
-        area_id = area or spec.spec.scenario.area
-        if area_id not in _WORLDS:
-            from twin.world import load_world
+        from twin.world import load_worlds
 
-            _WORLDS[area_id] = load_world(area_id, relative_to=path.parent)
-        super().__init__(spec, _WORLDS[area_id], seed=seed)
+        worlds = load_worlds(spec.spec.area_refs(), override=area, relative_to=path.parent, cache=_WORLDS)
+        primary = spec.spec.scenario.area
+        super().__init__(spec, worlds[primary], seed=seed,
+                         worlds={ref: w for ref, w in worlds.items() if ref != primary})
         self.final_kpis: dict[str, float] = {}
         keys = list(keep) or list(flatten(self.kpis()))
         self.datacollector = mesa.DataCollector(

@@ -72,6 +72,7 @@ class Certification(Frozen):
     """The ``[certification]`` table."""
 
     site: str = "certification_center"
+    area: str | None = None  # the area whose roads bring parts in (an id or area file); default: the scenario's
     staff: int = Field(default=6, ge=0, le=10_000)
     extra_staff: int = Field(default=0, ge=0, le=10_000)
     shifts_s: list[Window] = Field(default=["09:00-18:00"], alias="shifts", min_length=1)

@@ -286,12 +286,12 @@ def view(
         raise TwinError(f"--size {size!r}: must be WIDTHxHEIGHT, such as 1920x1080")
     path = scenario.resolve(scenario_ref)
     first = runner.build_model(path, seed=seed, area=area)
-    world, base_seed = first.world, first.seed_used
+    worlds, base_seed = dict(first.worlds), first.seed_used
     if start is not None:
         first.run_until(_duration(start, units))
 
     def make_model(loop: int):  # noqa: ANN202 - a TwinModel
-        return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, world=world)
+        return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
 
     viewer = Viewer(make_model, size=(int(width), int(height)), exhibit=exhibit, speed=speed, record=record)
     viewer.run(max_frames=frames, last_frame=screenshot)

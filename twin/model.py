@@ -7,6 +7,7 @@ from typing import Any
 import mesa
 
 from twin.clock import EventQueue
+from twin.errors import ScenarioError
 from twin.record import EventLog, Tracks
 from twin.scenario import Scenario
 from twin.world import World
@@ -22,13 +23,15 @@ class TwinModel(mesa.Model):
 
     def __init__(
         self, scenario: Scenario, world: World, *, seed: int | None = None, duration_s: float | None = None,
-        record_drives: bool = False,
+        record_drives: bool = False, worlds: dict[str, World] | None = None,
     ) -> None:
         meta = scenario.spec.scenario
         self.seed_used = meta.seed if seed is None else int(seed)
         super().__init__(seed=self.seed_used)
         self.scenario = scenario
         self.world = world
+        # Every area the scenario names, by the reference it uses (``world`` is the scenario's own area).
+        self.worlds: dict[str, World] = {meta.area: world, **(worlds or {})}
         self.clock = EventQueue()
         self.log = EventLog()
         self.tracks = Tracks(enabled=meta.record_trajectories)
@@ -50,6 +53,15 @@ class TwinModel(mesa.Model):
             from agents.certification import CertificationCenter
 
             self.services.append(CertificationCenter(self, scenario.spec.certification))
+
+    def world_of(self, area_ref: str | None) -> World:
+        """The world of an area the scenario names (``None``: the scenario's own area)."""
+        if area_ref is None:
+            return self.world
+        if area_ref not in self.worlds:
+            raise ScenarioError(self.scenario.file, "area", area_ref,
+                                f"was not loaded with the model; loaded: {', '.join(self.worlds)}")
+        return self.worlds[area_ref]
 
     @property
     def now_s(self) -> float:

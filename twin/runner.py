@@ -16,7 +16,7 @@ from typing import Any
 from twin import scenario as scenario_io
 from twin.model import TwinModel
 from twin.results import write_results
-from twin.world import World, load_world
+from twin.world import World, load_worlds
 
 PACKAGES = ("gwangju-twin", "mesa", "osmnx", "networkx", "numpy", "scipy", "shapely", "geopandas", "pyproj",
             "pandas", "pydantic", "pint", "osmium")
@@ -33,13 +33,24 @@ class RunResult:
 
 def build_model(
     scenario_path: Path, *, seed: int | None = None, until_s: float | None = None, area: str | None = None,
-    world: World | None = None,
+    worlds: dict[str, World] | None = None, record_drives: bool = False,
 ) -> TwinModel:
-    """Load a scenario, its world and make the model (the same for every entry point)."""
+    """Load a scenario and the worlds of its areas, and make the model (the same for every entry point).
+
+    ``area`` moves the whole scenario to another area; ``worlds`` reuses worlds loaded before.
+    """
     scenario = scenario_io.load(scenario_path)
-    if world is None:
-        world = load_world(area or scenario.spec.scenario.area, relative_to=scenario.file.parent)
-    return TwinModel(scenario, world, seed=seed, duration_s=until_s)
+    refs = scenario.spec.area_refs()
+    if worlds is None:
+        worlds = load_worlds(refs, override=area, relative_to=scenario.file.parent)
+    return model_for(scenario, worlds, seed=seed, duration_s=until_s, record_drives=record_drives)
+
+
+def model_for(scenario: scenario_io.Scenario, worlds: dict[str, World], **options: Any) -> TwinModel:
+    """A model of ``scenario`` in ``worlds`` (by area reference, as :func:`twin.world.load_worlds` gives)."""
+    primary = scenario.spec.scenario.area
+    return TwinModel(scenario, worlds[primary], worlds={ref: w for ref, w in worlds.items() if ref != primary},
+                     **options)
 
 
 def simulate(model: TwinModel, progress: Callable[[float, float], None] | None = None) -> dict[str, Any]:
@@ -57,6 +68,7 @@ def summarize(model: TwinModel) -> dict[str, Any]:
     return {
         "scenario": model.scenario.name,
         "area": model.world.area.id,
+        **({"areas": {ref: w.area.id for ref, w in model.worlds.items()}} if len(model.worlds) > 1 else {}),
         "seed": model.seed_used,
         "simulated_s": model.now_s,
         "kpis": model.kpis(),
@@ -87,7 +99,6 @@ def run(
 def manifest(model: TwinModel, wall_s: float) -> dict[str, Any]:
     """Everything needed to reproduce a run exactly."""
     world, scenario = model.world, model.scenario
-    info = world.map_info
     return {
         "scenario_file": str(scenario.file),
         "scenario_sha256": hashlib.sha256(scenario.text.encode()).hexdigest(),
@@ -96,12 +107,8 @@ def manifest(model: TwinModel, wall_s: float) -> dict[str, Any]:
         "duration_s": model.duration_s,
         "area": world.area.id,
         "area_file": str(world.area.file),
-        "map": {
-            "fingerprint": world.network.fingerprint,
-            "source": info.source if info else "in-memory",
-            "nodes": world.network.node_count,
-            "edges": world.network.edge_count,
-        },
+        "map": _map_entry(world),
+        "maps": {ref: _map_entry(w) for ref, w in model.worlds.items()},
         "reproduce": f"twin run {scenario.file} --seed {model.seed_used} --until '{model.duration_s} s'"
                      + ("" if world.area.id == scenario.spec.scenario.area else f" --area {world.area.file}"),
         "python": sys.version.split()[0],
@@ -109,6 +116,17 @@ def manifest(model: TwinModel, wall_s: float) -> dict[str, Any]:
         "packages": {name: _version(name) for name in PACKAGES},
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_s": round(wall_s, 3),
+    }
+
+
+def _map_entry(world: World) -> dict[str, Any]:
+    info = world.map_info
+    return {
+        "area": world.area.id,
+        "fingerprint": world.network.fingerprint,
+        "source": info.source if info else "in-memory",
+        "nodes": world.network.node_count,
+        "edges": world.network.edge_count,
     }
 
 

@@ -42,6 +42,13 @@ class ScenarioSpec(Frozen):
     certification: Certification | None = None
     drones: Drones | None = None
 
+    def area_refs(self) -> list[str]:
+        """Every area the scenario's services work in: its own first, then the others named, in order."""
+        refs = [self.scenario.area, *(fleet.area for fleet in self.shuttles.fleet if fleet.area)]
+        if self.certification is not None and self.certification.area:
+            refs.append(self.certification.area)
+        return list(dict.fromkeys(refs))
+
 
 __all__ = ["SHUTTLE_SPEED_CAP_MPS", "Scenario", "ScenarioSpec", "from_data", "load", "loads", "parse_toml", "packaged", "resolve"]
 

@@ -59,6 +59,7 @@ class FleetBase(Frozen):
     count: int = Field(ge=0, le=100_000)
     max_speed_mps: Speed = Field(default="5 km/h", alias="max_speed")
     depot: str
+    area: str | None = None  # the area this fleet works in (an id or area file); default: the scenario's
     windows_s: list[Window] = Field(default=list(DEFAULT_WINDOWS), alias="windows", min_length=1)
     energy: Energy = Energy.model_validate({})
 

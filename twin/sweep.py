@@ -41,21 +41,18 @@ def run_task(task: Task) -> dict[str, Any]:
     """Run one task in this process; never raises for a failing scenario."""
     from importlib.metadata import version
 
-    from twin.model import TwinModel
-    from twin.world import load_world
+    from twin.runner import model_for
+    from twin.world import load_worlds
 
     started = time.perf_counter()
     result: dict[str, Any] = {"key": task.key, "seed": task.seed, "params": task.params,
                               "versions": {"twin": __version__, "mesa": version("mesa")}}
     try:
         scenario = task_scenario(task)
-        area = task.area or scenario.spec.scenario.area
-        if area not in _WORLDS:
-            _WORLDS[area] = load_world(area)
-        world = _WORLDS[area]
-        model = TwinModel(scenario, world, seed=task.seed, duration_s=task.until_s)
+        worlds = load_worlds(scenario.spec.area_refs(), override=task.area, cache=_WORLDS)
+        model = model_for(scenario, worlds, seed=task.seed, duration_s=task.until_s)
         model.run_until(model.duration_s)
-        result.update(status="ok", kpis=flatten(model.kpis()), map_fingerprint=world.network.fingerprint)
+        result.update(status="ok", kpis=flatten(model.kpis()), map_fingerprint=model.world.network.fingerprint)
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the sweep goes on
         result.update(status="error", error=f"{exc.__class__.__name__}: {exc}",
                       traceback=traceback.format_exc(limit=5))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from twin import mapcache
 from twin.areas import Area, load_area
+from twin.errors import MapError
 from twin.network import RoadNetwork
 
 
@@ -32,3 +33,28 @@ def load_world(area_ref: str, relative_to: Path | None = None) -> World:
     area = load_area(area_ref, relative_to)
     network, info = mapcache.load_network(area.id, area.crs)
     return World(area, network, info)
+
+
+def load_worlds(
+    area_refs: list[str], *, override: str | None = None, relative_to: Path | None = None,
+    cache: dict[str, World] | None = None,
+) -> dict[str, World]:
+    """The worlds of a scenario's areas, by the reference the scenario uses for each.
+
+    With ``override`` every area is replaced by that one (``--area``: the whole scenario moves,
+    as when Gwangju scenarios run on the Helsinki test area). ``cache`` keeps loaded worlds
+    across calls (sweep workers). All areas of one scenario must share a metric CRS, so that
+    every agent's position is in one frame.
+    """
+    cache = {} if cache is None else cache
+    worlds: dict[str, World] = {}
+    for ref in area_refs:
+        actual = override or ref
+        if actual not in cache:
+            cache[actual] = load_world(actual, relative_to)
+        worlds[ref] = cache[actual]
+    crs = {world.area.crs for world in worlds.values()}
+    if len(crs) > 1:
+        listed = ", ".join(f"{ref} ({world.area.crs})" for ref, world in worlds.items())
+        raise MapError(f"the areas of one scenario must share a CRS; these do not: {listed}")
+    return worlds

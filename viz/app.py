@@ -109,15 +109,14 @@ class Viewer:
 
     def _tour(self, dt_s: float) -> None:
         self._tour_clock += dt_s
-        sites = self.model.world.area.spec.sites
+        sites = self.scene.sites_m
         if self._tour_clock >= TOUR_S and sites:
             self._tour_clock = 0.0
             self._tour_index = (self._tour_index + 1) % (len(sites) + 1)
             if self._tour_index == len(sites):
                 self.camera.fit(*self.scene.bounds(), right_px=PANEL_W)
             else:
-                x_m, y_m = self.model.world.area.site_xy_m(sites[self._tour_index].id)
-                self.camera.look_at(x_m, y_m)
+                self.camera.look_at(*sites[self._tour_index][1])
 
     def _sample(self) -> None:
         if self.model.now_s - self._last_sample_s < 600.0:
@@ -220,8 +219,10 @@ class Viewer:
         panel.fill((10, 12, 18, 215))
         self.screen.blit(panel, (width - PANEL_W, 0))
         x, y = width - PANEL_W + 14, 12
-        area, meta = self.model.world.area.spec, self.model.scenario.spec.scenario
-        y += self._text(f"{area.name_ko} · {area.name_en}", (x, y), "title") + 4
+        meta = self.model.scenario.spec.scenario
+        areas = list({w.area.id: w.area.spec for w in self.model.worlds.values()}.values())
+        title = " + ".join(a.name_ko for a in areas) + " · " + " + ".join(a.name_en for a in areas)
+        y += self._text(title, (x, y), "title") + 4
         when = dt.datetime.combine(meta.start_date, dt.time()) + dt.timedelta(seconds=self.model.now_s)
         state = "paused" if self.paused else f"{self.speed:g}x"
         y += self._text(f"{when:%Y-%m-%d %H:%M}  ({state})", (x, y)) + 8

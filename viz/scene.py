@@ -50,13 +50,15 @@ class Scene:
         self.visible = dict.fromkeys(LAYERS, True)
         self._road_cache: tuple[int, tuple[int, int], pygame.Surface] | None = None
         self.bind(model)
-        net = model.world.network
-        self._coords = np.concatenate(net.edge_coords_m)
-        self._starts = np.cumsum([0] + [len(c) for c in net.edge_coords_m])
+        # Every distinct world of the model (a testbed scenario spans both areas; all share one CRS).
+        worlds = list({id(world): world for world in model.worlds.values()}.values())
+        edges = [coords for world in worlds for coords in world.network.edge_coords_m]
+        self._coords = np.concatenate(edges)
+        self._starts = np.cumsum([0] + [len(c) for c in edges])
+        self._nodes_m = np.concatenate([np.column_stack([w.network.x_m, w.network.y_m]) for w in worlds])
         self.zones = self._zones(model.world.area.crs)
-        area = model.world.area
-        to_m = pyproj.Transformer.from_crs("EPSG:4326", area.crs, always_xy=True)
-        self.sites_m = [(site, to_m.transform(site.lon, site.lat)) for site in area.spec.sites]
+        to_m = pyproj.Transformer.from_crs("EPSG:4326", model.world.area.crs, always_xy=True)
+        self.sites_m = [(site, to_m.transform(site.lon, site.lat)) for w in worlds for site in w.area.spec.sites]
         self._air: dict[str, pyproj.Transformer] = {}
 
     def bind(self, model: TwinModel) -> None:
@@ -64,8 +66,8 @@ class Scene:
         self.model = model
 
     def bounds(self) -> tuple[float, float, float, float]:
-        net = self.model.world.network
-        return float(net.x_m.min()), float(net.y_m.min()), float(net.x_m.max()), float(net.y_m.max())
+        (x0, y0), (x1, y1) = self._nodes_m.min(axis=0), self._nodes_m.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
 
     def _zones(self, crs: str) -> list[tuple[str, np.ndarray]]:
         to_m = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
@@ -138,16 +140,17 @@ class Scene:
                 screen.blit(self.fonts["small"].render(corridor_id, True, CORRIDOR), (mid[0] + 6, mid[1] + 4))
 
     def _draw_coverage(self, screen: pygame.Surface, camera: Camera) -> None:
-        net = self.model.world.network
         width = max(2, min(5, int(camera.px_per_m * 8)))
         for service in self.model.services:
             for edge in getattr(service, "swept", ()):
+                net = service.world.network
                 pygame.draw.lines(screen, SWEPT, False, camera.to_screen(net.edge_coords_m[edge]), width)
 
     def _draw_bins(self, screen: pygame.Surface, camera: Camera) -> None:
-        net, now_s = self.model.world.network, self.model.now_s
+        now_s = self.model.now_s
         for service in self.model.services:
             for bin_ in getattr(service, "bins", ()):
+                net = service.world.network
                 fill = bin_.level_kg(now_s) / bin_.capacity_kg
                 colour = (int(80 + 175 * fill), int(200 - 150 * fill), 70)
                 x, y = camera.point(float(net.x_m[bin_.node]), float(net.y_m[bin_.node]))

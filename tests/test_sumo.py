@@ -1,0 +1,80 @@
+"""The twin against Eclipse SUMO on the real Helsinki extract: the same trips, the same distances.
+
+SUMO (the ``eclipse-sumo`` wheel) gets the extract through netconvert, the twin through its own
+import; the twin's drives are replayed in SUMO as trips between the same OSM junctions. Two
+independent simulators must agree on how far the fleet drove and how many trips it completed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import HELSINKI_PBF
+from twin import scenario, sumo_bridge
+from twin.areas import load_area
+from twin.errors import TwinError
+from twin.model import TwinModel
+from twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS
+
+FLEET = """
+[scenario]
+name = "sumo_check"
+area = "helsinki_test"
+duration = "6 h"
+record_trajectories = false
+
+[shuttles.supervision]
+disengagement_rate = "0 / h"
+
+[[shuttles.fleet]]
+id = "loop_a"
+service = "loop"
+count = 3
+depot = "west_depot"
+windows = ["00:00-06:00"]
+route = ["south_stop", "north_stop", "east_stop"]
+energy = { battery = "100 kWh" }
+
+[[shuttles.fleet]]
+id = "loop_b"
+service = "loop"
+count = 2
+depot = "west_depot"
+windows = ["00:00-06:00"]
+route = ["centre_stop", "southwest_stop"]
+energy = { battery = "100 kWh" }
+"""
+
+
+@pytest.fixture(scope="module")
+def sumo_net(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sumo_bridge.write_sumo_network(load_area("helsinki_test"), HELSINKI_PBF, tmp_path_factory.mktemp("sumo"))
+
+
+def test_sumo_drives_the_twins_trips_the_same_distance(helsinki_world, sumo_net: Path, tmp_path: Path) -> None:
+    model = TwinModel(scenario.loads(FLEET), helsinki_world, record_drives=True)
+    model.run_until(model.duration_s)
+    routes, tripinfo = tmp_path / "trips.rou.xml", tmp_path / "tripinfo.xml"
+    written = sumo_bridge.write_trips(model.drives, helsinki_world.network, routes, SHUTTLE_SPEED_CAP_MPS,
+                                      sumo_bridge.sumo_junctions(sumo_net))
+    subprocess.run(sumo_bridge.sumo_command(sumo_net, routes, tripinfo, model.duration_s), check=True,
+                   capture_output=True, timeout=300)
+    twin, sumo = sumo_bridge.twin_figures(model), sumo_bridge.sumo_figures(tripinfo)
+    assert written == twin.trips > 100
+    assert sumo.trips == twin.trips  # every trip the twin finished, SUMO finished within the same hours
+    assert sumo.vehicle_km == pytest.approx(twin.vehicle_km, rel=0.01)
+
+
+def test_a_trip_end_sumo_lacks_is_named(helsinki_world, sumo_net: Path, tmp_path: Path) -> None:
+    drives = [(0.0, "shuttle-1", 0, 1)]
+    with pytest.raises(TwinError, match=r"OSM node \d+ \(a trip end of shuttle-1\) is not a junction of SUMO"):
+        sumo_bridge.write_trips(drives, helsinki_world.network, tmp_path / "r.xml", 1.0, junctions=set())
+
+
+def test_figures_need_recorded_drives(helsinki_world) -> None:
+    model = TwinModel(scenario.loads(FLEET), helsinki_world)
+    with pytest.raises(TwinError, match="record_drives=True"):
+        sumo_bridge.twin_figures(model)
