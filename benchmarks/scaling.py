@@ -8,11 +8,16 @@ loads the Helsinki test map (imported into the map cache if missing), then build
 * ``shuttles N``: ``benchmarks/fleet_day.toml`` scaled to N loop shuttles, 24 h at 5 km/h;
 * ``certification``: the packaged ``certification_center`` scenario for 365 simulated days;
 * ``drones``: the packaged ``drone_free_zone`` scenario scaled to 200 drones (vertiport fleets,
-  pads and parcel demand all x 200/7) for 24 h.
+  pads and parcel demand all x 200/7) for 24 h;
+* ``testbed``: the packaged ``testbed_day`` scenario (both areas, their shuttles, the drones and
+  the certification center), both areas on the Helsinki test network, for 24 h.
+
+Every child process is pinned to one core (``sched_setaffinity``), so "real time x" is per core.
 
 Reported per row: the run's wall time (model build + simulation), events processed, events per
-second, peak resident memory of the process and the part of it the run added over the process
-after imports and map load. The growth exponent is the least-squares slope of log(wall time)
+second, peak resident memory of the process and the run's own peak: the kernel's peak counter
+(VmHWM) is reset after imports and map load and read again at the end, less the resident memory
+at that reset. The growth exponent is the least-squares slope of log(wall time)
 against log(shuttles), over all sizes and over the two largest (where fixed costs no longer count).
 Sizes are measured in rotation (10, 100, ..., 10, 100, ...) ``--repeats`` times; medians reported.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -40,13 +46,26 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _reset_peak() -> float:
+    """Reset the kernel's peak-RSS counter (Linux clear_refs 5); return the resident memory now."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_mib("VmRSS")
+
+
 def measure(job: str, folder: Path) -> dict:
     """Run one job in this process and return its figures (called in a fresh child process)."""
     from twin import scenario as scenario_io
-    from twin.model import TwinModel
-    from twin.world import load_world
+    from twin.runner import model_for
+    from twin.world import load_worlds
 
-    world = load_world(AREA)
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     kind, _, size = job.partition(":")
     if kind == "shuttles":
         loaded = scenario_io.load(fleet_scenario(int(size), folder / f"fleet_{size}.toml"))
@@ -57,16 +76,20 @@ def measure(job: str, folder: Path) -> dict:
     elif kind == "drones":
         loaded = _scaled_drones(DRONES)
         duration_s = None
+    elif kind == "testbed":
+        loaded = scenario_io.load(scenario_io.resolve("testbed_day"))
+        duration_s = None
     else:
         raise SystemExit(f"unknown job {job!r}")
-    base_mib = _rss_mib()
+    worlds = load_worlds(loaded.spec.area_refs(), override=AREA)
+    base_mib = _reset_peak()
     started = time.perf_counter()
-    model = TwinModel(loaded, world, duration_s=duration_s)
+    model = model_for(loaded, worlds, duration_s=duration_s)
     model.run_until(model.duration_s)
     wall_s = time.perf_counter() - started
     kpis = model.kpis()
     return {"job": job, "wall_s": wall_s, "events": model.clock.processed, "simulated_s": model.now_s,
-            "peak_mib": _rss_mib(), "base_mib": base_mib, "kpis": kpis}
+            "peak_mib": _rss_mib(), "run_peak_mib": _status_mib("VmHWM") - base_mib, "kpis": kpis}
 
 
 def _scaled_drones(total: int):
@@ -112,13 +135,13 @@ def main() -> None:
             print(json.dumps(measure(args.child, Path(tmp))))
         return
     ensure_map()
-    jobs = [f"shuttles:{n}" for n in args.sizes] + ["certification", "drones"]
+    jobs = [f"shuttles:{n}" for n in args.sizes] + ["certification", "drones", "testbed"]
     runs: dict[str, list[dict]] = {job: [] for job in jobs}
     for _ in range(args.repeats):
         for job in jobs:
             runs[job].append(run_child(job))
     print(f"machine: {machine()}; medians of {args.repeats} rotation(s), one process per run")
-    print("| run | simulated | wall time | events | events/s | peak memory | added by the run | real time x |")
+    print("| run | simulated | wall time | events | events/s | process peak memory | run's own peak | real time x |")
     print("|---|---|---|---|---|---|---|---|")
     walls = {}
     for job in jobs:
@@ -127,22 +150,21 @@ def main() -> None:
         walls[job] = wall
         r = rows[0]
         peak = statistics.median(x["peak_mib"] for x in rows)
-        added = statistics.median(x["peak_mib"] - x["base_mib"] for x in rows)
+        added = statistics.median(x["run_peak_mib"] for x in rows)
         print(f"| {_label(job)} | {r['simulated_s'] / 86400:g} d | {wall:.2f} s | {r['events']:,} | "
               f"{r['events'] / wall:,.0f} | {peak:.0f} MiB | {added:.0f} MiB | {r['simulated_s'] / wall:,.0f} |")
     points = [(n, walls[f"shuttles:{n}"]) for n in args.sizes]
     print(f"growth exponent of wall time in shuttles: {slope(points):.2f} over {args.sizes}; "
           f"{slope(points[-2:]):.2f} between the two largest")
-    memory = [(n, statistics.median(x["peak_mib"] - x["base_mib"] for x in runs[f"shuttles:{n}"]) or 1.0)
-              for n in args.sizes]
-    print(f"growth exponent of added memory: {slope(memory[-2:]):.2f} between the two largest")
+    memory = [(n, max(statistics.median(x["run_peak_mib"] for x in runs[f"shuttles:{n}"]), 0.1)) for n in args.sizes]
+    print(f"growth exponent of the run's own peak memory: {slope(memory[-2:]):.2f} between the two largest")
     _key_figures(runs)
 
 
 def _label(job: str) -> str:
     kind, _, size = job.partition(":")
     return {"shuttles": f"{size} shuttles", "certification": "certification, 1 year",
-            "drones": f"{DRONES} drones"}[kind]
+            "drones": f"{DRONES} drones", "testbed": "testbed_day (everything)"}[kind]
 
 
 def _key_figures(runs: dict[str, list[dict]]) -> None:

@@ -95,7 +95,7 @@ def _tables(v: object) -> bool:
         (lambda d: d["scenario"].update(durration="2 h"),
          "<f>: scenario.durration = '2 h': unknown key; allowed here: area, description, duration,"),
         (lambda d: d["shuttles"]["fleet"][0].update(colour="red"),
-         "<f>: shuttles.fleet[0].colour = 'red': unknown key; allowed here: count, depot, energy, id, max_speed, polygon, service, streets, windows"),
+         "<f>: shuttles.fleet[0].colour = 'red': unknown key; allowed here: area, count, depot, energy, id, max_speed, polygon, service, streets, windows"),
         (lambda d: d["scenario"].pop("area"), "<f>: scenario.area: required key is missing"),
         (lambda d: d["shuttles"]["fleet"][0].update(service="teleport"),
          "<f>: shuttles.fleet[0].service = 'teleport': must be one of 'loop', 'cleaning', 'waste', 'on_demand'"),
