@@ -22,6 +22,7 @@ class LoopShuttle(RoadVehicle):
     """One shuttle of a loop fleet."""
 
     kind = "shuttle"
+    express = True  # no decision between the stops: a drive's edges are one event
 
     def __init__(self, model: TwinModel, service: LoopService, index: int) -> None:
         super().__init__(model, f"{service.id}-{index + 1}", service.depot, service.config.max_speed_mps,

@@ -1,5 +1,10 @@
 """A road vehicle that moves by events: one event per road edge, not one per second.
 
+Vehicles that take no decision between the nodes of a drive (``express = True``: loop shuttles,
+waste collectors) go further: the edges of a drive up to the next disengagement are one event at
+the end of that stretch, which then applies every edge in order, with the same arithmetic and the
+same recorded node times as edge-by-edge driving; only the engine's event count differs.
+
 On each edge it drives at ``min(its own cap, the edge's speed limit)``, so no vehicle ever
 exceeds either. It spends energy per metre and per hour of driving, charges at its depot's
 chargers (a queue), and may disengage: it then stands still until a remote operator of the
@@ -8,6 +13,7 @@ control centre has handled it. Every node it reaches is recorded in the model's 
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -38,6 +44,7 @@ class RoadVehicle(mesa.Agent):
     """Base of every ground vehicle: position, odometer, battery, event-driven driving."""
 
     kind = "vehicle"
+    express = False  # True: drive the edges of a drive as one event (no per-edge decisions, see the module)
 
     def __init__(self, model: TwinModel, name: str, depot: Depot, max_speed_mps: float, energy: Energy) -> None:
         super().__init__(model)
@@ -64,6 +71,7 @@ class RoadVehicle(mesa.Agent):
         self._stopped_at_s = 0.0
         self.window_end_s = 0.0
         self._edges: deque[int] = deque()
+        self._stretch: tuple[list[int], list[float], list[float]] | None = None  # express: edges, starts, ends
         self._then: Callable[[], None] | None = None
         self._until_disengagement_s = self._draw_disengagement()
         self.record()
@@ -74,18 +82,24 @@ class RoadVehicle(mesa.Agent):
         net = self.world.network
         if self.edge is None:
             return float(net.x_m[self.node]), float(net.y_m[self.node])
+        if self._stretch is not None:
+            edges, starts, ends = self._stretch
+            i = min(max(bisect.bisect_right(starts, now_s) - 1, 0), len(edges) - 1)
+            span_s = max(ends[i] - starts[i], 1e-9)
+            return net.point_along(edges[i], min(max((now_s - starts[i]) / span_s, 0.0), 1.0))
         if self.state == "stopped":
             span_s = max(self.next_node_s - self.edge_start_s, 1e-9)
             return net.point_along(self.edge, min((self._stopped_at_s - self.edge_start_s) / span_s, 1.0))
         span_s = max(self.next_node_s - self.edge_start_s, 1e-9)
         return net.point_along(self.edge, min(max((now_s - self.edge_start_s) / span_s, 0.0), 1.0))
 
-    def record(self) -> None:
+    def record(self, t_s: float | None = None) -> None:
+        """Add the current node to the model's tracks, at ``t_s`` (default: now)."""
         if not self.model.tracks.enabled:
             return
         net = self.world.network
-        self.model.tracks.add(self.name, self.kind, self.model.now_s, float(net.x_m[self.node]),
-                              float(net.y_m[self.node]), self.odometer_m, self.state)
+        self.model.tracks.add(self.name, self.kind, self.model.now_s if t_s is None else t_s,
+                              float(net.x_m[self.node]), float(net.y_m[self.node]), self.odometer_m, self.state)
 
     def drive_to(self, target: int, then: Callable[[], None]) -> None:
         """Drive the shortest path to ``target``, then call ``then``."""
@@ -108,6 +122,8 @@ class RoadVehicle(mesa.Agent):
             if then is not None:
                 then()
             return
+        if self.express and len(self._edges) > 1 and self._drive_stretch():
+            return
         edge = self._edges.popleft()
         net, now_s = self.world.network, self.model.clock.now_s
         duration_s = net.edge_times_s(self.max_speed_mps)[edge]
@@ -122,7 +138,49 @@ class RoadVehicle(mesa.Agent):
             self._until_disengagement_s -= duration_s
             self.model.clock.after(duration_s, lambda: self._arrive(edge, duration_s))
 
-    def _arrive(self, edge: int, elapsed_s: float) -> None:
+    def _drive_stretch(self) -> bool:
+        """Express: drive the edges ahead up to the first a disengagement interrupts, as one event.
+
+        Returns False (drive edge by edge) if fewer than two edges fit before the disengagement.
+        """
+        net, now_s = self.world.network, self.model.clock.now_s
+        times = net.edge_times_s(self.max_speed_mps)
+        edges: list[int] = []
+        starts: list[float] = []
+        ends: list[float] = []
+        budget_s, t_s = self._until_disengagement_s, now_s
+        for edge in self._edges:
+            duration_s = times[edge]
+            if budget_s < duration_s:
+                break
+            budget_s -= duration_s
+            edges.append(edge)
+            starts.append(t_s)
+            t_s = t_s + duration_s
+            ends.append(t_s)
+        if len(edges) < 2:
+            return False
+        for _ in edges:
+            self._edges.popleft()
+        self._until_disengagement_s = budget_s
+        self._stretch = (edges, starts, ends)
+        self.edge, self.edge_start_s = edges[0], now_s
+        self.next_node, self.next_node_s = net.edge_v_list[edges[-1]], t_s
+        self.model.clock.at(t_s, self._end_stretch)
+        return True
+
+    def _end_stretch(self) -> None:
+        assert self._stretch is not None
+        edges, _, ends = self._stretch
+        self._stretch = None
+        times = self.world.network.edge_times_s(self.max_speed_mps)
+        for edge, end_s in zip(edges, ends):
+            self._apply_edge(edge, times[edge])
+            self.record(end_s)
+        self._next_edge()
+
+    def _apply_edge(self, edge: int, elapsed_s: float) -> None:
+        """Book one driven edge: position, odometer, driving time, battery, the service's count."""
         net = self.world.network
         length_m = net.edge_length_list[edge]
         self.node = net.edge_v_list[edge]
@@ -132,6 +190,9 @@ class RoadVehicle(mesa.Agent):
         self.battery_j -= self.energy_j(length_m, elapsed_s)
         self.min_battery_j = min(self.min_battery_j, self.battery_j)
         self.on_edge(edge)
+
+    def _arrive(self, edge: int, elapsed_s: float) -> None:
+        self._apply_edge(edge, elapsed_s)
         self.record()
         self._next_edge()
 

@@ -60,6 +60,7 @@ class Collector(RoadVehicle):
     """A waste collector working through the tours it is given."""
 
     kind = "collector"
+    express = True  # no decision between the bins: a drive's edges are one event
 
     def __init__(self, model: TwinModel, service: WasteService, index: int) -> None:
         super().__init__(model, f"{service.id}-{index + 1}", service.depot, service.config.max_speed_mps,

@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import HELSINKI_PBF
+
 from twin import scenario, sumo_bridge
 from twin.areas import load_area
 from twin.errors import TwinError

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import synthetic
 from conftest import HELSINKI_PBF
+
 from twin import mapcache, osm, runner, scenario
 from twin.areas import load_area
 from twin.errors import MapError, ScenarioError

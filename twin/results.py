@@ -1,7 +1,8 @@
 """A run's results folder, written so that a crash never leaves half of it.
 
 Layout of ``DIR``: ``summary.json`` (KPIs), ``events.csv`` (the event log),
-``trajectories.gpkg`` (points with time, for QGIS's temporal controller) and ``manifest.json``
+``trajectories.gpkg`` (points with time, for QGIS's temporal controller; only when the scenario
+records trajectories, its default) and ``manifest.json``
 (everything needed to reproduce the run). Everything is first written to a hidden staging
 folder beside ``DIR`` and then swapped in with renames.
 """
@@ -31,11 +32,14 @@ def write_results(
     summary: dict[str, Any],
     manifest: dict[str, Any],
     events: pd.DataFrame,
-    tracks: pd.DataFrame,
+    tracks: pd.DataFrame | None,
     crs: str,
     start: dt.datetime,
 ) -> None:
-    """Write a complete results folder at ``out_dir``, replacing an earlier one atomically."""
+    """Write a complete results folder at ``out_dir``, replacing an earlier one atomically.
+
+    ``tracks`` is None when the run recorded no trajectories: no ``trajectories.gpkg`` then.
+    """
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
     staging = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
@@ -43,7 +47,9 @@ def write_results(
     staging.mkdir(parents=True)
     try:
         events.to_csv(staging / "events.csv", index=False, float_format="%.3f")
-        _trajectories(tracks, crs, start).to_file(staging / "trajectories.gpkg", layer="trajectories", driver="GPKG")
+        if tracks is not None:
+            _trajectories(tracks, crs, start).to_file(staging / "trajectories.gpkg", layer="trajectories",
+                                                      driver="GPKG")
         _json(staging / "manifest.json", manifest)
         _json(staging / "summary.json", summary)
         _swap_in(staging, out_dir)

@@ -9,7 +9,10 @@ View ``results``: the same with one column per parameter and per KPI, named by i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +64,10 @@ class ResultsDB:
 
     def record(self, sweep: str, result: dict[str, Any], attempts: int) -> None:
         """Write one run's row in its own transaction (replacing an earlier 'lost' row)."""
+        with _signals_held():
+            self._insert(sweep, result, attempts)
+
+    def _insert(self, sweep: str, result: dict[str, Any], attempts: int) -> None:
         self.con.execute(
             "INSERT OR REPLACE INTO runs (run_key, sweep, seed, params, status, error, attempts, duration_s, "
             "versions, map_fingerprint, finished_utc, kpis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
@@ -76,7 +83,8 @@ class ResultsDB:
         columns += [f"TRY_CAST(json_extract(kpis, '$.\"{k}\"') AS DOUBLE) AS \"{k}\"" for k in kpis]
         select = ", ".join(["run_key", "sweep", "seed", "status", "error", "attempts", "duration_s",
                             "map_fingerprint", "finished_utc", *columns])
-        self.con.execute(f"CREATE OR REPLACE VIEW results AS SELECT {select} FROM runs")
+        with _signals_held():
+            self.con.execute(f"CREATE OR REPLACE VIEW results AS SELECT {select} FROM runs")
 
     def _keys(self, column: str) -> list[str]:
         rows = self.con.execute(f"SELECT DISTINCT unnest(json_keys({column})) FROM runs").fetchall()
@@ -91,3 +99,21 @@ class ResultsDB:
 
     def export_parquet(self, target: Path) -> None:
         self.con.execute(f"COPY (SELECT * FROM results) TO '{target}' (FORMAT PARQUET)")
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM while a statement writes.
+
+    duckdb aborts a statement that a signal interrupts ("Query interrupted"), which would drop the
+    row of a run that has finished. Held, the signal arrives right after the write, as the usual
+    KeyboardInterrupt, and the sweep stops with that run safely recorded.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

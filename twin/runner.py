@@ -89,7 +89,7 @@ def run(
         summary=summary,
         manifest=manifest(model, wall_s=time.perf_counter() - started),
         events=model.log.frame(),
-        tracks=model.tracks.frame(),
+        tracks=model.tracks.frame() if model.tracks.enabled else None,
         crs=model.world.area.crs,
         start=dt.datetime.combine(meta.start_date, dt.time()),
     )
