@@ -56,3 +56,57 @@ dwell = "{dwell_s} s"
         # Home by the window's end, late by no more than the time remote operators kept it stopped.
         arrivals = [t for t, agent, event, _ in model.log.rows if event == "arrive" and agent == vehicle.name]
         assert all(t <= end_h * 3600.0 + vehicle.stopped_s + 1e-6 for t in arrivals)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    count=st.integers(min_value=1, max_value=4),
+    route=st.lists(st.sampled_from(STOPS), min_size=2, max_size=4, unique=True),
+    rate_per_h=st.sampled_from([0.0, 0.5, 4.0]),
+    battery_kwh=st.sampled_from([2.0, 20.0]),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_express_driving_changes_nothing_but_the_event_count(helsinki_world, monkeypatch, count, route, rate_per_h,
+                                                             battery_kwh, seed) -> None:
+    """Loop shuttles and collectors drive a stretch as one event: every figure, log row and
+    recorded node must equal edge-by-edge driving, with disengagements cutting stretches and
+    small batteries sending shuttles to charge."""
+    from agents.shuttle import LoopShuttle
+    from agents.waste import Collector
+
+    text = f"""
+[scenario]
+name = "express"
+area = "helsinki_test"
+duration = "24 h"
+[shuttles.supervision]
+disengagement_rate = "{rate_per_h} / h"
+[[shuttles.fleet]]
+id = "loop"
+service = "loop"
+count = {count}
+depot = "west_depot"
+route = {route!r}
+windows = ["08:00-12:00", "13:00-18:00"]
+energy = {{ battery = "{battery_kwh} kWh" }}
+[[shuttles.fleet]]
+id = "waste"
+service = "waste"
+count = 1
+depot = "west_depot"
+random_bins = 8
+""".replace("'", '"')
+
+    def run(express: bool):
+        monkeypatch.setattr(LoopShuttle, "express", express)
+        monkeypatch.setattr(Collector, "express", express)
+        model = TwinModel(scenario.loads(text), helsinki_world, seed=seed)
+        model.run_until(model.duration_s)
+        kpis = model.kpis()
+        events = kpis.pop("engine")["events_processed"]
+        tracks = sorted(model.tracks.rows, key=lambda row: (row[0], row[2], row[5]))
+        return kpis, model.log.rows, tracks, events
+
+    fast, slow = run(True), run(False)
+    assert fast[:3] == slow[:3]
+    assert fast[3] < slow[3] or count == 0

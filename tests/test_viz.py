@@ -160,3 +160,28 @@ def test_corridors_and_drones_are_drawn() -> None:
     assert _pixel(viewer, (x, y)) == STATE_COLOUR["flying"]
     assert _pixel(viewer, (x + 6, y)) == KIND_COLOUR["drone"]
     pygame.quit()
+
+
+def test_the_whole_testbed_panel_fits_the_screen(helsinki_map) -> None:
+    """testbed_day has ten services: the panel shows each, in one screen (compact lines)."""
+    from twin import runner
+
+    model = runner.build_model(scenario.packaged()["testbed_day"], area="helsinki_test")
+    model.run_until(11 * 3600.0)
+    viewer = Viewer(lambda loop: model, size=(1280, 720), speed=1.0)
+    drawn: list[tuple[str, int, int]] = []
+    original = viewer._text
+
+    def spy(text: str, pos: tuple[int, int], font: str = "normal", colour=(235, 235, 240)) -> int:
+        h = original(text, pos, font, colour)
+        drawn.append((text, pos[1], h))
+        return h
+
+    viewer._text = spy
+    viewer.render()
+    titles = {text for text, _, _ in drawn}
+    assert {service.id for service in model.services} <= titles
+    assert max(y + h for _, y, h in drawn) <= 720
+    kpi_lines = [(text, y) for text, y, _ in drawn if text.startswith("  ")]
+    legend_y = min(y for text, y, _ in drawn if text in KIND_COLOUR)
+    assert kpi_lines and max(y for _, y in kpi_lines) < legend_y  # figures never run into the legend

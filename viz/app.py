@@ -226,16 +226,25 @@ class Viewer:
         when = dt.datetime.combine(meta.start_date, dt.time()) + dt.timedelta(seconds=self.model.now_s)
         state = "paused" if self.paused else f"{self.speed:g}x"
         y += self._text(f"{when:%Y-%m-%d %H:%M}  ({state})", (x, y)) + 8
-        kpis = self.kpis()
-        for service, figures in kpis.items():
+        shown = []
+        for service, figures in self.kpis().items():
             if service == "engine":
                 continue
-            y += self._text(service, (x, y), "normal", (255, 210, 90))
             keys = HEADLINES.get(figures.get("service", ""), OPERATIONS if service == "operations" else ())
-            for key in keys:
-                value = figures.get(key)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    y += self._text(f"  {key}: {value:g}", (x, y), "small")
+            values = [(key, figures[key]) for key in keys
+                      if isinstance(figures.get(key), (int, float)) and not isinstance(figures.get(key), bool)]
+            shown.append((service, values))
+        # A whole-testbed scenario has many services: then each gets one line with its first figures.
+        compact = sum(1 + len(values) for _, values in shown) * 17 > height - y - 170
+        for service, values in shown:
+            if compact:
+                line = " · ".join(f"{key} {value:.3g}" for key, value in values[:2])
+                y += self._text(service, (x, y), "small", (255, 210, 90))
+                y += self._text(f"  {line}", (x, y), "small") + 2
+                continue
+            y += self._text(service, (x, y), "normal", (255, 210, 90))
+            for key, value in values:
+                y += self._text(f"  {key}: {value:g}", (x, y), "small")
             y += 4
         for name, values in self.series.items():
             if len(values) >= 2 and y < height - 150:
