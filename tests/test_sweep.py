@@ -207,3 +207,17 @@ def test_mesa_batch_run_drives_the_twin(helsinki_map) -> None:
                                   {"shuttles.fleet.on_demand.count": 2}, 1, "helsinki_test", None)
     row = next(r for r in rows if r["seed"] == 1 and r["shuttles.fleet.on_demand.count"] == 2)
     assert run_task(plan_task)["kpis"]["on_demand.served"] == row["on_demand.served"]
+
+
+def test_ctrl_c_during_a_write_arrives_after_the_row_is_safe(tmp_path: Path) -> None:
+    """duckdb aborts a statement a signal interrupts; the results database holds the signal instead."""
+    from twin.results_db import _signals_held
+
+    db = ResultsDB(tmp_path / "held.duckdb")
+    with pytest.raises(KeyboardInterrupt):
+        with _signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # delivered, and noted, before the write starts
+            db.record("held", {"key": "k1", "seed": 1, "params": {}, "status": "ok"}, 1)
+    assert db.finished() == {"k1"}
+    db.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,17 +104,24 @@ class ResultsDB:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) and SIGTERM while a statement writes.
+    """Hold Ctrl-C (SIGINT) and SIGTERM while a statement writes, then deliver them.
 
-    duckdb aborts a statement that a signal interrupts ("Query interrupted"), which would drop the
-    row of a run that has finished. Held, the signal arrives right after the write, as the usual
-    KeyboardInterrupt, and the sweep stops with that run safely recorded.
+    duckdb polls for signals while it executes and aborts the statement ("Query interrupted"),
+    which would drop the row of a run that has finished. A signal may reach any thread of the
+    process, so masking one thread is not enough: the handlers are swapped for one that only
+    notes the signal, and the noted signal is raised again once the row is written, so the sweep
+    stops with that run safely recorded.
     """
-    if not hasattr(signal, "pthread_sigmask"):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    noted: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, _frame: noted.append(signum)) for signum in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if noted:
+            signal.raise_signal(noted[0])

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 from twin.areas import Area
 from twin.errors import TwinError
@@ -94,7 +95,7 @@ def write_trips(
             if junctions is not None and node not in junctions:
                 raise TwinError(f"OSM node {node} (a trip end of {vehicle}) is not a junction of SUMO's network")
         lines.append(
-            f'    <trip id="{vehicle}.{i}" type="shuttle" depart="{t_s:.2f}" fromJunction="{start}" '
+            f'    <trip id={quoteattr(f"{vehicle}.{i}")} type="shuttle" depart="{t_s:.2f}" fromJunction="{start}" '
             f'toJunction="{end}" departSpeed="max" arrivalPos="max"/>'
         )
     lines.append("</routes>\n")
