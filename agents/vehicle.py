@@ -103,8 +103,16 @@ class RoadVehicle(mesa.Agent):
 
     def drive_to(self, target: int, then: Callable[[], None]) -> None:
         """Drive the shortest path to ``target``, then call ``then``."""
-        if self.model.drives is not None:
-            self.model.drives.append((self.model.now_s, self.name, self.node, target))
+        drives = self.model.drives
+        if drives is not None:
+            drive = [self.model.now_s, self.name, self.node, target, None]
+            drives.append(drive)
+            arrived = then
+
+            def then() -> None:
+                drive[4] = self.model.now_s
+                arrived()
+
         self.follow(self.world.network.route_edges(self.node, target), then)
 
     def follow(self, edges: list[int], then: Callable[[], None]) -> None:

@@ -63,13 +63,14 @@ def test_sumo_drives_the_twins_trips_the_same_distance(helsinki_world, sumo_net:
     subprocess.run(sumo_bridge.sumo_command(sumo_net, routes, tripinfo, model.duration_s), check=True,
                    capture_output=True, timeout=300)
     twin, sumo = sumo_bridge.twin_figures(model), sumo_bridge.sumo_figures(tripinfo)
-    assert written == twin.trips > 100
+    assert written == twin.trips > 100  # the window ends with the run: every drive arrived
+    assert twin.vehicle_km == pytest.approx(sum(v.odometer_m for v in model.agents if hasattr(v, "odometer_m")) / 1e3)
     assert sumo.trips == twin.trips  # every trip the twin finished, SUMO finished within the same hours
     assert sumo.vehicle_km == pytest.approx(twin.vehicle_km, rel=0.01)
 
 
 def test_a_trip_end_sumo_lacks_is_named(helsinki_world, sumo_net: Path, tmp_path: Path) -> None:
-    drives = [(0.0, "shuttle-1", 0, 1)]
+    drives = [[0.0, "shuttle-1", 0, 1, None]]
     with pytest.raises(TwinError, match=r"OSM node \d+ \(a trip end of shuttle-1\) is not a junction of SUMO"):
         sumo_bridge.write_trips(drives, helsinki_world.network, tmp_path / "r.xml", 1.0, junctions=set())
 
@@ -78,3 +79,31 @@ def test_figures_need_recorded_drives(helsinki_world) -> None:
     model = TwinModel(scenario.loads(FLEET), helsinki_world)
     with pytest.raises(TwinError, match="record_drives=True"):
         sumo_bridge.twin_figures(model)
+
+
+def test_cli_exports_a_run_that_sumo_drives(helsinki_map, tmp_path: Path) -> None:
+    import sys
+    import xml.etree.ElementTree as ET
+
+    scenario_file = tmp_path / "fleet.toml"
+    scenario_file.write_text(FLEET, encoding="utf-8")
+    out = tmp_path / "sumo"
+    command = [sys.executable, "-m", "twin.cli", "sumo", str(scenario_file), "--extract", str(HELSINKI_PBF),
+               "--out", str(out), "--until", "2 h"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    trips = int(done.stdout.split()[0])  # trips the twin completed in 2 h: SUMO completes the same
+    assert "sumo -c" in done.stdout and (out / "run.sumocfg").is_file()
+    subprocess.run([str(sumo_bridge.sumo_binary("sumo")), "-c", "run.sumocfg", "--no-step-log"], cwd=out,
+                   check=True, capture_output=True, timeout=300)
+    assert len(list(ET.parse(out / "tripinfo.xml").getroot().iter("tripinfo"))) == trips > 10
+
+
+def test_cli_export_with_a_missing_extract_is_one_line(helsinki_map, tmp_path: Path) -> None:
+    import sys
+
+    command = [sys.executable, "-m", "twin.cli", "sumo", "bitgreen_shuttles", "--area", "helsinki_test",
+               "--extract", str(tmp_path / "nowhere.osm.pbf"), "--out", str(tmp_path / "s")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "nowhere.osm.pbf: file not found" in done.stderr

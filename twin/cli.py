@@ -120,6 +120,28 @@ def run(
     _print_kpis(result.summary["kpis"])
 
 
+@app.command("sumo")
+def sumo(
+    scenario_ref: Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario file or packaged name.")],
+    extract: Annotated[Path, typer.Option(help="The OSM extract the area's map was imported from (.osm/.osm.pbf).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the SUMO files.")] = Path("sumo"),
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the scenario's).")] = None,
+    until: Annotated[Optional[str], typer.Option(help='Simulated time, e.g. "6 h" (default: the scenario\'s).')] = None,
+    area: Annotated[Optional[str], typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+) -> None:
+    """Run SCENARIO and write what its vehicles drove as a SUMO simulation (needs eclipse-sumo)."""
+    from twin import runner, scenario, sumo_bridge, units
+
+    path = scenario.resolve(scenario_ref)
+    until_s = _duration(until, units) if until is not None else None
+    model = runner.build_model(path, seed=seed, until_s=until_s, area=area, record_drives=True)
+    runner.simulate(model)
+    config = sumo_bridge.export_run(model, extract, out_dir)
+    trips = sumo_bridge.twin_figures(model)
+    out.print(f"{trips.trips} trips, {trips.vehicle_km:.1f} vehicle-km; run them in SUMO with: "
+              f"sumo -c {config}", highlight=False)
+
+
 @app.command("demo")
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("results/demo"),

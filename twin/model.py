@@ -38,9 +38,9 @@ class TwinModel(mesa.Model):
         self.duration_s = meta.duration_s if duration_s is None else float(duration_s)
         self.step_s = meta.step_s
         self.services: list[Any] = []
-        # Opt-in record of every shortest-path drive as (start_s, vehicle, from_node, to_node), for
-        # replaying the same trips in another simulator (twin.sumo_bridge).
-        self.drives: list[tuple[float, str, int, int]] | None = [] if record_drives else None
+        # Opt-in record of every shortest-path drive as [start_s, vehicle, from_node, to_node, end_s]
+        # (end_s None while under way), for replaying the same trips in another simulator (twin.sumo_bridge).
+        self.drives: list[list] | None = [] if record_drives else None
         # Imported here: agents/ builds on twin/, and the model is where the two meet.
         from agents.fleet import build_shuttle_services
 

@@ -92,10 +92,7 @@ def fetch_graph(area: Area, *, timeout_s: float = 180.0) -> nx.MultiDiGraph:
 
 def import_graph(area: Area, extract: Path) -> nx.MultiDiGraph:
     """Clip a local OSM extract to the area and build its service-road network, offline."""
-    if not extract.name.endswith(SUFFIXES):
-        raise MapError(f"{extract}: an OSM extract must end in {', '.join(SUFFIXES)}")
-    if not extract.is_file():
-        raise MapError(f"{extract}: file not found")
+    check_extract(extract)
     with tempfile.TemporaryDirectory(prefix="twin-clip-") as tmp:
         clipped = Path(tmp) / f"{area.id}.osm"
         ways = clip_extract(extract, area, clipped)
@@ -107,6 +104,14 @@ def import_graph(area: Area, extract: Path) -> nx.MultiDiGraph:
             )
         graph = ox.graph_from_xml(clipped, simplify=True, retain_all=True)
     return finish_graph(graph, area)
+
+
+def check_extract(extract: Path) -> None:
+    """Refuse, in one line, a path that is not an existing OSM extract."""
+    if not extract.name.endswith(SUFFIXES):
+        raise MapError(f"{extract}: an OSM extract must end in {', '.join(SUFFIXES)}")
+    if not extract.is_file():
+        raise MapError(f"{extract}: file not found")
 
 
 def clip_extract(extract: Path, area: Area, out: Path) -> int:

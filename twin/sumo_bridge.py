@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from xml.sax.saxutils import quoteattr
 from twin.areas import Area
 from twin.errors import TwinError
 from twin.network import RoadNetwork
-from twin.osm import clip_extract
+from twin.osm import check_extract, clip_extract
 
 # SUMO's OSM type map opens service roads to delivery vehicles but not to cars: the shuttles are
 # service vehicles, so they are of SUMO's "delivery" class.
@@ -32,7 +32,7 @@ SUMO_VEHICLE_CLASS = "delivery"
 # Vehicle type: no driver imperfection (sigma 0), no speed spread; SUMO's default acceleration
 # and deceleration for a small vehicle. Length and gap of a compact electric service vehicle (ASSUMPTION).
 SUMO_VEHICLE_TYPE = (
-    '<vType id="shuttle" vClass="{vclass}" maxSpeed="{speed:.6f}" accel="2.6" decel="4.5" sigma="0" '
+    '<vType id="{id}" vClass="{vclass}" maxSpeed="{speed:.6f}" accel="2.6" decel="4.5" sigma="0" '
     'speedFactor="1" speedDev="0" length="3.5" minGap="1.5"/>'
 )
 NETCONVERT_OPTIONS = (
@@ -65,6 +65,7 @@ def sumo_binary(name: str) -> Path:
 
 def write_sumo_network(area: Area, extract: Path, out_dir: Path) -> Path:
     """Clip ``extract`` to ``area`` like the twin's import does and build ``AREA.net.xml`` with netconvert."""
+    check_extract(extract)
     out_dir.mkdir(parents=True, exist_ok=True)
     osm_xml = out_dir / f"{area.id}.osm"
     clip_extract(extract, area, osm_xml)
@@ -79,23 +80,29 @@ def sumo_junctions(net_xml: Path) -> set[str]:
 
 
 def write_trips(
-    drives: Iterable[tuple[float, str, int, int]], network: RoadNetwork, routes_xml: Path, max_speed_mps: float,
-    junctions: set[str] | None = None,
+    drives: Iterable[Sequence], network: RoadNetwork, routes_xml: Path,
+    max_speed_mps: float | dict[str, float], junctions: set[str] | None = None,
 ) -> int:
     """Write the twin's drives as SUMO trips (sorted by departure, as SUMO requires); return how many.
 
+    ``max_speed_mps`` is one cap for all, or each vehicle's cap by name (one SUMO type per cap).
     Drives that start and end at the same node move nothing and are left out. With ``junctions``,
     a drive from or to a node SUMO's network lacks is refused by name.
     """
-    trips = sorted((t_s, vehicle, a, b) for t_s, vehicle, a, b in drives if a != b)
-    lines = ["<routes>", "    " + SUMO_VEHICLE_TYPE.format(vclass=SUMO_VEHICLE_CLASS, speed=max_speed_mps)]
+    trips = sorted((t_s, vehicle, a, b) for t_s, vehicle, a, b, *_ in drives if a != b)
+    caps = max_speed_mps if isinstance(max_speed_mps, dict) else {vehicle: max_speed_mps for _, vehicle, _, _ in trips}
+    types = {speed: f"cap_{speed * 3.6:.2f}_kmh" for speed in sorted(set(caps.values()))}
+    lines = ["<routes>"]
+    lines += ["    " + SUMO_VEHICLE_TYPE.format(id=name, vclass=SUMO_VEHICLE_CLASS, speed=speed)
+              for speed, name in types.items()]
     for i, (t_s, vehicle, a, b) in enumerate(trips):
         start, end = str(network.osm_ids[a]), str(network.osm_ids[b])
         for node in (start, end):
             if junctions is not None and node not in junctions:
                 raise TwinError(f"OSM node {node} (a trip end of {vehicle}) is not a junction of SUMO's network")
         lines.append(
-            f'    <trip id={quoteattr(f"{vehicle}.{i}")} type="shuttle" depart="{t_s:.2f}" fromJunction="{start}" '
+            f'    <trip id={quoteattr(f"{vehicle}.{i}")} type="{types[caps[vehicle]]}" depart="{t_s:.2f}" '
+            f'fromJunction="{start}" '
             f'toJunction="{end}" departSpeed="max" arrivalPos="max"/>'
         )
     lines.append("</routes>\n")
@@ -119,13 +126,39 @@ def sumo_figures(tripinfo_xml: Path) -> TripFigures:
 
 
 def twin_figures(model: Any) -> TripFigures:
-    """Trips the twin drove (non-empty drives) and its vehicles' odometers, from a run with ``record_drives``."""
+    """Trips the twin completed (non-empty drives that arrived) and their km, from a run with ``record_drives``."""
     if model.drives is None:
         raise TwinError("the model was built without record_drives=True")
-    trips = sum(1 for _, _, a, b in model.drives if a != b)
-    kpis = model.kpis()
-    km = sum(figures.get("vehicle_km", 0.0) for figures in kpis.values() if isinstance(figures, dict))
-    return TripFigures(trips, km)
+    done = [(a, b) for _, _, a, b, end_s in model.drives if a != b and end_s is not None]
+    network = model.world.network
+    return TripFigures(len(done), sum(network.distance_m(a, b) for a, b in done) / 1000.0)
+
+
+def export_run(model: Any, extract: Path, out_dir: Path) -> Path:
+    """Write SUMO's network, the trips of a finished run (``record_drives``) and ``run.sumocfg``.
+
+    ``sumo -c run.sumocfg`` (or ``sumo-gui``) then drives what the twin drove. One area only:
+    SUMO's network is built from that area's extract.
+    """
+    if model.drives is None:
+        raise TwinError("the model was built without record_drives=True")
+    areas = {world.area.id for world in model.worlds.values()}
+    if len(areas) > 1:
+        raise TwinError(f"the scenario spans {len(areas)} areas ({', '.join(sorted(areas))}); SUMO export "
+                        "takes one: run it with --area AREA")
+    net_xml = write_sumo_network(model.world.area, extract, out_dir)
+    caps = {agent.name: agent.max_speed_mps for agent in model.agents if hasattr(agent, "max_speed_mps")}
+    routes = out_dir / "trips.rou.xml"
+    write_trips(model.drives, model.world.network, routes, caps, sumo_junctions(net_xml))
+    config = out_dir / "run.sumocfg"
+    config.write_text(
+        "<configuration>\n"
+        f'    <input><net-file value="{net_xml.name}"/><route-files value="{routes.name}"/></input>\n'
+        f'    <time><begin value="0"/><end value="{model.duration_s:g}"/><step-length value="1"/></time>\n'
+        '    <output><tripinfo-output value="tripinfo.xml"/></output>\n'
+        '    <processing><junction-taz value="true"/></processing>\n'
+        "</configuration>\n", encoding="utf-8")
+    return config
 
 
 def _run(command: list[str]) -> None:
