@@ -71,7 +71,7 @@ class RoadVehicle(mesa.Agent):
         self._stopped_at_s = 0.0
         self.window_end_s = 0.0
         self._edges: deque[int] = deque()
-        self._stretch: tuple[list[int], list[float], list[float]] | None = None  # express: edges, starts, ends
+        self._stretch: tuple[list[int], list[float]] | None = None  # express: the edges and when each ends
         self._then: Callable[[], None] | None = None
         self._until_disengagement_s = self._draw_disengagement()
         self.record()
@@ -83,10 +83,11 @@ class RoadVehicle(mesa.Agent):
         if self.edge is None:
             return float(net.x_m[self.node]), float(net.y_m[self.node])
         if self._stretch is not None:
-            edges, starts, ends = self._stretch
-            i = min(max(bisect.bisect_right(starts, now_s) - 1, 0), len(edges) - 1)
-            span_s = max(ends[i] - starts[i], 1e-9)
-            return net.point_along(edges[i], min(max((now_s - starts[i]) / span_s, 0.0), 1.0))
+            edges, ends = self._stretch
+            i = min(bisect.bisect_right(ends, now_s), len(edges) - 1)  # the edge under way
+            start_s = ends[i - 1] if i else self.edge_start_s
+            span_s = max(ends[i] - start_s, 1e-9)
+            return net.point_along(edges[i], min(max((now_s - start_s) / span_s, 0.0), 1.0))
         if self.state == "stopped":
             span_s = max(self.next_node_s - self.edge_start_s, 1e-9)
             return net.point_along(self.edge, min((self._stopped_at_s - self.edge_start_s) / span_s, 1.0))
@@ -154,7 +155,6 @@ class RoadVehicle(mesa.Agent):
         net, now_s = self.world.network, self.model.clock.now_s
         times = net.edge_times_s(self.max_speed_mps)
         edges: list[int] = []
-        starts: list[float] = []
         ends: list[float] = []
         budget_s, t_s = self._until_disengagement_s, now_s
         for edge in self._edges:
@@ -163,7 +163,6 @@ class RoadVehicle(mesa.Agent):
                 break
             budget_s -= duration_s
             edges.append(edge)
-            starts.append(t_s)
             t_s = t_s + duration_s
             ends.append(t_s)
         if len(edges) < 2:
@@ -171,7 +170,7 @@ class RoadVehicle(mesa.Agent):
         for _ in edges:
             self._edges.popleft()
         self._until_disengagement_s = budget_s
-        self._stretch = (edges, starts, ends)
+        self._stretch = (edges, ends)
         self.edge, self.edge_start_s = edges[0], now_s
         self.next_node, self.next_node_s = net.edge_v_list[edges[-1]], t_s
         self.model.clock.at(t_s, self._end_stretch)
@@ -179,7 +178,7 @@ class RoadVehicle(mesa.Agent):
 
     def _end_stretch(self) -> None:
         assert self._stretch is not None
-        edges, _, ends = self._stretch
+        edges, ends = self._stretch
         self._stretch = None
         times = self.world.network.edge_times_s(self.max_speed_mps)
         for edge, end_s in zip(edges, ends):

@@ -15,9 +15,10 @@ loads the Helsinki test map (imported into the map cache if missing), then build
 Every child process is pinned to one core (``sched_setaffinity``), so "real time x" is per core.
 
 Reported per row: the run's wall time (model build + simulation), events processed, events per
-second, peak resident memory of the process and the run's own peak: the kernel's peak counter
-(VmHWM) is reset after imports and map load and read again at the end, less the resident memory
-at that reset. The growth exponent is the least-squares slope of log(wall time)
+second, peak resident memory of the process (the larger of its peak during imports and map
+load and its peak during the run) and the run's own peak: the kernel's peak counter (VmHWM) is
+read, reset after imports and map load, read again at the end, less the resident memory at that
+reset. The growth exponent is the least-squares slope of log(wall time)
 against log(shuttles), over all sizes and over the two largest (where fixed costs no longer count).
 Sizes are measured in rotation (10, 100, ..., 10, 100, ...) ``--repeats`` times; medians reported.
 """
@@ -28,7 +29,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,10 +42,6 @@ from fleet import AREA, ensure_map, fleet_scenario, machine
 DRONES = 200
 
 
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def _status_mib(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -53,10 +49,14 @@ def _status_mib(field: str) -> float:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def _reset_peak() -> float:
-    """Reset the kernel's peak-RSS counter (Linux clear_refs 5); return the resident memory now."""
+def _reset_peak() -> tuple[float, float]:
+    """Reset the kernel's peak-RSS counter (Linux clear_refs 5; getrusage's maximum too).
+
+    Returns the peak before the reset and the resident memory at it.
+    """
+    before_mib = _status_mib("VmHWM")
     Path("/proc/self/clear_refs").write_text("5")
-    return _status_mib("VmRSS")
+    return before_mib, _status_mib("VmRSS")
 
 
 def measure(job: str, folder: Path) -> dict:
@@ -82,14 +82,15 @@ def measure(job: str, folder: Path) -> dict:
     else:
         raise SystemExit(f"unknown job {job!r}")
     worlds = load_worlds(loaded.spec.area_refs(), override=AREA)
-    base_mib = _reset_peak()
+    load_peak_mib, base_mib = _reset_peak()
     started = time.perf_counter()
     model = model_for(loaded, worlds, duration_s=duration_s)
     model.run_until(model.duration_s)
     wall_s = time.perf_counter() - started
-    kpis = model.kpis()
+    run_peak_mib = _status_mib("VmHWM")
     return {"job": job, "wall_s": wall_s, "events": model.clock.processed, "simulated_s": model.now_s,
-            "peak_mib": _rss_mib(), "run_peak_mib": _status_mib("VmHWM") - base_mib, "kpis": kpis}
+            "peak_mib": max(load_peak_mib, run_peak_mib), "run_peak_mib": run_peak_mib - base_mib,
+            "kpis": model.kpis()}
 
 
 def _scaled_drones(total: int):

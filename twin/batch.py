@@ -36,9 +36,7 @@ class ScenarioModel(TwinModel):
         from twin.world import load_worlds
 
         worlds = load_worlds(spec.spec.area_refs(), override=area, relative_to=path.parent, cache=_WORLDS)
-        primary = spec.spec.scenario.area
-        super().__init__(spec, worlds[primary], seed=seed,
-                         worlds={ref: w for ref, w in worlds.items() if ref != primary})
+        super().__init__(spec, worlds[spec.spec.scenario.area], seed=seed, worlds=worlds)
         self.final_kpis: dict[str, float] = {}
         keys = list(keep) or list(flatten(self.kpis()))
         self.datacollector = mesa.DataCollector(

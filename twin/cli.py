@@ -135,6 +135,7 @@ def sumo(
     path = scenario.resolve(scenario_ref)
     until_s = _duration(until, units) if until is not None else None
     model = runner.build_model(path, seed=seed, until_s=until_s, area=area, record_drives=True)
+    sumo_bridge.check_exportable(model, extract)
     runner.simulate(model)
     config = sumo_bridge.export_run(model, extract, out_dir)
     trips = sumo_bridge.twin_figures(model)

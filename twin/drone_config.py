@@ -100,8 +100,9 @@ class Drones(Frozen):
     def _references(self) -> Drones:
         types = {t.id: t for t in self.types}
         ports = {v.site for v in self.vertiports}
-        for name, items in (("drone type", [t.id for t in self.types]), ("vertiport site", [v.site for v in self.vertiports]),
-                            ("corridor", [c.id for c in self.corridors]), ("flow", [f.id for f in self.flows])):
+        named = (("drone type", [t.id for t in self.types]), ("vertiport site", [v.site for v in self.vertiports]),
+                 ("corridor", [c.id for c in self.corridors]), ("flow", [f.id for f in self.flows]))
+        for name, items in named:
             repeated = sorted({item for item in items if items.count(item) > 1})
             if repeated:
                 raise ValueError(f"each {name} may appear once; repeated: {', '.join(repeated)}")

@@ -30,7 +30,8 @@ class TwinModel(mesa.Model):
         super().__init__(seed=self.seed_used)
         self.scenario = scenario
         self.world = world
-        # Every area the scenario names, by the reference it uses (``world`` is the scenario's own area).
+        # Every area the scenario names, by the reference it uses (``world`` is the scenario's own area;
+        # ``worlds`` may list it too).
         self.worlds: dict[str, World] = {meta.area: world, **(worlds or {})}
         self.clock = EventQueue()
         self.log = EventLog()

@@ -40,17 +40,14 @@ def build_model(
     ``area`` moves the whole scenario to another area; ``worlds`` reuses worlds loaded before.
     """
     scenario = scenario_io.load(scenario_path)
-    refs = scenario.spec.area_refs()
     if worlds is None:
-        worlds = load_worlds(refs, override=area, relative_to=scenario.file.parent)
+        worlds = load_worlds(scenario.spec.area_refs(), override=area, relative_to=scenario.file.parent)
     return model_for(scenario, worlds, seed=seed, duration_s=until_s, record_drives=record_drives)
 
 
 def model_for(scenario: scenario_io.Scenario, worlds: dict[str, World], **options: Any) -> TwinModel:
     """A model of ``scenario`` in ``worlds`` (by area reference, as :func:`twin.world.load_worlds` gives)."""
-    primary = scenario.spec.scenario.area
-    return TwinModel(scenario, worlds[primary], worlds={ref: w for ref, w in worlds.items() if ref != primary},
-                     **options)
+    return TwinModel(scenario, worlds[scenario.spec.scenario.area], worlds=worlds, **options)
 
 
 def simulate(model: TwinModel, progress: Callable[[float, float], None] | None = None) -> dict[str, Any]:

@@ -110,13 +110,19 @@ def write_trips(
     return len(trips)
 
 
+def sumo_options(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float) -> dict[str, str]:
+    """SUMO's options for driving the trips until ``end_s`` in one-second steps and writing trip info."""
+    return {
+        "net-file": str(net_xml), "route-files": str(routes_xml), "junction-taz": "true", "begin": "0",
+        "end": f"{end_s:g}", "step-length": "1", "tripinfo-output": str(tripinfo_xml), "seed": "1",
+    }
+
+
 def sumo_command(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float) -> list[str]:
     """The ``sumo`` command that drives the trips headless until ``end_s`` and writes trip info."""
-    return [
-        str(sumo_binary("sumo")), "-n", str(net_xml), "-r", str(routes_xml), "--junction-taz",
-        "--begin", "0", "--end", f"{end_s:g}", "--step-length", "1", "--tripinfo-output", str(tripinfo_xml),
-        "--no-step-log", "--no-warnings", "--seed", "1",
-    ]
+    options = sumo_options(net_xml, routes_xml, tripinfo_xml, end_s)
+    return [str(sumo_binary("sumo")), *(part for key, value in options.items() for part in (f"--{key}", value)),
+            "--no-step-log", "--no-warnings"]
 
 
 def sumo_figures(tripinfo_xml: Path) -> TripFigures:
@@ -134,30 +140,33 @@ def twin_figures(model: Any) -> TripFigures:
     return TripFigures(len(done), sum(network.distance_m(a, b) for a, b in done) / 1000.0)
 
 
-def export_run(model: Any, extract: Path, out_dir: Path) -> Path:
-    """Write SUMO's network, the trips of a finished run (``record_drives``) and ``run.sumocfg``.
-
-    ``sumo -c run.sumocfg`` (or ``sumo-gui``) then drives what the twin drove. One area only:
-    SUMO's network is built from that area's extract.
-    """
+def check_exportable(model: Any, extract: Path) -> None:
+    """Refuse, in one line and before any simulating, a run :func:`export_run` could not write."""
     if model.drives is None:
         raise TwinError("the model was built without record_drives=True")
     areas = {world.area.id for world in model.worlds.values()}
     if len(areas) > 1:
         raise TwinError(f"the scenario spans {len(areas)} areas ({', '.join(sorted(areas))}); SUMO export "
                         "takes one: run it with --area AREA")
+    check_extract(extract)
+
+
+def export_run(model: Any, extract: Path, out_dir: Path) -> Path:
+    """Write SUMO's network, the trips of a finished run (``record_drives``) and ``run.sumocfg``.
+
+    ``sumo -c run.sumocfg`` (or ``sumo-gui``) then drives what the twin drove. One area only:
+    SUMO's network is built from that area's extract.
+    """
+    check_exportable(model, extract)
     net_xml = write_sumo_network(model.world.area, extract, out_dir)
     caps = {agent.name: agent.max_speed_mps for agent in model.agents if hasattr(agent, "max_speed_mps")}
     routes = out_dir / "trips.rou.xml"
     write_trips(model.drives, model.world.network, routes, caps, sumo_junctions(net_xml))
+    options = sumo_options(Path(net_xml.name), Path(routes.name), Path("tripinfo.xml"), model.duration_s)
     config = out_dir / "run.sumocfg"
-    config.write_text(
-        "<configuration>\n"
-        f'    <input><net-file value="{net_xml.name}"/><route-files value="{routes.name}"/></input>\n'
-        f'    <time><begin value="0"/><end value="{model.duration_s:g}"/><step-length value="1"/></time>\n'
-        '    <output><tripinfo-output value="tripinfo.xml"/></output>\n'
-        '    <processing><junction-taz value="true"/></processing>\n'
-        "</configuration>\n", encoding="utf-8")
+    config.write_text("<configuration>\n" + "".join(f"    <{key} value={quoteattr(value)}/>\n"
+                                                    for key, value in options.items())
+                      + "</configuration>\n", encoding="utf-8")
     return config
 
 
