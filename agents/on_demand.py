@@ -12,6 +12,10 @@ inside service windows. Dispatch is either
 A request no vehicle can serve in time is rejected at once and counted. Idle vehicles move to
 the stop with the most recent unserved demand (rebalancing). Vehicles re-plan at every node, so a
 new insertion takes effect at the next intersection.
+
+The service runs inside its windows: a plan is feasible only if the vehicle is back at its depot
+by the window's end (the trip home counts), a vehicle rebalances only as far as it can still get
+home in time, and an idle vehicle away from its depot leaves for home when it must.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 
 REBALANCE_LOOKBACK_S = 3600.0
 CHARGING_STATES = ("to_charger", "charging")
+WAKE_TOLERANCE_S = 1e-6  # a vehicle woken to leave for home is due even if float rounding puts it a hair early
 
 
 @dataclass
@@ -99,8 +104,19 @@ class OnDemandShuttle(RoadVehicle):
         if self.on_duty:
             if self.rebalance_to is None and self.service.config.rebalance:
                 self.rebalance_to = self.service.rebalance_target(self)
-            return self.rebalance_to
+            if not self._due_home(self.rebalance_to):
+                return self.rebalance_to
+            self.rebalance_to = None
         return self.depot.node
+
+    def _due_home(self, target: int | None) -> bool:
+        """Must it head home now to be back by the window's end (one more edge toward ``target`` would be late)?"""
+        net, speed, now_s = self.world.network, self.max_speed_mps, self.model.now_s
+        if target is None or target == self.node:
+            return now_s + net.travel_time_s(self.node, self.depot.node, speed) >= self.window_end_s - WAKE_TOLERANCE_S
+        edge = net.next_edge_toward(self.node, target)
+        after = net.edge_v_list[edge]
+        return now_s + net.edge_time_s(edge, speed) + net.travel_time_s(after, self.depot.node, speed) > self.window_end_s
 
     def _go(self) -> None:
         if self.plan and self.plan[0].node == self.node:
@@ -128,6 +144,10 @@ class OnDemandShuttle(RoadVehicle):
             self.charge(self.kick)  # low in service: out of dispatch until charged, then back
         elif self.node == self.depot.node and self.needs_charge() and not self.on_duty:
             self.charge(lambda: None)
+        elif self.on_duty and self.node != self.depot.node:
+            # Waiting away from home: wake up when it must leave to be back by the window's end.
+            home_s = self.world.network.travel_time_s(self.node, self.depot.node, self.max_speed_mps)
+            self.model.clock.at(max(self.window_end_s - home_s, self.model.now_s), self.kick)
 
     def _serve(self) -> None:
         now_s = self.model.now_s
@@ -271,8 +291,8 @@ class OnDemandService(FleetService):
             t_s += cfg.dwell_s
         home_s = self._time(node, vehicle.depot.node)
         distance_m += net.distance_m(node, vehicle.depot.node)
-        if t_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.now_s):
-            return None
+        if t_s + home_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.now_s):
+            return None  # back home by the window's end, with the energy reserve intact
         return t_s
 
     def rebalance_target(self, vehicle: OnDemandShuttle) -> int | None:
@@ -284,7 +304,10 @@ class OnDemandService(FleetService):
                 break
             recent[request.origin] = recent.get(request.origin, 0) + 1
         covered = {v.rebalance_to or v.node for v in self.vehicles if v is not vehicle and v.on_duty and not v.plan}
-        ranked = sorted(((-count, self.stops.index(node), node) for node, count in recent.items() if node not in covered))
+        latest_s = vehicle.window_end_s - self.model.now_s  # there and back home within the window
+        ranked = sorted((-count, self.stops.index(node), node) for node, count in recent.items()
+                        if node not in covered
+                        and self._time(vehicle.node, node) + self._time(node, vehicle.depot.node) <= latest_s)
         return ranked[0][2] if ranked else None
 
     # --- figures --------------------------------------------------------------------------

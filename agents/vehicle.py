@@ -173,7 +173,8 @@ class RoadVehicle(mesa.Agent):
         self._stretch = (edges, ends)
         self.edge, self.edge_start_s = edges[0], now_s
         self.next_node, self.next_node_s = net.edge_v_list[edges[-1]], t_s
-        self.model.clock.at(t_s, self._end_stretch)
+        # Ranked among simultaneous events as the last edge's arrival would be: scheduled when that edge starts.
+        self.model.clock.at(t_s, self._end_stretch, scheduled_s=ends[-2])
         return True
 
     def _end_stretch(self) -> None:

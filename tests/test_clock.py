@@ -34,3 +34,15 @@ def test_the_past_cannot_be_scheduled() -> None:
     clock.run_until(10.0)
     with pytest.raises(ValueError, match="already at 10.0 s"):
         clock.at(9.0, lambda: None)
+
+
+def test_a_shortcut_takes_the_place_the_long_way_would_have() -> None:
+    """An event booked early for a later step ranks as if scheduled when that step starts."""
+    clock, log = EventQueue(), []
+    clock.at(0.0, lambda: clock.at(10.0, lambda: log.append("shortcut"), scheduled_s=7.0))
+    clock.at(5.0, lambda: clock.at(10.0, lambda: log.append("other, scheduled at 5 s")))
+    clock.at(8.0, lambda: clock.at(10.0, lambda: log.append("other, scheduled at 8 s")))
+    clock.run_until(10.0)
+    assert log == ["other, scheduled at 5 s", "shortcut", "other, scheduled at 8 s"]
+    with pytest.raises(ValueError, match="must lie between now"):
+        clock.at(20.0, lambda: None, scheduled_s=30.0)

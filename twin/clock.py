@@ -1,8 +1,13 @@
-"""The one clock: a heap of ``(time_s, priority, sequence, event)``.
+"""The one clock: a heap of ``(time_s, priority, scheduled_s, sequence, event)``.
 
-The model owns exactly one :class:`EventQueue`. Ties in time break by priority, then by the
-order events were scheduled (the sequence counter), so the same scenario and seed always
-replay the same history.
+The model owns exactly one :class:`EventQueue`. Ties in time break by priority, then by when
+each event was scheduled (first scheduled, first served), then by the order of scheduling (the
+sequence counter), so the same scenario and seed always replay the same history.
+
+``scheduled_s`` is normally the clock's time when :meth:`EventQueue.at` is called. A shortcut
+that books several steps at once (a vehicle driving a whole stretch as one event) passes the
+instant at which step-by-step simulation would have scheduled the last step, so the shortcut
+takes exactly the place among simultaneous events that the long way would have given it.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ class EventQueue:
     """Discrete-event clock in seconds since the start of the scenario."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, int, Event]] = []
+        self._heap: list[tuple[float, int, float, int, Event]] = []
         self._sequence = itertools.count()
         self.now_s = 0.0
         self.processed = 0
@@ -42,12 +47,21 @@ class EventQueue:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def at(self, time_s: float, action: Callable[[], None], priority: int = 0) -> Event:
-        """Schedule ``action`` at absolute ``time_s`` (never in the past)."""
+    def at(self, time_s: float, action: Callable[[], None], priority: int = 0,
+           scheduled_s: float | None = None) -> Event:
+        """Schedule ``action`` at absolute ``time_s`` (never in the past).
+
+        ``scheduled_s`` (default: now) ranks the event among others at the same time and
+        priority; it may lie between now and ``time_s`` (see the module).
+        """
         if time_s < self.now_s:
             raise ValueError(f"cannot schedule at {time_s} s, the clock is already at {self.now_s} s")
+        if scheduled_s is None:
+            scheduled_s = self.now_s
+        elif not self.now_s <= scheduled_s <= time_s:
+            raise ValueError(f"scheduled_s {scheduled_s} s must lie between now ({self.now_s} s) and {time_s} s")
         event = Event(time_s, action)
-        heapq.heappush(self._heap, (time_s, priority, next(self._sequence), event))
+        heapq.heappush(self._heap, (time_s, priority, scheduled_s, next(self._sequence), event))
         return event
 
     def after(self, delay_s: float, action: Callable[[], None], priority: int = 0) -> Event:
@@ -56,7 +70,7 @@ class EventQueue:
 
     def next_time_s(self) -> float:
         """Time of the next pending event, or ``inf``."""
-        while self._heap and self._heap[0][3].cancelled:
+        while self._heap and self._heap[0][4].cancelled:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else float("inf")
 
@@ -74,7 +88,7 @@ class EventQueue:
         try:
             heap = self._heap
             while heap and heap[0][0] <= end_s:
-                time_s, _, _, event = heapq.heappop(heap)
+                time_s, _, _, _, event = heapq.heappop(heap)
                 if event.cancelled:
                     continue
                 self.now_s = time_s
