@@ -71,6 +71,10 @@ class Part(mesa.Agent):
     def priority(self) -> int:
         return 0 if self.part_type.kind == "pre_certification" else 1
 
+    @property
+    def route_edges(self) -> list[int]:
+        return self._route_edges
+
     def set_route(self, edges: list[int], transit_s: float) -> None:
         net = self.center.world.network
         self._route_edges, self._transit_s = edges, transit_s
@@ -212,8 +216,24 @@ class CertificationCenter:
             net, start = self.world.network, self._origin_nodes[origin]
             travel_s = net.travel_time_s(start, self._center_node, self.config.truck_speed_mps)
             part.set_route(net.route_edges(start, self._center_node), travel_s)
+            self._record_truck(part, start)
         self.model.clock.after(travel_s, lambda: self._arrive(part))
         return part
+
+    def _record_truck(self, part: Part, start: int) -> None:
+        """The truck's drive in the tracks: every node of its route with the time it reaches it."""
+        tracks = self.model.tracks
+        if not tracks.enabled:
+            return
+        net = self.world.network
+        times = net.edge_times_s(self.config.truck_speed_mps)
+        t_s, odometer_m, node = self.model.now_s, 0.0, start
+        tracks.add(part.name, "truck", t_s, float(net.x_m[node]), float(net.y_m[node]), 0.0, "in_transit")
+        for edge in part.route_edges:
+            t_s += times[edge]
+            odometer_m += net.edge_length_list[edge]
+            node = net.edge_v_list[edge]
+            tracks.add(part.name, "truck", t_s, float(net.x_m[node]), float(net.y_m[node]), odometer_m, "in_transit")
 
     def _arrive(self, part: Part) -> None:
         part.move("waiting")
@@ -266,6 +286,7 @@ class CertificationCenter:
         self.tests_run += 1
         duration_s = self.setup_s[test.equipment] + sample_s(self.model.rng, test.duration)
         failed = bool(self.model.rng.random() < test.fail)
+        self.model.log.add(self.model.now_s, part.name, "test_start", f"{test.name} on {test.equipment}")
         self.model.clock.after(duration_s, lambda: self._end_test(part, failed))
 
     def _end_test(self, part: Part, failed: bool) -> None:
@@ -293,6 +314,7 @@ class CertificationCenter:
             self.retests += 1
             self.model.clock.after(sample_s(self.model.rng, part.part_type.rework), lambda: self._back(part))
             return
+        self.model.log.add(now_s, part.name, "passed", test.name)
         part.step += 1
         if part.step == len(part.part_type.tests):
             part.done_s = now_s

@@ -42,6 +42,7 @@ class Request:
     """One trip asked for, and what became of it."""
 
     id: int
+    fleet: str
     t_s: float
     origin: int
     destination: int
@@ -49,6 +50,11 @@ class Request:
     status: str = "open"  # open -> assigned -> onboard -> served, or rejected
     pickup_s: float | None = None
     dropoff_s: float | None = None
+
+    @property
+    def label(self) -> str:
+        """How the event log names it: unique across the fleets of a run."""
+        return f"request {self.fleet}/{self.id}"
 
 
 @dataclass(frozen=True)
@@ -157,11 +163,11 @@ class OnDemandShuttle(RoadVehicle):
             if visit.pickup:
                 request.status, request.pickup_s = "onboard", now_s
                 self.onboard.append(request)
-                self.model.log.add(now_s, self.name, "pickup", f"request {request.id}")
+                self.model.log.add(now_s, self.name, "pickup", request.label)
             else:
                 request.status, request.dropoff_s = "served", now_s
                 self.onboard.remove(request)
-                self.model.log.add(now_s, self.name, "dropoff", f"request {request.id}")
+                self.model.log.add(now_s, self.name, "dropoff", request.label)
         self.busy, self.state = True, "dwelling"
         self.free_at_s = now_s + self.service.config.dwell_s
         self.next_node, self.next_node_s = self.node, self.free_at_s
@@ -214,19 +220,20 @@ class OnDemandService(FleetService):
         """A request now from stop ``origin_index`` to stop ``destination_index``: assigned or rejected."""
         net, speed = self.world.network, self.config.max_speed_mps
         origin, destination = self.stops[origin_index], self.stops[destination_index]
-        request = Request(len(self.requests) + 1, self.model.now_s, origin, destination,
+        request = Request(len(self.requests) + 1, self.id, self.model.now_s, origin, destination,
                           net.travel_time_s(origin, destination, speed))
         self.requests.append(request)
+        self.model.log.add(self.model.now_s, self.id, "request", f"{request.label} from node {origin} to node {destination}")
         choice = self._nearest(request) if self.config.dispatch == "nearest" else self._insertion(request)
         if choice is None:
             request.status = "rejected"
-            self.model.log.add(self.model.now_s, self.id, "reject", f"request {request.id}")
+            self.model.log.add(self.model.now_s, self.id, "reject", request.label)
             return request
         vehicle, plan = choice
         request.status = "assigned"
         vehicle.plan = plan
         vehicle.rebalance_to = None
-        self.model.log.add(self.model.now_s, vehicle.name, "assign", f"request {request.id}")
+        self.model.log.add(self.model.now_s, vehicle.name, "assign", request.label)
         vehicle.kick()
         return request
 

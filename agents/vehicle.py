@@ -8,7 +8,8 @@ same recorded node times as edge-by-edge driving; only the engine's event count 
 On each edge it drives at ``min(its own cap, the edge's speed limit)``, so no vehicle ever
 exceeds either. It spends energy per metre and per hour of driving, charges at its depot's
 chargers (a queue), and may disengage: it then stands still until a remote operator of the
-control centre has handled it. Every node it reaches is recorded in the model's tracks.
+control centre has handled it. Every node it reaches, and every moment it sets off after standing
+still, is recorded in the model's tracks.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class RoadVehicle(mesa.Agent):
         self._stretch: tuple[list[int], list[float]] | None = None  # express: the edges and when each ends
         self._then: Callable[[], None] | None = None
         self._until_disengagement_s = self._draw_disengagement()
+        self._recorded_s = -1.0
         self.record()
 
     # --- movement -------------------------------------------------------------------------
@@ -99,8 +101,11 @@ class RoadVehicle(mesa.Agent):
         if not self.model.tracks.enabled:
             return
         net = self.world.network
-        self.model.tracks.add(self.name, self.kind, self.model.now_s if t_s is None else t_s,
-                              float(net.x_m[self.node]), float(net.y_m[self.node]), self.odometer_m, self.state)
+        t_s = self.model.now_s if t_s is None else t_s
+        self._recorded_s = t_s
+        self.model.tracks.add(self.name, self.kind, t_s,
+                              float(net.x_m[self.node]), float(net.y_m[self.node]), self.odometer_m, self.state,
+                              self.battery_j / J_PER_KWH)
 
     def drive_to(self, target: int, then: Callable[[], None]) -> None:
         """Drive the shortest path to ``target``, then call ``then``."""
@@ -131,6 +136,8 @@ class RoadVehicle(mesa.Agent):
             if then is not None:
                 then()
             return
+        if self._recorded_s < self.model.clock.now_s:
+            self.record()  # leaving after standing still: the track shows when it set off
         if self.express and len(self._edges) > 1 and self._drive_stretch():
             return
         edge = self._edges.popleft()

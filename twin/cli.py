@@ -287,6 +287,21 @@ def report(db_path: Path, out_file: Annotated[Optional[Path], typer.Option("--ou
     out.print(f"wrote {target}", highlight=False)
 
 
+@app.command("audit")
+def audit(results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A folder written by 'twin run'.")]) -> None:
+    """Recompute RESULTS_DIR's safety and quality figures from its files alone; exit 1 on any FAIL."""
+    from twin.audit import audit as audit_folder
+
+    checks = audit_folder(results_dir)
+    for check in checks:
+        out.print(check.line(), highlight=False)
+    if any(check.status == "FAIL" for check in checks):
+        raise typer.Exit(1)
+
+
+SCREENSHOT_FRAMES = 30  # frames drawn before --screenshot when --frames is not given
+
+
 @app.command("view")
 def view(
     scenario_ref: Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario file or packaged name.")],
@@ -298,7 +313,8 @@ def view(
     record: Annotated[Optional[Path], typer.Option(help="Save every frame as PNG in this folder.")] = None,
     frames: Annotated[Optional[int], typer.Option(help="Stop after this many frames.")] = None,
     start: Annotated[Optional[str], typer.Option(help='Simulated time to skip to first, e.g. "10.5 h".')] = None,
-    screenshot: Annotated[Optional[Path], typer.Option(help="Save the last frame to this PNG file.")] = None,
+    screenshot: Annotated[Optional[Path], typer.Option(
+        help=f"Save the last frame to this PNG file (after --frames, default {SCREENSHOT_FRAMES}).")] = None,
 ) -> None:
     """Open a window on SCENARIO: the live map, moving agents, KPI panels (H shows the keys)."""
     from twin import runner, scenario, units
@@ -311,22 +327,24 @@ def view(
     first = runner.build_model(path, seed=seed, area=area)
     worlds, base_seed = dict(first.worlds), first.seed_used
     if start is not None:
-        first.run_until(_duration(start, units))
+        first.run_until(_duration(start, units, "--start"))
 
     def make_model(loop: int):  # noqa: ANN202 - a TwinModel
         return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
 
+    if screenshot is not None and frames is None:
+        frames = SCREENSHOT_FRAMES  # a screenshot is taken when the frames run out: they must
     viewer = Viewer(make_model, size=(int(width), int(height)), exhibit=exhibit, speed=speed, record=record)
     viewer.run(max_frames=frames, last_frame=screenshot)
 
 
-def _duration(text: str, units) -> float:  # noqa: ANN001 - the units module
+def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN001 - the units module
     try:
         value = units.to_si(text, "duration")
     except ValueError as exc:
-        raise TwinError(f"--until {text!r}: {exc}") from None
+        raise TwinError(f"{option} {text!r}: {exc}") from None
     if value <= 0:
-        raise TwinError(f"--until {text!r}: must be more than 0 s")
+        raise TwinError(f"{option} {text!r}: must be more than 0 s")
     return value
 
 

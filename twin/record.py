@@ -23,22 +23,24 @@ class EventLog:
 class Tracks:
     """Positions of moving agents at the instants they reach a node.
 
-    Rows are ``(agent, kind, t_s, x_m, y_m, odometer_m, state)``; ``odometer_m`` is the distance
-    the agent has driven so far, so speeds can be checked exactly from recorded data.
+    Rows are ``(agent, kind, t_s, x_m, y_m, odometer_m, state, battery_kwh)``; ``odometer_m`` is
+    the distance the agent has driven so far, so speeds can be checked exactly from recorded data;
+    ``battery_kwh`` is what its battery holds then (NaN for what has none, e.g. a parts truck).
 
     Between two points an agent moves at constant speed along its edge, so these points are
     enough to replay (and to check) every movement.
     """
 
-    COLUMNS = ("agent", "kind", "t_s", "x_m", "y_m", "odometer_m", "state")
+    COLUMNS = ("agent", "kind", "t_s", "x_m", "y_m", "odometer_m", "state", "battery_kwh")
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.rows: list[tuple[str, str, float, float, float, float, str]] = []
+        self.rows: list[tuple[str, str, float, float, float, float, str, float]] = []
 
-    def add(self, agent: str, kind: str, t_s: float, x_m: float, y_m: float, odometer_m: float, state: str) -> None:
+    def add(self, agent: str, kind: str, t_s: float, x_m: float, y_m: float, odometer_m: float, state: str,
+            battery_kwh: float = float("nan")) -> None:
         if self.enabled:
-            self.rows.append((agent, kind, t_s, x_m, y_m, odometer_m, state))
+            self.rows.append((agent, kind, t_s, x_m, y_m, odometer_m, state, battery_kwh))
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=list(self.COLUMNS))

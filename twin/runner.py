@@ -86,7 +86,7 @@ def run(
         summary=summary,
         manifest=manifest(model, wall_s=time.perf_counter() - started),
         events=model.log.frame(),
-        tracks=model.tracks.frame() if model.tracks.enabled else None,
+        tracks=model.tracks.frame() if model.tracks.rows else None,
         crs=model.world.area.crs,
         start=dt.datetime.combine(meta.start_date, dt.time()),
     )
@@ -106,6 +106,7 @@ def manifest(model: TwinModel, wall_s: float) -> dict[str, Any]:
         "area_file": str(world.area.file),
         "map": _map_entry(world),
         "maps": {ref: _map_entry(w) for ref, w in model.worlds.items()},
+        "trajectories": _trajectories_note(model),
         "reproduce": f"twin run {scenario.file} --seed {model.seed_used} --until '{model.duration_s} s'"
                      + ("" if world.area.id == scenario.spec.scenario.area else f" --area {world.area.file}"),
         "python": sys.version.split()[0],
@@ -114,6 +115,15 @@ def manifest(model: TwinModel, wall_s: float) -> dict[str, Any]:
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_s": round(wall_s, 3),
     }
+
+
+def _trajectories_note(model: TwinModel) -> str:
+    """Whether trajectories.gpkg was written, and if not, why (so no reader mistakes its absence for no movement)."""
+    if not model.tracks.enabled:
+        return "not written: the scenario sets record_trajectories = false"
+    if not model.tracks.rows:
+        return "not written: nothing in this run moves on recorded tracks"
+    return f"trajectories.gpkg: {len(model.tracks.rows)} points"
 
 
 def _map_entry(world: World) -> dict[str, Any]:

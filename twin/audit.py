@@ -1,0 +1,416 @@
+"""``twin audit``: recompute a run's safety and quality figures from its results folder alone.
+
+The checker reads what a user can open (``events.csv``, ``trajectories.gpkg``, ``summary.json``
+and the scenario text kept in ``manifest.json``) and nothing of the model: it shares no code with
+the planners or the code that moves vehicles and parts, so a planner's mistake cannot hide in the
+figure that is meant to catch it. It imports only the scenario schema, for the caps, windows,
+capacities and test sequences the scenario promised.
+
+Each check gives one line, ``PASS|FAIL|SKIP name: figure``; SKIP says why there is no figure (a
+run with no on-demand fleet has no ride figures, not zero of them). The command exits 1 on any FAIL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin import scenario as scenario_io
+from twin.errors import TwinError
+
+DAY_S = 86400.0
+SPEED_TOLERANCE = 1e-9  # relative: recorded times and odometers are floats
+DISTANCE_TOLERANCE_M = 1e-3
+SUMMARY_TOLERANCE_S = 0.1  # the summary rounds times to 0.1 s and the event log to 1 ms
+SHUTTLE_KINDS = ("shuttle", "sweeper", "collector")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One audited figure."""
+
+    name: str
+    status: str  # PASS, FAIL or SKIP
+    figure: str
+
+    def line(self) -> str:
+        return f"{self.status} {self.name}: {self.figure}"
+
+
+def passed_if(ok: bool, name: str, figure: str) -> Check:
+    return Check(name, "PASS" if ok else "FAIL", figure)
+
+
+@dataclass(frozen=True)
+class Record:
+    """A results folder as read from disk."""
+
+    folder: Path
+    spec: Any  # twin.scenario.ScenarioSpec
+    summary: dict[str, Any]
+    events: pd.DataFrame
+    tracks: pd.DataFrame | None  # None: the run wrote no trajectories
+    tracks_missing_why: str
+    duration_s: float
+
+
+def read_record(folder: Path) -> Record:
+    """Read a results folder, or raise a TwinError naming what is missing."""
+    folder = Path(folder)
+    for name in ("manifest.json", "summary.json", "events.csv"):
+        if not (folder / name).is_file():
+            raise TwinError(f"{folder}: no {name}; give a results folder written by 'twin run'")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    spec = scenario_io.loads(manifest["scenario_text"], manifest.get("scenario_file", "<manifest>")).spec
+    events = pd.read_csv(folder / "events.csv", dtype={"agent": str, "event": str, "detail": str},
+                         keep_default_na=False)
+    tracks, why = None, manifest.get("trajectories", "trajectories.gpkg was not written")
+    if (folder / "trajectories.gpkg").is_file():
+        import pyogrio  # here: an audit of events alone does not pay for GDAL
+
+        tracks = pyogrio.read_dataframe(folder / "trajectories.gpkg", read_geometry=False)
+    return Record(folder, spec, summary, events, tracks, why, float(manifest.get("duration_s", summary["simulated_s"])))
+
+
+def audit(folder: Path) -> list[Check]:
+    """Every check on the results folder ``folder``, in a fixed order."""
+    record = read_record(folder)
+    checks: list[Check] = []
+    for check in CHECKS:
+        checks += check(record)
+    return checks
+
+
+# --- shuttles ------------------------------------------------------------------------------------
+def _fleet_of(agent: str, fleets: dict[str, Any]) -> Any | None:
+    """The fleet a vehicle belongs to: vehicles are named ``FLEET-N``."""
+    return fleets.get(agent.rsplit("-", 1)[0]) if "-" in agent else None
+
+
+def _vehicle_tracks(record: Record) -> Iterable[tuple[str, Any, pd.DataFrame]]:
+    fleets = {fleet.id: fleet for fleet in record.spec.shuttles.fleet}
+    assert record.tracks is not None
+    rows = record.tracks[record.tracks["kind"].isin(SHUTTLE_KINDS)]
+    for agent, frame in rows.groupby("agent", sort=True):
+        yield str(agent), _fleet_of(str(agent), fleets), frame.sort_values(["t_s", "odometer_m"], kind="stable")
+
+
+def _no_tracks(record: Record, name: str, what: str) -> list[Check] | None:
+    if not record.spec.shuttles.fleet and what == "shuttles":
+        return [Check(name, "SKIP", "no shuttle fleet in this run")]
+    if record.tracks is None:
+        return [Check(name, "SKIP", f"no trajectories to check ({record.tracks_missing_why})")]
+    return None
+
+
+def check_speed_cap(record: Record) -> list[Check]:
+    """No vehicle or parts truck faster than its cap, from recorded odometers and times."""
+    skipped = _no_tracks(record, "speed_cap", "any")
+    if skipped:
+        return skipped
+    caps = {fleet.id: fleet.max_speed_mps for fleet in record.spec.shuttles.fleet}
+    truck_mps = record.spec.certification.truck_speed_mps if record.spec.certification else None
+    fastest_kmh, above, agents, unknown = 0.0, [], 0, []
+    for agent, frame in record.tracks.groupby("agent", sort=True):
+        kind = frame["kind"].iloc[0]
+        if kind == "truck":
+            cap = truck_mps
+        elif kind in SHUTTLE_KINDS:
+            cap = caps.get(str(agent).rsplit("-", 1)[0])
+        else:
+            continue
+        if cap is None:
+            unknown.append(str(agent))
+            continue
+        frame = frame.sort_values(["t_s", "odometer_m"], kind="stable")
+        dt = np.diff(frame["t_s"].to_numpy())
+        dd = np.diff(frame["odometer_m"].to_numpy())
+        agents += 1
+        jumps = (dd > DISTANCE_TOLERANCE_M) & (dt <= 0)
+        speeds = dd[dt > 0] / dt[dt > 0]
+        top = float(speeds.max()) if len(speeds) else 0.0
+        fastest_kmh = max(fastest_kmh, top * 3.6)
+        if jumps.any() or top > cap * (1 + SPEED_TOLERANCE):
+            above.append(f"{agent} {top * 3.6:.3f} km/h > {cap * 3.6:g} km/h" if not jumps.any()
+                         else f"{agent} moved in no time")
+    if unknown:
+        return [Check("speed_cap", "FAIL", f"agents with no cap in the scenario: {', '.join(unknown[:5])}")]
+    if not agents:
+        return [Check("speed_cap", "SKIP", "nothing moved on the roads in this run")]
+    figure = f"{len(above)} of {agents} vehicles above their cap; fastest {fastest_kmh:.3f} km/h"
+    return [passed_if(not above, "speed_cap", figure + (f" ({'; '.join(above[:3])})" if above else ""))]
+
+
+def _window_intervals(fleet: Any, duration_s: float) -> list[tuple[float, float]]:
+    spans = [(day * DAY_S + start_s, day * DAY_S + end_s)
+             for day in range(int(duration_s // DAY_S) + 1) for start_s, end_s in fleet.windows_s]
+    return sorted(spans)
+
+
+def _stops_by_agent(events: pd.DataFrame) -> dict[str, list[tuple[float, float]]]:
+    """Each vehicle's disengagements as ``(stopped_at_s, resumed_at_s)``, from the event log."""
+    stops: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    open_at: dict[str, float] = {}
+    for t_s, agent, event in events.loc[events["event"].isin(["disengage", "resume"]), ["t_s", "agent", "event"]].itertuples(index=False):
+        if event == "disengage":
+            open_at[agent] = t_s
+        elif agent in open_at:
+            stops[agent].append((open_at.pop(agent), t_s))
+    for agent, t_s in open_at.items():
+        stops[agent].append((t_s, float("inf")))
+    return stops
+
+
+def _allowed(windows: list[tuple[float, float]], stops: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Windows, each stretched by the time remote operators held the vehicle during it."""
+    stretched = []
+    for start_s, end_s in windows:
+        for stopped_s, resumed_s in stops:
+            if start_s <= stopped_s <= end_s:
+                end_s += resumed_s - stopped_s
+        stretched.append((start_s, end_s))
+    return stretched
+
+
+def _outside_m(frame: pd.DataFrame, allowed: list[tuple[float, float]]) -> float:
+    """Metres driven outside ``allowed``: each recorded leg's distance, shared evenly over its time."""
+    t = frame["t_s"].to_numpy()
+    odo = frame["odometer_m"].to_numpy()
+    total = 0.0
+    for t0, t1, d in zip(t[:-1], t[1:], np.diff(odo)):
+        if d <= DISTANCE_TOLERANCE_M or t1 <= t0:
+            continue
+        inside = sum(max(0.0, min(t1, b) - max(t0, a)) for a, b in allowed)
+        total += d * max(0.0, 1.0 - inside / (t1 - t0))
+    return total
+
+
+def check_service_windows(record: Record) -> list[Check]:
+    """Kilometres driven outside the service windows, per fleet (a disengagement's delay is allowed)."""
+    skipped = _no_tracks(record, "service_windows", "shuttles")
+    if skipped:
+        return skipped
+    stops = _stops_by_agent(record.events)
+    outside: dict[str, float] = {fleet.id: 0.0 for fleet in record.spec.shuttles.fleet}
+    worst: list[str] = []
+    for agent, fleet, frame in _vehicle_tracks(record):
+        if fleet is None:
+            continue
+        metres = _outside_m(frame, _allowed(_window_intervals(fleet, record.duration_s), stops.get(agent, [])))
+        outside[fleet.id] += metres
+        if metres > DISTANCE_TOLERANCE_M:
+            worst.append(f"{agent} {metres / 1000:.3f} km")
+    total_km = sum(outside.values()) / 1000.0
+    per_fleet = ", ".join(f"{fid} {m / 1000:.3f}" for fid, m in outside.items())
+    figure = f"{total_km:.3f} km outside windows (by fleet: {per_fleet})"
+    return [passed_if(not worst, "service_windows", figure + (f"; vehicles: {', '.join(worst[:5])}" if worst else ""))]
+
+
+def check_battery_reserve(record: Record) -> list[Check]:
+    """No battery below its reserve, from the battery level recorded at every node."""
+    skipped = _no_tracks(record, "battery_reserve", "shuttles")
+    if skipped:
+        return skipped
+    below, lowest = [], None
+    for agent, fleet, frame in _vehicle_tracks(record):
+        if fleet is None:
+            continue
+        reserve_kwh = fleet.energy.reserve * fleet.energy.battery_j / 3.6e6
+        level = float(frame["battery_kwh"].min())
+        if lowest is None or level - reserve_kwh < lowest[0]:
+            lowest = (level - reserve_kwh, agent, level, reserve_kwh)
+        if level < reserve_kwh - 1e-9:
+            below.append(f"{agent} {level:.3f} kWh < {reserve_kwh:.3f} kWh")
+    if lowest is None:
+        return [Check("battery_reserve", "SKIP", "no shuttle was recorded")]
+    figure = f"{len(below)} vehicles below reserve; closest {lowest[1]} at {lowest[2]:.3f} kWh (reserve {lowest[3]:.3f} kWh)"
+    return [passed_if(not below, "battery_reserve", figure + (f" ({'; '.join(below[:3])})" if below else ""))]
+
+
+def check_vehicle_km(record: Record) -> list[Check]:
+    """Each fleet's vehicle-km in the summary equals the recorded odometers."""
+    skipped = _no_tracks(record, "vehicle_km", "shuttles")
+    if skipped:
+        return skipped
+    recorded: dict[str, float] = defaultdict(float)
+    for _, fleet, frame in _vehicle_tracks(record):
+        if fleet is not None:
+            recorded[fleet.id] += float(frame["odometer_m"].max())
+    kpis = record.summary["kpis"]
+    wrong = [f"{fid}: summary {kpis[fid]['vehicle_km']} km, recorded {recorded[fid] / 1000:.3f} km"
+             for fid in (f.id for f in record.spec.shuttles.fleet)
+             if abs(kpis[fid]["vehicle_km"] - recorded[fid] / 1000.0) > 0.0015]
+    figure = f"{sum(recorded.values()) / 1000:.3f} km recorded over {len(recorded)} fleets"
+    return [passed_if(not wrong, "vehicle_km", figure + (f"; {'; '.join(wrong)}" if wrong else " = summary"))]
+
+
+# --- on-demand rides -----------------------------------------------------------------------------
+def _rides(events: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Every request from the log: when asked, who took it, when picked up and dropped off."""
+    rides: dict[str, dict[str, Any]] = {}
+    for t_s, agent, event, detail in events.itertuples(index=False):
+        if event == "request":
+            key = detail.split(" from ")[0]
+            rides[key] = {"fleet": agent, "t_s": t_s, "rejected": False, "vehicle": None,
+                          "pickup_s": None, "dropoff_s": None, "errors": []}
+        elif event in ("reject", "pickup", "dropoff") and detail.startswith("request "):
+            ride = rides.get(detail)
+            if ride is None:
+                rides[detail] = ride = {"fleet": "?", "t_s": None, "rejected": False, "vehicle": None,
+                                        "pickup_s": None, "dropoff_s": None, "errors": ["never requested"]}
+            if event == "reject":
+                ride["rejected"] = True
+            elif event == "pickup":
+                if ride["pickup_s"] is not None:
+                    ride["errors"].append("picked up twice")
+                ride["pickup_s"], ride["vehicle"] = t_s, agent
+            else:
+                if ride["pickup_s"] is None or ride["vehicle"] != agent:
+                    ride["errors"].append("dropped off by a vehicle that did not pick it up")
+                ride["dropoff_s"] = t_s
+    return rides
+
+
+def _on_demand_fleets(record: Record) -> list[Any]:
+    return [f for f in record.spec.shuttles.fleet if f.service == "on_demand"]
+
+
+def check_on_demand(record: Record) -> list[Check]:
+    """Rides recomputed from the event log: counts, waits and ride times against the summary; seats."""
+    fleets = _on_demand_fleets(record)
+    if not fleets:
+        return [Check("on_demand_rides", "SKIP", "no on-demand fleet in this run"),
+                Check("vehicle_capacity", "SKIP", "no on-demand fleet in this run")]
+    rides = _rides(record.events)
+    problems, figures = [], []
+    for fleet in fleets:
+        mine = [r for r in rides.values() if r["fleet"] == fleet.id]
+        served = [r for r in mine if r["dropoff_s"] is not None and r["pickup_s"] is not None and r["t_s"] is not None]
+        rejected = sum(r["rejected"] for r in mine)
+        waits = [r["pickup_s"] - r["t_s"] for r in served]
+        ride_s = [r["dropoff_s"] - r["pickup_s"] for r in served]
+        kpis = record.summary["kpis"][fleet.id]
+        for label, mine_value, theirs in (("requests", len(mine), kpis["requests"]), ("served", len(served), kpis["served"]),
+                                          ("rejected", rejected, kpis["rejected"])):
+            if mine_value != theirs:
+                problems.append(f"{fleet.id} {label}: log {mine_value}, summary {theirs}")
+        for label, values, theirs in (("wait_mean_s", waits, kpis["wait_mean_s"]), ("ride_mean_s", ride_s, kpis["ride_mean_s"])):
+            if values and (theirs is None or abs(float(np.mean(values)) - theirs) > SUMMARY_TOLERANCE_S):
+                problems.append(f"{fleet.id} {label}: log {np.mean(values):.1f}, summary {theirs}")
+            if not values and theirs is not None:
+                problems.append(f"{fleet.id} {label}: no served ride in the log, summary {theirs}")
+        problems += [f"{key}: {error}" for key, r in rides.items() if r["fleet"] == fleet.id for error in r["errors"]]
+        mean_wait = f"{np.mean(waits):.1f} s" if waits else "none served"
+        figures.append(f"{fleet.id} {len(mine)} requests, {len(served)} served, {rejected} rejected, wait mean {mean_wait}")
+    orphans = [key for key, r in rides.items() if r["fleet"] == "?"]
+    problems += [f"{key}: never requested" for key in orphans[:3]]
+    rides_check = passed_if(not problems, "on_demand_rides",
+                            "; ".join(figures) + (f" -- {'; '.join(problems[:4])}" if problems else " = summary"))
+    return [rides_check, _check_capacity(record, fleets)]
+
+
+def _check_capacity(record: Record, fleets: list[Any]) -> Check:
+    capacity = {f.id: f.capacity for f in fleets}
+    onboard: dict[str, int] = defaultdict(int)
+    most: dict[str, int] = defaultdict(int)
+    over = []
+    events = record.events[record.events["event"].isin(["pickup", "dropoff"])]
+    for agent, event in events[["agent", "event"]].itertuples(index=False):
+        onboard[agent] += 1 if event == "pickup" else -1
+        most[agent] = max(most[agent], onboard[agent])
+        fleet_id = agent.rsplit("-", 1)[0]
+        if onboard[agent] > capacity.get(fleet_id, 0) or onboard[agent] < 0:
+            over.append(agent)
+    fleet_most = {fid: max((n for a, n in most.items() if a.rsplit("-", 1)[0] == fid), default=0) for fid in capacity}
+    figure = ", ".join(f"{fid} at most {n} of {capacity[fid]} seats" for fid, n in fleet_most.items())
+    return passed_if(not over, "vehicle_capacity", figure + (f"; over capacity: {', '.join(sorted(set(over))[:5])}" if over else ""))
+
+
+# --- certification -------------------------------------------------------------------------------
+OPEN_STATES = ("in_transit", "waiting", "in_test", "rework")
+
+
+def _part_paths(record: Record) -> tuple[dict[str, str], list[str]]:
+    """Replay every part's events against its test sequence: its final state, and any misstep."""
+    cert = record.spec.certification
+    types = {p.id: p for p in cert.parts}
+    parts: dict[str, dict[str, Any]] = {}
+    errors: list[str] = []
+    steps = ("shipped", "arrived", "test_start", "passed", "failed", "reworked", "rejected", "certificate")
+    for agent, event, detail in record.events.loc[record.events["event"].isin(steps), ["agent", "event", "detail"]].itertuples(index=False):
+        part_type = types.get(agent.rsplit("-", 1)[0])
+        if part_type is None:
+            errors.append(f"{agent}: no part type of that name")
+            continue
+        if event == "shipped":
+            if agent in parts:
+                errors.append(f"{agent}: shipped twice")
+            parts[agent] = {"state": "in_transit", "step": 0, "failures": 0}
+            continue
+        part = parts.get(agent)
+        if part is None:
+            errors.append(f"{agent}: {event} before it was shipped")
+            continue
+        error = _advance(part, part_type, event, detail, cert.max_failures)
+        if error:
+            errors.append(f"{agent}: {error}")
+    return {name: p["state"] for name, p in parts.items()}, errors
+
+
+def _advance(part: dict[str, Any], part_type: Any, event: str, detail: str, max_failures: int) -> str | None:
+    """Move one part through one event; the reason if the event is not allowed there."""
+    state, step = part["state"], part["step"]
+    expected = part_type.tests[step].name if step < len(part_type.tests) else None
+    if event == "arrived" and state == "in_transit":
+        part["state"] = "waiting"
+    elif event == "test_start" and state == "waiting" and detail.startswith(f"{expected} on "):
+        part["state"] = "in_test"
+    elif event == "passed" and state == "in_test" and detail == expected:
+        part["step"], part["state"] = step + 1, "waiting"
+    elif event == "failed" and state == "in_test" and detail == expected:
+        part["failures"] += 1
+        part["state"] = "rework"
+    elif event == "rejected" and state == "rework" and part["failures"] >= max_failures:
+        part["state"] = "rejected"
+    elif event == "reworked" and state == "rework" and detail == expected and part["failures"] < max_failures:
+        part["state"] = "waiting"
+    elif event == "certificate" and state == "waiting" and step == len(part_type.tests):
+        part["state"] = "certified"
+    else:
+        return f"{event} {detail!r} while {state} at test {step + 1} ({expected or 'all passed'})"
+    return None
+
+
+def check_parts(record: Record) -> list[Check]:
+    """Parts conserved (shipped = certified + rejected + in system) and every path through the procedures."""
+    if record.spec.certification is None:
+        return [Check("parts_conserved", "SKIP", "no certification center in this run"),
+                Check("part_procedures", "SKIP", "no certification center in this run")]
+    final, errors = _part_paths(record)
+    counts = {state: sum(1 for s in final.values() if s == state) for state in (*OPEN_STATES, "certified", "rejected")}
+    kpis = record.summary["kpis"]["certification"]
+    in_system = sum(counts[s] for s in OPEN_STATES)
+    figure = (f"{len(final)} shipped = {counts['certified']} certified + {counts['rejected']} rejected "
+              f"+ {in_system} in system")
+    differ = [f"{s}: log {counts[s]}, summary {kpis['states'][s]}" for s in counts if counts[s] != kpis["states"][s]]
+    if len(final) != kpis["parts_shipped"]:
+        differ.append(f"shipped: log {len(final)}, summary {kpis['parts_shipped']}")
+    conserved = passed_if(not differ, "parts_conserved", figure + (f" -- {'; '.join(differ)}" if differ else " = summary"))
+    tests = int((record.events["event"] == "test_start").sum())
+    procedures = passed_if(not errors, "part_procedures",
+                           f"{len(final)} parts, {tests} tests replayed, {len(errors)} out of order"
+                           + (f" ({'; '.join(errors[:3])})" if errors else ""))
+    return [conserved, procedures]
+
+
+CHECKS: tuple[Callable[[Record], list[Check]], ...] = (
+    check_speed_cap, check_service_windows, check_battery_reserve, check_vehicle_km, check_on_demand, check_parts,
+)
