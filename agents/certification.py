@@ -128,6 +128,8 @@ class CertificationCenter:
         self._queue_since = dict.fromkeys(ids, 0.0)
         self._wait_s = dict.fromkeys(ids, 0.0)
         self._starts = dict.fromkeys(ids, 0)
+        self._entries = dict.fromkeys(ids, 0)  # tests that joined each equipment's queue
+        self._staffed = {e: any(t.staff for p in config.parts for t in p.tests if t.equipment == e) for e in ids}
         self._queued["staff"], self._queue_area["staff"], self._queue_since["staff"] = 0, 0.0, 0.0
         self._center_node, self._origin_nodes = self._places(config)
         self._schedule_shifts(config)
@@ -272,6 +274,8 @@ class CertificationCenter:
 
     def _count_queue(self, equipment_id: str, change: int) -> None:
         now_s = self.model.now_s
+        if change > 0 and equipment_id in self._entries:
+            self._entries[equipment_id] += change
         self._queue_area[equipment_id] += self._queued[equipment_id] * (now_s - self._queue_since[equipment_id])
         self._queue_since[equipment_id] = now_s
         self._queued[equipment_id] += change
@@ -332,39 +336,145 @@ class CertificationCenter:
 
     # --- figures --------------------------------------------------------------------------
     def kpis(self) -> dict[str, Any]:
+        """Key figures; a figure without data is None, and ``why_null`` says why."""
         self.on_wip_change()
         now_s = self.model.now_s
-        certified = [p for p in self.parts if p.state == "certified"]
-        lead_d = np.array([(p.done_s - p.shipped_s) / DAY_S for p in certified])
-        weeks = max(int(np.ceil(now_s / WEEK_S)), 1)
-        per_week = np.bincount([int(t // WEEK_S) for t, _ in self.certificates], minlength=weeks)[:weeks]
-        load = {rid: (r.utilisation(), self._queue_mean(rid)) for rid, r in self.equipment.items()}
-        if self.staff_total:
-            load["staff"] = (self.staff.utilisation(), self._queue_mean("staff"))
-        # The bottleneck is where parts queue longest; utilisation breaks ties.
-        bottleneck = max(sorted(load), key=lambda k: (load[k][1], load[k][0]))
-        return {
+        why_null: dict[str, str] = {}
+        equipment = {rid: self._equipment_kpis(rid, why_null) for rid in self.equipment}
+        staff = self._staff_kpis()
+        loads = {rid: e["offered_load"] for rid, e in equipment.items()}
+        if staff["offered_load"] is not None:
+            loads["staff"] = staff["offered_load"]
+        figures = {
             "service": "certification",
             "parts_shipped": len(self.parts),
             "states": {state: self.counts[state] for state in STATES},
-            "certified": len(certified),
+            "certified": self.counts["certified"],
             "rejected": self.counts["rejected"],
-            "lead_time_mean_d": round(float(lead_d.mean()), 3) if len(lead_d) else 0.0,
-            "lead_time_p95_d": round(float(np.percentile(lead_d, 95)), 3) if len(lead_d) else 0.0,
-            "throughput_per_week_mean": round(float(per_week.mean()), 3),
-            "certified_per_week": per_week.tolist(),
-            "wip_mean": round(self._wip_area / now_s, 3) if now_s else 0.0,
+            **self._lead_times(why_null),
+            **self._flow(now_s),
+            "wip_mean": round(self._wip_area / now_s, 3) if now_s else None,
             "wip_max": self._wip_max,
             "wip_samples": self.wip_samples,
             "tests_run": self.tests_run,
-            "retest_rate": round(self.retests / self.tests_run, 4) if self.tests_run else 0.0,
-            "staff": {"count": self.staff_total, "utilisation": round(self.staff.utilisation(), 4),
-                      "queue_mean": round(self._queue_mean("staff"), 3)},
-            "equipment": {rid: {"units": r.capacity, "utilisation": round(load[rid][0], 4),
-                                "wait_mean_h": round(self._wait_s[rid] / self._starts[rid] / 3600.0, 3)
-                                if self._starts[rid] else 0.0,
-                                "queue_mean": round(load[rid][1], 3)}
-                          for rid, r in self.equipment.items()},
-            "bottleneck": {"resource": bottleneck, "utilisation": round(load[bottleneck][0], 4),
-                           "queue_mean": round(load[bottleneck][1], 3)},
+            "retest_rate": round(self.retests / self.tests_run, 4) if self.tests_run else None,
+            "staff": staff,
+            "equipment": equipment,
+            "bottleneck": self._bottleneck(loads, equipment, staff),
         }
+        figures["overloaded"] = max(loads.values()) > 1.0
+        if not now_s:
+            why_null["wip_mean"] = "no time has passed"
+        if not self.tests_run:
+            why_null["retest_rate"] = "no test has run"
+        if why_null:
+            figures["why_null"] = why_null
+        return figures
+
+    def _lead_times(self, why_null: dict[str, str]) -> dict[str, Any]:
+        """Shipment to certificate for certified parts, and for every part with open ones at their age so far."""
+        now_s = self.model.now_s
+        certified = np.array([(p.done_s - p.shipped_s) / DAY_S for p in self.parts if p.state == "certified"])
+        every = np.array([((p.done_s if p.done_s is not None else now_s) - p.shipped_s) / DAY_S for p in self.parts])
+        open_parts = sum(p.done_s is None for p in self.parts)
+        if not len(certified):
+            why_null["lead_time_certified_mean_d"] = why_null["lead_time_certified_p95_d"] = "no part certified yet"
+        if not len(every):
+            why_null["lead_time_all_mean_d"] = "no part shipped"
+        return {
+            "lead_time_certified_mean_d": round(float(certified.mean()), 3) if len(certified) else None,
+            "lead_time_certified_p95_d": round(float(np.percentile(certified, 95)), 3) if len(certified) else None,
+            # Open parts count at their age so far: a lower bound on what their lead time will be.
+            "lead_time_all_mean_d": round(float(every.mean()), 3) if len(every) else None,
+            "lead_time_all_is_lower_bound": open_parts > 0,
+            "parts_open": open_parts,
+        }
+
+    def _flow(self, now_s: float) -> dict[str, Any]:
+        """Arrivals and completions per week, and the trend of parts in the system."""
+        weeks = max(int(np.ceil(now_s / WEEK_S)), 1)
+        arrivals = np.bincount([int(p.shipped_s // WEEK_S) for p in self.parts], minlength=weeks)[:weeks]
+        done = np.bincount([int(p.done_s // WEEK_S) for p in self.parts if p.done_s is not None], minlength=weeks)[:weeks]
+        certified = np.bincount([int(t // WEEK_S) for t, _ in self.certificates], minlength=weeks)[:weeks]
+        samples = np.asarray(self.wip_samples, dtype=float)
+        days = np.arange(len(samples)) * self.config.wip_sample_s / WEEK_S
+        growth = float(np.polyfit(days, samples, 1)[0]) if len(samples) >= 3 else None
+        return {
+            "arrivals_per_week_mean": round(float(arrivals.mean()), 3),
+            "completions_per_week_mean": round(float(done.mean()), 3),
+            "throughput_per_week_mean": round(float(certified.mean()), 3),
+            "certified_per_week": certified.tolist(),
+            "wip_growth_per_week": round(growth, 3) if growth is not None else None,
+        }
+
+    def _working_s(self, equipment_id: str) -> float:
+        """Seconds the equipment could work so far: shift hours if its tests need staff, else all hours."""
+        if self._staffed[equipment_id]:
+            return self.staff.available_unit_s() / self.staff_total if self.staff_total else 0.0
+        return self.model.now_s
+
+    def _working_s_per_week(self, staffed: bool) -> float:
+        """Hours a week a unit can work: the shifts on workdays if its tests need staff, else the whole week."""
+        if not staffed:
+            return WEEK_S
+        return len(self.config.workdays) * sum(end_s - start_s for start_s, end_s in self.config.shifts_s)
+
+    def _offered_load(self, equipment_id: str) -> float:
+        """Work the scenario sends to the equipment over the work it can do, both per week.
+
+        Expected unit-seconds a week: every part type's rate times each of its tests on the equipment,
+        tried 1 / (1 - fail) times on average (re-tests), holding a unit for set-up, test and cleaning.
+        Above 1, queues grow without bound. Tests started in a shift may run past its end, so the
+        realised utilisation over shift hours can exceed 1 a little.
+        """
+        asked_s = sum(p.per_week * (self.setup_s[equipment_id] + t.duration.mean_s + self.cleaning_s[equipment_id])
+                      / max(1.0 - t.fail, 1e-9)
+                      for p in self.config.parts for t in p.tests if t.equipment == equipment_id)
+        units = self.equipment[equipment_id].capacity
+        capacity_s = units * self._working_s_per_week(self._staffed[equipment_id])
+        return asked_s / capacity_s if capacity_s else float("inf") if asked_s else 0.0
+
+    def _equipment_kpis(self, rid: str, why_null: dict[str, str]) -> dict[str, Any]:
+        resource, working_s = self.equipment[rid], self._working_s(rid)
+        units_s = resource.capacity * working_s
+        queue_mean = self._queue_mean(rid)
+        entries = self._entries[rid]
+        # Waits of every test that queued, still-waiting ones up to now: queue_mean = entries / T * wait (Little).
+        wait_h = self._queue_area[rid] / entries / 3600.0 if entries else None
+        if not entries:
+            why_null[f"equipment.{rid}.wait_mean_h"] = "no test queued for it"
+        if not units_s:
+            why_null[f"equipment.{rid}.utilisation"] = "no working hours yet"
+        return {
+            "units": resource.capacity,
+            "works": "shift hours" if self._staffed[rid] else "all hours",
+            "offered_load": round(self._offered_load(rid), 4),
+            "utilisation": round(resource.busy_unit_s() / units_s, 4) if units_s else None,
+            "utilisation_all_hours": round(resource.utilisation(), 4),
+            "tests_queued": entries,
+            "tests_started": self._starts[rid],
+            "wait_mean_h": round(wait_h, 3) if wait_h is not None else None,
+            "queue_mean": round(queue_mean, 3),
+        }
+
+    def _staff_kpis(self) -> dict[str, Any]:
+        shift_unit_s = self.staff.available_unit_s()
+        # Staff-seconds a week the scenario asks for (set-up and test, re-tests included) over the staff's shift hours.
+        asked_s = sum(p.per_week * (self.setup_s[t.equipment] + t.duration.mean_s) * t.staff / max(1.0 - t.fail, 1e-9)
+                      for p in self.config.parts for t in p.tests)
+        capacity_s = self.staff_total * self._working_s_per_week(True)
+        return {
+            "count": self.staff_total,
+            "offered_load": round(asked_s / capacity_s, 4) if capacity_s else None,
+            "utilisation": round(self.staff.busy_unit_s() / shift_unit_s, 4) if shift_unit_s else None,
+            "queue_mean": round(self._queue_mean("staff"), 3),
+        }
+
+    @staticmethod
+    def _bottleneck(loads: dict[str, float], equipment: dict[str, Any], staff: dict[str, Any]) -> dict[str, Any]:
+        """The resource with the highest offered load (then the longest queue): where capacity buys most."""
+        figures = {**equipment, "staff": staff}
+        name = max(sorted(loads), key=lambda k: (loads[k], figures[k]["queue_mean"]))
+        chosen = figures[name]
+        return {"resource": name, "offered_load": loads[name], "utilisation": chosen["utilisation"],
+                "queue_mean": chosen["queue_mean"], "overloaded": loads[name] > 1.0}

@@ -51,9 +51,10 @@ class Operations:
             "operator_wait_mean_s": round(self.control.mean_wait_s(), 1),
             "charge_sessions": sessions,
             "energy_charged_kwh": round(sum(v.charged_j for v in vehicles) / J_PER_KWH, 3),
-            "charger_wait_mean_s": round(sum(c.total_wait_s for c in chargers) / sessions, 1) if sessions else 0.0,
+            "charger_wait_mean_s": round(sum(c.total_wait_s for c in chargers) / sessions, 1) if sessions else None,
             "charger_utilisation": round(sum(c.utilisation() for c in chargers) / len(chargers), 4) if chargers else 0.0,
-            "min_battery_kwh": round(min((v.min_battery_j for v in vehicles), default=0.0) / J_PER_KWH, 3),
+            "min_battery_kwh": round(min(v.min_battery_j for v in vehicles) / J_PER_KWH, 3) if vehicles else None,
+            **({"why_null": {"charger_wait_mean_s": "no vehicle charged"}} if not sessions else {}),
         }
 
 
@@ -99,7 +100,7 @@ class FleetService:
             "vehicles": len(self.vehicles),
             "vehicle_km": round(km, 3),
             "driving_hours": round(hours, 3),
-            "mean_speed_kmh": round(km / hours, 3) if hours else 0.0,
+            "mean_speed_kmh": round(km / hours, 3) if hours else None,
             "disengagements": sum(v.disengagements for v in self.vehicles),
             "charge_sessions": sum(v.charge_sessions for v in self.vehicles),
         }

@@ -326,7 +326,7 @@ class OnDemandService(FleetService):
         detours = np.array([(r.dropoff_s - r.pickup_s - self.config.dwell_s) / r.direct_s
                             for r in served if r.direct_s > 0])
         vehicle_m = sum(v.odometer_m for v in self.vehicles)
-        return {
+        figures = {
             "service": "on_demand",
             "dispatch": self.config.dispatch,
             **self.vehicle_kpis(),
@@ -335,11 +335,16 @@ class OnDemandService(FleetService):
             "served": len(served),
             "rejected": int(rejected),
             "in_progress": len(self.requests) - len(served) - int(rejected),
-            "rejection_rate": round(rejected / len(self.requests), 4) if self.requests else 0.0,
-            "wait_mean_s": round(float(waits.mean()), 1) if len(waits) else 0.0,
-            "wait_p95_s": round(float(np.percentile(waits, 95)), 1) if len(waits) else 0.0,
-            "ride_mean_s": round(float(rides.mean()), 1) if len(rides) else 0.0,
-            "detour_ratio_mean": round(float(detours.mean()), 4) if len(detours) else 0.0,
-            "occupancy_mean": round(sum(v.passenger_m for v in self.vehicles) / vehicle_m, 4) if vehicle_m else 0.0,
+            "rejection_rate": round(rejected / len(self.requests), 4) if self.requests else None,
+            "wait_mean_s": round(float(waits.mean()), 1) if len(waits) else None,
+            "wait_p95_s": round(float(np.percentile(waits, 95)), 1) if len(waits) else None,
+            "ride_mean_s": round(float(rides.mean()), 1) if len(rides) else None,
+            "detour_ratio_mean": round(float(detours.mean()), 4) if len(detours) else None,
+            "occupancy_mean": round(sum(v.passenger_m for v in self.vehicles) / vehicle_m, 4) if vehicle_m else None,
             "empty_km": round(sum(v.empty_m for v in self.vehicles) / 1000.0, 3),
         }
+        why = {"rejection_rate": "no request was made", "wait_mean_s": "no ride was served",
+               "wait_p95_s": "no ride was served", "ride_mean_s": "no ride was served",
+               "detour_ratio_mean": "no ride was served", "occupancy_mean": "no vehicle moved"}
+        why_null = {key: reason for key, reason in why.items() if figures[key] is None}
+        return {**figures, "why_null": why_null} if why_null else figures

@@ -156,3 +156,16 @@ def test_a_folder_that_is_not_a_run_is_one_clear_line(tmp_path: Path) -> None:
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {tmp_path}: no manifest.json; give a results folder written by 'twin run'"
+
+
+def test_lab_queues_that_disagree_with_the_log_fail(helsinki_map, tmp_path: Path) -> None:
+    run = _run("certification_center", 2, tmp_path / "lab")
+    folder = _doctored(run, tmp_path / "late")
+
+    def later_start(events: pd.DataFrame) -> pd.DataFrame:
+        starts = events.index[events["event"] == "test_start"]
+        events.loc[starts[len(starts) // 2], "t_s"] += 20 * 86400.0  # one test started 20 days later than it did
+        return events
+
+    _edit_events(folder, later_start)
+    assert _by_name(folder)["lab_queues"] == "FAIL"

@@ -106,6 +106,7 @@ def test_exact_event_log_pass() -> None:
     model.clock.at(8 * 3600.0, lambda: center.ship(center.config.parts[0], "nowhere"))  # Monday 08:00
     model.run_until(model.duration_s)
     assert _log(model) == [(8.0, "pack-1", "shipped", "nowhere"), (8.0, "pack-1", "arrived", "certification_center"),
+                           (9.0, "pack-1", "test_start", "t on rig"), (11.5, "pack-1", "passed", "t"),
                            (11.5, "pack-1", "certificate", "pack")]  # staff from 09:00, 30 min set-up, 2 h test
 
 
@@ -116,8 +117,9 @@ def test_exact_event_log_fail_rework_reject() -> None:
     model.run_until(model.duration_s)
     assert _log(model) == [
         (9.0, "pack-1", "shipped", "nowhere"), (9.0, "pack-1", "arrived", "certification_center"),
-        (11.5, "pack-1", "failed", "t"), (35.5, "pack-1", "reworked", "t"),
-        (38.0, "pack-1", "failed", "t"), (38.0, "pack-1", "rejected", "after 2 failures")]
+        (9.0, "pack-1", "test_start", "t on rig"), (11.5, "pack-1", "failed", "t"), (35.5, "pack-1", "reworked", "t"),
+        (35.5, "pack-1", "test_start", "t on rig"), (38.0, "pack-1", "failed", "t"),
+        (38.0, "pack-1", "rejected", "after 2 failures")]
     assert center.kpis()["retest_rate"] == pytest.approx(0.5)
 
 
@@ -177,7 +179,8 @@ def test_an_extra_unit_at_the_bottleneck_buys_lead_time(helsinki_world) -> None:
     after = more.services[-1].kpis()
     assert after["equipment"][neck]["units"] == 2
     assert after["equipment"][neck]["utilisation"] < before["equipment"][neck]["utilisation"]
-    assert after["lead_time_mean_d"] < before["lead_time_mean_d"] and after["certified"] >= before["certified"]
+    assert after["lead_time_all_mean_d"] < before["lead_time_all_mean_d"] and after["certified"] >= before["certified"]
+    assert before["bottleneck"]["offered_load"] > after["equipment"][neck]["offered_load"]
 
 
 def test_references_to_unknown_equipment_are_refused() -> None:
@@ -186,3 +189,32 @@ def test_references_to_unknown_equipment_are_refused() -> None:
         scenario.loads(text.replace("[certification.extra_units]", "[certification.extra_units]\nlaser_rig = 1"))
     with pytest.raises(ScenarioError, match="needs equipment 'crash_slide', which is not an equipment id"):
         scenario.loads(text.replace('equipment = "crash_sled"', 'equipment = "crash_slide"'))
+
+
+def test_a_year_of_the_default_center_says_it_is_overloaded_and_why(helsinki_world) -> None:
+    """The battery building cannot keep up: the KPIs must say so, not hide it behind calendar-hour averages."""
+    path = scenario.packaged()["certification_center"]
+    model = TwinModel(scenario.load(path), helsinki_world, seed=1, duration_s=365 * 86400.0)
+    model.run_until(model.duration_s)
+    kpis = model.services[-1].kpis()
+    neck = kpis["bottleneck"]
+    assert kpis["overloaded"] and neck["overloaded"] and neck["resource"] == "battery_electrical_tester"
+    assert neck["offered_load"] == max(e["offered_load"] for e in kpis["equipment"].values()) > 1.5
+    assert kpis["arrivals_per_week_mean"] > kpis["completions_per_week_mean"] and kpis["wip_growth_per_week"] > 1.0
+    assert kpis["lead_time_all_is_lower_bound"] and kpis["lead_time_all_mean_d"] > kpis["lead_time_certified_mean_d"]
+    tester = kpis["equipment"]["battery_electrical_tester"]
+    assert tester["utilisation"] > 0.95 > 0.5 > tester["utilisation_all_hours"]  # busy whenever staff are there
+    for rid, e in kpis["equipment"].items():  # Little's law: L = lambda W, with every queued test counted
+        arrivals_per_s = e["tests_queued"] / model.duration_s
+        wait_s = (e["wait_mean_h"] or 0.0) * 3600.0
+        assert e["queue_mean"] == pytest.approx(arrivals_per_s * wait_s, abs=2e-3), rid
+
+
+def test_figures_without_data_are_null_with_a_reason() -> None:
+    model = _center(SMALL.format(part="pack", kind="pre_certification", fail=0.0), duration="1 d")
+    model.run_until(model.duration_s)
+    kpis = model.services[-1].kpis()
+    assert kpis["parts_shipped"] == 0 and kpis["lead_time_certified_mean_d"] is None
+    assert kpis["lead_time_all_mean_d"] is None and kpis["retest_rate"] is None
+    assert kpis["why_null"]["lead_time_certified_mean_d"] == "no part certified yet"
+    assert kpis["why_null"]["equipment.rig.wait_mean_h"] == "no test queued for it"

@@ -80,6 +80,16 @@ class Resource:
         self._available_unit_s += max(self.capacity, self.in_use) * (now_s - self._last_s)
         self._last_s = now_s
 
+    def busy_unit_s(self) -> float:
+        """Unit-seconds in use since the start."""
+        self._account()
+        return self._busy_unit_s
+
+    def available_unit_s(self) -> float:
+        """Unit-seconds the resource had (for staff: the shift hours times the staff on shift)."""
+        self._account()
+        return self._available_unit_s
+
     def utilisation(self) -> float:
         """Busy unit-time over available unit-time since the start (shifts counted as they were)."""
         self._account()

@@ -33,7 +33,7 @@ HEADLINES = {
     "waste": ("kg_collected", "overflow_events", "tours"),
     "on_demand": ("requests", "served", "rejected", "wait_mean_s", "occupancy_mean"),
     "loop": ("loops_completed", "vehicle_km"),
-    "certification": ("parts_shipped", "certified", "wip", "lead_time_mean_d", "retest_rate"),
+    "certification": ("parts_shipped", "certified", "wip", "lead_time_all_mean_d", "retest_rate"),
     "drones": ("deliveries", "on_time_rate", "conflicts_resolved", "losses_of_separation", "holding_h"),
 }
 OPERATIONS = ("disengagements", "operator_utilisation", "charge_sessions", "min_battery_kwh")
@@ -231,20 +231,20 @@ class Viewer:
             if service == "engine":
                 continue
             keys = HEADLINES.get(figures.get("service", ""), OPERATIONS if service == "operations" else ())
-            values = [(key, figures[key]) for key in keys
-                      if isinstance(figures.get(key), (int, float)) and not isinstance(figures.get(key), bool)]
+            values = [(key, figures[key]) for key in keys if key in figures and (figures[key] is None or (
+                      isinstance(figures[key], (int, float)) and not isinstance(figures[key], bool)))]
             shown.append((service, values))
         # A whole-testbed scenario has many services: then each gets one line with its first figures.
         compact = sum(1 + len(values) for _, values in shown) * 17 > height - y - 170
         for service, values in shown:
             if compact:
-                line = " · ".join(f"{key} {value:.3g}" for key, value in values[:2])
+                line = " · ".join(f"{key} {_shown(value, '.3g')}" for key, value in values[:2])
                 y += self._text(service, (x, y), "small", (255, 210, 90))
                 y += self._text(f"  {line}", (x, y), "small") + 2
                 continue
             y += self._text(service, (x, y), "normal", (255, 210, 90))
             for key, value in values:
-                y += self._text(f"  {key}: {value:g}", (x, y), "small")
+                y += self._text(f"  {key}: {_shown(value, 'g')}", (x, y), "small")
             y += 4
         for name, values in self.series.items():
             if len(values) >= 2 and y < height - 150:
@@ -294,3 +294,8 @@ class Viewer:
         self.screen.blit(box, (left, top))
         for i, line in enumerate(HELP):
             self._text(line, (left + 16, top + 10 + 26 * i))
+
+
+def _shown(value: float | None, spec: str) -> str:
+    """A KPI as the panel prints it: a figure without data says so rather than showing 0."""
+    return "no data" if value is None else format(value, spec)
