@@ -17,7 +17,7 @@ import shapely
 
 from agents.fleet import FleetService, Operations
 from agents.vehicle import RoadVehicle
-from twin.arc_routing import cover_walk, split_walk
+from twin.arc_routing import cover_walk, covering_bound_m, split_walk
 from twin.errors import RoutingError
 from twin.shuttle_config import CleaningFleet
 
@@ -91,6 +91,7 @@ class CleaningService(FleetService):
         self.swept: set[int] = set()
         self.required_m = float(sum(net.edge_length_m[e] for e in self.required))
         walk = cover_walk(net, sorted(self.required), self.depot.node)
+        self.bound_m, self.bound_exact = covering_bound_m(net, sorted(self.required), self.depot.node)
         pieces = split_walk(net, walk, self.required, config.count)
         self.planned_m = sum(self._piece_length_m(piece) for piece in pieces)
         self.vehicles = [Sweeper(model, self, i, piece) for i, piece in enumerate(pieces)]
@@ -133,5 +134,9 @@ class CleaningService(FleetService):
             "km_swept": round(swept_m / 1000.0, 3),
             "deadhead_km": round(sum(v.deadhead_m for v in self.vehicles) / 1000.0, 3),
             "planned_route_km": round(self.planned_m / 1000.0, 3),
-            "route_to_lower_bound": round(self.planned_m / self.required_m, 4) if self.required_m else 1.0,
+            # The shortest closed walk covering the streets (exact, or a lower bound if they are scattered).
+            "covering_walk_km": round(self.bound_m / 1000.0, 3),
+            "covering_walk_is_optimum": self.bound_exact,
+            "planned_route_to_covering_walk": round(self.planned_m / self.bound_m, 4) if self.bound_m else None,
+            **({"why_null": {"planned_route_to_covering_walk": "no street to sweep"}} if not self.bound_m else {}),
         }

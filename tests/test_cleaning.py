@@ -38,7 +38,8 @@ def test_grid_is_covered_exactly_once_with_no_deadhead() -> None:
     assert kpis["coverage_pct"] == 100.0
     assert kpis["streets_km"] == pytest.approx(2.4)
     assert kpis["planned_route_km"] == pytest.approx(2.4)
-    assert kpis["route_to_lower_bound"] == pytest.approx(1.0)
+    assert kpis["covering_walk_km"] == pytest.approx(2.4) and kpis["covering_walk_is_optimum"]
+    assert kpis["planned_route_to_covering_walk"] == pytest.approx(1.0)
     assert kpis["deadhead_km"] == pytest.approx(0.0)
     assert kpis["driving_hours"] == pytest.approx(2400.0 / (5 / 3.6) / 3600.0)
 
@@ -50,7 +51,9 @@ def test_one_way_sweep_pays_the_way_back() -> None:
     assert kpis["coverage_pct"] == 100.0
     assert kpis["km_swept"] == pytest.approx(1.0)
     assert kpis["deadhead_km"] == pytest.approx(1.0)
-    assert kpis["route_to_lower_bound"] == pytest.approx(2.0)
+    assert kpis["streets_km"] == pytest.approx(1.0)
+    assert kpis["covering_walk_km"] == pytest.approx(2.0)  # the way back is part of any closed walk
+    assert kpis["planned_route_to_covering_walk"] == pytest.approx(1.0)
 
 
 def test_windows_and_sweepers_share_the_work() -> None:
@@ -85,3 +88,18 @@ def test_covering_walk_on_the_real_network(helsinki_world, data, parts: int) -> 
     assert sum(net.edge_length_m[e] for e in walk) >= sum(net.edge_length_m[e] for e in required)
     pieces = split_walk(net, walk, required, parts)
     assert len(pieces) == parts and [e for piece in pieces for e in piece] == walk
+
+
+def test_the_planned_walk_is_the_exact_optimum_on_the_real_network(helsinki_world) -> None:
+    """All of Helsinki's test streets: the Euler walk after min-cost balancing is the directed Chinese
+    postman optimum, longer than the street length (one-way streets must be driven back)."""
+    from twin.arc_routing import covering_bound_m
+
+    net = helsinki_world.network
+    depot = helsinki_world.site_node("west_depot", 150.0)
+    required = list(range(net.edge_count))
+    walk = cover_walk(net, required, depot)
+    bound_m, exact = covering_bound_m(net, required, depot)
+    assert exact and sorted(set(walk)) == required
+    assert float(net.edge_length_m[walk].sum()) == pytest.approx(bound_m, rel=1e-9)
+    assert bound_m > float(net.edge_length_m.sum()) * 1.2  # 31.97 km against 25.4 km of street

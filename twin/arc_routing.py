@@ -9,9 +9,11 @@ Given the directed edges that must be driven (both curbs of a two-way street are
    from nodes with surplus arrivals to nodes with surplus departures;
 3. walk an Euler circuit of the result from the depot.
 
-With every edge of a strongly connected, already balanced graph required, step 2 adds nothing
-and the walk is optimal (the directed Chinese postman); otherwise it is the classic heuristic.
-:func:`split_walk` then shares the walk among several sweepers.
+When the required edges and the depot are already connected, step 1 adds nothing and steps 2-3
+give the optimal walk (with every street required, this is the directed Chinese postman);
+otherwise it is the classic heuristic. :func:`covering_bound_m` gives that optimum, or a lower
+bound where the required edges are scattered, to judge a plan against. :func:`split_walk` then
+shares the walk among several sweepers.
 """
 
 from __future__ import annotations
@@ -26,14 +28,35 @@ def cover_walk(net: RoadNetwork, required: list[int], depot: int) -> list[int]:
     """A closed walk (edge indices) from ``depot`` driving every edge in ``required``."""
     if not required:
         return []
+    graph = _required_graph(net, required, depot)
+    _connect(net, graph)
+    for (a, b), units in _balancing_flow(net, graph).items():
+        for _ in range(units):
+            _add_path(net, graph, a, b)
+    circuit = nx.eulerian_circuit(graph, source=depot, keys=True)
+    return [graph.edges[u, v, k]["edge"] for u, v, k in circuit]
+
+
+def covering_bound_m(net: RoadNetwork, required: list[int], depot: int) -> tuple[float, bool]:
+    """``(metres, exact)``: the shortest closed walk from ``depot`` driving every required edge.
+
+    The required length plus the cheapest balancing paths (min-cost flow). Exact when the required
+    edges and the depot are connected; otherwise joining the pieces costs more, and this is a lower bound.
+    """
+    if not required:
+        return 0.0, True
+    graph = _required_graph(net, required, depot)
+    required_m = float(net.edge_length_m[sorted(set(required))].sum())
+    balancing_m = sum(units * net.distance_m(a, b) for (a, b), units in _balancing_flow(net, graph).items())
+    return required_m + balancing_m, nx.number_weakly_connected_components(graph) == 1
+
+
+def _required_graph(net: RoadNetwork, required: list[int], depot: int) -> nx.MultiDiGraph:
     graph = nx.MultiDiGraph()
     graph.add_node(depot)
     for edge in sorted(set(required)):
         graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
-    _connect(net, graph)
-    _balance(net, graph)
-    circuit = nx.eulerian_circuit(graph, source=depot, keys=True)
-    return [graph.edges[u, v, k]["edge"] for u, v, k in circuit]
+    return graph
 
 
 def _add_path(net: RoadNetwork, graph: nx.MultiDiGraph, source: int, target: int) -> None:
@@ -55,12 +78,13 @@ def _connect(net: RoadNetwork, graph: nx.MultiDiGraph) -> None:
         _add_path(net, graph, representatives[b], representatives[a])
 
 
-def _balance(net: RoadNetwork, graph: nx.MultiDiGraph) -> None:
+def _balancing_flow(net: RoadNetwork, graph: nx.MultiDiGraph) -> dict[tuple[int, int], int]:
+    """How many extra shortest paths from ``a`` to ``b`` make every node's in- and out-degree equal, at least cost."""
     surplus = {n: graph.in_degree(n) - graph.out_degree(n) for n in sorted(graph.nodes)}
     sources = [n for n, s in surplus.items() if s > 0]  # arrive more than they leave: need extra exits
     sinks = [n for n, s in surplus.items() if s < 0]
     if not sources:
-        return
+        return {}
     dist = net.distance_matrix_m(sources + sinks)[: len(sources), len(sources):]
     flow_graph = nx.DiGraph()
     for n in sources:
@@ -72,10 +96,8 @@ def _balance(net: RoadNetwork, graph: nx.MultiDiGraph) -> None:
             if np.isfinite(dist[i, j]):
                 flow_graph.add_edge(("s", a), ("t", b), weight=int(round(dist[i, j] * 100)))
     flow = nx.min_cost_flow(flow_graph)
-    for (_, a), targets in sorted(flow.items()):
-        for (_, b), units in sorted(targets.items()):
-            for _ in range(units):
-                _add_path(net, graph, a, b)
+    return {(a, b): units for (_, a), targets in sorted(flow.items())
+            for (_, b), units in sorted(targets.items()) if units}
 
 
 def split_walk(net: RoadNetwork, walk: list[int], required: set[int], parts: int) -> list[list[int]]:
