@@ -221,3 +221,31 @@ def test_ctrl_c_during_a_write_arrives_after_the_row_is_safe(tmp_path: Path) -> 
             db.record("held", {"key": "k1", "seed": 1, "params": {}, "status": "ok"}, 1)
     assert db.finished() == {"k1"}
     db.close()
+
+
+def test_workers_exit_when_the_sweep_is_killed(helsinki_map, tmp_path: Path) -> None:
+    """SIGKILL of the sweep itself (no chance to clean up): its workers must not live on."""
+    proc = _twin("sweep", str(_sweep_file(tmp_path)), "--db", str(tmp_path / "fault.duckdb"), "--workers", "2",
+                 env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while len(_workers(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = _workers(proc.pid)
+        assert len(workers) == 2, "the sweep started no workers"
+        os.kill(proc.pid, signal.SIGKILL)  # the sweep only, not its process group
+        proc.communicate(timeout=30)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if _alive(pid)], "workers outlived the sweep"
+    finally:
+        _stop(proc)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

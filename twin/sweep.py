@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import threading
 import time
 import traceback
 from collections import deque
@@ -23,6 +24,7 @@ from twin.results_db import ResultsDB
 from twin.sweep_config import Sweep, Task, task_scenario
 
 _WORLDS: dict[str, Any] = {}
+PARENT_POLL_S = 1.0  # how often a local worker checks that the sweep that started it is still alive
 
 
 def flatten(kpis: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -60,6 +62,20 @@ def run_task(task: Task) -> dict[str, Any]:
     return result
 
 
+def exit_with_parent(parent_pid: int) -> None:
+    """In a worker: end this process once the sweep that started it is gone (e.g. killed with SIGKILL).
+
+    A killed parent cannot stop its pool, and the workers would otherwise live on; the sweep's
+    database already holds every finished run, so a worker has nothing to save.
+    """
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class LocalBackend:
     """Worker processes on this machine (spawned, as mesa requires)."""
 
@@ -68,7 +84,8 @@ class LocalBackend:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=exit_with_parent, initargs=(os.getpid(),))
 
     def submit(self, task: Task) -> Any:
         try:
