@@ -112,3 +112,22 @@ def test_headless_run_never_imports_pygame() -> None:
     code = "import sys, twin.cli, twin.runner, agents.shuttle; print('pygame' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_run_with_nothing_on_tracks_writes_no_empty_trajectories(helsinki_map, tmp_path: Path) -> None:
+    """drone_free_zone has no road vehicle: no empty GeoPackage, and the manifest says why."""
+    runner.run(scenario.packaged()["drone_free_zone"], tmp_path / "air", seed=1, area="helsinki_test")
+    assert not (tmp_path / "air" / "trajectories.gpkg").exists()
+    manifest = json.loads((tmp_path / "air" / "manifest.json").read_text())
+    assert manifest["trajectories"].startswith("not written: ")
+
+
+def test_parts_trucks_are_in_the_trajectories(helsinki_map, tmp_path: Path) -> None:
+    runner.run(scenario.packaged()["certification_center"], tmp_path / "lab", seed=1, area="helsinki_test")
+    tracks = gpd.read_file(tmp_path / "lab" / "trajectories.gpkg", layer="trajectories")
+    events = pd.read_csv(tmp_path / "lab" / "events.csv")
+    trucks = tracks[tracks["kind"] == "truck"]
+    assert set(trucks["agent"]) == set(events.loc[events["event"] == "shipped", "agent"])
+    arrived = events[events["event"] == "arrived"].set_index("agent")["t_s"]
+    last = trucks.groupby("agent")["t_s"].max()
+    assert (abs(last[arrived.index] - arrived) < 1e-3).all()  # the truck's last point is the part's arrival

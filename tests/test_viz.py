@@ -185,3 +185,16 @@ def test_the_whole_testbed_panel_fits_the_screen(helsinki_map) -> None:
     kpi_lines = [(text, y) for text, y, _ in drawn if text.startswith("  ")]
     legend_y = min(y for text, y, _ in drawn if text in KIND_COLOUR)
     assert kpi_lines and max(y for _, y in kpi_lines) < legend_y  # figures never run into the legend
+
+
+def test_a_screenshot_without_frames_ends_and_a_bad_start_names_start(helsinki_map, tmp_path: Path) -> None:
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    shot = tmp_path / "shot.png"
+    done = subprocess.run([sys.executable, "-m", "twin.cli", "view", "bitgreen_shuttles", "--area", "helsinki_test",
+                           "--size", "640x400", "--screenshot", str(shot)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert shot.stat().st_size > 1000
+    bad = subprocess.run([sys.executable, "-m", "twin.cli", "view", "bitgreen_shuttles", "--area", "helsinki_test",
+                          "--start", "-3 h"], capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: --start '-3 h': must be more than 0 s"
