@@ -1,22 +1,34 @@
 """Drones in the corridors of the Buk-gu free zone and the Bitgreen - Cheomdan 3 cargo link.
 
-A delivery request waits at its origin vertiport for an idle drone of its type. Its flight is
-planned when it leaves: a strategic slot (4D reservations: each corridor direction keeps the
-entry and exit times of every flight, and a new flight departs when it can keep the horizontal
-minimum behind or ahead of each at both ends), then, with the flight's own gust, tactical
-resolution (slow down to stay behind the flight ahead, or hold at the corridor entry). Flights on
-one corridor direction fly one layer; the other direction flies another layer, vertically
-separated. Along a corridor both flights move at constant speed, so their separation is linear in
-time and its minimum is checked exactly at the ends of their overlap: a loss of separation is
-counted for every pair that comes closer than the minimum. Pads are a limited resource: a
-drone holds in the air (stacked) until a pad is free. No drone leaves without the energy for the
-flight with its reserve intact, planned against a strong headwind gust and a hover over a busy pad.
+A delivery request waits at its origin vertiport for an idle drone of its type. The drone's whole
+flight is planned before it leaves, as a 4D trajectory (:mod:`twin.airspace`): a minute on the
+pad, a vertical climb to its corridor's layer, the corridor legs at its ground speed (airspeed
+plus the wind and this flight's gust), a vertical transition where the next corridor flies
+another layer, and a vertical descent onto a pad. The plan must
+
+* keep the separation minima (horizontal AND vertical; per drone type, a pair keeps the larger)
+  from every flight already committed, over the whole airspace: cruise, crossings and merging
+  corridors, and climbs and descents over shared vertiports;
+* find its take-off pad free and its landing pad free from arrival to the end of turnaround, so
+  no drone ever holds in the air;
+* leave the energy reserve intact.
+
+Deconfliction: ``tactical`` lets the planner fly the flight slower (80 %, then 60 % airspeed);
+``strategic`` lets it delay the departure (a ground hold, the departure slot). With both off,
+flights leave as soon as pads allow, and the separation checker will count what happens. The
+figures for separation are not the planner's: ``losses_of_separation``, the closest approach and
+the time in loss come from :func:`twin.audit.separation_figures` reading the recorded tracks.
+
+Places follow the scenario's area: vertiports resolve through the area's ``[site_aliases]`` and
+geofences through its ``[zone_aliases]``, so with ``--area`` the drones fly over the same map as
+the shuttles. Corridor ``via`` waypoints are coordinates of the real place: on a stand-in map a
+corridor runs straight between its vertiports.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -25,29 +37,23 @@ import numpy as np
 import pyproj
 import shapely
 
+from twin.airspace import Airspace, PadTimeline, Trajectory
 from twin.areas import area_files, load_area
+from twin.audit import separation_figures
 from twin.drone_config import Drones, DroneType, Flow
 from twin.errors import RoutingError, TwinError
-from twin.resources import Resource
 
 if TYPE_CHECKING:
     from twin.model import TwinModel
 
 DAY_S = 86400.0
 J_PER_KWH = 3.6e6
-TAKEOFF_PAD_S = 60.0
-HOLD_ALLOWANCE_S = 600.0  # hover time budgeted on top of every flight (plus one pad turnaround)
+TAKEOFF_PAD_S = 60.0  # on the pad, spinning up, before it lifts off
+HOLD_ALLOWANCE_S = 600.0  # hover time budgeted on top of every flight when checking it can be flown at all
 RECHARGE_W = 20_000.0  # ASSUMPTION: battery drones charge at 20 kW; hydrogen refuels in 10 min
 REFUEL_S = 600.0
-
-
-def find_site(site_id: str) -> tuple[float, float]:
-    """(lon, lat) of a site defined in any area or zone file."""
-    for area_id in area_files():
-        for site in load_area(area_id).spec.sites:
-            if site.id == site_id:
-                return site.lon, site.lat
-    raise TwinError(f"no area or zone file defines a site '{site_id}'")
+TACTICAL_SPEEDS = (0.8, 0.6)  # fractions of cruise airspeed tried before a ground hold
+MAX_GROUND_HOLD_S = 2 * DAY_S
 
 
 @dataclass
@@ -60,43 +66,27 @@ class Leg:
     length_m: float
 
 
-@dataclass
-class Pass:
-    """A flight's pass through one leg: entry and exit times (constant speed in between)."""
-
-    flight: Flight
-    leg: Leg
-    t_in: float
-    t_out: float
-
-    def along_m(self, t_s: float) -> float:
-        return self.leg.length_m * (t_s - self.t_in) / max(self.t_out - self.t_in, 1e-9)
-
-
 @dataclass(eq=False)
 class Flight:
+    """A committed flight: its trajectory, and what it costs."""
+
     drone: Drone
     legs: list[Leg]
     payload_kg: float
-    passes: list[Pass] = field(default_factory=list)
-    takeoff_s: float = 0.0
-    over_destination_s: float = 0.0
-    landing_start_s: float = float("inf")
-    landed_s: float = float("inf")
+    trajectory: Trajectory
+    energy_j: float
 
-    def position_m(self, t_s: float) -> tuple[float, float]:
-        for p in self.passes:
-            if p.t_in <= t_s <= p.t_out:
-                coords = p.leg.xy_m
-                steps = np.hypot(*np.diff(coords, axis=0).T)
-                cumulative = np.concatenate([[0.0], np.cumsum(steps)])
-                s = p.along_m(t_s)
-                i = min(int(np.searchsorted(cumulative, s, side="right")) - 1, len(steps) - 1)
-                f = (s - cumulative[i]) / steps[i] if steps[i] > 0 else 0.0
-                x, y = coords[i] + f * (coords[i + 1] - coords[i])
-                return float(x), float(y)
-        end = self.passes[-1].leg.xy_m[-1] if t_s > self.passes[-1].t_out else self.passes[0].leg.xy_m[0]
-        return float(end[0]), float(end[1])
+    @property
+    def takeoff_s(self) -> float:
+        return self.trajectory.start_s
+
+    @property
+    def landed_s(self) -> float:
+        return self.trajectory.end_s
+
+    @property
+    def descent_s(self) -> float:
+        return float(self.trajectory.t_s[-2])
 
 
 class Drone(mesa.Agent):
@@ -107,14 +97,24 @@ class Drone(mesa.Agent):
         self.service, self.name, self.type, self.home, self.at = service, name, kind, home, home
         self.energy_j = kind.energy_j
         self.min_energy_j = kind.energy_j
-        self.state = "idle"
+        self.state = "idle"  # idle, charging, waiting (ground hold), flying, turnaround
         self.flight: Flight | None = None
         self.flown_m = 0.0
 
+    def _flying(self, now_s: float) -> bool:
+        return self.flight is not None and self.flight.takeoff_s <= now_s <= self.flight.landed_s
+
     def position_m(self, now_s: float) -> tuple[float, float]:
-        if self.flight is not None and self.state in ("flying", "holding"):
-            return self.flight.position_m(now_s)
+        if self._flying(now_s):
+            x, y, _ = self.flight.trajectory.position(now_s)
+            return x, y
         return self.service.port_xy[self.at]
+
+    def altitude_m(self, now_s: float) -> float:
+        return self.flight.trajectory.position(now_s)[2] if self._flying(now_s) else 0.0
+
+    def phase(self, now_s: float) -> str:
+        return self.flight.trajectory.phase(now_s) if self._flying(now_s) else self.state
 
 
 class DroneService:
@@ -124,48 +124,69 @@ class DroneService:
 
     def __init__(self, model: TwinModel, config: Drones) -> None:
         self.model, self.config = model, config
-        self.to_m = pyproj.Transformer.from_crs("EPSG:4326", config.crs, always_xy=True)
-        self.port_xy = {v.site: self.to_m.transform(*find_site(v.site)) for v in config.vertiports}
+        self.crs = model.world.area.crs  # the air layer lives in the scenario's place, like the ground
+        self.stand_in = {ref: w.area.id for ref, w in model.worlds.items() if w.area.id != ref}
+        self.port_xy = {v.site: self._site_xy(v.site) for v in config.vertiports}
         self.geofences = self._geofences()
         self.corridors = {c.id: self._corridor_line(c) for c in config.corridors}
         self._check_geofences()
         self.graph = nx.Graph()
         for c in config.corridors:
             self.graph.add_edge(c.start, c.end, corridor=c.id, length=self.corridors[c.id].length)
-        self.pads = {v.site: Resource(model.clock, v.pads, f"pads at {v.site}") for v in config.vertiports}
+        self.pads = {v.site: PadTimeline(v.pads) for v in config.vertiports}
+        self.pad_reserved: dict[str, list[tuple[float, float]]] = {v.site: [] for v in config.vertiports}
         self.types = {t.id: t for t in config.types}
         self.drones = [Drone(model, self, f"{kind}-{port.site}-{i + 1}", self.types[kind], port.site)
                        for port in config.vertiports for kind, n in sorted(port.drones.items()) for i in range(n)]
         self.waiting: dict[str, deque] = {v.site: deque() for v in config.vertiports}
-        self.reservations: dict[tuple[str, int], list[Pass]] = {}
-        # A pass that left its leg more than this long ago constrains no later flight: ground speed is
-        # at least a quarter of airspeed (ground_speed_mps), so any flight entering the leg now is more
-        # than the separation behind it. Forgetting such passes keeps each check to the live traffic.
-        slowest_mps = 0.25 * min((kind.cruise_speed_mps for kind in self.types.values()), default=1.0)
-        self.reservation_horizon_s = self.config.separation_horizontal_m / slowest_mps
-        self.inbound = {v.site: 0 for v in config.vertiports}
-        self.ground_held: dict[str, deque] = {v.site: deque() for v in config.vertiports}
+        self.airspace = Airspace()
+        self.rows: list[tuple] = []  # every drone's recorded track, also when trajectories are not written
         self.requests = self.delivered = self.on_time = self.flights = 0
-        self.delay_s = self.holding_s = self.delivery_energy_j = 0.0
-        self.conflicts = self.resolved = self.losses = 0
+        self.delay_s = self.ground_hold_s = self.delivery_energy_j = 0.0
+        self.conflicts = 0
+        self.resolutions = {"ground_hold": 0, "speed": 0}
         for flow in config.flows:
             self._schedule_flow(flow)
 
-    # --- airspace -------------------------------------------------------------------------
+    # --- places ---------------------------------------------------------------------------
+    def _site_xy(self, site_id: str) -> tuple[float, float]:
+        """A site of the scenario's areas (aliases apply); on the real map also any zone's sites."""
+        worlds = list({id(w): w for w in self.model.worlds.values()}.values())
+        for world in worlds:
+            area = world.area
+            if site_id in area.spec.site_aliases or any(s.id == site_id for s in area.spec.sites):
+                return self._to_crs(area.site(site_id).lon, area.site(site_id).lat)
+        if not self.stand_in:
+            for area_id in area_files():
+                for site in load_area(area_id).spec.sites:
+                    if site.id == site_id:
+                        return self._to_crs(site.lon, site.lat)
+        names = ", ".join(sorted(w.area.id for w in worlds))
+        raise TwinError(f"vertiport site '{site_id}' is not in area {names}: add it to that area file's "
+                        "[site_aliases] (a site of the area that stands in for it)")
+
+    def _to_crs(self, lon: float, lat: float) -> tuple[float, float]:
+        return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True).transform(lon, lat)
+
     def _geofences(self) -> dict[str, shapely.Polygon]:
-        fences = {}
-        files = area_files()
+        fences, files = {}, area_files()
+        aliases: dict[str, str] = {}
+        for world in self.model.worlds.values():
+            aliases.update(world.area.spec.zone_aliases)
         for fence in self.config.geofences:
-            if fence not in files:
+            actual = aliases.get(fence, fence) if self.stand_in else fence
+            if actual not in files:
                 raise TwinError(f"geofence '{fence}' is not an area or zone id")
-            ring = np.array(load_area(fence).polygon_wgs84.exterior.coords)
-            fences[fence] = shapely.Polygon(np.column_stack(self.to_m.transform(ring[:, 0], ring[:, 1])))
+            if self.stand_in and actual == fence:
+                raise TwinError(f"geofence '{fence}' is not on the stand-in map {', '.join(sorted(set(self.stand_in.values())))}: "
+                                "add it to that area file's [zone_aliases]")
+            ring = np.array(load_area(actual).polygon_wgs84.exterior.coords)
+            fences[actual] = shapely.Polygon(np.column_stack(self._to_crs(ring[:, 0], ring[:, 1])))
         return fences
 
     def _corridor_line(self, corridor: Any) -> shapely.LineString:
-        points = [self.port_xy[corridor.start], *(self.to_m.transform(*p) for p in corridor.via),
-                  self.port_xy[corridor.end]]
-        return shapely.LineString(points)
+        via = [] if self.stand_in else [self._to_crs(*p) for p in corridor.via]
+        return shapely.LineString([self.port_xy[corridor.start], *via, self.port_xy[corridor.end]])
 
     def _check_geofences(self) -> None:
         for c in self.config.corridors:
@@ -200,6 +221,11 @@ class DroneService:
         along = float((steps @ w).sum() / lengths.sum())
         return max(airspeed + along, 0.25 * airspeed)
 
+    def minima(self, kind: DroneType) -> tuple[float, float]:
+        """A type's separation minima: its own if it sets them, else the airspace's."""
+        return (kind.separation_horizontal_m or self.config.separation_horizontal_m,
+                kind.separation_vertical_m or self.config.separation_vertical_m)
+
     # --- demand ---------------------------------------------------------------------------
     def _schedule_flow(self, flow: Flow) -> None:
         rng = self.model.rng
@@ -212,6 +238,7 @@ class DroneService:
 
     def request(self, flow: Flow) -> None:
         self.requests += 1
+        self.model.log.add(self.model.now_s, flow.start, "request", f"{flow.id} to {flow.end}")
         self.waiting[flow.start].append((self.model.now_s, flow))
         self.dispatch(flow.start)
 
@@ -225,21 +252,20 @@ class DroneService:
             queue.popleft()
             self.fly(drone, flow.end, flow.payload_kg, lambda d=drone, a=asked_s, f=flow: self._delivered(d, a, f))
 
-    # --- flying ---------------------------------------------------------------------------
+    # --- planning -------------------------------------------------------------------------
     def flight_energy_j(self, kind: DroneType, legs: list[Leg], payload_kg: float, gs: list[float]) -> float:
+        """Energy to fly ``legs`` at ground speeds ``gs``, with a hover allowance (can it be flown at all?)."""
         mass = (kind.empty_mass_kg + payload_kg) / kind.empty_mass_kg
         climb = legs[0].altitude_m / kind.climb_rate_mps * kind.climb_factor
         descent = legs[-1].altitude_m / kind.descent_rate_mps * kind.descent_factor
         cruise = sum(leg.length_m / v for leg, v in zip(legs, gs))
-        # Hover budget: the allowance plus waiting for one drone ahead on the pad.
         hover_s = HOLD_ALLOWANCE_S + kind.turnaround_s + TAKEOFF_PAD_S
         return kind.cruise_power_w * mass * (climb + cruise + descent + hover_s * kind.hover_factor)
 
     def fly(self, drone: Drone, destination: str, payload_kg: float, landed: Any) -> None:
         kind = drone.type
         legs = self.legs(drone.at, destination)
-        planned = [self.ground_speed_mps(leg, kind.cruise_speed_mps, 0.0) for leg in legs]
-        # Energy is planned for a strong gust against the drone (3 standard deviations) both ways.
+        # Energy is checked for a strong gust against the drone (3 standard deviations) both ways.
         gust = -3.0 * self.config.wind.gust_sd_mps
         need = self.flight_energy_j(kind, legs, payload_kg, [self.ground_speed_mps(leg, kind.cruise_speed_mps, gust)
                                                              for leg in legs])
@@ -249,181 +275,189 @@ class DroneService:
                                f"and keep its reserve even when full: needs {need / J_PER_KWH:.1f} kWh, "
                                f"has {usable_j / J_PER_KWH:.1f} kWh above the reserve")
         if drone.energy_j - need < kind.reserve * kind.energy_j:
-            drone.state = "charging"
-            wait_s = REFUEL_S if kind.store == "hydrogen" else (kind.energy_j - drone.energy_j) / RECHARGE_W
-
-            def full() -> None:
-                drone.energy_j = kind.energy_j
-                drone.state = "idle"
-                self.fly(drone, destination, payload_kg, landed)
-
-            self.model.clock.after(wait_s, full)
+            self._recharge(drone, lambda: self.fly(drone, destination, payload_kg, landed))
             return
-        if self.inbound[destination] >= self.pads[destination].capacity:
-            # Ground delay: no more drones in the air towards a vertiport than it has pads.
-            drone.state = "waiting"
-            self.ground_held[destination].append((self.model.now_s, lambda: self.fly(drone, destination, payload_kg,
-                                                                                      landed)))
-            return
-        self.inbound[destination] += 1
-        drone.state = "waiting"
-        climb_s = legs[0].altitude_m / kind.climb_rate_mps
-        slot_s = self._slot(legs, planned, self.model.now_s + TAKEOFF_PAD_S + climb_s) if self.config.strategic else 0.0
-        self.holding_s += slot_s
-        self.model.clock.after(slot_s, lambda: self.pads[drone.at].request(
-            lambda: self._take_off(drone, legs, payload_kg, landed)))
+        flight = self._plan(drone, legs, payload_kg)
+        self._commit(flight, destination, landed)
 
-    def _live_passes(self, leg: Leg) -> list[Pass]:
-        """The passes on ``leg`` that can still constrain a flight entering it from now on."""
-        passes = self.reservations.setdefault(leg.key, [])
-        oldest_s = self.model.now_s - self.reservation_horizon_s
-        if passes and min(p.t_out for p in passes) < oldest_s:
-            passes[:] = [p for p in passes if p.t_out >= oldest_s]
-        return passes
+    def _recharge(self, drone: Drone, then: Any) -> None:
+        kind = drone.type
+        drone.state = "charging"
+        wait_s = REFUEL_S if kind.store == "hydrogen" else (kind.energy_j - drone.energy_j) / RECHARGE_W
 
-    def _slot(self, legs: list[Leg], gs: list[float], t_in: float) -> float:
-        """The least departure delay that keeps the horizontal minimum at both ends of every leg."""
-        sep = self.config.separation_horizontal_m
-        times, t = [], t_in
-        for leg, v in zip(legs, gs):
-            times.append((t, t + leg.length_m / v, v))
-            t += leg.length_m / v
-        candidates = {0.0}
-        for leg, (a, b, v) in zip(legs, times):
-            for r in self._live_passes(leg):
-                for gap in (r.t_in + sep / v - a, r.t_out + sep / v - b):
-                    if gap > 0:
-                        candidates.add(gap)
-        for delay in sorted(candidates):
-            if all(self._clear(leg, a + delay, b + delay, v) for leg, (a, b, v) in zip(legs, times)):
-                return delay
-        return max(candidates)
+        def full() -> None:
+            drone.energy_j = kind.energy_j
+            drone.state = "idle"
+            then()
 
-    def _clear(self, leg: Leg, a: float, b: float, v: float) -> bool:
-        sep = self.config.separation_horizontal_m
-        for r in self.reservations.get(leg.key, []):
-            rv = leg.length_m / max(r.t_out - r.t_in, 1e-9)
-            behind = a >= r.t_in + sep / v - 1e-9 and b >= r.t_out + sep / v - 1e-9
-            ahead = a + sep / rv <= r.t_in + 1e-9 and b + sep / rv <= r.t_out + 1e-9
-            if not (behind or ahead):
-                return False
-        return True
+        self.model.clock.after(wait_s, full)
 
-    def _take_off(self, drone: Drone, legs: list[Leg], payload_kg: float, landed: Any) -> None:
-        kind, now_s = drone.type, self.model.now_s
-        self.model.clock.after(TAKEOFF_PAD_S, self.pads[drone.at].release)
-        flight = Flight(drone, legs, payload_kg, takeoff_s=now_s)
-        gust = float(self.model.rng.normal(0.0, self.config.wind.gust_sd_mps)) if self.config.wind.gust_sd_mps else 0.0
-        t = now_s + TAKEOFF_PAD_S + legs[0].altitude_m / kind.climb_rate_mps
+    def _trajectory(self, drone: Drone, legs: list[Leg], depart_s: float, speed: float, gust: float) -> Trajectory:
+        """The flight as 4D points: pad, climb, each leg's vertices, transitions between layers, descent."""
+        kind = drone.type
+        x, y = self.port_xy[drone.at]
+        t = depart_s + TAKEOFF_PAD_S
+        points = [(depart_s, x, y, 0.0, "pad"), (t, x, y, 0.0, "climb")]
+        z = legs[0].altitude_m
+        t += z / kind.climb_rate_mps
         for leg in legs:
-            v = self.ground_speed_mps(leg, kind.cruise_speed_mps, gust)
-            t_in, t_out = t, t + leg.length_m / v
-            if self.config.tactical:
-                t_in, t_out = self._resolve(leg, t_in, t_out)
-            self.holding_s += t_in - t
-            self._count_losses(leg, flight, t_in, t_out)
-            p = Pass(flight, leg, t_in, t_out)
-            flight.passes.append(p)
-            self._live_passes(leg).append(p)
-            t = t_out
-        flight.over_destination_s = t
-        drone.flight, drone.state = flight, "flying"
-        self.flights += 1
+            if leg.altitude_m != z:  # a transition to the next corridor's layer, over the vertiport
+                points.append((t, x, y, z, "transition"))
+                rate = kind.climb_rate_mps if leg.altitude_m > z else kind.descent_rate_mps
+                t += abs(leg.altitude_m - z) / rate
+                z = leg.altitude_m
+            v = self.ground_speed_mps(leg, kind.cruise_speed_mps * speed, gust)
+            for (x0, y0), (x1, y1) in zip(leg.xy_m[:-1], leg.xy_m[1:]):
+                points.append((t, x0, y0, z, "cruise"))
+                t += float(np.hypot(x1 - x0, y1 - y0)) / v
+            x, y = leg.xy_m[-1]
+        points.append((t, float(x), float(y), z, "descent"))
+        points.append((t + z / kind.descent_rate_mps, float(x), float(y), 0.0, "landed"))
+        horizontal, vertical = self.minima(kind)
+        return Trajectory(drone.name, np.array([p[0] for p in points]),
+                          np.array([p[1:4] for p in points], dtype=float), tuple(p[4] for p in points),
+                          horizontal, vertical)
+
+    def trajectory_energy_j(self, kind: DroneType, trajectory: Trajectory, payload_kg: float) -> float:
+        """Energy the flight uses, phase by phase."""
+        factors = {"climb": kind.climb_factor, "descent": kind.descent_factor, "cruise": 1.0, "pad": 0.0}
+        seconds = np.diff(trajectory.t_s)
+        rising = np.diff(trajectory.xyz_m[:, 2]) > 0
+        weights = [factors.get(p, kind.climb_factor if up else kind.descent_factor)
+                   for p, up in zip(trajectory.phases[:-1], rising)]
+        mass = (kind.empty_mass_kg + payload_kg) / kind.empty_mass_kg
+        return float(kind.cruise_power_w * mass * (seconds * np.array(weights)).sum())
+
+    def _pads_free(self, drone: Drone, trajectory: Trajectory, destination: str) -> bool:
+        return self._pad_wait_s(drone, trajectory, destination) == 0.0
+
+    def _pad_wait_s(self, drone: Drone, trajectory: Trajectory, destination: str) -> float:
+        """How much later the flight must leave to find its take-off pad and its landing pad free."""
+        origin, landing_pads = self.pads[drone.at], self.pads[destination]
+        wait_s = 0.0
+        while True:
+            start_s = trajectory.start_s + wait_s
+            takeoff = origin.earliest_shift(start_s, start_s + TAKEOFF_PAD_S)
+            descent_s = float(trajectory.t_s[-2]) + wait_s + takeoff
+            landing = landing_pads.earliest_shift(descent_s, trajectory.end_s + wait_s + takeoff + drone.type.turnaround_s)
+            if takeoff == landing == 0.0:
+                return wait_s
+            wait_s += takeoff + landing
+
+    def _plan(self, drone: Drone, legs: list[Leg], payload_kg: float) -> Flight:
+        """The earliest flight that keeps the minima, finds its pads free and keeps the reserve."""
+        now_s, kind, cfg = self.model.now_s, drone.type, self.config
         destination = self._port_of(legs[-1])
-        self.model.clock.at(t, lambda: self._over(drone, flight, destination, landed))
-
-    def _resolve(self, leg: Leg, t_in: float, t_out: float) -> tuple[float, float]:
-        """Follow every conflicting flight on this leg: hold at the entry until it is ``sep`` ahead,
-        then fly no faster than keeps it ``sep`` ahead up to its exit (a speed change)."""
-        sep, length = self.config.separation_horizontal_m, leg.length_m
-        others = sorted(self._live_passes(leg), key=lambda p: p.t_in)
-        counted: set[int] = set()
-        for _ in range(4 * len(others) + 1):
-            conflict = next((r for r in others
-                             if self._min_separation(length, r.t_in, r.t_out, t_in, t_out) < sep - 1e-6), None)
-            if conflict is None:
+        self.airspace.prune(now_s)
+        for timeline in self.pads.values():
+            timeline.prune(now_s)
+        gust = float(self.model.rng.normal(0.0, cfg.wind.gust_sd_mps)) if cfg.wind.gust_sd_mps else 0.0
+        reserve_j = kind.reserve * kind.energy_j
+        step_s = float(np.clip(self.minima(kind)[0] / kind.cruise_speed_mps / 2.0, 2.0, 30.0))
+        speeds = (1.0, *TACTICAL_SPEEDS) if cfg.tactical else (1.0,)
+        base = {speed: self._trajectory(drone, legs, now_s, speed, gust) for speed in speeds}
+        energy = {speed: self.trajectory_energy_j(kind, t, payload_kg) for speed, t in base.items()}
+        speeds = tuple(s for s in speeds if drone.energy_j - energy[s] >= reserve_j) or (1.0,)
+        first_conflicts: list[str] | None = None
+        clear: tuple[float, Trajectory] | None = None
+        delay_s = first_check_s = 0.0
+        while True:
+            # Jump straight to the first moment the full-speed flight finds both its pads free.
+            delay_s += self._pad_wait_s(drone, base[1.0].shifted(delay_s), destination)
+            candidates = [(s, base[s].shifted(delay_s)) for s in speeds]
+            candidates = [(s, t) for s, t in candidates if self._pads_free(drone, t, destination)]
+            if not (cfg.strategic or cfg.tactical) or delay_s >= MAX_GROUND_HOLD_S:
+                speed, trajectory = candidates[0] if candidates else (1.0, base[1.0].shifted(delay_s))
                 break
-            if id(conflict) not in counted:
-                counted.add(id(conflict))
-                self.conflicts += 1
-            r = conflict
-            rv = length / max(r.t_out - r.t_in, 1e-9)
-            duration = t_out - t_in
-            if length <= sep:  # too short to share: wait until it has left, plus the minimum
-                t_in = max(t_in, r.t_out + sep / rv)
-            else:
-                t_in = max(t_in, r.t_in + sep / rv)
-            t_out = max(t_in + duration, t_in + length * (r.t_out - t_in) / (length - sep) + 1e-6
-                        if length > sep else t_in + duration)
-        unresolved = sum(1 for r in others if self._min_separation(length, r.t_in, r.t_out, t_in, t_out) < sep - 1e-6)
-        self.resolved += len(counted) - min(unresolved, len(counted))
-        return t_in, t_out
+            clear = None
+            for speed, trajectory in candidates:
+                hit = self.airspace.conflicts_with(trajectory)
+                if first_conflicts is None:
+                    first_conflicts, first_check_s = hit, delay_s
+                if not hit:
+                    clear = (speed, trajectory)
+                    break
+            if clear is not None or not cfg.strategic:
+                speed, trajectory = clear or candidates[0]
+                break
+            delay_s += step_s
+        self._count_resolution(drone, first_conflicts or [], speed, delay_s - first_check_s, clear_found=clear is not None)
+        return Flight(drone, legs, payload_kg, trajectory, energy.get(speed, energy[1.0]))
 
-    @staticmethod
-    def _min_separation(length: float, a_in: float, a_out: float, b_in: float, b_out: float) -> float:
-        lo, hi = max(a_in, b_in), min(a_out, b_out)
-        if hi < lo:
-            return float("inf")
+    def _count_resolution(self, drone: Drone, conflicts: list[str], speed: float, delay_s: float,
+                          clear_found: bool) -> None:
+        """Log and count the conflicts the first plan had, and how they were resolved (``delay_s``: the extra hold)."""
+        now_s, log = self.model.now_s, self.model.log
+        if conflicts:
+            self.conflicts += len(conflicts)
+            log.add(now_s, drone.name, "conflict", f"with {', '.join(conflicts)}")
+            if clear_found and delay_s > 0:
+                self.resolutions["ground_hold"] += 1
+                log.add(now_s, drone.name, "resolution", f"ground hold {delay_s:.0f} s")
+            elif clear_found and speed < 1.0:
+                self.resolutions["speed"] += 1
+                log.add(now_s, drone.name, "resolution", f"speed {speed:.0%} of cruise")
 
-        def gap(t: float) -> float:
-            return length * ((t - a_in) / max(a_out - a_in, 1e-9) - (t - b_in) / max(b_out - b_in, 1e-9))
+    def _commit(self, flight: Flight, destination: str, landed: Any) -> None:
+        drone, trajectory, now_s = flight.drone, flight.trajectory, self.model.now_s
+        self.airspace.commit(trajectory)
+        takeoff = (trajectory.start_s, trajectory.start_s + TAKEOFF_PAD_S)
+        landing = (flight.descent_s, flight.landed_s + drone.type.turnaround_s)
+        for port, interval in ((drone.at, takeoff), (destination, landing)):
+            self.pads[port].reserve(*interval)
+            self.pad_reserved[port].append(interval)
+        hold_s = trajectory.start_s - now_s
+        self.ground_hold_s += hold_s
+        drone.state, drone.flight = "waiting", flight
+        if hold_s > 0:
+            self.model.log.add(now_s, drone.name, "ground_hold", f"{hold_s:.0f} s for a clear slot and free pads")
+        self._record(flight)
+        self.flights += 1
+        clock = self.model.clock
+        clock.at(trajectory.start_s, lambda: self._event(drone, "takeoff", f"{drone.at} to {destination}", "flying"))
+        clock.at(flight.descent_s, lambda: self._event(drone, "descent", destination))
+        clock.at(flight.landed_s, lambda: self._landed(flight, destination, landed))
 
-        g0, g1 = gap(lo), gap(hi)
-        return 0.0 if g0 * g1 < 0 else min(abs(g0), abs(g1))
+    def _event(self, drone: Drone, event: str, detail: str, state: str | None = None) -> None:
+        if state is not None:
+            drone.state = state
+        self.model.log.add(self.model.now_s, drone.name, event, detail)
 
-    def _count_losses(self, leg: Leg, flight: Flight, t_in: float, t_out: float) -> None:
-        sep = self.config.separation_horizontal_m
-        for r in self.reservations.get(leg.key, []):
-            if r.flight is not flight and self._min_separation(leg.length_m, r.t_in, r.t_out, t_in, t_out) < sep - 1e-6:
-                self.losses += 1
+    def _record(self, flight: Flight) -> None:
+        """The flight's points in the drone's track: time, place, altitude, phase, flown metres, energy left."""
+        drone, trajectory = flight.drone, flight.trajectory
+        seconds = np.diff(trajectory.t_s)
+        used = np.concatenate([[0.0], np.cumsum(seconds / seconds.sum() * flight.energy_j)]) if seconds.sum() else \
+            np.zeros(len(trajectory.t_s))
+        flown = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(trajectory.xyz_m[:, :2], axis=0).T))])
+        for t_s, (x, y, z), phase, u, f in zip(trajectory.t_s, trajectory.xyz_m, trajectory.phases, used, flown):
+            row = (drone.name, "drone", float(t_s), float(x), float(y), drone.flown_m + float(f), phase,
+                   (drone.energy_j - float(u)) / J_PER_KWH, float(z))
+            self.rows.append(row)
+            self.model.tracks.add(*row)
 
     def _port_of(self, leg: Leg) -> str:
         end = leg.xy_m[-1]
         return min(self.port_xy, key=lambda p: np.hypot(*(np.array(self.port_xy[p]) - end)))
 
-    def _over(self, drone: Drone, flight: Flight, port: str, landed: Any) -> None:
-        drone.state = "holding"
+    def _landed(self, flight: Flight, port: str, landed: Any) -> None:
+        drone = flight.drone
+        drone.energy_j -= flight.energy_j
+        drone.min_energy_j = min(drone.min_energy_j, drone.energy_j)
+        drone.flown_m += flight.trajectory.horizontal_length_m()
+        drone.state, drone.at = "turnaround", port
+        self.model.log.add(self.model.now_s, drone.name, "landed", port)
+        if flight.payload_kg > 0:
+            self.delivery_energy_j += flight.energy_j
+        landed()
+        self.model.clock.after(drone.type.turnaround_s, lambda: self._ready(drone))
 
-        def land() -> None:
-            kind, now_s = drone.type, self.model.now_s
-            hold_s = now_s - flight.over_destination_s
-            self.holding_s += hold_s
-            descent_s = flight.legs[-1].altitude_m / kind.descent_rate_mps
-            mass = (kind.empty_mass_kg + flight.payload_kg) / kind.empty_mass_kg
-            climb_s = flight.legs[0].altitude_m / kind.climb_rate_mps
-            cruise_s = sum(p.t_out - p.t_in for p in flight.passes)
-            used = kind.cruise_power_w * mass * (climb_s * kind.climb_factor + cruise_s + descent_s * kind.descent_factor
-                                                + hold_s * kind.hover_factor)
-            drone.energy_j -= used
-            drone.min_energy_j = min(drone.min_energy_j, drone.energy_j)
-            drone.flown_m += sum(p.leg.length_m for p in flight.passes)
-            flight.landing_start_s, flight.landed_s = now_s, now_s + descent_s
-
-            def down() -> None:
-                drone.state, drone.at = "turnaround", port
-                self.inbound[port] -= 1
-                if self.ground_held[port]:
-                    held_since_s, retry = self.ground_held[port].popleft()
-                    self.holding_s += self.model.now_s - held_since_s
-                    retry()
-                if flight.payload_kg > 0:
-                    self.delivery_energy_j += used
-                landed()
-
-                def ready() -> None:
-                    self.pads[port].release()
-                    drone.state = "idle"
-                    if drone.at != drone.home:
-                        self.fly(drone, drone.home, 0.0, lambda: None)
-                    else:
-                        self.dispatch(drone.at)
-
-                self.model.clock.after(kind.turnaround_s, ready)
-
-            self.model.clock.after(descent_s, down)
-
-        # Drones short of energy land first.
-        self.pads[port].request(land, priority=int(100 * drone.energy_j / drone.type.energy_j))
+    def _ready(self, drone: Drone) -> None:
+        drone.state = "idle"
+        if drone.at != drone.home:
+            self.fly(drone, drone.home, 0.0, lambda: None)
+        else:
+            self.dispatch(drone.at)
 
     def _delivered(self, drone: Drone, asked_s: float, flow: Flow) -> None:
         self.delivered += 1
@@ -445,8 +479,19 @@ class DroneService:
         center.ship(kind, kind.origins[0])
 
     # --- figures --------------------------------------------------------------------------
+    def pad_utilisation(self, port: str) -> float:
+        now_s = self.model.now_s
+        busy_s = sum(max(0.0, min(b, now_s) - a) for a, b in self.pad_reserved[port])
+        return busy_s / (self.pads[port].pads * now_s) if now_s else 0.0
+
     def kpis(self) -> dict[str, Any]:
         now_s = self.model.now_s
+        minima = {kind.id: self.minima(kind) for kind in self.types.values()}
+        separation = separation_figures([r for r in self.rows if r[2] <= now_s], minima)
+        why_null = {key: "no delivery yet" for key in ("on_time_rate", "delay_mean_s", "energy_per_delivery_kwh")
+                    if not self.delivered}
+        if separation["closest_approach_m"] is None:
+            why_null["closest_approach_m"] = "fewer than two drones were airborne at once"
         return {
             "service": "drones",
             "drones": len(self.drones),
@@ -454,16 +499,18 @@ class DroneService:
             "deliveries": self.delivered,
             "waiting": sum(len(q) for q in self.waiting.values()),
             "flights": self.flights,
-            "on_time_rate": round(self.on_time / self.delivered, 4) if self.delivered else 0.0,
-            "delay_mean_s": round(self.delay_s / self.delivered, 1) if self.delivered else 0.0,
-            "holding_h": round(self.holding_s / 3600.0, 3),
+            "on_time_rate": round(self.on_time / self.delivered, 4) if self.delivered else None,
+            "delay_mean_s": round(self.delay_s / self.delivered, 1) if self.delivered else None,
+            "ground_hold_h": round(self.ground_hold_s / 3600.0, 3),
+            "deconfliction": {"strategic": self.config.strategic, "tactical": self.config.tactical},
             "conflicts_detected": self.conflicts,
-            "conflicts_resolved": self.resolved,
-            "losses_of_separation": self.losses,
+            "resolutions": dict(self.resolutions),
+            **separation,
             "energy_per_delivery_kwh": round(self.delivery_energy_j / self.delivered / J_PER_KWH, 3)
-            if self.delivered else 0.0,
+            if self.delivered else None,
             "flown_km": round(sum(d.flown_m for d in self.drones) / 1000.0, 3),
             "min_energy_fraction": round(min((d.min_energy_j / d.type.energy_j for d in self.drones), default=1.0), 4),
-            "pad_utilisation": {port: round(r.utilisation(), 4) for port, r in self.pads.items()},
-            "simulated_h": round(now_s / 3600.0, 3),
+            "pad_utilisation": {port: round(self.pad_utilisation(port), 4) for port in self.pads},
+            **({"stand_in": self.stand_in} if self.stand_in else {}),
+            **({"why_null": why_null} if why_null else {}),
         }

@@ -18,7 +18,7 @@ from pyinstrument import Profiler
 
 from twin import scenario as scenario_io
 from twin.runner import model_for
-from twin.world import load_worlds
+from twin.world import scenario_worlds
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
         path = (scenario_io.resolve(args.scenario) if args.scenario
                 else fleet_scenario(args.shuttles, Path(tmp) / "fleet.toml"))
         loaded = scenario_io.load(path)
-        worlds = load_worlds(loaded.spec.area_refs(), override=AREA)
+        worlds = scenario_worlds(loaded.spec, override=AREA)
         profiler = Profiler(interval=0.001)
         with profiler:
             model = model_for(loaded, worlds, duration_s=args.hours * 3600.0)

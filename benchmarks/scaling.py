@@ -63,7 +63,7 @@ def measure(job: str, folder: Path) -> dict:
     """Run one job in this process and return its figures (called in a fresh child process)."""
     from twin import scenario as scenario_io
     from twin.runner import model_for
-    from twin.world import load_worlds
+    from twin.world import scenario_worlds
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     kind, _, size = job.partition(":")
@@ -81,7 +81,7 @@ def measure(job: str, folder: Path) -> dict:
         duration_s = None
     else:
         raise SystemExit(f"unknown job {job!r}")
-    worlds = load_worlds(loaded.spec.area_refs(), override=AREA)
+    worlds = scenario_worlds(loaded.spec, override=AREA)
     load_peak_mib, base_mib = _reset_peak()
     started = time.perf_counter()
     model = model_for(loaded, worlds, duration_s=duration_s)

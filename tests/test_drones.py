@@ -1,18 +1,25 @@
-"""Drones: flight times by hand, wind, deconfliction that holds over many seeds, geofences, energy."""
+"""Drones: flight times by hand, wind, separation over the whole airspace checked from the recorded
+tracks (over many seeds, and failing when deconfliction is off), geofences, energy, the air layer on
+any map, and a drone-only scenario with no road map at all."""
+
+from pathlib import Path
 
 import numpy as np
-import pyproj
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.drones import TAKEOFF_PAD_S, find_site
-from twin import scenario
-from twin.errors import RoutingError, ScenarioError
+from agents.drones import TAKEOFF_PAD_S
+from twin import runner, scenario
+from twin.areas import load_area
+from twin.audit import audit, separation_figures
+from twin.errors import RoutingError, ScenarioError, TwinError
 from twin.model import TwinModel
+from twin.world import World
 
 FREE_ZONE = scenario.packaged()["drone_free_zone"]
 CARGO = scenario.packaged()["cargo_link"]
+TESTBED = scenario.packaged()["testbed_day"]
 
 
 def _text(path, **replace: str) -> str:
@@ -29,6 +36,11 @@ def _run(text: str, world, seed: int = 1) -> TwinModel:
     return model
 
 
+def _gwangju() -> World:
+    """The real Cheomdan 3 area with no road map: enough for drones, which need none."""
+    return World(load_area("cheomdan3"), None)
+
+
 def _one_flight(world, wind: str) -> tuple[TwinModel, object]:
     text = _text(FREE_ZONE, **{'wind = { speed = "4 m/s", from_deg = 300.0, gust_sd = "1.5 m/s" }': wind})
     text = text.replace('deadline = "45 min"', 'deadline = "45 min"\nscale = 0.0').replace(
@@ -42,13 +54,12 @@ def _one_flight(world, wind: str) -> tuple[TwinModel, object]:
     return model, drone
 
 
-def test_flight_time_is_climb_cruise_descent(helsinki_world) -> None:
-    model, drone = _one_flight(helsinki_world, 'wind = { speed = "0 m/s" }')
-    flight = drone.flight
-    to_m = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32652", always_xy=True)
-    a, b = (np.array(to_m.transform(*find_site(s))) for s in ("daechon_drone_park", "cheomdan3_vertiport"))
+def test_flight_time_is_climb_cruise_descent() -> None:
+    model, drone = _one_flight(_gwangju(), 'wind = { speed = "0 m/s" }')
+    service = model.services[-1]
+    a, b = (np.array(service.port_xy[s]) for s in ("daechon_drone_park", "cheomdan3_vertiport"))
     length_m = float(np.hypot(*(b - a)))
-    assert 3000 < length_m < 4000
+    assert 3000 < length_m < 4000  # the real Gwangju distance: no road map was needed for it
 
     def expected_s(altitude_m: float) -> float:
         return TAKEOFF_PAD_S + altitude_m / 3.0 + length_m / (54 / 3.6) + altitude_m / 2.0
@@ -57,53 +68,135 @@ def test_flight_time_is_climb_cruise_descent(helsinki_world) -> None:
     delivered = [t for t, _, event, _ in model.log.rows if event == "delivered"]
     assert delivered == [pytest.approx(3600.0 + expected_s(60.0 + 0.25 * 90.0), rel=1e-9)]
     # home again in the backward layer (floor + 3/4 of the band):
-    assert flight.passes[0].leg.key == ("park_to_cheomdan3", -1)
-    assert flight.landed_s - flight.takeoff_s == pytest.approx(expected_s(60.0 + 0.75 * 90.0), rel=1e-9)
+    flight = drone.flight.trajectory
+    assert flight.position(flight.t_s[3])[2] == pytest.approx(60.0 + 0.75 * 90.0)
+    assert flight.end_s - flight.start_s == pytest.approx(expected_s(60.0 + 0.75 * 90.0), rel=1e-9)
+    events = [event for _, agent, event, _ in model.log.rows if agent == drone.name]
+    assert events == ["takeoff", "descent", "landed", "delivered", "takeoff", "descent", "landed"]
 
 
-def test_tailwind_shortens_the_cruise(helsinki_world) -> None:
-    _, calm = _one_flight(helsinki_world, 'wind = { speed = "0 m/s" }')
-    cruise_calm = sum(p.t_out - p.t_in for p in calm.flight.passes)
-    leg = calm.flight.passes[0].leg
-    dx, dy = leg.xy_m[-1] - leg.xy_m[0]
-    towards = np.degrees(np.arctan2(dx, dy)) % 360  # track bearing
-    _, pushed = _one_flight(helsinki_world, f'wind = {{ speed = "5 m/s", from_deg = {(towards + 180) % 360} }}')
-    cruise_pushed = sum(p.t_out - p.t_in for p in pushed.flight.passes)
-    assert cruise_pushed == pytest.approx(cruise_calm * 15.0 / 20.0, rel=1e-6)  # 15 m/s airspeed + 5 m/s
+def _cruise_s(drone) -> float:
+    trajectory = drone.flight.trajectory
+    return sum(t1 - t0 for t0, t1, phase in zip(trajectory.t_s, trajectory.t_s[1:], trajectory.phases)
+               if phase == "cruise")
 
 
-# Heavy traffic: ten drones at the park, three times the parcels, four pads at Cheomdan 3 (so up to
-# four drones may fly the same corridor towards it at once).
+def test_tailwind_shortens_the_cruise() -> None:
+    model, calm = _one_flight(_gwangju(), 'wind = { speed = "0 m/s" }')
+    trajectory = calm.flight.trajectory
+    dx, dy = trajectory.xyz_m[-1, :2] - trajectory.xyz_m[0, :2]
+    towards = np.degrees(np.arctan2(dx, dy)) % 360  # track bearing of the flight home
+    _, pushed = _one_flight(_gwangju(), f'wind = {{ speed = "5 m/s", from_deg = {(towards + 180) % 360} }}')
+    assert _cruise_s(pushed) == pytest.approx(_cruise_s(calm) * 15.0 / 20.0, rel=1e-6)  # 15 m/s airspeed + 5 m/s
+
+
+# Heavy traffic: ten drones at the park, three times the parcels, four pads at Cheomdan 3.
 BUSY = {"drones = { parcel_multicopter = 4 }": "drones = { parcel_multicopter = 10 }",
         'id = "parcels_out"': 'id = "parcels_out"\nscale = 3.0',
         'site = "cheomdan3_vertiport"\npads = 1 ': 'site = "cheomdan3_vertiport"\npads = 4 '}
+OFF = {"strategic = true\ntactical = true": "strategic = false\ntactical = false"}
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**31), gust=st.floats(min_value=0.0, max_value=4.0))
-def test_no_loss_of_separation_with_deconfliction(helsinki_world, seed: int, gust: float) -> None:
+def test_no_loss_of_separation_in_heavy_traffic(seed: int, gust: float) -> None:
     text = _text(FREE_ZONE, **{'gust_sd = "1.5 m/s"': f'gust_sd = "{gust} m/s"', **BUSY})
-    kpis = _run(text, helsinki_world, seed).kpis()["drones"]
+    kpis = _run(text, _gwangju(), seed).kpis()["drones"]
     assert kpis["deliveries"] > 50
-    assert kpis["losses_of_separation"] == 0
-    assert kpis["conflicts_resolved"] == kpis["conflicts_detected"]
+    assert kpis["losses_of_separation"] == 0 and kpis["time_in_loss_s"] == 0.0
     assert kpis["min_energy_fraction"] >= 0.2  # never below the reserve
 
 
-def test_without_deconfliction_the_same_traffic_loses_separation(helsinki_world) -> None:
-    busy = {**BUSY, 'gust_sd = "1.5 m/s"': 'gust_sd = "3 m/s"'}
-    on = _run(_text(FREE_ZONE, **busy), helsinki_world).kpis()["drones"]
-    off = _run(_text(FREE_ZONE, **busy, **{"strategic = true\ntactical = true": "strategic = false\ntactical = false"}),
-               helsinki_world).kpis()["drones"]
-    assert on["losses_of_separation"] == 0
-    assert off["losses_of_separation"] > 0
-    assert off["holding_h"] < on["holding_h"]  # deconfliction costs waiting time
+def test_without_deconfliction_the_checker_finds_losses() -> None:
+    on = _run(_text(FREE_ZONE, **BUSY), _gwangju()).kpis()["drones"]
+    off = _run(_text(FREE_ZONE, **BUSY, **OFF), _gwangju()).kpis()["drones"]
+    assert on["losses_of_separation"] == 0 and on["conflicts_detected"] > 0
+    assert off["losses_of_separation"] > 0 and off["time_in_loss_s"] > 0 and off["closest_approach_m"] < 30.0
+    assert sum(on["resolutions"].values()) > 0 and off["conflicts_detected"] == sum(off["resolutions"].values()) == 0
 
 
-def test_a_corridor_across_the_airport_geofence_is_refused(helsinki_world) -> None:
-    text = _text(CARGO, **{"via = [[126.80, 35.215], [126.735, 35.17]]": "via = [[126.809, 35.126]]"})
-    with pytest.raises(RoutingError, match="^corridor cargo_link crosses geofence gwangju_airport_ctr; route it"):
-        TwinModel(scenario.loads(text), helsinki_world)
+@pytest.mark.parametrize("name", ["drone_free_zone", "cargo_link", "testbed_day"])
+def test_a_hundred_seeds_without_a_loss(helsinki_map, name: str) -> None:
+    """The default scenarios on the offline map, seeds 1-100: the recorded tracks show no loss."""
+    path = scenario.packaged()[name]
+    model = runner.build_model(path, seed=1, area="helsinki_test")
+    worlds = dict(model.worlds)
+    flights = 0
+    for seed in range(1, 101):
+        model = runner.build_model(path, seed=seed, area="helsinki_test", worlds=worlds)
+        model.run_until(model.duration_s)
+        kpis = model.kpis()["drones"]
+        assert kpis["losses_of_separation"] == 0, (seed, kpis["pairs_in_loss"])
+        flights += kpis["flights"]
+    assert flights > 100 * (50 if name == "cargo_link" else 150)
+
+
+def test_the_checker_sees_a_loss_it_is_given() -> None:
+    """Two drones head-on at one altitude: one loss, closest approach 0 m; 40 m apart vertically: none."""
+    def track(name: str, x0: float, x1: float, z: float) -> list[tuple]:
+        return [(name, "drone", 0.0, x0, 0.0, 0.0, "cruise", 1.0, z), (name, "drone", 100.0, x1, 0.0, 0.0, "landed", 1.0, z)]
+
+    minima = {"a": (150.0, 30.0), "b": (150.0, 30.0)}
+    head_on = separation_figures(track("a-1", 0.0, 1000.0, 100.0) + track("b-1", 1000.0, 0.0, 100.0), minima)
+    assert head_on["losses_of_separation"] == 1 and head_on["closest_approach_m"] == 0.0
+    assert head_on["time_in_loss_s"] == pytest.approx(15.0)  # 150 m each side at a closing speed of 20 m/s
+    apart = separation_figures(track("a-1", 0.0, 1000.0, 100.0) + track("b-1", 1000.0, 0.0, 140.0), minima)
+    assert apart["losses_of_separation"] == 0 and apart["closest_approach_m"] == 40.0
+    wider = separation_figures(track("a-1", 0.0, 1000.0, 100.0) + track("b-1", 1000.0, 0.0, 140.0),
+                               {"a": (150.0, 30.0), "b": (150.0, 50.0)})  # a pair keeps the larger minimum
+    assert wider["losses_of_separation"] == 1
+
+
+def test_drones_are_in_the_results_and_the_audit_fails_a_run_without_deconfliction(helsinki_map, tmp_path: Path) -> None:
+    runner.run(FREE_ZONE, tmp_path / "on", seed=1, area="helsinki_test")
+    import geopandas as gpd
+    import pandas as pd
+
+    tracks = gpd.read_file(tmp_path / "on" / "trajectories.gpkg", layer="trajectories")
+    drones = tracks[tracks["kind"] == "drone"]
+    assert {"pad", "climb", "cruise", "descent", "landed"} <= set(drones["state"])
+    assert drones["altitude_m"].max() > 60.0 and (drones.loc[drones["state"] == "pad", "altitude_m"] == 0).all()
+    events = set(pd.read_csv(tmp_path / "on" / "events.csv")["event"])
+    assert {"request", "takeoff", "descent", "landed", "delivered", "conflict", "resolution", "ground_hold"} <= events
+    assert {c.name: c.status for c in audit(tmp_path / "on")}["drone_separation"] == "PASS"
+    off = tmp_path / "off.toml"
+    off.write_text(_text(FREE_ZONE, **BUSY, **OFF), encoding="utf-8")
+    runner.run(off, tmp_path / "off", seed=1, area="helsinki_test")
+    line = next(c for c in audit(tmp_path / "off") if c.name == "drone_separation")
+    assert line.status == "FAIL" and " & " in line.figure
+
+
+def test_the_air_layer_moves_with_the_area(helsinki_map) -> None:
+    """cargo_link on the offline map: the drone flies the demo map's distance, not Gwangju's 18 km."""
+    model = runner.build_model(CARGO, seed=1, area="helsinki_test")
+    model.run_until(model.duration_s)
+    kpis = model.kpis()["drones"]
+    assert kpis["stand_in"] == {"bitgreen": "helsinki_test"}
+    per_flight_km = kpis["flown_km"] / kpis["flights"]
+    assert 0.5 < per_flight_km < 2.0
+    service = model.services[0 if model.services[0].id == "drones" else -1]
+    assert "helsinki_test_no_fly" in service.geofences  # the airport's stand-in geofence is checked there
+
+
+def test_a_missing_stand_in_site_or_zone_is_one_line(helsinki_map, tmp_path: Path) -> None:
+    text = _text(FREE_ZONE, **{'site = "wolchul_vertiport"': 'site = "seokgok_vertiport"',
+                               'end = "wolchul_vertiport"': 'end = "seokgok_vertiport"'})
+    with pytest.raises(TwinError, match=r"^vertiport site 'seokgok_vertiport' is not in area helsinki_test: add it"):
+        runner.model_for(scenario.loads(text), {"cheomdan3": runner.build_model(
+            FREE_ZONE, area="helsinki_test").world})
+
+
+def test_a_drone_only_scenario_needs_no_road_map(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    result = runner.run(FREE_ZONE, tmp_path / "run", seed=1)
+    assert result.summary["kpis"]["drones"]["deliveries"] > 50
+    assert result.summary["kpis"]["drones"]["losses_of_separation"] == 0
+
+
+def test_a_corridor_across_the_airport_geofence_is_refused() -> None:
+    text = _text(FREE_ZONE, **{'end = "cheomdan3_vertiport"\nwidth': 'end = "cheomdan3_vertiport"\nvia = [[126.809, 35.126]]\nwidth'})
+    with pytest.raises(RoutingError, match="^corridor park_to_cheomdan3 crosses geofence gwangju_airport_ctr; route it"):
+        TwinModel(scenario.loads(text), _gwangju())
 
 
 def test_cargo_deliveries_become_parts_at_the_certification_center(helsinki_world) -> None:
@@ -114,10 +207,10 @@ def test_cargo_deliveries_become_parts_at_the_certification_center(helsinki_worl
     assert kpis["drones"]["min_energy_fraction"] >= 0.2
 
 
-def test_impossible_flights_and_bad_references_are_one_line(helsinki_world) -> None:
+def test_impossible_flights_and_bad_references_are_one_line() -> None:
     text = _text(FREE_ZONE, **{'energy = "1.2 kWh"': 'energy = "0.05 kWh"'})
     with pytest.raises(RoutingError, match="cannot fly .* and keep its reserve even when full"):
-        _run(text, helsinki_world)
+        _run(text, _gwangju())
     with pytest.raises(ScenarioError, match="corridor park_to_wolchul ends at 'nowhere', which is not a vertiport"):
         scenario.loads(_text(FREE_ZONE, **{'end = "wolchul_vertiport"\n\n[[drones.corridors]]':
                                            'end = "nowhere"\n\n[[drones.corridors]]'}))

@@ -56,6 +56,8 @@ class AreaSpec(Frozen):
     radius_m: float | None = Field(default=None, gt=0)
     sites: list[SiteSpec] = []
     site_aliases: dict[str, str] = {}
+    # Zones (geofences) of the places this area stands in for, and the zone of its own that replaces each.
+    zone_aliases: dict[str, str] = {}
 
     @field_validator("crs")
     @classmethod

@@ -76,7 +76,8 @@ def read_record(folder: Path) -> Record:
     if (folder / "trajectories.gpkg").is_file():
         import pyogrio  # here: an audit of events alone does not pay for GDAL
 
-        tracks = pyogrio.read_dataframe(folder / "trajectories.gpkg", read_geometry=False)
+        frame = pyogrio.read_dataframe(folder / "trajectories.gpkg")
+        tracks = pd.DataFrame(frame.drop(columns="geometry")).assign(x_m=frame.geometry.x, y_m=frame.geometry.y)
     return Record(folder, spec, summary, events, tracks, why, float(manifest.get("duration_s", summary["simulated_s"])))
 
 
@@ -457,6 +458,128 @@ def _check_queues(record: Record, queues: Queues) -> Check:
     return passed_if(not differ, "lab_queues", figure + (f" -- {'; '.join(differ[:2])}" if differ else " = summary"))
 
 
+# --- drones --------------------------------------------------------------------------------------
+AIRBORNE_PHASES = ("climb", "cruise", "transition", "descent")  # a track point's state: the phase from it on
+MERGE_GAP_S = 1.0  # two loss intervals of one pair closer than this are one encounter
+
+
+def _drone_segments(tracks: pd.DataFrame) -> list[tuple[float, float, str, np.ndarray, np.ndarray]]:
+    """Airborne pieces of every recorded drone track: ``(t0, t1, agent, point0, point1)``, by start time."""
+    drones = tracks[tracks["kind"] == "drone"]
+    pieces = []
+    for agent, frame in drones.groupby("agent", sort=True):
+        frame = frame.sort_values("t_s", kind="stable")
+        t = frame["t_s"].to_numpy()
+        xyz = frame[["x_m", "y_m", "altitude_m"]].to_numpy(dtype=float)
+        state = frame["state"].to_numpy()
+        for i in range(len(t) - 1):
+            if state[i] in AIRBORNE_PHASES and t[i + 1] > t[i]:
+                pieces.append((float(t[i]), float(t[i + 1]), str(agent), xyz[i], xyz[i + 1]))
+    pieces.sort(key=lambda piece: (piece[0], piece[2]))
+    return pieces
+
+
+def _at(piece: tuple, t_s: float) -> np.ndarray:
+    t0, t1, _, p0, p1 = piece
+    return p0 + (p1 - p0) * ((t_s - t0) / (t1 - t0))
+
+
+def _below(a: float, b: float, c: float) -> tuple[float, float] | None:
+    """The part of [0, 1] where ``a s^2 + b s + c < 0``, if it is one interval (it is, for a >= 0)."""
+    if abs(a) < 1e-12:
+        if abs(b) < 1e-12:
+            return (0.0, 1.0) if c < 0 else None
+        root = -c / b
+        lo, hi = (-np.inf, root) if b > 0 else (root, np.inf)
+    else:
+        disc = b * b - 4 * a * c
+        if disc <= 0:
+            return None
+        root = np.sqrt(disc)
+        lo, hi = (-b - root) / (2 * a), (-b + root) / (2 * a)
+    lo, hi = max(lo, 0.0), min(hi, 1.0)
+    return (lo, hi) if hi > lo else None
+
+
+def _encounter(first: tuple, second: tuple, horizontal_m: float, vertical_m: float) -> tuple[float, tuple | None]:
+    """Closest 3D distance of two pieces over their common time, and when both minima were broken."""
+    lo, hi = max(first[0], second[0]), min(first[1], second[1])
+    start = _at(first, lo) - _at(second, lo)
+    change = (_at(first, hi) - _at(second, hi)) - start
+    # Squared distance along s in [0, 1] is a quadratic; its minimum is the closest approach.
+    a3, b3 = float(change @ change), float(2 * start @ change)
+    s_min = min(max(-b3 / (2 * a3), 0.0), 1.0) if a3 > 0 else 0.0
+    closest = float(np.linalg.norm(start + change * s_min))
+    a2, b2 = float(change[:2] @ change[:2]), float(2 * start[:2] @ change[:2])
+    flat = _below(a2, b2, float(start[:2] @ start[:2]) - horizontal_m**2)
+    level = _below(change[2] ** 2, 2 * start[2] * change[2], start[2] ** 2 - vertical_m**2)
+    if flat is None or level is None or min(flat[1], level[1]) <= max(flat[0], level[0]):
+        return closest, None
+    s0, s1 = max(flat[0], level[0]), min(flat[1], level[1])
+    return closest, (lo + s0 * (hi - lo), lo + s1 * (hi - lo))
+
+
+def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """Losses of separation between airborne drones, from their recorded 3D tracks alone.
+
+    A loss is an encounter of two drones closer than BOTH minima at once (horizontal and vertical,
+    each pair keeping the larger of its two types' minima; a drone's type is its name up to the
+    first '-'). Every pair of recorded straight pieces that overlap in time is checked exactly.
+    """
+    if not isinstance(tracks, pd.DataFrame):
+        from twin.record import Tracks
+
+        tracks = pd.DataFrame(tracks, columns=list(Tracks.COLUMNS))
+    pieces = _drone_segments(tracks)
+    widest = (max((h for h, _ in minima.values()), default=0.0), max((v for _, v in minima.values()), default=0.0))
+    closest, losses, active = None, {}, []
+    for piece in pieces:
+        active = [other for other in active if other[1] > piece[0]]
+        for other in active:
+            if other[2] == piece[2]:
+                continue
+            h_a, v_a = minima.get(piece[2].split("-")[0], widest)
+            h_b, v_b = minima.get(other[2].split("-")[0], widest)
+            distance, loss = _encounter(other, piece, max(h_a, h_b), max(v_a, v_b))
+            closest = distance if closest is None else min(closest, distance)
+            if loss is not None:
+                losses.setdefault(tuple(sorted((piece[2], other[2]))), []).append(loss)
+        active.append(piece)
+    episodes, seconds = 0, 0.0
+    for intervals in losses.values():
+        end = -np.inf
+        for t0, t1 in sorted(intervals):
+            episodes += t0 > end + MERGE_GAP_S
+            seconds += max(0.0, t1 - max(t0, end))
+            end = max(end, t1)
+    return {"losses_of_separation": int(episodes), "time_in_loss_s": round(float(seconds), 1),
+            "closest_approach_m": round(float(closest), 1) if closest is not None else None,
+            "pairs_in_loss": sorted(f"{a} & {b}" for a, b in losses)[:10]}
+
+
+def check_separation(record: Record) -> list[Check]:
+    """No two airborne drones closer than both minima, from the recorded 3D tracks."""
+    drones = record.spec.drones
+    if drones is None:
+        return [Check("drone_separation", "SKIP", "no drones in this run")]
+    if record.tracks is None or "altitude_m" not in record.tracks or not (record.tracks["kind"] == "drone").any():
+        return [Check("drone_separation", "SKIP", f"no drone tracks to check ({record.tracks_missing_why})")]
+    minima = {t.id: (t.separation_horizontal_m or drones.separation_horizontal_m,
+                     t.separation_vertical_m or drones.separation_vertical_m) for t in drones.types}
+    figures = separation_figures(record.tracks, minima)
+    flights = int(((record.tracks["kind"] == "drone") & (record.tracks["state"] == "pad")).sum())
+    closest = figures["closest_approach_m"]
+    figure = (f"{figures['losses_of_separation']} losses in {flights} flights, {figures['time_in_loss_s']} s in loss; "
+              f"closest approach {'none (never two airborne at once)' if closest is None else f'{closest} m'}")
+    summary = record.summary["kpis"].get("drones", {}).get("losses_of_separation")
+    if summary is not None and summary != figures["losses_of_separation"]:
+        figure += f"; the summary says {summary}"
+    if figures["pairs_in_loss"]:
+        figure += f" ({', '.join(figures['pairs_in_loss'][:3])})"
+    return [passed_if(figures["losses_of_separation"] == 0 and summary in (None, 0), "drone_separation", figure)]
+
+
 CHECKS: tuple[Callable[[Record], list[Check]], ...] = (
     check_speed_cap, check_service_windows, check_battery_reserve, check_vehicle_km, check_on_demand, check_parts,
+    check_separation,
 )

@@ -33,9 +33,9 @@ class ScenarioModel(TwinModel):
         path = scenario_io.resolve(scenario)
         task = Task("", str(path), path.read_text(encoding="utf-8"), params, seed or 0, area, None)
         spec = task_scenario(task)
-        from twin.world import load_worlds
+        from twin.world import scenario_worlds
 
-        worlds = load_worlds(spec.spec.area_refs(), override=area, relative_to=path.parent, cache=_WORLDS)
+        worlds = scenario_worlds(spec.spec, override=area, relative_to=path.parent, cache=_WORLDS)
         super().__init__(spec, worlds[spec.spec.scenario.area], seed=seed, worlds=worlds)
         self.final_kpis: dict[str, float] = {}
         keys = list(keep) or list(flatten(self.kpis()))

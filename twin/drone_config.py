@@ -2,8 +2,9 @@
 wind, separation minima, deconfliction switches and delivery demand.
 
 Corridors are centre lines in WGS84 with a width and an altitude band; a two-way corridor flies
-each direction in its own layer (lower half one way, upper half the other). Everything not in
-the sources is an ASSUMPTION and says so in the scenario files.
+each direction in its own layer (lower half one way, upper half the other). The air layer lives in
+the scenario's area and its CRS, like the ground. Everything not in the sources is an ASSUMPTION
+and says so in the scenario files.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class DroneType(Frozen):
     hover_factor: float = Field(default=1.2, ge=1.0, le=5.0)
     reserve: float = Field(default=0.2, ge=0.0, le=0.9)
     turnaround_s: quantity("duration", at_least="0 s", at_most="6 h") = Field(default="10 min", alias="turnaround")
+    # Its own separation minima (default: the airspace's); a pair of drones keeps the larger of each.
+    separation_horizontal_m: quantity("length", above="0 m", at_most="10 km") | None = Field(
+        default=None, alias="separation_horizontal")
+    separation_vertical_m: quantity("length", above="0 m", at_most="1 km") | None = Field(
+        default=None, alias="separation_vertical")
 
 
 class Corridor(Frozen):
@@ -82,7 +88,6 @@ class Wind(Frozen):
 class Drones(Frozen):
     """The ``[drones]`` table."""
 
-    crs: str = "EPSG:32652"
     geofences: list[str] = ["gwangju_airport_ctr"]
     separation_horizontal_m: quantity("length", above="0 m", at_most="10 km") = Field(
         default="150 m", alias="separation_horizontal")

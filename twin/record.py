@@ -23,24 +23,27 @@ class EventLog:
 class Tracks:
     """Positions of moving agents at the instants they reach a node.
 
-    Rows are ``(agent, kind, t_s, x_m, y_m, odometer_m, state, battery_kwh)``; ``odometer_m`` is
-    the distance the agent has driven so far, so speeds can be checked exactly from recorded data;
-    ``battery_kwh`` is what its battery holds then (NaN for what has none, e.g. a parts truck).
+    Rows are ``(agent, kind, t_s, x_m, y_m, odometer_m, state, battery_kwh, altitude_m)``;
+    ``odometer_m`` is the distance the agent has driven (or flown, horizontally) so far, so speeds
+    can be checked exactly from recorded data; ``battery_kwh`` is the energy it holds then (NaN for
+    what has none, e.g. a parts truck); ``altitude_m`` is a drone's height above ground (NaN on roads).
+    A drone's state is its flight phase (pad, climb, cruise, transition, descent, landed).
 
     Between two points an agent moves at constant speed along its edge, so these points are
     enough to replay (and to check) every movement.
     """
 
-    COLUMNS = ("agent", "kind", "t_s", "x_m", "y_m", "odometer_m", "state", "battery_kwh")
+    COLUMNS = ("agent", "kind", "t_s", "x_m", "y_m", "odometer_m", "state", "battery_kwh", "altitude_m")
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.rows: list[tuple[str, str, float, float, float, float, str, float]] = []
+        self.rows: list[tuple[str, str, float, float, float, float, str, float, float]] = []
 
     def add(self, agent: str, kind: str, t_s: float, x_m: float, y_m: float, odometer_m: float, state: str,
-            battery_kwh: float = float("nan")) -> None:
+            battery_kwh: float = float("nan"), altitude_m: float = float("nan")) -> None:
         if self.enabled:
-            self.rows.append((agent, kind, t_s, x_m, y_m, odometer_m, state, battery_kwh))
+            self.rows.append((agent, kind, t_s, x_m, y_m, odometer_m, state, battery_kwh, altitude_m))
 
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=list(self.COLUMNS))
+    def frame(self, until_s: float = float("inf")) -> pd.DataFrame:
+        """The rows up to ``until_s`` (planned flights and truck drives are booked ahead of time)."""
+        return pd.DataFrame([r for r in self.rows if r[2] <= until_s], columns=list(self.COLUMNS))

@@ -16,7 +16,7 @@ from typing import Any
 from twin import scenario as scenario_io
 from twin.model import TwinModel
 from twin.results import write_results
-from twin.world import World, load_worlds
+from twin.world import World, scenario_worlds
 
 PACKAGES = ("gwangju-twin", "mesa", "osmnx", "networkx", "numpy", "scipy", "shapely", "geopandas", "pyproj",
             "pandas", "pydantic", "pint", "osmium")
@@ -41,7 +41,7 @@ def build_model(
     """
     scenario = scenario_io.load(scenario_path)
     if worlds is None:
-        worlds = load_worlds(scenario.spec.area_refs(), override=area, relative_to=scenario.file.parent)
+        worlds = scenario_worlds(scenario.spec, override=area, relative_to=scenario.file.parent)
     return model_for(scenario, worlds, seed=seed, duration_s=until_s, record_drives=record_drives)
 
 
@@ -86,7 +86,7 @@ def run(
         summary=summary,
         manifest=manifest(model, wall_s=time.perf_counter() - started),
         events=model.log.frame(),
-        tracks=model.tracks.frame() if model.tracks.rows else None,
+        tracks=model.tracks.frame(until_s=model.now_s) if model.tracks.rows else None,
         crs=model.world.area.crs,
         start=dt.datetime.combine(meta.start_date, dt.time()),
     )
@@ -128,6 +128,8 @@ def _trajectories_note(model: TwinModel) -> str:
 
 def _map_entry(world: World) -> dict[str, Any]:
     info = world.map_info
+    if world.network is None:
+        return {"area": world.area.id, "fingerprint": None, "source": "no road map: this scenario needs none"}
     return {
         "area": world.area.id,
         "fingerprint": world.network.fingerprint,

@@ -42,6 +42,10 @@ class ScenarioSpec(Frozen):
     certification: Certification | None = None
     drones: Drones | None = None
 
+    def needs_roads(self) -> bool:
+        """Whether any service drives on roads (shuttles, or trucks bringing parts to the center)."""
+        return bool(self.shuttles.fleet) or (self.certification is not None and self.certification.transport == "road")
+
     def area_refs(self) -> list[str]:
         """Every area the scenario's services work in: its own first, then the others named, in order."""
         refs = [self.scenario.area, *(fleet.area for fleet in self.shuttles.fleet if fleet.area)]

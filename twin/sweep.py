@@ -44,17 +44,17 @@ def run_task(task: Task) -> dict[str, Any]:
     from importlib.metadata import version
 
     from twin.runner import model_for
-    from twin.world import load_worlds
+    from twin.world import scenario_worlds
 
     started = time.perf_counter()
     result: dict[str, Any] = {"key": task.key, "seed": task.seed, "params": task.params,
                               "versions": {"twin": __version__, "mesa": version("mesa")}}
     try:
         scenario = task_scenario(task)
-        worlds = load_worlds(scenario.spec.area_refs(), override=task.area, cache=_WORLDS)
+        worlds = scenario_worlds(scenario.spec, override=task.area, cache=_WORLDS)
         model = model_for(scenario, worlds, seed=task.seed, duration_s=task.until_s)
         model.run_until(model.duration_s)
-        result.update(status="ok", kpis=flatten(model.kpis()), map_fingerprint=model.world.network.fingerprint)
+        result.update(status="ok", kpis=flatten(model.kpis()), map_fingerprint=model.world.network.fingerprint if model.world.network else None)
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the sweep goes on
         result.update(status="error", error=f"{exc.__class__.__name__}: {exc}",
                       traceback=traceback.format_exc(limit=5))
