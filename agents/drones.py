@@ -125,7 +125,7 @@ class DroneService:
     def __init__(self, model: TwinModel, config: Drones) -> None:
         self.model, self.config = model, config
         self.crs = model.world.area.crs  # the air layer lives in the scenario's place, like the ground
-        self.stand_in = {ref: w.area.id for ref, w in model.worlds.items() if w.area.id != ref}
+        self.stand_in = model.stand_in
         self.port_xy = {v.site: self._site_xy(v.site) for v in config.vertiports}
         self.geofences = self._geofences()
         self.corridors = {c.id: self._corridor_line(c) for c in config.corridors}

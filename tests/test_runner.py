@@ -114,12 +114,14 @@ def test_headless_run_never_imports_pygame() -> None:
     assert done.stdout.strip() == "False", done.stderr
 
 
-def test_a_run_with_nothing_on_tracks_writes_no_empty_trajectories(helsinki_map, tmp_path: Path) -> None:
-    """drone_free_zone has no road vehicle: no empty GeoPackage, and the manifest says why."""
-    runner.run(scenario.packaged()["drone_free_zone"], tmp_path / "air", seed=1, area="helsinki_test")
-    assert not (tmp_path / "air" / "trajectories.gpkg").exists()
-    manifest = json.loads((tmp_path / "air" / "manifest.json").read_text())
-    assert manifest["trajectories"].startswith("not written: ")
+def test_a_run_without_trajectories_says_why(helsinki_map, tmp_path: Path) -> None:
+    """No trajectories.gpkg when the scenario turns recording off, and the manifest says so (no silent absence)."""
+    text = BITGREEN.read_text(encoding="utf-8").replace("[scenario]\n", "[scenario]\nrecord_trajectories = false\n", 1)
+    (tmp_path / "quiet.toml").write_text(text, encoding="utf-8")
+    runner.run(tmp_path / "quiet.toml", tmp_path / "run", seed=1, area="helsinki_test")
+    assert not (tmp_path / "run" / "trajectories.gpkg").exists()
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["trajectories"] == "not written: the scenario sets record_trajectories = false"
 
 
 def test_parts_trucks_are_in_the_trajectories(helsinki_map, tmp_path: Path) -> None:

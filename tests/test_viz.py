@@ -143,22 +143,26 @@ def test_a_real_window_under_xvfb(helsinki_map, tmp_path: Path) -> None:
         xvfb.wait()
 
 
-def test_corridors_and_drones_are_drawn() -> None:
-    # SYNTHETIC roads at 126.85 E, 35.23 N, beside the Cheomdan 3 vertiport of the free-zone scenario.
-    world = synthetic.world(synthetic.grid_graph(5, 5, 200.0), {"depot": 1})
-    text = scenario.packaged()["drone_free_zone"].read_text(encoding="utf-8").replace(
-        'area = "cheomdan3"', 'area = "synthetic"')
-    model = TwinModel(scenario.loads(text), world, seed=1)
+def test_corridors_and_drones_are_drawn_with_no_road_map() -> None:
+    """The real Cheomdan 3 area with no road map: corridors, vertiports and drones raised above their shadows."""
+    from twin.areas import load_area
+    from twin.world import World
+    from viz.scene import PX_PER_M_ALTITUDE, SHADOW
+
+    world = World(load_area("cheomdan3"), None)
+    model = TwinModel(scenario.load(scenario.packaged()["drone_free_zone"]), world, seed=1)
     viewer = Viewer(lambda loop: model, size=(1200, 800))
-    viewer.camera.zoom(0.15, (400, 400))
     model.run_until(10 * 3600.0)
-    while not any(d.state == "flying" for d in model.services[-1].drones):
+    while not any(d.phase(model.now_s) == "cruise" for d in model.services[-1].drones):
         model.run_until(model.now_s + 5.0)
     viewer.render()
-    flying = next(m for m in viewer.scene.markers() if m.kind == "drone" and m.state == "flying")
+    flying = next(m for m in viewer.scene.markers() if m.kind == "drone" and m.state == "cruise")
     x, y = viewer.camera.point(flying.x_m, flying.y_m)
-    assert _pixel(viewer, (x, y)) == STATE_COLOUR["flying"]
-    assert _pixel(viewer, (x + 6, y)) == KIND_COLOUR["drone"]
+    lift = int(min(flying.altitude_m * PX_PER_M_ALTITUDE, 40))
+    assert flying.altitude_m > 60 and lift > 10
+    assert _pixel(viewer, (x, y - lift)) == STATE_COLOUR["cruise"]
+    assert _pixel(viewer, (x + 6, y - lift)) == KIND_COLOUR["drone"]
+    assert _pixel(viewer, (x - 4, y)) == SHADOW
     pygame.quit()
 
 

@@ -65,6 +65,11 @@ class TwinModel(mesa.Model):
         return self.worlds[area_ref]
 
     @property
+    def stand_in(self) -> dict[str, str]:
+        """Areas of the scenario whose map another area stands in for (``--area``): ``{scenario's: used}``."""
+        return {ref: world.area.id for ref, world in self.worlds.items() if world.area.id != ref}
+
+    @property
     def now_s(self) -> float:
         return self.clock.now_s
 

@@ -66,6 +66,8 @@ def summarize(model: TwinModel) -> dict[str, Any]:
         "scenario": model.scenario.name,
         "area": model.world.area.id,
         **({"areas": {ref: w.area.id for ref, w in model.worlds.items()}} if len(model.worlds) > 1 else {}),
+        **({"stand_in": {ref: f"map of {used} stands in for {ref}" for ref, used in model.stand_in.items()}}
+           if model.stand_in else {}),
         "seed": model.seed_used,
         "simulated_s": model.now_s,
         "kpis": model.kpis(),

@@ -54,7 +54,9 @@ class Viewer:
         self.exhibit, self.record, self.screenshots = exhibit, record, screenshots
         flags = pygame.FULLSCREEN if exhibit else pygame.RESIZABLE
         self.screen = pygame.display.set_mode((0, 0) if exhibit else size, flags)
-        pygame.display.set_caption(f"Gwangju twin · {self.model.scenario.name}")
+        stand_in = ", ".join(f"{used} 지도가 {ref} 대신 · map of {used} stands in for {ref}"
+                             for ref, used in self.model.stand_in.items())
+        pygame.display.set_caption(f"Gwangju twin · {self.model.scenario.name}" + (f" · {stand_in}" if stand_in else ""))
         self.fonts = {"small": pygame.font.Font(str(hangul_font_path()), 14),
                       "normal": pygame.font.Font(str(hangul_font_path()), 17),
                       "title": pygame.font.Font(str(hangul_font_path("Bold")), 22)}

@@ -27,7 +27,10 @@ CORRIDOR = (120, 200, 230)
 STATE_COLOUR = {"serving": (255, 255, 255), "sweeping": (255, 255, 255), "collecting": (255, 255, 255),
                 "dwelling": (220, 220, 220), "charging": (250, 220, 60), "to_charger": (250, 220, 60),
                 "stopped": (240, 60, 60), "idle": (110, 110, 120), "flying": (80, 200, 255),
-                "holding": (250, 150, 60)}
+                "holding": (250, 150, 60), "climb": (120, 230, 140), "cruise": (80, 200, 255),
+                "transition": (200, 160, 255), "descent": (250, 150, 60), "pad": (110, 110, 120)}
+SHADOW = (10, 12, 16)
+PX_PER_M_ALTITUDE = 0.25  # how far up a drone is drawn above its shadow, per metre of altitude
 EMPTY_STATE = (40, 44, 56)  # driving empty: to a pick-up, deadheading, returning, rebalancing
 LAYERS = ("roads", "zones", "sites", "coverage", "bins", "vehicles", "parts", "drones")
 
@@ -42,6 +45,7 @@ class Marker:
     x_m: float
     y_m: float
     agent: Any
+    altitude_m: float = 0.0
 
 
 class Scene:
@@ -52,21 +56,29 @@ class Scene:
         self.bind(model)
         # Every distinct world of the model (a testbed scenario spans both areas; all share one CRS).
         worlds = list({id(world): world for world in model.worlds.values()}.values())
-        edges = [coords for world in worlds for coords in world.network.edge_coords_m]
-        self._coords = np.concatenate(edges)
+        edges = [coords for world in worlds if world.network is not None for coords in world.network.edge_coords_m]
+        self._coords = np.concatenate(edges) if edges else np.zeros((0, 2))
         self._starts = np.cumsum([0] + [len(c) for c in edges])
-        self._nodes_m = np.concatenate([np.column_stack([w.network.x_m, w.network.y_m]) for w in worlds])
         self.zones = self._zones(model.world.area.crs)
         to_m = pyproj.Transformer.from_crs("EPSG:4326", model.world.area.crs, always_xy=True)
         self.sites_m = [(site, to_m.transform(site.lon, site.lat)) for w in worlds for site in w.area.spec.sites]
-        self._air: dict[str, pyproj.Transformer] = {}
+        self._extent_m = self._extent(worlds)
 
     def bind(self, model: TwinModel) -> None:
         """Show another model of the same world (exhibition loops restart the model)."""
         self.model = model
 
+    def _extent(self, worlds: list) -> np.ndarray:
+        """Points the first view must show: the roads, or without roads the areas, vertiports and corridors."""
+        if len(self._coords):
+            return self._coords
+        points = [np.asarray(w.area.polygon_m.exterior.coords) for w in worlds]
+        for service in self.model.services:
+            points += [np.asarray(line.coords) for line in getattr(service, "corridors", {}).values()]
+        return np.concatenate(points)
+
     def bounds(self) -> tuple[float, float, float, float]:
-        (x0, y0), (x1, y1) = self._nodes_m.min(axis=0), self._nodes_m.max(axis=0)
+        (x0, y0), (x1, y1) = self._extent_m.min(axis=0), self._extent_m.max(axis=0)
         return float(x0), float(y0), float(x1), float(y1)
 
     def _zones(self, crs: str) -> list[tuple[str, np.ndarray]]:
@@ -120,24 +132,23 @@ class Scene:
                 pygame.draw.polygon(overlay, ZONE_EDGE[kind], points, 2)
         screen.blit(overlay, (0, 0))
 
-    def _air_to_world(self, service) -> pyproj.Transformer:  # noqa: ANN001 - the drone service
-        crs = service.config.crs
-        if crs not in self._air:
-            self._air[crs] = pyproj.Transformer.from_crs(crs, self.model.world.area.crs, always_xy=True)
-        return self._air[crs]
-
     def _draw_corridors(self, screen: pygame.Surface, camera: Camera) -> None:
         for service in self.model.services:
             if getattr(service, "id", "") != "drones":
                 continue
-            to_world = self._air_to_world(service)
+            bands = {c.id: (c.floor_m, c.ceiling_m) for c in service.config.corridors}
             for corridor_id, line in service.corridors.items():
-                xy = np.asarray(line.coords)
-                points = camera.to_screen(np.column_stack(to_world.transform(xy[:, 0], xy[:, 1])))
+                points = camera.to_screen(np.asarray(line.coords))
                 pygame.draw.lines(screen, CORRIDOR, False, points, 3)
                 middle = line.interpolate(0.5, normalized=True)
-                mid = camera.point(*to_world.transform(middle.x, middle.y))
-                screen.blit(self.fonts["small"].render(corridor_id, True, CORRIDOR), (mid[0] + 6, mid[1] + 4))
+                mid = camera.point(middle.x, middle.y)
+                floor_m, ceiling_m = bands[corridor_id]
+                label = f"{corridor_id} {floor_m:.0f}-{ceiling_m:.0f} m"
+                screen.blit(self.fonts["small"].render(label, True, CORRIDOR), (mid[0] + 6, mid[1] + 4))
+            for port, (x_m, y_m) in service.port_xy.items():
+                x, y = camera.point(x_m, y_m)
+                pygame.draw.circle(screen, CORRIDOR, (x, y), 11, 2)
+                screen.blit(self.fonts["small"].render("H", True, CORRIDOR), (x - 4, y - 8))
 
     def _draw_coverage(self, screen: pygame.Surface, camera: Camera) -> None:
         width = max(2, min(5, int(camera.px_per_m * 8)))
@@ -170,6 +181,13 @@ class Scene:
 
     def _draw_marker(self, screen: pygame.Surface, camera: Camera, marker: Marker) -> None:
         x, y = camera.point(marker.x_m, marker.y_m)
+        if marker.altitude_m > 0:  # a drone in the air: its shadow on the ground, itself raised, its height
+            lift = int(min(marker.altitude_m * PX_PER_M_ALTITUDE, 40))
+            pygame.draw.ellipse(screen, SHADOW, pygame.Rect(x - 6, y - 3, 12, 6))
+            pygame.draw.line(screen, SHADOW, (x, y), (x, y - lift), 1)
+            y -= lift
+            label = self.fonts["small"].render(f"{marker.altitude_m:.0f} m", True, (200, 220, 240))
+            screen.blit(label, (x + 9, y - 8))
         pygame.draw.circle(screen, KIND_COLOUR.get(marker.kind, (200, 200, 200)), (x, y), 7)
         pygame.draw.circle(screen, STATE_COLOUR.get(marker.state, EMPTY_STATE), (x, y), 4)
 
@@ -181,10 +199,9 @@ class Scene:
                 x, y = vehicle.position_m(now_s)
                 found.append(Marker(vehicle.name, vehicle.kind, vehicle.state, x, y, vehicle))
             if getattr(service, "id", "") == "drones":
-                to_world = self._air_to_world(service)
                 for drone in service.drones:
-                    x, y = to_world.transform(*drone.position_m(now_s))
-                    found.append(Marker(drone.name, "drone", drone.state, x, y, drone))
+                    x, y = drone.position_m(now_s)
+                    found.append(Marker(drone.name, "drone", drone.phase(now_s), x, y, drone, drone.altitude_m(now_s)))
             for part in getattr(service, "parts", ()):
                 if part.state == "in_transit" and part.route_m is not None:
                     x, y = part.route_position_m(now_s)
