@@ -54,6 +54,7 @@ RECHARGE_W = 20_000.0  # ASSUMPTION: battery drones charge at 20 kW; hydrogen re
 REFUEL_S = 600.0
 TACTICAL_SPEEDS = (0.8, 0.6)  # fractions of cruise airspeed tried before a ground hold
 MAX_GROUND_HOLD_S = 2 * DAY_S
+MAX_SLOT_STEP_S = 120.0  # the departure-slot search doubles its step after each try that conflicts, up to this
 
 
 @dataclass
@@ -381,6 +382,7 @@ class DroneService:
                 speed, trajectory = clear or candidates[0]
                 break
             delay_s += step_s
+            step_s = min(2.0 * step_s, MAX_SLOT_STEP_S)  # busy airspace: look further ahead, faster
         self._count_resolution(drone, first_conflicts or [], speed, delay_s - first_check_s, clear_found=clear is not None)
         return Flight(drone, legs, payload_kg, trajectory, energy.get(speed, energy[1.0]))
 

@@ -1,0 +1,72 @@
+"""How the airspace scales: 100 to 1,000 drones over a day, full 3D planning and the record's check.
+
+    python benchmarks/drone_scaling.py [--sizes 100 200 500 1000]
+
+The packaged ``drone_free_zone`` scenario scaled to N drones (vertiport fleets, pads and parcel
+demand all x N/7, as in ``scaling.py``) runs for 24 h on the Gwangju area itself: drones need no
+road map. For each size, one process, in turn: the model's wall time (every flight planned as a
+4D trajectory against every committed flight), events per second, flights, and, separately, the
+time the independent checker (``twin.audit.separation_figures``) takes to read every recorded
+track and count losses of separation. The growth exponent is the least-squares slope of
+log(wall time) against log(drones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from scaling import _scaled_drones, slope  # noqa: E402
+
+
+def child(total: int) -> dict:
+    from twin.areas import load_area
+    from twin.audit import separation_figures
+    from twin.model import TwinModel
+    from twin.world import World
+
+    loaded = _scaled_drones(total)
+    started = time.perf_counter()
+    model = TwinModel(loaded, World(load_area("cheomdan3"), None))
+    model.run_until(model.duration_s)
+    wall_s = time.perf_counter() - started
+    service = next(s for s in model.services if s.id == "drones")
+    minima = {kind.id: service.minima(kind) for kind in service.types.values()}
+    started = time.perf_counter()
+    figures = separation_figures([r for r in service.rows if r[2] <= model.now_s], minima)
+    check_s = time.perf_counter() - started
+    return {"drones": total, "wall_s": wall_s, "events": model.clock.processed, "flights": service.flights,
+            "deliveries": service.delivered, "conflicts": service.conflicts, "check_s": check_s,
+            "track_points": len(service.rows), **figures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 200, 500, 1000])
+    parser.add_argument("--child", type=int)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return
+    rows = []
+    for total in args.sizes:
+        done = subprocess.run([sys.executable, __file__, "--child", str(total)], check=True, capture_output=True,
+                              text=True)
+        rows.append(json.loads(done.stdout.splitlines()[-1]))
+        r = rows[-1]
+        print(f"| {r['drones']:,} | {r['wall_s']:.2f} s | {r['events']:,} | {r['events'] / r['wall_s']:,.0f} | "
+              f"{r['flights']:,} | {r['conflicts']:,} | {r['losses_of_separation']} | {r['closest_approach_m']} m | "
+              f"{r['check_s']:.2f} s |", flush=True)
+    if len(rows) > 1:
+        print(f"growth exponent of wall time in drones: {slope([(r['drones'], r['wall_s']) for r in rows]):.2f}; "
+              f"of the check: {slope([(r['drones'], r['check_s']) for r in rows]):.2f}")
+
+
+if __name__ == "__main__":
+    main()
