@@ -20,15 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
-
-from twin.certification_config import WEEKDAYS, Certification, Distribution, PartType
-from twin.resources import Resource
+from gwangju_twin.certification_config import WEEKDAYS, Certification, Distribution, PartType
+from gwangju_twin.resources import Resource
+from gwangju_twin.units import DAY_S, WEEK_S, poisson_times_s
 
 if TYPE_CHECKING:
-    from twin.model import TwinModel
+    from gwangju_twin.model import TwinModel
 
-DAY_S = 86400.0
-WEEK_S = 7 * DAY_S
 STATES = ("in_transit", "waiting", "in_test", "rework", "certified", "rejected")
 SNAP_M = 500.0
 
@@ -143,7 +141,7 @@ class CertificationCenter:
         world = self.world
         center = world.site_node(config.site, SNAP_M)
         origins = {o: world.site_node(o, SNAP_M) for p in config.parts for o in p.origins}
-        for name, node in origins.items():
+        for node in origins.values():
             world.network.route_edges(node, center)  # raises a RoutingError naming the nodes
         return center, origins
 
@@ -186,7 +184,7 @@ class CertificationCenter:
                 lo, hi = day * DAY_S + open_s, min(day * DAY_S + close_s, self.model.duration_s)
                 if hi <= lo:
                     continue
-                for t_s in np.sort(rng.uniform(lo, hi, rng.poisson(rate_per_s * (hi - lo)))):
+                for t_s in poisson_times_s(rng, rate_per_s * (hi - lo), lo, hi):
                     origin = part_type.origins[int(rng.integers(len(part_type.origins)))]
                     self.model.clock.at(float(t_s), lambda p=part_type, o=origin: self.ship(p, o))
 

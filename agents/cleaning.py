@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyproj
 import shapely
-
-from agents.fleet import FleetService, Operations
-from agents.vehicle import RoadVehicle
-from twin.arc_routing import cover_walk, covering_bound_m, split_walk
-from twin.errors import RoutingError
-from twin.shuttle_config import CleaningFleet
+from gwangju_twin.agents.fleet import FleetService, Operations
+from gwangju_twin.agents.vehicle import RoadVehicle
+from gwangju_twin.arc_routing import cover_walk, covering_bound_m, split_walk
+from gwangju_twin.errors import RoutingError
+from gwangju_twin.shuttle_config import CleaningFleet
 
 if TYPE_CHECKING:
-    from twin.model import TwinModel
+    from gwangju_twin.model import TwinModel
 
 
 class Sweeper(RoadVehicle):

@@ -36,18 +36,16 @@ import networkx as nx
 import numpy as np
 import pyproj
 import shapely
-
-from twin.airspace import Airspace, PadTimeline, Trajectory
-from twin.areas import area_files, load_area
-from twin.audit import separation_figures
-from twin.drone_config import Drones, DroneType, Flow
-from twin.errors import RoutingError, TwinError
+from gwangju_twin.airspace import Airspace, PadTimeline, Trajectory
+from gwangju_twin.areas import area_files, load_area
+from gwangju_twin.audit import separation_figures
+from gwangju_twin.drone_config import Drones, DroneType, Flow
+from gwangju_twin.errors import RoutingError, TwinError
+from gwangju_twin.units import DAY_S, J_PER_KWH, poisson_times_s
 
 if TYPE_CHECKING:
-    from twin.model import TwinModel
+    from gwangju_twin.model import TwinModel
 
-DAY_S = 86400.0
-J_PER_KWH = 3.6e6
 TAKEOFF_PAD_S = 60.0  # on the pad, spinning up, before it lifts off
 HOLD_ALLOWANCE_S = 600.0  # hover time budgeted on top of every flight when checking it can be flown at all
 RECHARGE_W = 20_000.0  # ASSUMPTION: battery drones charge at 20 kW; hydrogen refuels in 10 min
@@ -234,7 +232,7 @@ class DroneService:
             for hour, rate in enumerate(flow.per_hour):
                 lo, hi = day * DAY_S + hour * 3600.0, min(day * DAY_S + (hour + 1) * 3600.0, self.model.duration_s)
                 if hi > lo and rate > 0:
-                    for t_s in np.sort(rng.uniform(lo, hi, rng.poisson(rate * flow.scale * (hi - lo) / 3600.0))):
+                    for t_s in poisson_times_s(rng, rate * flow.scale * (hi - lo) / 3600.0, lo, hi):
                         self.model.clock.at(float(t_s), lambda f=flow: self.request(f))
 
     def request(self, flow: Flow) -> None:

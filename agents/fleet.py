@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agents.vehicle import J_PER_KWH, Depot, RoadVehicle
-from twin.errors import RoutingError
-from twin.resources import Resource
-from twin.shuttle_config import FleetBase, Shuttles
+from gwangju_twin.agents.vehicle import Depot, RoadVehicle
+from gwangju_twin.errors import RoutingError
+from gwangju_twin.resources import Resource
+from gwangju_twin.shuttle_config import FleetBase, Shuttles
+from gwangju_twin.units import DAY_S, J_PER_KWH
 
 if TYPE_CHECKING:
-    from twin.model import TwinModel
-    from twin.world import World
+    from gwangju_twin.model import TwinModel
+    from gwangju_twin.world import World
 
-DAY_S = 86400.0
 
 
 class Operations:
@@ -104,18 +104,3 @@ class FleetService:
             "disengagements": sum(v.disengagements for v in self.vehicles),
             "charge_sessions": sum(v.charge_sessions for v in self.vehicles),
         }
-
-
-def build_shuttle_services(model: TwinModel, config: Shuttles) -> list[Any]:
-    """The scenario's shuttle fleets as services of ``model``, plus their shared operations."""
-    from agents.cleaning import CleaningService
-    from agents.on_demand import OnDemandService
-    from agents.shuttle import LoopService
-    from agents.waste import WasteService
-
-    if not config.fleet:
-        return []
-    operations = Operations(model, config)
-    kinds = {"loop": LoopService, "cleaning": CleaningService, "waste": WasteService, "on_demand": OnDemandService}
-    services: list[Any] = [kinds[fleet.service](model, fleet, operations) for fleet in config.fleet]
-    return [*services, operations]

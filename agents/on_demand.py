@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from agents.fleet import DAY_S, FleetService, Operations
-from agents.vehicle import RoadVehicle
-from twin.shuttle_config import OnDemandFleet
+from gwangju_twin.agents.fleet import FleetService, Operations
+from gwangju_twin.agents.vehicle import RoadVehicle
+from gwangju_twin.shuttle_config import OnDemandFleet
+from gwangju_twin.units import DAY_S, poisson_times_s
 
 if TYPE_CHECKING:
-    from twin.model import TwinModel
+    from gwangju_twin.model import TwinModel
 
 REBALANCE_LOOKBACK_S = 3600.0
 CHARGING_STATES = ("to_charger", "charging")
@@ -212,7 +212,7 @@ class OnDemandService(FleetService):
                     lo, hi = max(h0, day * DAY_S + start_s), min(h1, day * DAY_S + end_s, self.model.duration_s)
                     if hi <= lo or rate_per_h <= 0:
                         continue
-                    for t_s in np.sort(rng.uniform(lo, hi, rng.poisson(rate_per_h * config.demand_scale * (hi - lo) / 3600.0))):
+                    for t_s in poisson_times_s(rng, rate_per_h * config.demand_scale * (hi - lo) / 3600.0, lo, hi):
                         origin, destination = rng.choice(len(self.stops), size=2, replace=False)
                         self.model.clock.at(float(t_s), lambda o=int(origin), d=int(destination): self.submit(o, d))
 

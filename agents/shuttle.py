@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agents.fleet import FleetService, Operations
-from agents.vehicle import RoadVehicle
-from twin.shuttle_config import LoopFleet
+from gwangju_twin.agents.fleet import FleetService, Operations
+from gwangju_twin.agents.vehicle import RoadVehicle
+from gwangju_twin.shuttle_config import LoopFleet
 
 if TYPE_CHECKING:
-    from twin.model import TwinModel
+    from gwangju_twin.model import TwinModel
 
 
 class LoopShuttle(RoadVehicle):

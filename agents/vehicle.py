@@ -20,15 +20,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import mesa
-
-from twin.resources import Resource
-from twin.shuttle_config import Charging, Energy, Supervision
+from gwangju_twin.resources import Resource
+from gwangju_twin.shuttle_config import Charging, Energy, Supervision
+from gwangju_twin.units import J_PER_KWH
 
 if TYPE_CHECKING:
-    from twin.model import TwinModel
-    from twin.world import World
+    from gwangju_twin.model import TwinModel
+    from gwangju_twin.world import World
 
-J_PER_KWH = 3.6e6
 
 
 class Depot:

@@ -13,14 +13,14 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from agents.fleet import DAY_S, FleetService, Operations
-from agents.vehicle import RoadVehicle
-from twin.shuttle_config import WasteFleet
-from twin.vehicle_routing import savings_tours
+from gwangju_twin.agents.fleet import FleetService, Operations
+from gwangju_twin.agents.vehicle import RoadVehicle
+from gwangju_twin.shuttle_config import WasteFleet
+from gwangju_twin.units import DAY_S
+from gwangju_twin.vehicle_routing import savings_tours
 
 if TYPE_CHECKING:
-    from twin.model import TwinModel
+    from gwangju_twin.model import TwinModel
 
 
 class Bin:

@@ -26,10 +26,10 @@ from scaling import _scaled_drones, slope  # noqa: E402
 
 
 def child(total: int) -> dict:
-    from twin.areas import load_area
-    from twin.audit import separation_figures
-    from twin.model import TwinModel
-    from twin.world import World
+    from gwangju_twin.areas import load_area
+    from gwangju_twin.audit import separation_figures
+    from gwangju_twin.model import TwinModel
+    from gwangju_twin.world import World
 
     loaded = _scaled_drones(total)
     started = time.perf_counter()

@@ -17,8 +17,8 @@ EXTRACT = "Helsinki.osm.pbf"
 
 def ensure_map() -> None:
     """Import the Helsinki test area into the map cache unless it is there already."""
-    from twin import mapcache, osm
-    from twin.areas import load_area
+    from gwangju_twin import mapcache, osm
+    from gwangju_twin.areas import load_area
 
     if mapcache.info(AREA) is None:
         area = load_area(AREA)

@@ -14,11 +14,10 @@ import tempfile
 from pathlib import Path
 
 from fleet import AREA, ensure_map, fleet_scenario
+from gwangju_twin import scenario as scenario_io
+from gwangju_twin.runner import model_for
+from gwangju_twin.world import scenario_worlds
 from pyinstrument import Profiler
-
-from twin import scenario as scenario_io
-from twin.runner import model_for
-from twin.world import scenario_worlds
 
 
 def main() -> None:

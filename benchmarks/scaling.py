@@ -61,9 +61,9 @@ def _reset_peak() -> tuple[float, float]:
 
 def measure(job: str, folder: Path) -> dict:
     """Run one job in this process and return its figures (called in a fresh child process)."""
-    from twin import scenario as scenario_io
-    from twin.runner import model_for
-    from twin.world import scenario_worlds
+    from gwangju_twin import scenario as scenario_io
+    from gwangju_twin.runner import model_for
+    from gwangju_twin.world import scenario_worlds
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     kind, _, size = job.partition(":")
@@ -95,7 +95,7 @@ def measure(job: str, folder: Path) -> dict:
 
 def _scaled_drones(total: int):
     """The packaged drone scenario with ``total`` drones; pads and demand scaled by the same factor."""
-    from twin import scenario as scenario_io
+    from gwangju_twin import scenario as scenario_io
 
     path = scenario_io.resolve("drone_free_zone")
     data = tomllib.loads(path.read_text(encoding="utf-8"))

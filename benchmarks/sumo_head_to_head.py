@@ -33,11 +33,10 @@ import time
 from pathlib import Path
 
 from fleet import AREA, EXTRACT, ensure_map, fleet_scenario, machine
-
-from twin import osm, sumo_bridge
-from twin.areas import load_area
-from twin.runner import build_model, simulate
-from twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS
+from gwangju_twin import osm, sumo_bridge
+from gwangju_twin.areas import load_area
+from gwangju_twin.runner import build_model, simulate
+from gwangju_twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS
 
 TOLERANCE = 0.01
 

@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from twin.results_db import ResultsDB
-from twin.sweep import LocalBackend, run_sweep
-from twin.sweep_config import SweepSpec, expand
+from gwangju_twin.results_db import ResultsDB
+from gwangju_twin.sweep import LocalBackend, run_sweep
+from gwangju_twin.sweep_config import SweepSpec, expand
 
 
 def plan(runs: int, days: int, first_seed: int):

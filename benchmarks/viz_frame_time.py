@@ -17,10 +17,10 @@ import time
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
-from twin import scenario  # noqa: E402
-from twin.model import TwinModel  # noqa: E402
-from twin.world import load_world  # noqa: E402
-from viz.app import Viewer  # noqa: E402
+from gwangju_twin import scenario  # noqa: E402
+from gwangju_twin.model import TwinModel  # noqa: E402
+from gwangju_twin.viz.app import Viewer  # noqa: E402
+from gwangju_twin.world import load_world  # noqa: E402
 
 SCENARIO = """
 [scenario]

@@ -44,8 +44,8 @@ def twin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def helsinki_map(twin_env: dict[str, str]):
     """The Helsinki test area imported into the session's cache; returns its MapInfo."""
-    from twin import mapcache, osm
-    from twin.areas import load_area
+    from gwangju_twin import mapcache, osm
+    from gwangju_twin.areas import load_area
 
     area = load_area("helsinki_test")
     return mapcache.save(osm.import_graph(area, HELSINKI_PBF), area.id, f"import {HELSINKI_PBF.name}")
@@ -53,6 +53,6 @@ def helsinki_map(twin_env: dict[str, str]):
 
 @pytest.fixture(scope="session")
 def helsinki_world(helsinki_map):
-    from twin.world import load_world
+    from gwangju_twin.world import load_world
 
     return load_world("helsinki_test")

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import networkx as nx
 import pyproj
-
-from twin.areas import Area, AreaSpec, SiteSpec
-from twin.network import RoadNetwork
-from twin.world import World
+from gwangju_twin.areas import Area, AreaSpec, SiteSpec
+from gwangju_twin.network import RoadNetwork
+from gwangju_twin.world import World
 
 CRS = "EPSG:32652"
 ORIGIN_LONLAT = (126.85, 35.23)

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 import shapely
-
-from twin.areas import area_files, load_area, load_area_file
-from twin.errors import ConfigError, TwinError
+from gwangju_twin.areas import area_files, load_area, load_area_file
+from gwangju_twin.errors import ConfigError, TwinError
 
 GWANGJU = ["bitgreen", "cheomdan3", "buk_gu_drone_free_zone", "gwangju_airport_ctr"]
 

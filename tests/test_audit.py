@@ -14,11 +14,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from gwangju_twin import runner, scenario
+from gwangju_twin.audit import audit
+from gwangju_twin.cli import app
 from typer.testing import CliRunner
-
-from twin import runner, scenario
-from twin.audit import audit
-from twin.cli import app
 
 DEFAULTS = ["bitgreen_shuttles", "cheomdan3_shuttles", "certification_center", "testbed_day", "cargo_link",
             "drone_free_zone"]
@@ -152,7 +151,7 @@ def test_the_command_prints_one_line_per_check_and_exits_1_on_a_failure(testbed_
 
 
 def test_a_folder_that_is_not_a_run_is_one_clear_line(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "twin.cli", "audit", str(tmp_path)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "audit", str(tmp_path)], capture_output=True, text=True,
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {tmp_path}: no manifest.json; give a results folder written by 'twin run'"

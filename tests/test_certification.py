@@ -5,14 +5,13 @@ import re
 
 import numpy as np
 import pytest
+import synthetic
+from gwangju_twin import scenario
+from gwangju_twin.agents.certification import STATES
+from gwangju_twin.errors import ScenarioError
+from gwangju_twin.model import TwinModel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import synthetic
-from agents.certification import STATES
-from twin import scenario
-from twin.errors import ScenarioError
-from twin.model import TwinModel
 
 WORLD = synthetic.world(synthetic.grid_graph(2, 1, 100.0), {"depot": 1})
 

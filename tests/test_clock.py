@@ -1,8 +1,7 @@
 """The one clock: exact order of events, ties broken deterministically."""
 
 import pytest
-
-from twin.clock import EventQueue
+from gwangju_twin.clock import EventQueue
 
 
 def test_exact_event_log_with_ties() -> None:

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gwangju_twin import runner, scenario
+from gwangju_twin.agents.drones import TAKEOFF_PAD_S
+from gwangju_twin.areas import load_area
+from gwangju_twin.audit import audit, separation_figures
+from gwangju_twin.errors import RoutingError, ScenarioError, TwinError
+from gwangju_twin.model import TwinModel
+from gwangju_twin.world import World
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from agents.drones import TAKEOFF_PAD_S
-from twin import runner, scenario
-from twin.areas import load_area
-from twin.audit import audit, separation_figures
-from twin.errors import RoutingError, ScenarioError, TwinError
-from twin.model import TwinModel
-from twin.world import World
 
 FREE_ZONE = scenario.packaged()["drone_free_zone"]
 CARGO = scenario.packaged()["cargo_link"]

@@ -1,11 +1,10 @@
 """Invariants over many configurations on the real Helsinki network (hypothesis)."""
 
 import numpy as np
+from gwangju_twin import scenario
+from gwangju_twin.model import TwinModel
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from twin import scenario
-from twin.model import TwinModel
 
 STOPS = ["south_stop", "east_stop", "north_stop", "centre_stop", "southwest_stop"]
 
@@ -74,8 +73,8 @@ def test_express_driving_changes_nothing_but_the_event_count(helsinki_world, mon
     """Loop shuttles and collectors drive a stretch as one event: every figure, log row and
     recorded node must equal edge-by-edge driving, with disengagements cutting stretches and
     small batteries sending shuttles to charge."""
-    from agents.shuttle import LoopShuttle
-    from agents.waste import Collector
+    from gwangju_twin.agents.shuttle import LoopShuttle
+    from gwangju_twin.agents.waste import Collector
 
     text = f"""
 [scenario]

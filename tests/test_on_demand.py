@@ -1,10 +1,9 @@
 """On-demand service: one request with a wait known by hand, rejections, pooling under capacity."""
 
 import pytest
-
 import synthetic
-from twin import scenario
-from twin.model import TwinModel
+from gwangju_twin import scenario
+from gwangju_twin.model import TwinModel
 
 QUIET = '[shuttles.supervision]\ndisengagement_rate = "0 / h"'
 

@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+import synthetic
+from gwangju_twin import scenario
+from gwangju_twin.model import TwinModel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import synthetic
-from twin import scenario
-from twin.model import TwinModel
 
 LOOP = """
 [[shuttles.fleet]]

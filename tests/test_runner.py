@@ -8,9 +8,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-
-from twin import runner, scenario
-from twin.errors import TwinError
+from gwangju_twin import runner, scenario
+from gwangju_twin.errors import TwinError
 
 BITGREEN = scenario.packaged()["bitgreen_shuttles"]
 
@@ -20,7 +19,7 @@ def cli_run(helsinki_map, tmp_path_factory) -> Path:
     """``twin run`` as a user types it, in its own process, on the imported Helsinki area."""
     out = tmp_path_factory.mktemp("cli") / "run"
     done = subprocess.run(
-        [sys.executable, "-m", "twin.cli", "run", "bitgreen_shuttles", "--area", "helsinki_test", "--seed", "7",
+        [sys.executable, "-m", "gwangju_twin.cli", "run", "bitgreen_shuttles", "--area", "helsinki_test", "--seed", "7",
          "--out", str(out)], capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
@@ -100,7 +99,7 @@ def test_every_scenario_runs_on_the_helsinki_test_area(name: str, helsinki_map, 
 
 
 def test_missing_map_stops_the_run_with_the_command_to_run(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "twin.cli", "run", "cheomdan3_shuttles", "--out", str(tmp_path / "o")],
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "run", "cheomdan3_shuttles", "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=120,
                           env={**__import__("os").environ, "TWIN_CACHE_DIR": str(tmp_path)})
     assert done.returncode == 2
@@ -109,7 +108,7 @@ def test_missing_map_stops_the_run_with_the_command_to_run(tmp_path: Path) -> No
 
 
 def test_headless_run_never_imports_pygame() -> None:
-    code = "import sys, twin.cli, twin.runner, agents.shuttle; print('pygame' in sys.modules)"
+    code = "import sys, gwangju_twin.cli, gwangju_twin.runner, gwangju_twin.agents.shuttle; print('pygame' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
 

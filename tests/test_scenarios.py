@@ -6,12 +6,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from gwangju_twin import scenario
+from gwangju_twin.errors import ScenarioError
+from gwangju_twin.scenario import SHUTTLE_SPEED_CAP_MPS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from twin import scenario
-from twin.errors import ScenarioError
-from twin.scenario import SHUTTLE_SPEED_CAP_MPS
 
 BASE = scenario.packaged()["bitgreen_shuttles"]
 
@@ -134,7 +133,7 @@ def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
 def test_cli_validate_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(_edit(BASE, lambda d: d["shuttles"]["fleet"][0].update(max_speed="7 km/h")), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "twin.cli", "scenarios", "validate", str(BASE), str(bad)],
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "scenarios", "validate", str(BASE), str(bad)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stdout.strip() == f"{BASE}: ok"
@@ -147,7 +146,7 @@ def test_cli_validate_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None
 def test_cli_run_with_bad_scenario_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(_edit(BASE, lambda d: d["shuttles"]["fleet"][1].update(count=-1)), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "twin.cli", "run", str(bad), "--out", str(tmp_path / "out")],
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "run", str(bad), "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [

@@ -1,11 +1,10 @@
 """Loop shuttles on SYNTHETIC networks: analytic times and an exact event log."""
 
 import pytest
-
 import synthetic
-from twin import scenario
-from twin.errors import RoutingError
-from twin.model import TwinModel
+from gwangju_twin import scenario
+from gwangju_twin.errors import RoutingError
+from gwangju_twin.model import TwinModel
 
 
 def _scenario(route: str, *, windows: str = '["10:00-11:00"]', count: int = 1, dwell: str = "0 s",

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 from conftest import HELSINKI_PBF
-
-from twin import scenario, sumo_bridge
-from twin.areas import load_area
-from twin.errors import TwinError
-from twin.model import TwinModel
-from twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS
+from gwangju_twin import scenario, sumo_bridge
+from gwangju_twin.areas import load_area
+from gwangju_twin.errors import TwinError
+from gwangju_twin.model import TwinModel
+from gwangju_twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS
 
 FLEET = """
 [scenario]
@@ -88,7 +87,7 @@ def test_cli_exports_a_run_that_sumo_drives(helsinki_map, tmp_path: Path) -> Non
     scenario_file = tmp_path / "fleet.toml"
     scenario_file.write_text(FLEET, encoding="utf-8")
     out = tmp_path / "sumo"
-    command = [sys.executable, "-m", "twin.cli", "sumo", str(scenario_file), "--extract", str(HELSINKI_PBF),
+    command = [sys.executable, "-m", "gwangju_twin.cli", "sumo", str(scenario_file), "--extract", str(HELSINKI_PBF),
                "--out", str(out), "--until", "2 h"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -102,7 +101,7 @@ def test_cli_exports_a_run_that_sumo_drives(helsinki_map, tmp_path: Path) -> Non
 def test_cli_export_with_a_missing_extract_is_one_line(helsinki_map, tmp_path: Path) -> None:
     import sys
 
-    command = [sys.executable, "-m", "twin.cli", "sumo", "bitgreen_shuttles", "--area", "helsinki_test",
+    command = [sys.executable, "-m", "gwangju_twin.cli", "sumo", "bitgreen_shuttles", "--area", "helsinki_test",
                "--extract", str(tmp_path / "nowhere.osm.pbf"), "--out", str(tmp_path / "s")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and done.stderr.count("\n") == 1

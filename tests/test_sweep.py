@@ -9,12 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from twin import scenario as scenario_io
-from twin import sweep_config
-from twin.errors import ScenarioError
-from twin.results_db import ResultsDB
-from twin.sweep import DaskBackend, LocalBackend, run_sweep
+from gwangju_twin import scenario as scenario_io
+from gwangju_twin import sweep_config
+from gwangju_twin.errors import ScenarioError
+from gwangju_twin.results_db import ResultsDB
+from gwangju_twin.sweep import DaskBackend, LocalBackend, run_sweep
 
 SCENARIO = "cheomdan3_shuttles"
 
@@ -87,7 +86,7 @@ def test_bad_sweep_parameter_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def _twin(*args: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "twin.cli", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "gwangju_twin.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
 
 
@@ -158,7 +157,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_call_resumes(helsinki_map, tmp_path: 
     assert "run the same command again to resume" in err
     first = _rows(db)
     assert len(first) < 12
-    done = subprocess.run([sys.executable, "-m", "twin.cli", "sweep", str(file), "--db", str(db), "--workers", "2"],
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "sweep", str(file), "--db", str(db), "--workers", "2"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"{len(first)} already done" in done.stdout
@@ -177,20 +176,19 @@ def test_report_and_query(helsinki_map, tmp_path: Path) -> None:
     columns, rows = db.query('SELECT "shuttles.fleet.on_demand.count", avg("on_demand.served") FROM results GROUP BY 1 ORDER BY 1')
     db.close()
     assert [r[0] for r in rows] == ["1", "2"]
-    from twin.report import write_report
+    from gwangju_twin.report import write_report
 
     write_report(tmp_path / "r.duckdb", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert page.count("<img") >= 4 and "Best configuration per KPI" in page and "on_demand.wait_mean_s" in page
-    done = subprocess.run([sys.executable, "-m", "twin.cli", "results", "query", str(tmp_path / "r.duckdb"),
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "results", "query", str(tmp_path / "r.duckdb"),
                            "SELECT nonsense FROM results"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "query failed" in done.stderr
 
 
 def test_mesa_batch_run_drives_the_twin(helsinki_map) -> None:
+    from gwangju_twin.batch import ScenarioModel
     from mesa.batchrunner import batch_run
-
-    from twin.batch import ScenarioModel
 
     rows = batch_run(ScenarioModel, {"scenario": SCENARIO, "area": "helsinki_test", "seed": [1, 2],
                                      "shuttles.fleet.on_demand.count": [1, 2],
@@ -200,7 +198,7 @@ def test_mesa_batch_run_drives_the_twin(helsinki_map) -> None:
     assert sorted(r["on_demand.vehicles"] for r in rows) == [1.0, 1.0, 2.0, 2.0]
     assert all(r["Step"] == 1439 and r["on_demand.served"] > 0 for r in rows)
     # the same run through the sweep worker gives the same figure
-    from twin.sweep import run_task
+    from gwangju_twin.sweep import run_task
 
     path = scenario_io.resolve(SCENARIO)
     plan_task = sweep_config.Task("k", str(path), path.read_text(encoding="utf-8"),
@@ -211,7 +209,7 @@ def test_mesa_batch_run_drives_the_twin(helsinki_map) -> None:
 
 def test_ctrl_c_during_a_write_arrives_after_the_row_is_safe(tmp_path: Path) -> None:
     """duckdb aborts a statement a signal interrupts; the results database holds the signal instead."""
-    from twin.results_db import _signals_held
+    from gwangju_twin.results_db import _signals_held
 
     db = ResultsDB(tmp_path / "held.duckdb")
     with pytest.raises(KeyboardInterrupt):

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 import synthetic
 from conftest import HELSINKI_PBF
-
-from twin import mapcache, osm, runner, scenario
-from twin.areas import load_area
-from twin.errors import MapError, ScenarioError
-from twin.model import TwinModel
-from twin.world import load_worlds
+from gwangju_twin import mapcache, osm, runner, scenario
+from gwangju_twin.areas import load_area
+from gwangju_twin.errors import MapError, ScenarioError
+from gwangju_twin.model import TwinModel
+from gwangju_twin.world import load_worlds
 
 TESTBED = scenario.packaged()["testbed_day"]
 
@@ -119,7 +118,7 @@ def test_testbed_day_runs_everything_in_both_areas(helsinki_map, tmp_path: Path)
 
 def test_testbed_day_is_the_same_in_another_process(helsinki_map, tmp_path: Path) -> None:
     here = runner.run(TESTBED, tmp_path / "here", area="helsinki_test", seed=3)
-    command = [sys.executable, "-m", "twin.cli", "run", str(TESTBED), "--area", "helsinki_test", "--seed", "3",
+    command = [sys.executable, "-m", "gwangju_twin.cli", "run", str(TESTBED), "--area", "helsinki_test", "--seed", "3",
                "--out", str(tmp_path / "there")]
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     for name in ("summary.json", "events.csv"):

@@ -3,10 +3,9 @@
 import math
 
 import pytest
+from gwangju_twin import units
 from hypothesis import given
 from hypothesis import strategies as st
-
-from twin import units
 
 
 @pytest.mark.parametrize(

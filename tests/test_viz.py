@@ -15,13 +15,12 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
-
 import synthetic  # noqa: E402
-from twin import scenario  # noqa: E402
-from twin.model import TwinModel  # noqa: E402
-from viz.app import Viewer  # noqa: E402
-from viz.fonts import hangul_font_path  # noqa: E402
-from viz.scene import KIND_COLOUR, ROAD, STATE_COLOUR  # noqa: E402
+from gwangju_twin import scenario  # noqa: E402
+from gwangju_twin.model import TwinModel  # noqa: E402
+from gwangju_twin.viz.app import Viewer  # noqa: E402
+from gwangju_twin.viz.fonts import hangul_font_path  # noqa: E402
+from gwangju_twin.viz.scene import KIND_COLOUR, ROAD, STATE_COLOUR  # noqa: E402
 
 LOOP = """
 [[shuttles.fleet]]
@@ -128,7 +127,7 @@ def test_a_real_window_under_xvfb(helsinki_map, tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SDL_")}
         env.update(DISPLAY=display, SDL_AUDIODRIVER="dummy")
         shot = tmp_path / "window.png"
-        done = subprocess.run([sys.executable, "-m", "twin.cli", "view", "bitgreen_shuttles", "--area",
+        done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "view", "bitgreen_shuttles", "--area",
                                "helsinki_test", "--start", "10.5 h", "--frames", "30", "--size", "1200x760",
                                "--screenshot", str(shot)], capture_output=True, text=True, env=env, timeout=120)
         assert done.returncode == 0, done.stderr
@@ -145,9 +144,9 @@ def test_a_real_window_under_xvfb(helsinki_map, tmp_path: Path) -> None:
 
 def test_corridors_and_drones_are_drawn_with_no_road_map() -> None:
     """The real Cheomdan 3 area with no road map: corridors, vertiports and drones raised above their shadows."""
-    from twin.areas import load_area
-    from twin.world import World
-    from viz.scene import PX_PER_M_ALTITUDE, SHADOW
+    from gwangju_twin.areas import load_area
+    from gwangju_twin.viz.scene import PX_PER_M_ALTITUDE, SHADOW
+    from gwangju_twin.world import World
 
     world = World(load_area("cheomdan3"), None)
     model = TwinModel(scenario.load(scenario.packaged()["drone_free_zone"]), world, seed=1)
@@ -168,7 +167,7 @@ def test_corridors_and_drones_are_drawn_with_no_road_map() -> None:
 
 def test_the_whole_testbed_panel_fits_the_screen(helsinki_map) -> None:
     """testbed_day has ten services: the panel shows each, in one screen (compact lines)."""
-    from twin import runner
+    from gwangju_twin import runner
 
     model = runner.build_model(scenario.packaged()["testbed_day"], area="helsinki_test")
     model.run_until(11 * 3600.0)
@@ -194,11 +193,11 @@ def test_the_whole_testbed_panel_fits_the_screen(helsinki_map) -> None:
 def test_a_screenshot_without_frames_ends_and_a_bad_start_names_start(helsinki_map, tmp_path: Path) -> None:
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     shot = tmp_path / "shot.png"
-    done = subprocess.run([sys.executable, "-m", "twin.cli", "view", "bitgreen_shuttles", "--area", "helsinki_test",
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "view", "bitgreen_shuttles", "--area", "helsinki_test",
                            "--size", "640x400", "--screenshot", str(shot)], capture_output=True, text=True, env=env,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert shot.stat().st_size > 1000
-    bad = subprocess.run([sys.executable, "-m", "twin.cli", "view", "bitgreen_shuttles", "--area", "helsinki_test",
+    bad = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "view", "bitgreen_shuttles", "--area", "helsinki_test",
                           "--start", "-3 h"], capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --start '-3 h': must be more than 0 s"

@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+import synthetic
+from gwangju_twin import scenario
+from gwangju_twin.agents.waste import Bin
+from gwangju_twin.model import TwinModel
+from gwangju_twin.vehicle_routing import savings_tours, tour_length
 from hypothesis import given
 from hypothesis import strategies as st
-
-import synthetic
-from agents.waste import Bin
-from twin import scenario
-from twin.model import TwinModel
-from twin.vehicle_routing import savings_tours, tour_length
 
 
 def test_savings_joins_what_fits() -> None:

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-
-from twin.network import RoadNetwork
+from gwangju_twin.network import RoadNetwork
 
 
 def cover_walk(net: RoadNetwork, required: list[int], depot: int) -> list[int]:

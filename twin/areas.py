@@ -19,11 +19,10 @@ from typing import Literal
 import numpy as np
 import pyproj
 import shapely
+from gwangju_twin.config import Frozen, read_toml, validate
+from gwangju_twin.errors import ConfigError, TwinError
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import Point, Polygon
-
-from twin.config import Frozen, read_toml, validate
-from twin.errors import ConfigError, TwinError
 
 AREA_PATH_ENV = "TWIN_AREA_PATH"
 
@@ -150,7 +149,7 @@ def load_area_file(path: Path) -> Area:
 def area_files() -> dict[str, Path]:
     """Every known area id and its file: the packaged ones, then ``TWIN_AREA_PATH`` directories."""
     found: dict[str, Path] = {}
-    packaged = resources.files("maps")
+    packaged = resources.files("gwangju_twin.maps")
     for folder in ("areas", "zones"):
         for entry in sorted(packaged.joinpath(folder).iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".toml"):

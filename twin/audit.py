@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from gwangju_twin import scenario as scenario_io
+from gwangju_twin.errors import TwinError
+from gwangju_twin.units import DAY_S
 
-from twin import scenario as scenario_io
-from twin.errors import TwinError
-
-DAY_S = 86400.0
 SPEED_TOLERANCE = 1e-9  # relative: recorded times and odometers are floats
 DISTANCE_TOLERANCE_M = 1e-3
 SUMMARY_TOLERANCE_S = 0.1  # the summary rounds times to 0.1 s and the event log to 1 ms
@@ -527,7 +526,7 @@ def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tup
     first '-'). Every pair of recorded straight pieces that overlap in time is checked exactly.
     """
     if not isinstance(tracks, pd.DataFrame):
-        from twin.record import Tracks
+        from gwangju_twin.record import Tracks
 
         tracks = pd.DataFrame(tracks, columns=list(Tracks.COLUMNS))
     pieces = _drone_segments(tracks)

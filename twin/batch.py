@@ -2,7 +2,7 @@
 
 ```python
 from mesa.batchrunner import batch_run
-from twin.batch import ScenarioModel
+from gwangju_twin.batch import ScenarioModel
 
 rows = batch_run(ScenarioModel, {"scenario": "bitgreen_shuttles", "area": "helsinki_test",
                                  "shuttles.fleet.on_demand.count": [1, 2, 3]},
@@ -18,11 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 import mesa
-
-from twin import scenario as scenario_io
-from twin.model import TwinModel
-from twin.sweep import _WORLDS, flatten
-from twin.sweep_config import Task, task_scenario
+from gwangju_twin import scenario as scenario_io
+from gwangju_twin.model import TwinModel
+from gwangju_twin.sweep import WORLD_CACHE, flatten
+from gwangju_twin.sweep_config import Task, task_scenario
 
 
 class ScenarioModel(TwinModel):
@@ -33,9 +32,9 @@ class ScenarioModel(TwinModel):
         path = scenario_io.resolve(scenario)
         task = Task("", str(path), path.read_text(encoding="utf-8"), params, seed or 0, area, None)
         spec = task_scenario(task)
-        from twin.world import scenario_worlds
+        from gwangju_twin.world import scenario_worlds
 
-        worlds = scenario_worlds(spec.spec, override=area, relative_to=path.parent, cache=_WORLDS)
+        worlds = scenario_worlds(spec.spec, override=area, relative_to=path.parent, cache=WORLD_CACHE)
         super().__init__(spec, worlds[spec.spec.scenario.area], seed=seed, worlds=worlds)
         self.final_kpis: dict[str, float] = {}
         keys = list(keep) or list(flatten(self.kpis()))

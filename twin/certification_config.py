@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from gwangju_twin.config import Frozen, Window, quantity
 from pydantic import Field, model_validator
-
-from twin.config import Frozen, Window, quantity
 
 Hours = quantity("duration", at_least="0 s", at_most="365 d")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

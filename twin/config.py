@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import pydantic
+from gwangju_twin import units
+from gwangju_twin.errors import ConfigError
 from pydantic import BaseModel, BeforeValidator, ConfigDict
-
-from twin import units
-from twin.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from gwangju_twin.config import Frozen, quantity
 from pydantic import Field, model_validator
-
-from twin.config import Frozen, quantity
 
 Metres = quantity("length", at_least="0 m", at_most="20 km")
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from twin.errors import MapError
-from twin.fileio import atomic_path, atomic_write_text
-from twin.network import RoadNetwork
+from gwangju_twin.errors import MapError
+from gwangju_twin.fileio import atomic_path, atomic_write_text
+from gwangju_twin.network import RoadNetwork
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -68,7 +68,7 @@ def save(graph: nx.MultiDiGraph, area_id: str, source: str) -> MapInfo:
     info = MapInfo(
         area=area_id,
         source=source,
-        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         nodes=graph.number_of_nodes(),
         edges=graph.number_of_edges(),
         road_length_km=round(sum(length for *_, length in graph.edges(data="length")) / 1000.0, 3),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import mesa
-
-from twin.clock import EventQueue
-from twin.errors import ScenarioError
-from twin.record import EventLog, Tracks
-from twin.scenario import Scenario
-from twin.world import World
+from gwangju_twin.clock import EventQueue
+from gwangju_twin.errors import ScenarioError
+from gwangju_twin.record import EventLog, Tracks
+from gwangju_twin.scenario import Scenario
+from gwangju_twin.services import Service, builders
+from gwangju_twin.world import World
 
 
 class TwinModel(mesa.Model):
@@ -38,22 +38,12 @@ class TwinModel(mesa.Model):
         self.tracks = Tracks(enabled=meta.record_trajectories)
         self.duration_s = meta.duration_s if duration_s is None else float(duration_s)
         self.step_s = meta.step_s
-        self.services: list[Any] = []
+        self.services: list[Service] = []
         # Opt-in record of every shortest-path drive as [start_s, vehicle, from_node, to_node, end_s]
         # (end_s None while under way), for replaying the same trips in another simulator (twin.sumo_bridge).
         self.drives: list[list] | None = [] if record_drives else None
-        # Imported here: agents/ builds on twin/, and the model is where the two meet.
-        from agents.fleet import build_shuttle_services
-
-        self.services += build_shuttle_services(self, scenario.spec.shuttles)
-        if scenario.spec.drones is not None:
-            from agents.drones import DroneService
-
-            self.services.append(DroneService(self, scenario.spec.drones))
-        if scenario.spec.certification is not None:
-            from agents.certification import CertificationCenter
-
-            self.services.append(CertificationCenter(self, scenario.spec.certification))
+        for build in builders():  # the registered services (gwangju_twin.services): the engine names none
+            self.services += build(self, scenario.spec)
 
     def world_of(self, area_ref: str | None) -> World:
         """The world of an area the scenario names (``None``: the scenario's own area)."""

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from gwangju_twin.errors import RoutingError
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
-
-from twin.errors import RoutingError
 
 if TYPE_CHECKING:
     import networkx as nx

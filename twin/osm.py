@@ -22,9 +22,8 @@ import osmium
 import osmium.filter
 import osmnx as ox
 import shapely
-
-from twin.areas import Area
-from twin.errors import MapError
+from gwangju_twin.areas import Area
+from gwangju_twin.errors import MapError
 
 # Roads a service vehicle may use: osmnx's "drive_service" definition, written once as data.
 EXCLUDED_HIGHWAY = frozenset(

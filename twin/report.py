@@ -14,11 +14,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
 import pandas as pd  # noqa: E402
+from gwangju_twin.errors import TwinError  # noqa: E402
+from gwangju_twin.fileio import atomic_write_text  # noqa: E402
+from gwangju_twin.results_db import ResultsDB  # noqa: E402
 from scipy import stats  # noqa: E402
-
-from twin.fileio import atomic_write_text  # noqa: E402
-from twin.results_db import ResultsDB  # noqa: E402
-from twin.errors import TwinError  # noqa: E402
 
 MAX_KPIS = 40
 

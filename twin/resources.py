@@ -12,7 +12,7 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-from twin.clock import EventQueue
+from gwangju_twin.clock import EventQueue
 
 
 class Resource:

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-
-from twin.errors import TwinError
+from gwangju_twin.errors import TwinError
 
 if TYPE_CHECKING:
     import geopandas as gpd

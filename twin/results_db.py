@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
-from twin.errors import TwinError
+from gwangju_twin.errors import TwinError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twin import scenario as scenario_io
-from twin.model import TwinModel
-from twin.results import write_results
-from twin.world import World, scenario_worlds
+from gwangju_twin import scenario as scenario_io
+from gwangju_twin.model import TwinModel
+from gwangju_twin.results import write_results
+from gwangju_twin.world import World, scenario_worlds
 
 PACKAGES = ("gwangju-twin", "mesa", "osmnx", "networkx", "numpy", "scipy", "shapely", "geopandas", "pyproj",
             "pandas", "pydantic", "pint", "osmium")
@@ -114,7 +114,7 @@ def manifest(model: TwinModel, wall_s: float) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": {name: _version(name) for name in PACKAGES},
-        "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_s": round(wall_s, 3),
     }
 

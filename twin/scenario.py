@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from gwangju_twin.certification_config import Certification
+from gwangju_twin.config import Frozen, parse_toml, quantity, read_toml, validate
+from gwangju_twin.drone_config import Drones
+from gwangju_twin.errors import ScenarioError
+from gwangju_twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS, Shuttles
 from pydantic import Field
 
-from twin.config import Frozen, parse_toml, quantity, read_toml, validate
-from twin.errors import ScenarioError
-from twin.certification_config import Certification
-from twin.drone_config import Drones
-from twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS, Shuttles
 
 class Meta(Frozen):
     """The ``[scenario]`` table."""
@@ -91,7 +91,7 @@ def from_data(data: dict, text: str, file: str) -> Scenario:
 
 def packaged() -> dict[str, Path]:
     """The scenarios that ship with the twin, by file stem."""
-    folder = resources.files("scenarios")
+    folder = resources.files("gwangju_twin.scenarios")
     return {
         entry.name.removesuffix(".toml"): Path(str(entry))
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)

@@ -6,11 +6,10 @@ sources do not give; scenario files restate the ones they rely on.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
+from gwangju_twin.config import Frozen, Window, quantity
 from pydantic import Field, field_validator, model_validator
-
-from twin.config import Frozen, Window, quantity
 
 # Gwangju's driverless special vehicles run "at 5 km/h or less, with no driver" (seed 000).
 SHUTTLE_SPEED_CAP_MPS = 5.0 / 3.6
@@ -141,7 +140,7 @@ class OnDemandFleet(FleetBase):
         return self
 
 
-Fleet = Annotated[Union[LoopFleet, CleaningFleet, WasteFleet, OnDemandFleet], Field(discriminator="service")]
+Fleet = Annotated[LoopFleet | CleaningFleet | WasteFleet | OnDemandFleet, Field(discriminator="service")]
 
 
 class Shuttles(Frozen):

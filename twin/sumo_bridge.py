@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from twin.areas import Area
-from twin.errors import TwinError
-from twin.network import RoadNetwork
-from twin.osm import check_extract, clip_extract
+from gwangju_twin.areas import Area
+from gwangju_twin.errors import TwinError
+from gwangju_twin.network import RoadNetwork
+from gwangju_twin.osm import check_extract, clip_extract
 
 # SUMO's OSM type map opens service roads to delivery vehicles but not to cars: the shuttles are
 # service vehicles, so they are of SUMO's "delivery" class.

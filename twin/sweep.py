@@ -19,11 +19,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from twin import __version__
-from twin.results_db import ResultsDB
-from twin.sweep_config import Sweep, Task, task_scenario
+from gwangju_twin import __version__
+from gwangju_twin.results_db import ResultsDB
+from gwangju_twin.sweep_config import Sweep, Task, task_scenario
 
-_WORLDS: dict[str, Any] = {}
+WORLD_CACHE: dict[str, Any] = {}  # worlds loaded in this process, kept for its next runs
 PARENT_POLL_S = 1.0  # how often a local worker checks that the sweep that started it is still alive
 
 
@@ -43,15 +43,15 @@ def run_task(task: Task) -> dict[str, Any]:
     """Run one task in this process; never raises for a failing scenario."""
     from importlib.metadata import version
 
-    from twin.runner import model_for
-    from twin.world import scenario_worlds
+    from gwangju_twin.runner import model_for
+    from gwangju_twin.world import scenario_worlds
 
     started = time.perf_counter()
     result: dict[str, Any] = {"key": task.key, "seed": task.seed, "params": task.params,
                               "versions": {"twin": __version__, "mesa": version("mesa")}}
     try:
         scenario = task_scenario(task)
-        worlds = scenario_worlds(scenario.spec, override=task.area, cache=_WORLDS)
+        worlds = scenario_worlds(scenario.spec, override=task.area, cache=WORLD_CACHE)
         model = model_for(scenario, worlds, seed=task.seed, duration_s=task.until_s)
         model.run_until(model.duration_s)
         result.update(status="ok", kpis=flatten(model.kpis()), map_fingerprint=model.world.network.fingerprint if model.world.network else None)

@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from gwangju_twin import scenario as scenario_io
+from gwangju_twin.config import Frozen, quantity, read_toml, validate
+from gwangju_twin.errors import ScenarioError
 from pydantic import Field
-
-from twin import scenario as scenario_io
-from twin.config import Frozen, quantity, read_toml, validate
-from twin.errors import ScenarioError
 
 Scalar = bool | int | float | str
 

@@ -11,6 +11,7 @@ import math
 import re
 from functools import lru_cache
 
+import numpy as np
 import pint
 
 # The SI unit every kind of quantity is converted to, and how a user may write it.
@@ -87,3 +88,16 @@ def parse_window(text: object) -> tuple[float, float]:
     if end <= start:
         raise ValueError('must be a time window whose end is after its start, such as "10:00-12:00"')
     return start, end
+
+DAY_S = 86400.0
+WEEK_S = 7 * DAY_S
+J_PER_KWH = 3.6e6
+
+
+def poisson_times_s(rng: np.random.Generator, mean_count: float, start_s: float, end_s: float) -> np.ndarray:
+    """Arrival instants of a Poisson process over ``[start_s, end_s)`` expecting ``mean_count`` arrivals, sorted.
+
+    One helper for every demand in the twin (rides, parcels, parts), so they draw alike: the count,
+    then the instants, uniformly.
+    """
+    return np.sort(rng.uniform(start_s, end_s, rng.poisson(mean_count)))

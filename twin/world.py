@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from twin import mapcache
-from twin.areas import Area, load_area
-from twin.errors import MapError
-from twin.network import RoadNetwork
-from twin.scenario import ScenarioSpec
+from gwangju_twin import mapcache
+from gwangju_twin.areas import Area, load_area
+from gwangju_twin.errors import MapError
+from gwangju_twin.network import RoadNetwork
+from gwangju_twin.scenario import ScenarioSpec
 
 
 @dataclass

@@ -15,11 +15,10 @@ from pathlib import Path
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
-
-from twin.model import TwinModel  # noqa: E402
-from viz.camera import Camera  # noqa: E402
-from viz.fonts import hangul_font_path  # noqa: E402
-from viz.scene import KIND_COLOUR, LAYERS, STATE_COLOUR, Marker, Scene  # noqa: E402
+from gwangju_twin.model import TwinModel  # noqa: E402
+from gwangju_twin.viz.camera import Camera  # noqa: E402
+from gwangju_twin.viz.fonts import hangul_font_path  # noqa: E402
+from gwangju_twin.viz.scene import KIND_COLOUR, LAYERS, STATE_COLOUR, Marker, Scene  # noqa: E402
 
 SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1000)
 PANEL_W = 380

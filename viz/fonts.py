@@ -8,7 +8,7 @@ import importlib.metadata
 from functools import lru_cache
 from pathlib import Path
 
-from twin.errors import TwinError
+from gwangju_twin.errors import TwinError
 
 PACKAGE = "koreanize-matplotlib"
 

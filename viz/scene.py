@@ -11,10 +11,9 @@ import numpy as np
 import pygame
 import pyproj
 import shapely
-
-from twin.areas import area_files, load_area
-from twin.model import TwinModel
-from viz.camera import Camera
+from gwangju_twin.areas import area_files, load_area
+from gwangju_twin.model import TwinModel
+from gwangju_twin.viz.camera import Camera
 
 BACKGROUND = (18, 22, 30)
 ROAD = (92, 100, 116)
@@ -145,7 +144,7 @@ class Scene:
                 floor_m, ceiling_m = bands[corridor_id]
                 label = f"{corridor_id} {floor_m:.0f}-{ceiling_m:.0f} m"
                 screen.blit(self.fonts["small"].render(label, True, CORRIDOR), (mid[0] + 6, mid[1] + 4))
-            for port, (x_m, y_m) in service.port_xy.items():
+            for x_m, y_m in service.port_xy.values():
                 x, y = camera.point(x_m, y_m)
                 pygame.draw.circle(screen, CORRIDOR, (x, y), 11, 2)
                 screen.blit(self.fonts["small"].render("H", True, CORRIDOR), (x - 4, y - 8))

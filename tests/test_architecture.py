@@ -1,0 +1,113 @@
+"""The shape of the code: one installed namespace, layers that import only downward, no circles.
+
+Layers, lowest first: the engine (``twin/``, installed as ``gwangju_twin``), the agents
+(``agents/`` as ``gwangju_twin.agents``), the visualiser (``viz/`` as ``gwangju_twin.viz``) and the
+composition root, ``gwangju_twin.cli``, which alone may import any of them. Read from the source
+with ``ast``: every import counts, also inside functions; ``if TYPE_CHECKING:`` imports count for
+direction but not for circles (they never run).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+ROOT = Path(__file__).parent.parent
+FOLDERS = {"twin": "gwangju_twin", "agents": "gwangju_twin.agents", "viz": "gwangju_twin.viz"}
+COMPOSITION_ROOT = "gwangju_twin.cli"
+
+
+def _layer(module: str) -> int:
+    if module == COMPOSITION_ROOT:
+        return 3
+    if module.startswith("gwangju_twin.viz"):
+        return 2
+    if module.startswith("gwangju_twin.agents"):
+        return 1
+    return 0
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for folder, package in FOLDERS.items():
+        for path in sorted((ROOT / folder).glob("*.py")):
+            found[package if path.stem == "__init__" else f"{package}.{path.stem}"] = path
+    return found
+
+
+def _imports(path: Path, modules: dict[str, Path]) -> list[tuple[str, bool]]:
+    """``(module imported, only for type checking)`` for every import of the project's own modules."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only |= {id(inner) for stmt in node.body for inner in ast.walk(stmt)}
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module
+                     for alias in node.names]
+        for name in names:
+            if name.startswith("gwangju_twin"):
+                while name not in modules and "." in name:
+                    name = name.rsplit(".", 1)[0]
+                found.append((name, id(node) in typing_only))
+    return found
+
+
+def test_layers_import_only_downward_and_nothing_imports_in_a_circle() -> None:
+    modules = _modules()
+    assert len(modules) > 40 and COMPOSITION_ROOT in modules
+    upward, graph = [], nx.DiGraph()
+    for module, path in modules.items():
+        for imported, typing_only in _imports(path, modules):
+            if imported == module:
+                continue
+            if _layer(module) < 3 and _layer(imported) > _layer(module):
+                upward.append(f"{module} -> {imported}")
+            if not typing_only:
+                graph.add_edge(module, imported)
+    assert not upward, f"imports from a lower layer to a higher one: {upward}"
+    cycles = list(nx.simple_cycles(graph))
+    assert not cycles, f"import circles: {cycles[:5]}"
+
+
+def test_the_engine_runs_and_stays_headless_without_naming_a_service() -> None:
+    """A run imports no visualiser, and the engine's model names no concrete service (they are plugged in)."""
+    source = (ROOT / "twin" / "model.py").read_text(encoding="utf-8")
+    assert "agents" not in source
+    code = ("import sys; from gwangju_twin.services import builders; "
+            "print([b.__name__ for b in builders()], 'pygame' in sys.modules, 'gwangju_twin.viz' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == ("['build_shuttle_services', 'build_drone_service', 'build_certification_center'] "
+                                   "False False"), done.stderr
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_one_import_package(tmp_path: Path) -> None:
+    """Nothing with a generic name (agents, maps, viz, scenarios) lands in site-packages."""
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("gwangju_twin-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {name.split("/")[0] for name in names} == {"gwangju_twin", wheel.name.split("-py3")[0] + ".dist-info"}
+    for data in ("gwangju_twin/maps/areas/bitgreen.toml", "gwangju_twin/maps/areas/helsinki_test.toml",
+                 "gwangju_twin/scenarios/testbed_day.toml", "gwangju_twin/agents/registry.py"):
+        assert data in names
+
+
+def test_ruff_finds_nothing() -> None:
+    """The project's lint rules (pyproject.toml, [tool.ruff]) over every folder of code."""
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "twin", "agents", "viz", "tests",
+                           "benchmarks"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
