@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from gwangju_twin import scenario as scenario_io
 from gwangju_twin.errors import TwinError
-from gwangju_twin.units import DAY_S
+from gwangju_twin.units import DAY_S, J_PER_KWH
 
 SPEED_TOLERANCE = 1e-9  # relative: recorded times and odometers are floats
 DISTANCE_TOLERANCE_M = 1e-3
@@ -100,7 +100,9 @@ def _vehicle_tracks(record: Record) -> Iterable[tuple[str, Any, pd.DataFrame]]:
     assert record.tracks is not None
     rows = record.tracks[record.tracks["kind"].isin(SHUTTLE_KINDS)]
     for agent, frame in rows.groupby("agent", sort=True):
-        yield str(agent), _fleet_of(str(agent), fleets), frame.sort_values(["t_s", "odometer_m"], kind="stable")
+        fleet = _fleet_of(str(agent), fleets)
+        if fleet is not None:  # a vehicle of no fleet has no cap, window or reserve to check (speed_cap flags it)
+            yield str(agent), fleet, frame.sort_values(["t_s", "odometer_m"], kind="stable")
 
 
 def _no_tracks(record: Record, name: str, what: str) -> list[Check] | None:
@@ -202,8 +204,6 @@ def check_service_windows(record: Record) -> list[Check]:
     outside: dict[str, float] = {fleet.id: 0.0 for fleet in record.spec.shuttles.fleet}
     worst: list[str] = []
     for agent, fleet, frame in _vehicle_tracks(record):
-        if fleet is None:
-            continue
         metres = _outside_m(frame, _allowed(_window_intervals(fleet, record.duration_s), stops.get(agent, [])))
         outside[fleet.id] += metres
         if metres > DISTANCE_TOLERANCE_M:
@@ -221,9 +221,7 @@ def check_battery_reserve(record: Record) -> list[Check]:
         return skipped
     below, lowest = [], None
     for agent, fleet, frame in _vehicle_tracks(record):
-        if fleet is None:
-            continue
-        reserve_kwh = fleet.energy.reserve * fleet.energy.battery_j / 3.6e6
+        reserve_kwh = fleet.energy.reserve * fleet.energy.battery_j / J_PER_KWH
         level = float(frame["battery_kwh"].min())
         if lowest is None or level - reserve_kwh < lowest[0]:
             lowest = (level - reserve_kwh, agent, level, reserve_kwh)
@@ -242,8 +240,7 @@ def check_vehicle_km(record: Record) -> list[Check]:
         return skipped
     recorded: dict[str, float] = defaultdict(float)
     for _, fleet, frame in _vehicle_tracks(record):
-        if fleet is not None:
-            recorded[fleet.id] += float(frame["odometer_m"].max())
+        recorded[fleet.id] += float(frame["odometer_m"].max())
     kpis = record.summary["kpis"]
     wrong = [f"{fid}: summary {kpis[fid]['vehicle_km']} km, recorded {recorded[fid] / 1000:.3f} km"
              for fid in (f.id for f in record.spec.shuttles.fleet)
