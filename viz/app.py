@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from gwangju_twin.viz.scene import KIND_COLOUR, LAYERS, STATE_COLOUR, Marker, Sc
 SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1000)
 PANEL_W = 380
 CHART_POINTS = 240
+KPI_REFRESH_S = 1.0  # the panel's figures are at most this old (wall time)
 TOUR_S = 15.0
 HELP = ["space  pause / play", "+ / -  speed 1x ... 1000x", ".      one step", "wheel  zoom", "drag   pan",
         "click  follow an agent", "1-8    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
@@ -68,6 +70,7 @@ class Viewer:
         self.following: Marker | None = None
         self.series = {name: deque(maxlen=CHART_POINTS) for name in SERIES}
         self._last_sample_s = -1e9
+        self._kpis: tuple[float, TwinModel | None, dict] = (-1e9, None, {})
         self._drag: tuple[int, int] | None = None
         self._tour_index, self._tour_clock = 0, 0.0
         self.frames = 0
@@ -123,16 +126,21 @@ class Viewer:
         if self.model.now_s - self._last_sample_s < 600.0:
             return
         self._last_sample_s = self.model.now_s
-        kpis = self.kpis()
+        kpis = self.kpis(fresh=True)
         for name, (service, key) in SERIES.items():
             value = kpis.get(service, {}).get(key)
             if value is not None:
                 self.series[name].append(float(value))
 
-    def kpis(self) -> dict:
-        figures = {s.id: s.kpis() for s in self.model.services}
-        if "certification" in figures:
-            figures["certification"]["wip"] = next(s for s in self.model.services if s.id == "certification").wip
+    def kpis(self, fresh: bool = False) -> dict:
+        """The services' KPIs, recomputed at most every KPI_REFRESH_S of wall time (some, such as the
+        drones' separation read from the whole record, cost more than a frame), or when ``fresh``."""
+        computed_at, model, figures = self._kpis
+        if fresh or model is not self.model or time.monotonic() - computed_at >= KPI_REFRESH_S:
+            figures = {s.id: s.kpis() for s in self.model.services}
+            if "certification" in figures:
+                figures["certification"]["wip"] = next(s for s in self.model.services if s.id == "certification").wip
+            self._kpis = (time.monotonic(), self.model, figures)
         return figures
 
     # --- input ----------------------------------------------------------------------------
