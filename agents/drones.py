@@ -59,7 +59,6 @@ MAX_SLOT_STEP_S = 120.0  # the departure-slot search doubles its step after each
 class Leg:
     """One corridor flown in one direction: a polyline in metres and its layer."""
 
-    key: tuple[str, int]  # (corridor id, +1 forward or -1 backward)
     xy_m: np.ndarray
     altitude_m: float
     length_m: float
@@ -70,7 +69,6 @@ class Flight:
     """A committed flight: its trajectory, and what it costs."""
 
     drone: Drone
-    legs: list[Leg]
     payload_kg: float
     trajectory: Trajectory
     energy_j: float
@@ -207,7 +205,7 @@ class DroneService:
             xy = np.asarray(self.corridors[c.id].coords)[:: 1 if forward else -1]
             band = c.ceiling_m - c.floor_m
             altitude = c.floor_m + band * (0.25 if forward or not c.two_way else 0.75)
-            legs.append(Leg((c.id, 1 if forward else -1), xy, altitude, float(self.corridors[c.id].length)))
+            legs.append(Leg(xy, altitude, float(self.corridors[c.id].length)))
         return legs
 
     def ground_speed_mps(self, leg: Leg, airspeed: float, gust_mps: float) -> float:
@@ -276,7 +274,7 @@ class DroneService:
         if drone.energy_j - need < kind.reserve * kind.energy_j:
             self._recharge(drone, lambda: self.fly(drone, destination, payload_kg, landed))
             return
-        flight = self._plan(drone, legs, payload_kg)
+        flight = self._plan(drone, legs, destination, payload_kg)
         self._commit(flight, destination, landed)
 
     def _recharge(self, drone: Drone, then: Any) -> None:
@@ -343,10 +341,9 @@ class DroneService:
                 return wait_s
             wait_s += takeoff + landing
 
-    def _plan(self, drone: Drone, legs: list[Leg], payload_kg: float) -> Flight:
+    def _plan(self, drone: Drone, legs: list[Leg], destination: str, payload_kg: float) -> Flight:
         """The earliest flight that keeps the minima, finds its pads free and keeps the reserve."""
         now_s, kind, cfg = self.model.now_s, drone.type, self.config
-        destination = self._port_of(legs[-1])
         self.airspace.prune(now_s)
         for timeline in self.pads.values():
             timeline.prune(now_s)
@@ -382,7 +379,7 @@ class DroneService:
             delay_s += step_s
             step_s = min(2.0 * step_s, MAX_SLOT_STEP_S)  # busy airspace: look further ahead, faster
         self._count_resolution(drone, first_conflicts or [], speed, delay_s - first_check_s, clear_found=clear is not None)
-        return Flight(drone, legs, payload_kg, trajectory, energy.get(speed, energy[1.0]))
+        return Flight(drone, payload_kg, trajectory, energy.get(speed, energy[1.0]))
 
     def _count_resolution(self, drone: Drone, conflicts: list[str], speed: float, delay_s: float,
                           clear_found: bool) -> None:
@@ -435,10 +432,6 @@ class DroneService:
                    (drone.energy_j - float(u)) / J_PER_KWH, float(z))
             self.rows.append(row)
             self.model.tracks.add(*row)
-
-    def _port_of(self, leg: Leg) -> str:
-        end = leg.xy_m[-1]
-        return min(self.port_xy, key=lambda p: np.hypot(*(np.array(self.port_xy[p]) - end)))
 
     def _landed(self, flight: Flight, port: str, landed: Any) -> None:
         drone = flight.drone

@@ -194,6 +194,3 @@ class PadTimeline:
 
     def prune(self, now_s: float) -> None:
         self._intervals = [(a, b) for a, b in self._intervals if b > now_s]
-
-    def in_use(self, t_s: float) -> int:
-        return sum(1 for a, b in self._intervals if a <= t_s < b)
