@@ -223,7 +223,9 @@ class OnDemandService(FleetService):
         request = Request(len(self.requests) + 1, self.id, self.model.now_s, origin, destination,
                           net.travel_time_s(origin, destination, speed))
         self.requests.append(request)
-        self.model.log.add(self.model.now_s, self.id, "request", f"{request.label} from node {origin} to node {destination}")
+        ids = net.osm_ids
+        self.model.log.add(self.model.now_s, self.id, "request",
+                           f"{request.label} from OSM node {ids[origin]} to OSM node {ids[destination]}")
         choice = self._nearest(request) if self.config.dispatch == "nearest" else self._insertion(request)
         if choice is None:
             request.status = "rejected"
