@@ -395,8 +395,8 @@ class CertificationCenter:
         done = np.bincount([int(p.done_s // WEEK_S) for p in self.parts if p.done_s is not None], minlength=weeks)[:weeks]
         certified = np.bincount([int(t // WEEK_S) for t, _ in self.certificates], minlength=weeks)[:weeks]
         samples = np.asarray(self.wip_samples, dtype=float)
-        days = np.arange(len(samples)) * self.config.wip_sample_s / WEEK_S
-        growth = float(np.polyfit(days, samples, 1)[0]) if len(samples) >= 3 else None
+        sampled_week = np.arange(len(samples)) * self.config.wip_sample_s / WEEK_S
+        growth = float(np.polyfit(sampled_week, samples, 1)[0]) if len(samples) >= 3 else None
         return {
             "arrivals_per_week_mean": round(float(arrivals.mean()), 3),
             "completions_per_week_mean": round(float(done.mean()), 3),

@@ -122,6 +122,7 @@ class DroneService:
     def __init__(self, model: TwinModel, config: Drones) -> None:
         self.model, self.config = model, config
         self.crs = model.world.area.crs  # the air layer lives in the scenario's place, like the ground
+        self._from_wgs84 = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
         self.stand_in = model.stand_in
         self.port_xy = {v.site: self._site_xy(v.site) for v in config.vertiports}
         self.geofences = self._geofences()
@@ -163,7 +164,7 @@ class DroneService:
                         "[site_aliases] (a site of the area that stands in for it)")
 
     def _to_crs(self, lon: float, lat: float) -> tuple[float, float]:
-        return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True).transform(lon, lat)
+        return self._from_wgs84.transform(lon, lat)
 
     def _geofences(self) -> dict[str, shapely.Polygon]:
         fences, files = {}, area_files()
