@@ -36,7 +36,7 @@ import networkx as nx
 import numpy as np
 import pyproj
 import shapely
-from gwangju_twin.airspace import Airspace, PadTimeline, Trajectory
+from gwangju_twin.airspace import Airspace, PadTimeline, Trajectory, detour_m
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.audit import separation_figures
 from gwangju_twin.drone_config import Drones, DroneType, Flow
@@ -53,6 +53,7 @@ REFUEL_S = 600.0
 TACTICAL_SPEEDS = (0.8, 0.6)  # fractions of cruise airspeed tried before a ground hold
 MAX_GROUND_HOLD_S = 2 * DAY_S
 MAX_SLOT_STEP_S = 120.0  # the departure-slot search doubles its step after each try that conflicts, up to this
+DETOUR_MARGIN_M = 200.0  # ASSUMPTION: an automatic detour keeps half the corridor width plus this from a zone
 
 
 @dataclass
@@ -126,8 +127,11 @@ class DroneService:
         self.stand_in = model.stand_in
         self.port_xy = {v.site: self._site_xy(v.site) for v in config.vertiports}
         self.geofences = self._geofences()
+        self.detours_m: dict[str, float] = {}  # corridor -> extra length of its automatic detour
+        self.approved: dict[str, dict[str, Any]] = {}  # corridor -> the control zone it may cross
+        self.operational_volumes: dict[str, str] = {}  # corridor -> the zone it is confined to
         self.corridors = {c.id: self._corridor_line(c) for c in config.corridors}
-        self._check_geofences()
+        self._check_zones()
         self.graph = nx.Graph()
         for c in config.corridors:
             self.graph.add_edge(c.start, c.end, corridor=c.id, length=self.corridors[c.id].length)
@@ -166,32 +170,66 @@ class DroneService:
     def _to_crs(self, lon: float, lat: float) -> tuple[float, float]:
         return self._from_wgs84.transform(lon, lat)
 
-    def _geofences(self) -> dict[str, shapely.Polygon]:
-        fences, files = {}, area_files()
+    def _zone(self, zone_id: str, role: str) -> tuple[str, Any]:
+        """A zone by id (its stand-in on a stand-in map) and its polygon in the scenario's CRS."""
+        files = area_files()
         aliases: dict[str, str] = {}
         for world in self.model.worlds.values():
             aliases.update(world.area.spec.zone_aliases)
-        for fence in self.config.geofences:
-            actual = aliases.get(fence, fence) if self.stand_in else fence
-            if actual not in files:
-                raise TwinError(f"geofence '{fence}' is not an area or zone id")
-            if self.stand_in and actual == fence:
-                raise TwinError(f"geofence '{fence}' is not on the stand-in map {', '.join(sorted(set(self.stand_in.values())))}: "
-                                "add it to that area file's [zone_aliases]")
-            ring = np.array(load_area(actual).polygon_wgs84.exterior.coords)
-            fences[actual] = shapely.Polygon(np.column_stack(self._to_crs(ring[:, 0], ring[:, 1])))
-        return fences
+        actual = aliases.get(zone_id, zone_id) if self.stand_in else zone_id
+        if actual not in files:
+            raise TwinError(f"{role} '{zone_id}' is not an area or zone id; known: {', '.join(sorted(files))}")
+        if self.stand_in and actual == zone_id:
+            raise TwinError(f"{role} '{zone_id}' is not on the stand-in map {', '.join(sorted(set(self.stand_in.values())))}: "
+                            "add it to that area file's [zone_aliases]")
+        area = load_area(actual)
+        parts = [shapely.Polygon(np.column_stack(self._to_crs(r[:, 0], r[:, 1]))) for r in area.rings_wgs84]
+        return actual, (area.spec.kind, shapely.union_all(parts))
+
+    def _geofences(self) -> dict[str, tuple[str, shapely.Geometry]]:
+        """Each zone of ``geofences``: its kind (geofence or control_zone) and polygon."""
+        return dict(self._zone(fence, "geofence") for fence in self.config.geofences)
 
     def _corridor_line(self, corridor: Any) -> shapely.LineString:
+        """The corridor's centre line: its ``via`` waypoints, or a detour around the zones it may not enter."""
+        start, end = self.port_xy[corridor.start], self.port_xy[corridor.end]
         via = [] if self.stand_in else [self._to_crs(*p) for p in corridor.via]
-        return shapely.LineString([self.port_xy[corridor.start], *via, self.port_xy[corridor.end]])
+        line = shapely.LineString([start, *via, end])
+        keep_out = [shape for kind, shape in self.geofences.values()
+                    if kind != "control_zone" or not corridor.approval]
+        if via or not any(line.buffer(corridor.width_m / 2).intersects(z) for z in keep_out):
+            return line
+        try:
+            waypoints = detour_m(start, end, keep_out, corridor.width_m / 2 + DETOUR_MARGIN_M)
+        except ValueError as exc:
+            raise RoutingError(f"corridor {corridor.id} cannot be routed around its zones: {exc}") from None
+        routed = shapely.LineString([start, *waypoints, end])
+        self.detours_m[corridor.id] = float(routed.length - line.length)
+        return routed
 
-    def _check_geofences(self) -> None:
+    def _check_zones(self) -> None:
         for c in self.config.corridors:
             volume = self.corridors[c.id].buffer(c.width_m / 2)
-            for name, fence in self.geofences.items():
-                if volume.intersects(fence):
-                    raise RoutingError(f"corridor {c.id} crosses geofence {name}; route it around with 'via' waypoints")
+            for name, (kind, fence) in self.geofences.items():
+                if not volume.intersects(fence):
+                    continue
+                if kind == "control_zone" and c.approval:
+                    inside_m = float(self.corridors[c.id].intersection(fence).length)
+                    self.approved[c.id] = {"zone": name, "km_inside": round(inside_m / 1000.0, 3)}
+                    continue
+                hint = "" if kind == "geofence" else ", or set approval = true if it has the zone's approval"
+                raise RoutingError(f"corridor {c.id} enters {kind.replace('_', ' ')} {name}; "
+                                   f"route it around with 'via' waypoints{hint}")
+        for c in self.config.corridors:
+            if c.operational_volume is None:
+                continue
+            name, (_, volume_shape) = self._zone(c.operational_volume, "operational_volume")
+            outside = self.corridors[c.id].buffer(c.width_m / 2).difference(volume_shape)
+            if outside.area > 1.0:
+                far_m = max(volume_shape.boundary.distance(shapely.Point(p)) for p in shapely.get_coordinates(outside))
+                raise RoutingError(f"corridor {c.id} leaves its operational volume {name} "
+                                   f"({outside.area:.0f} m2 outside, up to {far_m:.0f} m); move its vertiports or 'via'")
+            self.operational_volumes[c.id] = name
 
     def legs(self, start: str, end: str) -> list[Leg]:
         try:
@@ -505,6 +543,12 @@ class DroneService:
             "flown_km": round(sum(d.flown_m for d in self.drones) / 1000.0, 3),
             "min_energy_fraction": round(min((d.min_energy_j / d.type.energy_j for d in self.drones), default=1.0), 4),
             "pad_utilisation": {port: round(self.pad_utilisation(port), 4) for port in self.pads},
+            "airspace": {
+                "zones": {name: kind for name, (kind, _) in self.geofences.items()},
+                "approved_crossings": dict(self.approved),
+                "detours_km": {c: round(m / 1000.0, 3) for c, m in self.detours_m.items()},
+                "operational_volumes": dict(self.operational_volumes),
+            },
             **({"stand_in": self.stand_in} if self.stand_in else {}),
             **({"why_null": why_null} if why_null else {}),
         }

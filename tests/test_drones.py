@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
 from gwangju_twin import runner, scenario
 from gwangju_twin.agents.drones import TAKEOFF_PAD_S
 from gwangju_twin.areas import load_area
@@ -58,7 +59,7 @@ def test_flight_time_is_climb_cruise_descent() -> None:
     service = model.services[-1]
     a, b = (np.array(service.port_xy[s]) for s in ("daechon_drone_park", "cheomdan3_vertiport"))
     length_m = float(np.hypot(*(b - a)))
-    assert 3000 < length_m < 4000  # the real Gwangju distance: no road map was needed for it
+    assert 950 < length_m < 1100  # the real Gwangju distance (both in Daechon-dong): no road map was needed
 
     def expected_s(altitude_m: float) -> float:
         return TAKEOFF_PAD_S + altitude_m / 3.0 + length_m / (54 / 3.6) + altitude_m / 2.0
@@ -194,8 +195,68 @@ def test_a_drone_only_scenario_needs_no_road_map(tmp_path: Path, monkeypatch) ->
 
 def test_a_corridor_across_the_airport_geofence_is_refused() -> None:
     text = _text(FREE_ZONE, **{'end = "cheomdan3_vertiport"\nwidth': 'end = "cheomdan3_vertiport"\nvia = [[126.809, 35.126]]\nwidth'})
-    with pytest.raises(RoutingError, match="^corridor park_to_cheomdan3 crosses geofence gwangju_airport_ctr; route it"):
+    with pytest.raises(RoutingError, match="^corridor park_to_cheomdan3 enters control zone gwangju_airport_ctr; route it around .* approval = true"):
         TwinModel(scenario.loads(text), _gwangju())
+
+
+def _cargo_only(**replace: str) -> str:
+    """cargo_link without the certification slice: the air part alone, on the real Gwangju places."""
+    text = _text(CARGO, **replace)
+    text = text[: text.index("# A slice of the certification center")]
+    return "\n".join(line for line in text.splitlines() if not line.startswith("hands_to"))
+
+
+def _cargo_model(**replace: str) -> TwinModel:
+    return TwinModel(scenario.loads(_cargo_only(**replace)), World(load_area("bitgreen"), None))
+
+
+AIRPORT = (126.809, 35.126)  # the aerodrome reference point (GWANGJU_FACTS.md); control zone 9.26 km
+
+
+def test_the_cargo_corridor_goes_around_the_airport_control_zone_without_approval() -> None:
+    service = _cargo_model().services[-1]
+    line = service.corridors["cargo_link"]
+    airport = shapely.Point(service._to_crs(*AIRPORT))
+    straight = shapely.LineString([service.port_xy["cheomdan3_vertiport"], service.port_xy["bitgreen_vertiport"]])
+    # the straight line's volume (500 m wide) would clip the 9.26 km zone; the detour keeps 250 m + 200 m off it
+    assert straight.distance(airport) < 9260.0 + 250.0
+    assert line.distance(airport) >= 9260.0 * np.cos(np.pi / 64) + 250.0 + 200.0 - 1.0  # 64-gon's inner radius
+    assert service.kpis()["airspace"]["detours_km"]["cargo_link"] == pytest.approx(
+        (line.length - straight.length) / 1000.0, abs=1e-3)
+    assert service.kpis()["airspace"]["approved_crossings"] == {}
+
+
+def test_with_approval_the_corridor_crosses_and_the_kpis_say_so() -> None:
+    service = _cargo_model(**{"approval = false": "approval = true", 'width = "500 m"': 'width = "500 m"\n'
+                              'via = [[126.809, 35.126]]'}).services[-1]
+    crossing = service.kpis()["airspace"]["approved_crossings"]["cargo_link"]
+    assert crossing["zone"] == "gwangju_airport_ctr"
+    assert crossing["km_inside"] == pytest.approx(2 * 9.26, rel=0.01)  # in and out again through the centre
+
+
+def test_a_corridor_leaving_the_free_zone_is_a_scenario_error() -> None:
+    text = _text(FREE_ZONE, **{'id = "park_to_wolchul"\n': 'id = "park_to_wolchul"\nvia = [[126.95, 35.24]]\n'})
+    with pytest.raises(RoutingError, match=r"^corridor park_to_wolchul leaves its operational volume "
+                                           r"buk_gu_drone_free_zone \(\d+ m2 outside, up to \d+ m\)"):
+        TwinModel(scenario.loads(text), _gwangju())
+
+
+def test_the_airspace_audit_catches_a_drone_in_the_control_zone(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    runner.run(FREE_ZONE, tmp_path / "run", seed=1, until_s=12 * 3600.0)
+    assert {c.name: c.status for c in audit(tmp_path / "run")}["drone_airspace"] == "PASS"
+    import geopandas as gpd
+    import pyproj
+
+    path = tmp_path / "run" / "trajectories.gpkg"
+    tracks = gpd.read_file(path, layer="trajectories")
+    cruise = tracks.index[(tracks["kind"] == "drone") & (tracks["state"] == "cruise")][0]
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", tracks.crs, always_xy=True).transform(*AIRPORT)
+    tracks.loc[cruise, "geometry"] = shapely.Point(x, y)  # one cruise fix over the airport
+    tracks.to_file(path, layer="trajectories", driver="GPKG")
+    check = next(c for c in audit(tmp_path / "run") if c.name == "drone_airspace")
+    assert check.status == "FAIL" and "enters control zone gwangju_airport_ctr" in check.figure
+    assert "leaves its operational volume" in check.figure
 
 
 def test_cargo_deliveries_become_parts_at_the_certification_center(helsinki_world) -> None:

@@ -194,3 +194,38 @@ class PadTimeline:
 
     def prune(self, now_s: float) -> None:
         self._intervals = [(a, b) for a, b in self._intervals if b > now_s]
+
+
+def detour_m(start_xy: tuple[float, float], end_xy: tuple[float, float], obstacles: list, clearance_m: float,
+             ) -> list[tuple[float, float]]:
+    """The shortest path from ``start_xy`` to ``end_xy`` that keeps ``clearance_m`` from every obstacle.
+
+    A visibility graph: the nodes are the two ends and the corners of each obstacle's convex hull
+    grown by the clearance; an edge joins two nodes whose straight segment does not enter any grown
+    obstacle. Returns the waypoints between the ends (empty when the straight line is clear).
+    Raises ``ValueError`` when an end lies inside a grown obstacle or no path exists.
+    """
+    import networkx as nx
+    import shapely
+
+    grown = [shapely.convex_hull(o).buffer(clearance_m, quad_segs=4) for o in obstacles]
+    blocked = shapely.union_all(grown)
+    # corners pushed a metre outwards, so that a path along a hull's edge does not graze it
+    corners = [tuple(c) for g in grown for c in np.asarray(g.buffer(1.0, join_style="mitre").exterior.coords)[:-1]]
+    for end in (start_xy, end_xy):
+        if blocked.contains(shapely.Point(end)):
+            raise ValueError(f"the point {end[0]:.0f}, {end[1]:.0f} lies within {clearance_m:.0f} m of a zone")
+    nodes = [tuple(start_xy), tuple(end_xy), *corners]
+    xy = np.asarray(nodes, dtype=float)
+    i, j = np.triu_indices(len(nodes), k=1)
+    segments = shapely.linestrings(np.stack([xy[i], xy[j]], axis=1))
+    clear = ~shapely.intersects(segments, shapely.buffer(blocked, -0.01))
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(nodes)))
+    for a, b in zip(i[clear], j[clear]):
+        graph.add_edge(int(a), int(b), length=float(np.hypot(*(xy[a] - xy[b]))))
+    try:
+        path = nx.shortest_path(graph, 0, 1, weight="length")
+    except nx.NetworkXNoPath:
+        raise ValueError("no path around the zones") from None
+    return [nodes[k] for k in path[1:-1]]

@@ -5,6 +5,11 @@ The twin ships Gwangju's areas in the ``maps`` package (``maps/areas/*.toml`` fo
 in the ``TWIN_AREA_PATH`` environment variable (the tests add their Helsinki test area this way).
 An area may say which of its sites stand in for another area's site ids (``[site_aliases]``), so
 that a Gwangju scenario can run on a test area unchanged.
+
+An outline is either written out (``polygon``, ``center`` + ``radius_m``) or built from Korea's
+official administrative units (``[outline] units = [...]``, see :mod:`gwangju_twin.boundaries`),
+optionally clipped to a better-known outline. A site may name the unit it lies in (``unit``), and
+loading checks it against the official boundaries; ``[size]`` states the area a source gives.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import shapely
 from gwangju_twin.config import Frozen, read_toml, validate
 from gwangju_twin.errors import ConfigError, TwinError
 from pydantic import Field, field_validator, model_validator
-from shapely.geometry import Point, Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon
 
 AREA_PATH_ENV = "TWIN_AREA_PATH"
 
@@ -38,19 +43,54 @@ class SiteSpec(Frozen):
     lat: float = Field(ge=-90, le=90)
     approximate: bool
     source: str
+    # The administrative unit the site lies in (full chain of names) and where that comes from.
+    unit: str | None = None
+    unit_source: str | None = None
+
+    @model_validator(mode="after")
+    def _unit_cited(self) -> SiteSpec:
+        if self.unit is not None and not self.unit_source:
+            raise ValueError("a site's unit needs a unit_source (the source naming it, or ASSUMPTION: why)")
+        return self
+
+
+class Outline(Frozen):
+    """An outline built from official administrative units, optionally clipped to a known shape."""
+
+    units: list[str] = Field(min_length=1)
+    source: str  # the source that names the units
+    clip: list[tuple[float, float]] | None = None  # [lon, lat] ring the units are cut to
+    clip_source: str | None = None
+
+    @model_validator(mode="after")
+    def _clip_cited(self) -> Outline:
+        if self.clip is not None and not self.clip_source:
+            raise ValueError("a clip needs a clip_source (where the better outline comes from, or ASSUMPTION: why)")
+        return self
+
+
+class StatedSize(Frozen):
+    """The area a source states for the place, and how far the outline may differ from it."""
+
+    m2: float = Field(gt=0)
+    source: str
+    tolerance: float = Field(ge=0, le=1)  # relative; the difference is reported whatever it is
 
 
 class AreaSpec(Frozen):
     """An area as written in its file; see :class:`Area` for the loaded form."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
-    kind: Literal["road_area", "drone_free_zone", "geofence"]
+    # geofence: no drone may enter; control_zone: drones need approval (a corridor's ``approval``)
+    kind: Literal["road_area", "drone_free_zone", "geofence", "control_zone"]
     name_ko: str
     name_en: str
     crs: str
     approximate: bool
     source: str
     polygon: list[tuple[float, float]] | None = None
+    outline: Outline | None = None
+    size: StatedSize | None = None
     center: tuple[float, float] | None = None
     radius_m: float | None = Field(default=None, gt=0)
     sites: list[SiteSpec] = []
@@ -71,8 +111,11 @@ class AreaSpec(Frozen):
 
     @model_validator(mode="after")
     def _one_shape(self) -> AreaSpec:
-        if (self.polygon is None) == (self.center is None or self.radius_m is None):
-            raise ValueError("give either polygon = [[lon, lat], ...] or center = [lon, lat] with radius_m")
+        shapes = [self.polygon is not None, self.outline is not None,
+                  self.center is not None and self.radius_m is not None]
+        if sum(shapes) != 1:
+            raise ValueError("give one of polygon = [[lon, lat], ...], [outline] units = [...], "
+                             "or center = [lon, lat] with radius_m")
         if self.polygon is not None and not Polygon(self.polygon).is_valid:
             raise ValueError("polygon must be a valid ring of at least 3 distinct [lon, lat] points")
         ids = [site.id for site in self.sites]
@@ -97,18 +140,39 @@ class Area:
         return self.spec.crs
 
     @cached_property
-    def polygon_wgs84(self) -> Polygon:
+    def polygon_wgs84(self) -> Polygon | MultiPolygon:
         if self.spec.polygon is not None:
             return Polygon(self.spec.polygon)
+        if self.spec.outline is not None:
+            return outline_polygon(self.spec.outline, str(self.file))
         return _reproject(self.polygon_m, _transformer(self.crs, "EPSG:4326"))
 
     @cached_property
-    def polygon_m(self) -> Polygon:
-        if self.spec.polygon is None:
-            assert self.spec.center is not None and self.spec.radius_m is not None
+    def polygon_m(self) -> Polygon | MultiPolygon:
+        if self.spec.center is not None and self.spec.radius_m is not None:
             x, y = self._to_metric(*self.spec.center)
-            return Point(x, y).buffer(self.spec.radius_m, quad_segs=8)
+            return Point(x, y).buffer(self.spec.radius_m, quad_segs=16)
         return _reproject(self.polygon_wgs84, _transformer("EPSG:4326", self.crs))
+
+    @property
+    def rings_wgs84(self) -> list[np.ndarray]:
+        """The outer rings of the outline, one per part, as (n, 2) lon/lat arrays (for drawing)."""
+        return [np.asarray(p.exterior.coords) for p in getattr(self.polygon_wgs84, "geoms", [self.polygon_wgs84])]
+
+    @property
+    def rings_m(self) -> list[np.ndarray]:
+        """The outer rings of the outline in the area's CRS."""
+        return [np.asarray(p.exterior.coords) for p in getattr(self.polygon_m, "geoms", [self.polygon_m])]
+
+    def size_check(self) -> dict[str, float | str | bool] | None:
+        """The outline's area against the area its source states, or None when no source states one."""
+        stated = self.spec.size
+        if stated is None:
+            return None
+        m2 = float(self.polygon_m.area)
+        difference = m2 / stated.m2 - 1.0
+        return {"outline_m2": round(m2), "stated_m2": stated.m2, "difference": round(difference, 4),
+                "tolerance": stated.tolerance, "within": abs(difference) <= stated.tolerance, "source": stated.source}
 
     def site(self, site_id: str) -> SiteSpec:
         """The site called ``site_id`` here, or the one this area lets stand in for it."""
@@ -141,9 +205,43 @@ def _reproject(geometry: Polygon, transformer: pyproj.Transformer) -> Polygon:
     return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
+def outline_polygon(outline: Outline, file: str) -> Polygon | MultiPolygon:
+    """The union of the outline's units, cut to its clip (WGS84)."""
+    from gwangju_twin import boundaries
+
+    try:
+        shape = boundaries.union(outline.units)
+    except boundaries.UnknownUnit as exc:
+        raise ConfigError(file, "outline.units", None, str(exc)) from None
+    if outline.clip is not None:
+        shape = shape.intersection(Polygon(outline.clip))
+    if shape.is_empty:
+        raise ConfigError(file, "outline.clip", outline.clip, "does not overlap the outline's units")
+    return shapely.normalize(shape)
+
+
+def check_site_units(area: Area) -> None:
+    """Every site that names its unit lies in that unit by the official boundaries."""
+    from gwangju_twin import boundaries
+
+    for i, site in enumerate(area.spec.sites):
+        if site.unit is None:
+            continue
+        try:
+            shape = boundaries.unit(site.unit).polygon
+        except boundaries.UnknownUnit as exc:
+            raise ConfigError(str(area.file), f"sites[{i}].unit", site.unit, str(exc)) from None
+        if not shape.contains(Point(site.lon, site.lat)):
+            actual = boundaries.unit_at(site.lon, site.lat) or "outside Korea"
+            raise ConfigError(str(area.file), f"sites[{i}] ({site.id})", [site.lon, site.lat],
+                              f"lies in {actual}, not in its unit {site.unit}; move the point or fix the unit")
+
+
 def load_area_file(path: Path) -> Area:
-    """Read and validate one area file."""
-    return Area(validate(AreaSpec, read_toml(path), str(path)), path)
+    """Read and validate one area file; sites that name their unit are checked against it."""
+    area = Area(validate(AreaSpec, read_toml(path), str(path)), path)
+    check_site_units(area)
+    return area
 
 
 def area_files() -> dict[str, Path]:

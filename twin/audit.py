@@ -58,6 +58,7 @@ class Record:
     tracks: pd.DataFrame | None  # None: the run wrote no trajectories
     tracks_missing_why: str
     duration_s: float
+    crs: Any = None  # the tracks' CRS
 
 
 def read_record(folder: Path) -> Record:
@@ -71,13 +72,15 @@ def read_record(folder: Path) -> Record:
     spec = scenario_io.loads(manifest["scenario_text"], manifest.get("scenario_file", "<manifest>")).spec
     events = pd.read_csv(folder / "events.csv", dtype={"agent": str, "event": str, "detail": str},
                          keep_default_na=False)
-    tracks, why = None, manifest.get("trajectories", "trajectories.gpkg was not written")
+    tracks, why, crs = None, manifest.get("trajectories", "trajectories.gpkg was not written"), None
     if (folder / "trajectories.gpkg").is_file():
         import pyogrio  # here: an audit of events alone does not pay for GDAL
 
         frame = pyogrio.read_dataframe(folder / "trajectories.gpkg")
         tracks = pd.DataFrame(frame.drop(columns="geometry")).assign(x_m=frame.geometry.x, y_m=frame.geometry.y)
-    return Record(folder, spec, summary, events, tracks, why, float(manifest.get("duration_s", summary["simulated_s"])))
+        crs = frame.crs
+    return Record(folder, spec, summary, events, tracks, why, float(manifest.get("duration_s", summary["simulated_s"])),
+                  crs)
 
 
 def audit(folder: Path) -> list[Check]:
@@ -575,7 +578,68 @@ def check_separation(record: Record) -> list[Check]:
     return [passed_if(figures["losses_of_separation"] == 0 and summary in (None, 0), "drone_separation", figure)]
 
 
+def _zone_shape(zone_id: str, record: Record, crs: str) -> tuple[str, str, Any]:
+    """A zone's id on the map the run used (its stand-in there), its kind, and its polygon in ``crs``."""
+    import pyproj
+    import shapely
+
+    from gwangju_twin.areas import load_area
+
+    actual = zone_id
+    if record.summary.get("stand_in"):  # the map of another area was used: its zones stand in
+        used = {record.summary["area"], *record.summary.get("areas", {}).values()}
+        for area_id in sorted(used):
+            actual = load_area(area_id).spec.zone_aliases.get(zone_id, actual)
+    area = load_area(actual)
+    to_m = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    parts = [shapely.Polygon(np.column_stack(to_m.transform(r[:, 0], r[:, 1]))) for r in area.rings_wgs84]
+    return actual, area.spec.kind, shapely.union_all(parts)
+
+
+def check_airspace(record: Record) -> list[Check]:
+    """Drones keep out of geofences, enter control zones only with a corridor's approval, and drones
+    based where every corridor is confined to an operational volume stay inside it; from the tracks."""
+    import shapely
+
+    drones = record.spec.drones
+    if drones is None:
+        return [Check("drone_airspace", "SKIP", "no drones in this run")]
+    if record.tracks is None or not (record.tracks["kind"] == "drone").any():
+        return [Check("drone_airspace", "SKIP", f"no drone tracks to check ({record.tracks_missing_why})")]
+    crs = str(record.crs)
+    zones = [_zone_shape(z, record, crs) for z in drones.geofences]
+    approved = any(c.approval for c in drones.corridors)
+    confined: dict[str, Any] = {}  # home vertiport -> the volume its drones must stay in
+    for port in drones.vertiports:
+        own = [c for c in drones.corridors if port.site in (c.start, c.end)]
+        if own and all(c.operational_volume for c in own):
+            confined[port.site] = shapely.union_all([_zone_shape(c.operational_volume, record, crs)[2] for c in own])
+    rows = record.tracks[record.tracks["kind"] == "drone"].sort_values(["agent", "t_s"], kind="stable")
+    problems: list[str] = []
+    segments = 0
+    for agent, frame in rows.groupby("agent", sort=True):
+        xy = frame[["x_m", "y_m"]].to_numpy()
+        airborne = (frame["state"].to_numpy()[:-1] != "landed") & (np.hypot(*np.diff(xy, axis=0).T) > 0)
+        lines = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)[airborne])
+        segments += len(lines)
+        for zone_id, kind, shape in zones:
+            inside = shapely.intersects(lines, shapely.buffer(shape, -1.0))
+            if inside.any() and (kind != "control_zone" or not approved):
+                problems.append(f"{agent} enters {kind.replace('_', ' ')} {zone_id}")
+        home = next((site for site in confined if f"-{site}-" in str(agent)), None)
+        if home is not None and len(lines):
+            leaving = ~shapely.within(lines, shapely.buffer(confined[home], 1.0))
+            if leaving.any():
+                problems.append(f"{agent} leaves its operational volume ({int(leaving.sum())} segments)")
+    kinds = ", ".join(f"{z} ({k.replace('_', ' ')})" for z, k, _ in zones) or "no zones"
+    figure = (f"{len(problems)} drones break zone rules over {segments} flown segments; zones {kinds}; "
+              f"{len(confined)} home vertiports confined to an operational volume")
+    if problems:
+        figure += f" ({'; '.join(problems[:3])})"
+    return [passed_if(not problems, "drone_airspace", figure)]
+
+
 CHECKS: tuple[Callable[[Record], list[Check]], ...] = (
     check_speed_cap, check_service_windows, check_battery_reserve, check_vehicle_km, check_on_demand, check_parts,
-    check_separation,
+    check_separation, check_airspace,
 )

@@ -2,7 +2,9 @@
 wind, separation minima, deconfliction switches and delivery demand.
 
 Corridors are centre lines in WGS84 with a width and an altitude band; a two-way corridor flies
-each direction in its own layer (lower half one way, upper half the other). The air layer lives in
+each direction in its own layer (lower half one way, upper half the other). A corridor keeps out of
+geofences, and out of control zones unless it has approval; a scenario may confine every corridor
+to an operational volume (the drone free zone). The air layer lives in
 the scenario's area and its CRS, like the ground. Everything not in the sources is an ASSUMPTION
 and says so in the scenario files.
 """
@@ -50,6 +52,12 @@ class Corridor(Frozen):
     floor_m: Metres = Field(default="60 m", alias="floor")
     ceiling_m: Metres = Field(default="150 m", alias="ceiling")
     two_way: bool = True
+    # Approval to fly through control zones (e.g. the airport's): without it the corridor is routed
+    # around them (its own ``via``, or a detour found automatically); with it, it may cross and the
+    # KPIs say where and for how long.
+    approval: bool = False
+    # A zone the corridor must lie inside (e.g. the drone free zone): leaving it is a scenario error.
+    operational_volume: str | None = None
 
     @model_validator(mode="after")
     def _band(self) -> Corridor:
@@ -87,6 +95,7 @@ class Wind(Frozen):
 class Drones(Frozen):
     """The ``[drones]`` table."""
 
+    # Zones the drones must keep out of (kind geofence) or may enter only with approval (control_zone).
     geofences: list[str] = ["gwangju_airport_ctr"]
     separation_horizontal_m: quantity("length", above="0 m", at_most="10 km") = Field(
         default="150 m", alias="separation_horizontal")

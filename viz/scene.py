@@ -18,8 +18,8 @@ from gwangju_twin.viz.camera import Camera
 BACKGROUND = (18, 22, 30)
 ROAD = (92, 100, 116)
 SWEPT = (70, 190, 110)
-ZONE_FILL = {"drone_free_zone": (60, 120, 200, 40), "geofence": (210, 60, 60, 50)}
-ZONE_EDGE = {"drone_free_zone": (90, 150, 230), "geofence": (230, 80, 80)}
+ZONE_FILL = {"drone_free_zone": (60, 120, 200, 40), "geofence": (210, 60, 60, 50), "control_zone": (230, 170, 60, 28)}
+ZONE_EDGE = {"drone_free_zone": (90, 150, 230), "geofence": (230, 80, 80), "control_zone": (235, 180, 80)}
 KIND_COLOUR = {"shuttle": (80, 160, 255), "sweeper": (90, 210, 120), "collector": (230, 160, 60),
                "part": (190, 120, 240), "drone": (240, 240, 250)}
 CORRIDOR = (120, 200, 230)
@@ -71,7 +71,7 @@ class Scene:
         """Points the first view must show: the roads, or without roads the areas, vertiports and corridors."""
         if len(self._coords):
             return self._coords
-        points = [np.asarray(w.area.polygon_m.exterior.coords) for w in worlds]
+        points = [ring for w in worlds for ring in w.area.rings_m]
         for service in self.model.services:
             points += [np.asarray(line.coords) for line in getattr(service, "corridors", {}).values()]
         return np.concatenate(points)
@@ -86,8 +86,8 @@ class Scene:
         for area_id in area_files():
             area = load_area(area_id)
             if area.spec.kind in ZONE_FILL:
-                ring = np.array(area.polygon_wgs84.exterior.coords)
-                zones.append((area.spec.kind, np.column_stack(to_m.transform(ring[:, 0], ring[:, 1]))))
+                for ring in area.rings_wgs84:
+                    zones.append((area.spec.kind, np.column_stack(to_m.transform(ring[:, 0], ring[:, 1]))))
         return zones
 
     # --- layers ---------------------------------------------------------------------------
