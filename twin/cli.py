@@ -286,6 +286,37 @@ def report(db_path: Path, out_file: Annotated[Path | None, typer.Option("--out")
     out.print(f"wrote {target}", highlight=False)
 
 
+@app.command("facts")
+def facts(
+    files: Annotated[list[Path] | None, typer.Argument(help="Scenario files (default: the packaged ones).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the table here (Markdown).")] = None,
+    seeds: Annotated[Path, typer.Option(help="The seed articles, to name the file of each cited seed.")] = Path(
+        "../shared/seeds"),
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 if a figure has no source or ASSUMPTION.")] = False,
+) -> None:
+    """Every figure of the scenario files with its source (seed, facts or ASSUMPTION), as a table."""
+    from gwangju_twin import facts as facts_table
+    from gwangju_twin import scenario as scenario_io
+    from gwangju_twin.fileio import atomic_write_text
+
+    paths = files or list(scenario_io.packaged().values())
+    for path in paths:
+        if not path.is_file():
+            raise TwinError(f"{path}: no such scenario file")
+    text = facts_table.table(paths, seeds)
+    if out_file is None:
+        out.print(text, highlight=False, markup=False)
+    else:
+        atomic_write_text(out_file, text)
+        out.print(f"wrote {out_file}", highlight=False)
+    missing = [p for path in paths for p in facts_table.parameters(path) if p.kind == "missing"]
+    for p in missing:
+        err.print(f"{p.file}:{p.line}: {p.key} = {p.value}: no source; add a comment citing a seed, the facts "
+                  "file, or ASSUMPTION: why", highlight=False, markup=False)
+    if check and missing:
+        raise typer.Exit(1)
+
+
 @app.command("audit")
 def audit(results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A folder written by 'twin run'.")]) -> None:
     """Recompute RESULTS_DIR's safety and quality figures from its files alone; exit 1 on any FAIL."""
