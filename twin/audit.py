@@ -582,7 +582,6 @@ def _zone_shape(zone_id: str, record: Record, crs: str) -> tuple[str, str, Any]:
     """A zone's id on the map the run used (its stand-in there), its kind, and its polygon in ``crs``."""
     import pyproj
     import shapely
-
     from gwangju_twin.areas import load_area
 
     actual = zone_id

@@ -24,15 +24,30 @@ MAX_KPIS = 40
 
 def load_frame(db_path: Path) -> pd.DataFrame:
     db = ResultsDB(db_path, read_only=True)
-    rows = db.con.execute("SELECT seed, params, kpis, status FROM runs WHERE status = 'ok'").fetchall()
+    columns = {name for (name,) in db.con.execute("SELECT name FROM pragma_table_info('runs')").fetchall()}
+    map_column = "map" if "map" in columns else "NULL"
+    rows = db.con.execute(f"SELECT seed, params, kpis, status, {map_column} FROM runs WHERE status = 'ok'").fetchall()
     db.close()
     if not rows:
         raise TwinError(f"{db_path}: no finished runs to report on")
     records = []
-    for seed, params, kpis, _ in rows:
-        records.append({"seed": seed, **{f"param:{k}": v for k, v in json.loads(params).items()},
+    for seed, params, kpis, _, map_name in rows:
+        records.append({"seed": seed, "map": map_name or "not recorded (a database from before maps were recorded)",
+                        **{f"param:{k}": v for k, v in json.loads(params).items()},
                         **{f"kpi:{k}": v for k, v in json.loads(kpis).items()}})
     return pd.DataFrame.from_records(records)
+
+
+def _maps(frame: pd.DataFrame) -> str:
+    """Which maps the runs used; a stand-in map is said loudly, in Korean and English."""
+    lines = []
+    for name, count in frame["map"].value_counts().sort_index().items():
+        stand_in = "stands in for" in name
+        style = " style='background:#fff3cd;border:1px solid #e0b000;padding:6px'" if stand_in else ""
+        note = (" 대체 지도: 결과는 실제 광주 도로망이 아닙니다 · a stand-in map: the figures are not Gwangju's roads"
+                if stand_in else "")
+        lines.append(f"<p{style}><b>Map</b> ({count} runs): {html.escape(name)}{note}</p>")
+    return "\n".join(lines)
 
 
 def mean_ci(values: pd.Series) -> tuple[float, float]:
@@ -49,7 +64,8 @@ def write_report(db_path: Path, target: Path) -> None:
     kpis = [c for c in frame.columns if c.startswith("kpi:") and frame[c].nunique() > 1][:MAX_KPIS]
     parts = [f"<h1>Sweep report: {html.escape(db_path.name)}</h1>",
              f"<p>{len(frame)} finished runs, {frame['seed'].nunique()} seeds, parameters: "
-             f"{html.escape(', '.join(p[6:] for p in params)) or 'none'}.</p>", _best_table(frame, params, kpis)]
+             f"{html.escape(', '.join(p[6:] for p in params)) or 'none'}.</p>", _maps(frame),
+             _best_table(frame, params, kpis)]
     for kpi in kpis:
         for param in params:
             parts.append(f"<h3>{html.escape(kpi[4:])} against {html.escape(param[6:])}</h3>")

@@ -3,7 +3,8 @@
 Table ``runs``: ``run_key`` (primary key: parameters and seed), ``sweep``, ``seed``, ``params``
 and ``kpis`` (JSON), ``status`` (``ok``, ``error``: the run raised, ``lost``: its worker died more
 often than allowed), ``error``, ``attempts``, ``duration_s``, ``versions``, ``map_fingerprint`` and
-``finished_utc``. Each row is one transaction, so a crash never leaves half a run.
+``finished_utc``, and ``map``: the map the run drove on, saying which area's map stood in for which
+(``"map of helsinki_test stands in for bitgreen"``; the area's own name on its own map). Each row is one transaction, so a crash never leaves half a run.
 View ``results``: the same with one column per parameter and per KPI, named by its path.
 """
 
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS runs (
     versions JSON,
     map_fingerprint VARCHAR,
     finished_utc TIMESTAMP DEFAULT current_timestamp,
-    kpis JSON
+    kpis JSON,
+    map VARCHAR
 )
 """
 
@@ -53,6 +55,7 @@ class ResultsDB:
             raise TwinError(f"{self.path}: not a readable results database ({exc.__class__.__name__})") from None
         if not read_only:
             self.con.execute(SCHEMA)
+            self.con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS map VARCHAR")  # files from before it
 
     def close(self) -> None:
         self.con.close()
@@ -70,10 +73,11 @@ class ResultsDB:
     def _insert(self, sweep: str, result: dict[str, Any], attempts: int) -> None:
         self.con.execute(
             "INSERT OR REPLACE INTO runs (run_key, sweep, seed, params, status, error, attempts, duration_s, "
-            "versions, map_fingerprint, finished_utc, kpis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+            "versions, map_fingerprint, finished_utc, kpis, map) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, ?, ?)",
             [result["key"], sweep, result["seed"], json.dumps(result["params"]), result["status"], result.get("error"),
              attempts, result.get("duration_s"), json.dumps(result.get("versions", {})),
-             result.get("map_fingerprint"), json.dumps(result.get("kpis", {}))],
+             result.get("map_fingerprint"), json.dumps(result.get("kpis", {})), result.get("map")],
         )
 
     def refresh_view(self) -> None:
@@ -82,7 +86,7 @@ class ResultsDB:
         columns = [f"json_extract_string(params, '$.\"{k}\"') AS \"{k}\"" for k in params]
         columns += [f"TRY_CAST(json_extract(kpis, '$.\"{k}\"') AS DOUBLE) AS \"{k}\"" for k in kpis]
         select = ", ".join(["run_key", "sweep", "seed", "status", "error", "attempts", "duration_s",
-                            "map_fingerprint", "finished_utc", *columns])
+                            "map", "map_fingerprint", "finished_utc", *columns])
         with _signals_held():
             self.con.execute(f"CREATE OR REPLACE VIEW results AS SELECT {select} FROM runs")
 

@@ -39,6 +39,13 @@ def flatten(kpis: dict[str, Any], prefix: str = "") -> dict[str, float]:
     return flat
 
 
+def map_used(model: Any) -> str:
+    """Which map the run used: its areas' own, or which area's map stood in for which."""
+    if model.stand_in:
+        return "; ".join(f"map of {used} stands in for {ref}" for ref, used in sorted(model.stand_in.items()))
+    return ", ".join(sorted({w.area.id for w in model.worlds.values()}))
+
+
 def run_task(task: Task) -> dict[str, Any]:
     """Run one task in this process; never raises for a failing scenario."""
     from importlib.metadata import version
@@ -54,7 +61,8 @@ def run_task(task: Task) -> dict[str, Any]:
         worlds = scenario_worlds(scenario.spec, override=task.area, cache=WORLD_CACHE)
         model = model_for(scenario, worlds, seed=task.seed, duration_s=task.until_s)
         model.run_until(model.duration_s)
-        result.update(status="ok", kpis=flatten(model.kpis()), map_fingerprint=model.world.network.fingerprint if model.world.network else None)
+        result.update(status="ok", kpis=flatten(model.kpis()), map=map_used(model),
+                      map_fingerprint=model.world.network.fingerprint if model.world.network else None)
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the sweep goes on
         result.update(status="error", error=f"{exc.__class__.__name__}: {exc}",
                       traceback=traceback.format_exc(limit=5))
