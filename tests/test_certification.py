@@ -171,12 +171,12 @@ def test_an_extra_unit_at_the_bottleneck_buys_lead_time(helsinki_world) -> None:
     base.run_until(base.duration_s)
     before = base.services[-1].kpis()
     neck = before["bottleneck"]["resource"]
-    assert neck == "battery_electrical_tester"
+    assert neck.startswith("battery_")  # the battery building's rigs take the most work
     text = path.read_text(encoding="utf-8").replace("[certification.extra_units]", f"[certification.extra_units]\n{neck} = 1")
     more = TwinModel(scenario.loads(text), helsinki_world, seed=5)
     more.run_until(more.duration_s)
     after = more.services[-1].kpis()
-    assert after["equipment"][neck]["units"] == 2
+    assert after["equipment"][neck]["units"] == before["equipment"][neck]["units"] + 1
     assert after["equipment"][neck]["utilisation"] < before["equipment"][neck]["utilisation"]
     assert after["lead_time_all_mean_d"] < before["lead_time_all_mean_d"] and after["certified"] >= before["certified"]
     assert before["bottleneck"]["offered_load"] > after["equipment"][neck]["offered_load"]
@@ -191,18 +191,20 @@ def test_references_to_unknown_equipment_are_refused() -> None:
 
 
 def test_a_year_of_the_default_center_says_it_is_overloaded_and_why(helsinki_world) -> None:
-    """The battery building cannot keep up: the KPIs must say so, not hide it behind calendar-hour averages."""
+    """The battery building's rigs cannot keep up even with its 8 rooms used (facts): the KPIs must say so,
+    not hide it behind calendar-hour averages."""
     path = scenario.packaged()["certification_center"]
     model = TwinModel(scenario.load(path), helsinki_world, seed=1, duration_s=365 * 86400.0)
     model.run_until(model.duration_s)
     kpis = model.services[-1].kpis()
     neck = kpis["bottleneck"]
-    assert kpis["overloaded"] and neck["overloaded"] and neck["resource"] == "battery_electrical_tester"
-    assert neck["offered_load"] == max(e["offered_load"] for e in kpis["equipment"].values()) > 1.5
-    assert kpis["arrivals_per_week_mean"] > kpis["completions_per_week_mean"] and kpis["wip_growth_per_week"] > 1.0
-    assert kpis["lead_time_all_is_lower_bound"] and kpis["lead_time_all_mean_d"] > kpis["lead_time_certified_mean_d"]
-    tester = kpis["equipment"]["battery_electrical_tester"]
-    assert tester["utilisation"] > 0.95 > 0.5 > tester["utilisation_all_hours"]  # busy whenever staff are there
+    assert kpis["overloaded"] and neck["overloaded"] and neck["resource"] == "battery_vibration_shock_table"
+    assert neck["offered_load"] == max(e["offered_load"] for e in kpis["equipment"].values()) > 1.1
+    assert kpis["equipment"]["battery_electrical_tester"]["units"] == 2  # two of the 8 rooms (ASSUMPTION)
+    assert kpis["arrivals_per_week_mean"] > kpis["completions_per_week_mean"]
+    assert kpis["lead_time_all_is_lower_bound"] and kpis["parts_open"] > 0
+    table = kpis["equipment"]["battery_vibration_shock_table"]
+    assert table["utilisation"] > 0.85 and table["utilisation_all_hours"] < 0.4  # busy whenever staff are there
     for rid, e in kpis["equipment"].items():  # Little's law: L = lambda W, with every queued test counted
         arrivals_per_s = e["tests_queued"] / model.duration_s
         wait_s = (e["wait_mean_h"] or 0.0) * 3600.0

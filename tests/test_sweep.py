@@ -177,13 +177,13 @@ def test_report_and_query(helsinki_map, tmp_path: Path) -> None:
     _, maps = db.query("SELECT DISTINCT map FROM results")
     db.close()
     assert [r[0] for r in rows] == ["1", "2"]
-    assert maps == [("map of helsinki_test stands in for bitgreen",)]  # the database says which map stood in
+    assert maps == [("map of helsinki_test stands in for cheomdan3",)]  # the database says which map stood in
     from gwangju_twin.report import write_report
 
     write_report(tmp_path / "r.duckdb", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert page.count("<img") >= 4 and "Best configuration per KPI" in page and "on_demand.wait_mean_s" in page
-    assert "(12 runs): map of helsinki_test stands in for bitgreen" in page and "a stand-in map" in page
+    assert "(12 runs): map of helsinki_test stands in for cheomdan3" in page and "a stand-in map" in page
     done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "results", "query", str(tmp_path / "r.duckdb"),
                            "SELECT nonsense FROM results"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "query failed" in done.stderr
