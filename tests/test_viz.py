@@ -201,3 +201,63 @@ def test_a_screenshot_without_frames_ends_and_a_bad_start_names_start(helsinki_m
     bad = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "view", "bitgreen_shuttles", "--area", "helsinki_test",
                           "--start", "-3 h"], capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --start '-3 h': must be more than 0 s"
+
+
+def test_twin_record_writes_a_video_with_the_frames_size_and_length_asked(tmp_path: Path, monkeypatch) -> None:
+    """A drone scenario on the real Gwangju places, no road map needed: 2 s at 10 fps of 640x360."""
+    import imageio_ffmpeg
+
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    target = tmp_path / "hall.mp4"
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "record", "drone_free_zone", str(target),
+                           "--size", "640x360", "--fps", "10", "--length", "2 s", "--speed", "1800", "--start", "10 h"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout and "20 frames, 2 s at 10 fps, 640x360, 1 simulated hours" in done.stdout
+    assert imageio_ffmpeg.count_frames_and_secs(str(target)) == (20, 2.0)
+    reader = imageio_ffmpeg.read_frames(str(target))
+    meta = next(reader)
+    assert tuple(meta["size"]) == (640, 360) and meta["fps"] == 10.0
+    first = np.frombuffer(next(reader), dtype=np.uint8)
+    assert first.size == 640 * 360 * 3 and first.std() > 5  # a picture, not a blank frame
+    reader.close()
+    assert not list(tmp_path.glob(".*partial*"))  # the partial file became the video
+    odd = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "record", "drone_free_zone", str(target),
+                          "--size", "321x240"], capture_output=True, text=True, timeout=120)
+    assert odd.returncode == 2 and odd.stderr.strip() == \
+        "error: --size 321x240: width and height must be even for H.264 video"
+
+
+def test_drone_free_zone_opens_on_the_real_gwangju_with_no_road_map(tmp_path: Path, monkeypatch) -> None:
+    """Empty map cache: the dongs of Gwangju with Korean names, the airport control zone, corridors, drones."""
+    from gwangju_twin import runner
+    from gwangju_twin.viz.scene import ZONE_EDGE
+
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    model = runner.build_model(scenario.packaged()["drone_free_zone"])
+    viewer = Viewer(lambda loop: model, size=(1600, 900))
+    model.run_until(10 * 3600.0)
+    viewer.render()
+    basemap = viewer.scene.basemap
+    assert basemap is not None
+    placed = {label.ko for label in basemap.labels if label.district is False}
+    assert {"오룡동", "대촌동", "월출동", "용전동"} <= placed  # the four dongs of the free zone are outlined
+    names_on_screen = [label for label in basemap.labels if any(
+        r.collidepoint(viewer.camera.point(*label.anchor_m)) for r in basemap._placed)]
+    assert any(label.ko == "용전동" and label.en == "Yongjeon-dong" for label in names_on_screen)
+    image = pygame.surfarray.array3d(viewer.screen)
+    assert np.all(image == ZONE_EDGE["control_zone"], axis=2).sum() > 50  # the airport zone's edge is in view
+    assert np.all(image == ZONE_EDGE["drone_free_zone"], axis=2).sum() > 500
+    pygame.quit()
+
+
+def test_a_stand_in_map_is_said_on_screen_and_there_is_no_gwangju_basemap(helsinki_map) -> None:
+    from gwangju_twin import runner
+
+    model = runner.build_model(scenario.packaged()["bitgreen_shuttles"], area="helsinki_test")
+    viewer = Viewer(lambda loop: model, size=(1280, 720))
+    viewer.render()
+    assert viewer.scene.basemap is None  # Helsinki's roads are not drawn over Gwangju's dongs
+    banner = pygame.surfarray.array3d(viewer.screen)[14:300, 12:24]
+    assert np.all(banner == (250, 205, 80), axis=2).sum() > 100  # the yellow stand-in banner
+    pygame.quit()

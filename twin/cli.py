@@ -368,6 +368,42 @@ def view(
     viewer.run(max_frames=frames, last_frame=screenshot)
 
 
+@app.command("record")
+def record(
+    scenario_ref: Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario file or packaged name.")],
+    target: Annotated[Path, typer.Argument(metavar="OUT.mp4", help="The video file to write (H.264 MP4).")],
+    area: Annotated[str | None, typer.Option(help="Show it on another area: an id or an area .toml path.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
+    size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT (even numbers).")] = "1920x1080",
+    fps: Annotated[int, typer.Option(help="Frames per second of video.", min=1, max=120)] = 30,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per second of video.", min=1, max=100000)] = 600.0,
+    length: Annotated[str, typer.Option(help='Length of the video, e.g. "60 s".')] = "60 s",
+    start: Annotated[str | None, typer.Option(help='Simulated time to skip to first, e.g. "9 h".')] = None,
+) -> None:
+    """Render SCENARIO headless to a video with the exhibition captions (ffmpeg from imageio-ffmpeg)."""
+    from gwangju_twin import runner, scenario, units
+    from gwangju_twin.viz.video import record_video
+
+    width, sep, height = size.partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise TwinError(f"--size {size!r}: must be WIDTHxHEIGHT, such as 1920x1080")
+    if target.suffix.lower() != ".mp4":
+        raise TwinError(f"{target}: the video must be an .mp4 file")
+    seconds = _duration(length, units, "--length")
+    path = scenario.resolve(scenario_ref)
+    first = runner.build_model(path, seed=seed, area=area)
+    worlds, base_seed = dict(first.worlds), first.seed_used
+    if start is not None:
+        first.run_until(_duration(start, units, "--start"))
+
+    def make_model(loop: int):  # noqa: ANN202 - a TwinModel
+        return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
+
+    frames = record_video(make_model, target, size=(int(width), int(height)), fps=fps, speed=speed, seconds=seconds)
+    out.print(f"wrote {target}: {frames} frames, {frames / fps:g} s at {fps} fps, {int(width)}x{int(height)}, "
+              f"{frames / fps * speed / 3600:g} simulated hours", highlight=False)
+
+
 def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN001 - the units module
     try:
         value = units.to_si(text, "duration")

@@ -1,7 +1,7 @@
 """The visualiser's window: a live model drawn at up to 60 frames a second.
 
 Keys: space pause/play, +/- speed (1x to 1000x), . single step, wheel zoom, drag pan, click an
-agent to follow it, 1-8 toggle layers, F fullscreen, P screenshot, H help, Esc quit. Exhibition
+agent to follow it, 1-9 toggle layers, F fullscreen, P screenshot, H help, Esc quit. Exhibition
 mode plays fullscreen on a loop, touring the sites of interest, with no input needed.
 """
 
@@ -18,6 +18,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 from gwangju_twin.model import TwinModel  # noqa: E402
 from gwangju_twin.viz.camera import Camera  # noqa: E402
+from gwangju_twin.viz.captions import caption_at  # noqa: E402
 from gwangju_twin.viz.fonts import hangul_font_path  # noqa: E402
 from gwangju_twin.viz.scene import KIND_COLOUR, LAYERS, STATE_COLOUR, Marker, Scene  # noqa: E402
 
@@ -26,8 +27,9 @@ PANEL_W = 380
 CHART_POINTS = 240
 KPI_REFRESH_S = 1.0  # the panel's figures are at most this old (wall time)
 TOUR_S = 15.0
+GLIDE_S = 3.0  # wall seconds a tour's camera move takes
 HELP = ["space  pause / play", "+ / -  speed 1x ... 1000x", ".      one step", "wheel  zoom", "drag   pan",
-        "click  follow an agent", "1-8    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
+        "click  follow an agent", "1-9    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
         "H      this help", "Esc    quit"]
 HEADLINES = {
     "cleaning": ("coverage_pct", "km_swept", "deadhead_km"),
@@ -47,14 +49,17 @@ class Viewer:
 
     def __init__(self, make_model: Callable[[int], TwinModel], *, size: tuple[int, int] = (1600, 900),
                  exhibit: bool = False, speed: float = 60.0, record: Path | None = None,
-                 screenshots: Path = Path("screenshots")) -> None:
+                 screenshots: Path = Path("screenshots"), overlay: bool | None = None,
+                 fullscreen: bool | None = None) -> None:
         pygame.init()
         self.make_model, self.loop = make_model, 0
         self.model = make_model(self.loop)
         self.model.tracks.enabled = False  # a window keeps no history it does not draw
         self.exhibit, self.record, self.screenshots = exhibit, record, screenshots
-        flags = pygame.FULLSCREEN if exhibit else pygame.RESIZABLE
-        self.screen = pygame.display.set_mode((0, 0) if exhibit else size, flags)
+        self.overlay = exhibit if overlay is None else overlay  # captions for visitors (exhibition, video)
+        self.wall_s = 0.0  # wall time of the show, for the captions
+        full = exhibit if fullscreen is None else fullscreen
+        self.screen = pygame.display.set_mode((0, 0) if full else size, pygame.FULLSCREEN if full else pygame.RESIZABLE)
         stand_in = ", ".join(f"{used} 지도가 {ref} 대신 · map of {used} stands in for {ref}"
                              for ref, used in self.model.stand_in.items())
         pygame.display.set_caption(f"Gwangju twin · {self.model.scenario.name}" + (f" · {stand_in}" if stand_in else ""))
@@ -63,6 +68,7 @@ class Viewer:
                       "title": pygame.font.Font(str(hangul_font_path("Bold")), 22)}
         self.camera = Camera(*self.screen.get_size())
         self.scene = Scene(self.model, self.fonts)
+        self.scene.right_px = PANEL_W
         self.camera.fit(*self.scene.bounds(), right_px=PANEL_W)
         self.speed = speed
         self.paused = False
@@ -105,8 +111,10 @@ class Viewer:
             for values in self.series.values():
                 values.clear()
             self._last_sample_s = -1e9
+        self.wall_s += dt_s
         if self.exhibit:
             self._tour(dt_s)
+        self.camera.update(dt_s)
         if self.following is not None:
             self.camera.look_at(*self.following.agent.position_m(self.model.now_s))
         self._sample()
@@ -120,7 +128,7 @@ class Viewer:
             if self._tour_index == len(sites):
                 self.camera.fit(*self.scene.bounds(), right_px=PANEL_W)
             else:
-                self.camera.look_at(*sites[self._tour_index][1])
+                self.camera.glide_to(*sites[self._tour_index][1], GLIDE_S)
 
     def _sample(self) -> None:
         if self.model.now_s - self._last_sample_s < 600.0:
@@ -188,7 +196,7 @@ class Viewer:
             pygame.display.toggle_fullscreen()
         elif key == pygame.K_p:
             self.screenshot()
-        elif pygame.K_1 <= key <= pygame.K_8:
+        elif pygame.K_1 <= key < pygame.K_1 + len(LAYERS):
             layer = LAYERS[key - pygame.K_1]
             self.scene.visible[layer] = not self.scene.visible[layer]
         return True
@@ -212,6 +220,9 @@ class Viewer:
     def render(self) -> None:
         self.scene.draw(self.screen, self.camera)
         self._panel()
+        self._stand_in_banner()
+        if self.overlay:
+            self._caption()
         if self.following is not None:
             self._agent_box(self.following)
         if self.help:
@@ -259,6 +270,39 @@ class Viewer:
             if len(values) >= 2 and y < height - 150:
                 y = self._chart(name, values, x, y + 4)
         self._legend(x, max(y + 8, height - 120))
+
+    def _stand_in_banner(self) -> None:
+        """On a stand-in map the screen says so, in Korean and English."""
+        if not self.model.stand_in:
+            return
+        lines = [f"대체 지도: {used} 도로망이 {ref} 대신 쓰였습니다 · stand-in map: {used}'s roads stand in for {ref}"
+                 for ref, used in sorted(self.model.stand_in.items())]
+        y = 10
+        for line in lines:
+            text = self.fonts["normal"].render(line, True, (30, 24, 0))
+            pygame.draw.rect(self.screen, (250, 205, 80), text.get_rect(topleft=(12, y)).inflate(12, 6))
+            self.screen.blit(text, (12, y))
+            y += text.get_height() + 10
+
+    def _caption(self) -> None:
+        """The exhibition caption: what one of the services is doing and why it matters."""
+        shown = caption_at(self.model, self.wall_s)
+        if shown is None:
+            return
+        width, height = self.screen.get_size()
+        usable = max(width - PANEL_W - 40, width // 2)  # a small frame: the caption goes under the panel
+        lines = [self.fonts["title"].render(shown[0], True, (255, 255, 255)),
+                 self.fonts["normal"].render(shown[1], True, (210, 220, 235))]
+        lines = [line if line.get_width() <= usable else pygame.transform.smoothscale(
+            line, (usable, int(line.get_height() * usable / line.get_width()))) for line in lines]
+        box_h = sum(line.get_height() for line in lines) + 24
+        box = pygame.Surface((usable + 24, box_h), pygame.SRCALPHA)
+        box.fill((10, 12, 18, 225))
+        self.screen.blit(box, (8, height - box_h - 8))
+        y = height - box_h + 4
+        for line in lines:
+            self.screen.blit(line, (20, y))
+            y += line.get_height() + 4
 
     def _chart(self, name: str, values: deque, x: int, y: int) -> int:
         self._text(f"{name}: {values[-1]:g}", (x, y), "small")

@@ -11,6 +11,7 @@ class Camera:
         self.centre_x_m = self.centre_y_m = 0.0
         self.px_per_m = 1.0
         self.version = 0  # bumps on every change, so cached layers know when to redraw
+        self._glide: tuple[float, float, float, float, float, float] | None = None  # from x, y, to x, y, t, duration
 
     def fit(self, min_x: float, min_y: float, max_x: float, max_y: float, margin: float = 0.08,
             right_px: int = 0) -> None:
@@ -54,3 +55,19 @@ class Camera:
         if (x_m, y_m) != (self.centre_x_m, self.centre_y_m):
             self.centre_x_m, self.centre_y_m = x_m, y_m
             self.version += 1
+
+    def glide_to(self, x_m: float, y_m: float, seconds: float) -> None:
+        """Move the centre to a point smoothly over ``seconds`` (eased in and out); see :meth:`update`."""
+        self._glide = (self.centre_x_m, self.centre_y_m, x_m, y_m, 0.0, max(seconds, 1e-6))
+
+    def update(self, dt_s: float) -> None:
+        """Advance a glide by ``dt_s`` wall seconds."""
+        if self._glide is None:
+            return
+        x0, y0, x1, y1, t, duration = self._glide
+        t = min(t + dt_s, duration)
+        u = t / duration
+        ease = u * u * (3 - 2 * u)  # smoothstep: no jolt at either end
+        self.centre_x_m, self.centre_y_m = x0 + (x1 - x0) * ease, y0 + (y1 - y0) * ease
+        self.version += 1
+        self._glide = None if t >= duration else (x0, y0, x1, y1, t, duration)

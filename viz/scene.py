@@ -11,8 +11,10 @@ import numpy as np
 import pygame
 import pyproj
 import shapely
+import shapely.ops
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.model import TwinModel
+from gwangju_twin.viz.basemap import basemap_for
 from gwangju_twin.viz.camera import Camera
 
 BACKGROUND = (18, 22, 30)
@@ -31,7 +33,27 @@ STATE_COLOUR = {"serving": (255, 255, 255), "sweeping": (255, 255, 255), "collec
 SHADOW = (10, 12, 16)
 PX_PER_M_ALTITUDE = 0.25  # how far up a drone is drawn above its shadow, per metre of altitude
 EMPTY_STATE = (40, 44, 56)  # driving empty: to a pick-up, deadheading, returning, rebalancing
-LAYERS = ("roads", "zones", "sites", "coverage", "bins", "vehicles", "parts", "drones")
+LAYERS = ("basemap", "roads", "zones", "sites", "coverage", "bins", "vehicles", "parts", "drones")
+
+
+def place_label(screen: pygame.Surface, label: pygame.Surface, at: tuple[int, int], taken: list[pygame.Rect],
+                marks: list[pygame.Rect], backdrop: tuple[int, int, int] | None = None, right_px: int = 0) -> bool:
+    """Draw ``label`` at the first of eight places around ``at`` that overlaps no placed label
+    (``taken``, which it joins) nor a mark, inside the screen less ``right_px`` on the right (a
+    panel); False when none is free."""
+    x, y = at
+    w, h = label.get_size()
+    view = pygame.Rect(0, 0, screen.get_width() - right_px, screen.get_height())
+    for dx, dy in ((10, -h // 2), (-10 - w, -h // 2), (-w // 2, -10 - h), (-w // 2, 10),
+                   (10, -h - 4), (10, 4), (-10 - w, -h - 4), (-10 - w, 4)):
+        rect = pygame.Rect(x + dx, y + dy, w, h)
+        if view.contains(rect) and rect.collidelist(taken) < 0 and rect.collidelist(marks) < 0:
+            taken.append(rect)
+            if backdrop is not None:
+                pygame.draw.rect(screen, backdrop, rect.inflate(4, 2))
+            screen.blit(label, rect.topleft)
+            return True
+    return False
 
 
 @dataclass
@@ -51,6 +73,7 @@ class Scene:
     def __init__(self, model: TwinModel, fonts: dict[str, pygame.font.Font]) -> None:
         self.fonts = fonts
         self.visible = dict.fromkeys(LAYERS, True)
+        self.right_px = 0  # screen width on the right that a panel covers: labels stay out of it
         self._road_cache: tuple[int, tuple[int, int], pygame.Surface] | None = None
         self.bind(model)
         # Every distinct world of the model (a testbed scenario spans both areas; all share one CRS).
@@ -59,52 +82,77 @@ class Scene:
         self._coords = np.concatenate(edges) if edges else np.zeros((0, 2))
         self._starts = np.cumsum([0] + [len(c) for c in edges])
         self.zones = self._zones(model.world.area.crs)
+        self.basemap = basemap_for(model, fonts)  # the real Gwangju under everything (None on a stand-in map)
         to_m = pyproj.Transformer.from_crs("EPSG:4326", model.world.area.crs, always_xy=True)
         self.sites_m = [(site, to_m.transform(site.lon, site.lat)) for w in worlds for site in w.area.spec.sites]
+        self.sites_m += self._zone_vertiports(to_m)
         self._extent_m = self._extent(worlds)
 
     def bind(self, model: TwinModel) -> None:
         """Show another model of the same world (exhibition loops restart the model)."""
         self.model = model
 
+    def _zone_vertiports(self, to_m: pyproj.Transformer) -> list[tuple[Any, tuple[float, float]]]:
+        """Vertiports the drones use that a zone file holds (the drone park), so they get their names too."""
+        ports = {p for service in self.model.services for p in getattr(service, "port_xy", {})}
+        shown = {site.id for site, _ in self.sites_m}
+        found = []
+        for area_id in area_files():
+            for site in load_area(area_id).spec.sites:
+                if site.id in ports and site.id not in shown and not self.model.stand_in:
+                    found.append((site, to_m.transform(site.lon, site.lat)))
+                    shown.add(site.id)
+        return found
+
     def _extent(self, worlds: list) -> np.ndarray:
-        """Points the first view must show: the roads, or without roads the areas, vertiports and corridors."""
+        """Points the first view must show: the roads, or without roads the areas, vertiports and
+        corridors, and the free zone the corridors fly in."""
         if len(self._coords):
             return self._coords
         points = [ring for w in worlds for ring in w.area.rings_m]
-        for service in self.model.services:
-            points += [np.asarray(line.coords) for line in getattr(service, "corridors", {}).values()]
-        return np.concatenate(points)
+        lines = [np.asarray(line.coords) for service in self.model.services
+                 for line in getattr(service, "corridors", {}).values()]
+        if lines:
+            flown = shapely.MultiPoint(np.concatenate(lines)).envelope
+            points += [ring for kind, ring, _ in self.zones
+                       if kind == "drone_free_zone" and shapely.Polygon(ring).intersects(flown)]
+        return np.concatenate(points + lines)
 
     def bounds(self) -> tuple[float, float, float, float]:
         (x0, y0), (x1, y1) = self._extent_m.min(axis=0), self._extent_m.max(axis=0)
         return float(x0), float(y0), float(x1), float(y1)
 
-    def _zones(self, crs: str) -> list[tuple[str, np.ndarray]]:
+    def _zones(self, crs: str) -> list[tuple[str, np.ndarray, Any]]:
         to_m = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         zones = []
         for area_id in area_files():
             area = load_area(area_id)
             if area.spec.kind in ZONE_FILL:
                 for ring in area.rings_wgs84:
-                    zones.append((area.spec.kind, np.column_stack(to_m.transform(ring[:, 0], ring[:, 1]))))
+                    zones.append((area.spec.kind, np.column_stack(to_m.transform(ring[:, 0], ring[:, 1])), area.spec))
         return zones
 
     # --- layers ---------------------------------------------------------------------------
     def draw(self, screen: pygame.Surface, camera: Camera) -> list[Marker]:
         screen.fill(BACKGROUND)
+        # screen boxes of labels placed so far: later labels avoid them, and the site marks
+        taken: list[pygame.Rect] = []
+        self._marks = [pygame.Rect(x - 12, y - 12, 24, 24) for x, y in
+                       (camera.point(*xy) for _, xy in self.sites_m)] if self.visible["sites"] else []
+        if self.basemap is not None and self.visible["basemap"]:
+            self.basemap.draw(screen, camera, taken, self._marks)
         if self.visible["zones"]:
-            self._draw_zones(screen, camera)
+            self._draw_zones(screen, camera, taken)
         if self.visible["roads"]:
             screen.blit(self._roads(screen.get_size(), camera), (0, 0))
         if self.visible["drones"]:
-            self._draw_corridors(screen, camera)
+            self._draw_corridors(screen, camera, taken)
         if self.visible["coverage"]:
             self._draw_coverage(screen, camera)
         if self.visible["bins"]:
             self._draw_bins(screen, camera)
         if self.visible["sites"]:
-            self._draw_sites(screen, camera)
+            self._draw_sites(screen, camera, taken)
         markers = self.markers()
         for marker in markers:
             layer = {"part": "parts", "drone": "drones"}.get(marker.kind, "vehicles")
@@ -122,28 +170,41 @@ class Scene:
             self._road_cache = (camera.version, size, surface)
         return self._road_cache[2]
 
-    def _draw_zones(self, screen: pygame.Surface, camera: Camera) -> None:
+    def _draw_zones(self, screen: pygame.Surface, camera: Camera, taken: list[pygame.Rect]) -> None:
+        """Zones filled by kind; each named where its edge is in view, nearest the screen's centre."""
         overlay = pygame.Surface(screen.get_size(), pygame.SRCALPHA)
-        for kind, ring in self.zones:
+        view = shapely.box(0, 0, *screen.get_size())
+        named = []
+        for kind, ring, spec in self.zones:
             points = camera.to_screen(ring)
-            if shapely.box(0, 0, *screen.get_size()).intersects(shapely.Polygon(points)):
+            if view.intersects(shapely.Polygon(points)):
                 pygame.draw.polygon(overlay, ZONE_FILL[kind], points)
                 pygame.draw.polygon(overlay, ZONE_EDGE[kind], points, 2)
+                edge = shapely.LinearRing(points).intersection(view.buffer(-30))
+                if not edge.is_empty:
+                    centre = shapely.Point(screen.get_width() / 2, screen.get_height() / 2)
+                    at = shapely.ops.nearest_points(edge, centre)[0]
+                    named.append((kind, spec, (int(at.x), int(at.y))))
         screen.blit(overlay, (0, 0))
+        for kind, spec, at in named:
+            label = self.fonts["small"].render(f"{spec.name_ko} · {spec.name_en}", True, ZONE_EDGE[kind])
+            place_label(screen, label, at, taken, self._marks, backdrop=BACKGROUND, right_px=self.right_px)
 
-    def _draw_corridors(self, screen: pygame.Surface, camera: Camera) -> None:
+    def _draw_corridors(self, screen: pygame.Surface, camera: Camera, taken: list[pygame.Rect]) -> None:
         for service in self.model.services:
             if getattr(service, "id", "") != "drones":
                 continue
             bands = {c.id: (c.floor_m, c.ceiling_m) for c in service.config.corridors}
-            for corridor_id, line in service.corridors.items():
+            for line in service.corridors.values():
                 points = camera.to_screen(np.asarray(line.coords))
                 pygame.draw.lines(screen, CORRIDOR, False, points, 3)
-                middle = line.interpolate(0.5, normalized=True)
-                mid = camera.point(middle.x, middle.y)
+            for corridor_id, line in service.corridors.items():
                 floor_m, ceiling_m = bands[corridor_id]
-                label = f"{corridor_id} {floor_m:.0f}-{ceiling_m:.0f} m"
-                screen.blit(self.fonts["small"].render(label, True, CORRIDOR), (mid[0] + 6, mid[1] + 4))
+                label = self.fonts["small"].render(f"{corridor_id} {floor_m:.0f}-{ceiling_m:.0f} m", True, CORRIDOR)
+                for fraction in (0.5, 0.3, 0.7, 0.15, 0.85):  # along the line until the label fits
+                    at = line.interpolate(fraction, normalized=True)
+                    if place_label(screen, label, camera.point(at.x, at.y), taken, self._marks, backdrop=BACKGROUND, right_px=self.right_px):
+                        break
             for x_m, y_m in service.port_xy.values():
                 x, y = camera.point(x_m, y_m)
                 pygame.draw.circle(screen, CORRIDOR, (x, y), 11, 2)
@@ -171,12 +232,16 @@ class Scene:
                 if fill >= 1.0:
                     pygame.draw.rect(screen, (255, 50, 50), rect, 2)
 
-    def _draw_sites(self, screen: pygame.Surface, camera: Camera) -> None:
-        for site, xy_m in self.sites_m:
-            x, y = camera.point(*xy_m)
+    def _draw_sites(self, screen: pygame.Surface, camera: Camera, taken: list[pygame.Rect]) -> None:
+        """Sites as diamonds; each label goes to the first of eight places around its site that
+        overlaps no label placed before (sites first in the order of their files), else it is left out."""
+        points = [(site, camera.point(*xy_m)) for site, xy_m in self.sites_m]
+        for _, (x, y) in points:
             pygame.draw.polygon(screen, (255, 210, 90), [(x, y - 7), (x + 6, y), (x, y + 7), (x - 6, y)])
+        marks = [pygame.Rect(x - 7, y - 7, 14, 14) for _, (x, y) in points]
+        for site, (x, y) in points:
             label = self.fonts["small"].render(f"{site.name_ko} · {site.name_en}", True, (235, 235, 240))
-            screen.blit(label, (x + 9, y - label.get_height() // 2))
+            place_label(screen, label, (x, y), taken, marks, backdrop=BACKGROUND, right_px=self.right_px)
 
     def _draw_marker(self, screen: pygame.Surface, camera: Camera, marker: Marker) -> None:
         x, y = camera.point(marker.x_m, marker.y_m)
