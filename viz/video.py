@@ -20,7 +20,6 @@ def record_video(make_model: Callable[[int], TwinModel], target: Path, *, size: 
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     import imageio_ffmpeg
     import pygame
-
     from gwangju_twin.viz.app import Viewer
 
     if size[0] % 2 or size[1] % 2:
