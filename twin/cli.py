@@ -345,6 +345,7 @@ def view(
     start: Annotated[str | None, typer.Option(help='Simulated time to skip to first, e.g. "10.5 h".')] = None,
     screenshot: Annotated[Path | None, typer.Option(
         help=f"Save the last frame to this PNG file (after --frames, default {SCREENSHOT_FRAMES}).")] = None,
+    captions: Annotated[bool, typer.Option(help="Show the exhibition captions (on with --exhibit).")] = False,
 ) -> None:
     """Open a window on SCENARIO: the live map, moving agents, KPI panels (H shows the keys)."""
     from gwangju_twin import runner, scenario, units
@@ -364,7 +365,8 @@ def view(
 
     if screenshot is not None and frames is None:
         frames = SCREENSHOT_FRAMES  # a screenshot is taken when the frames run out: they must
-    viewer = Viewer(make_model, size=(int(width), int(height)), exhibit=exhibit, speed=speed, record=record)
+    viewer = Viewer(make_model, size=(int(width), int(height)), exhibit=exhibit, speed=speed, record=record,
+                    overlay=exhibit or captions)
     viewer.run(max_frames=frames, last_frame=screenshot)
 
 

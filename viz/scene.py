@@ -116,6 +116,11 @@ class Scene:
             flown = shapely.MultiPoint(np.concatenate(lines)).envelope
             points += [ring for kind, ring, _ in self.zones
                        if kind == "drone_free_zone" and shapely.Polygon(ring).intersects(flown)]
+            for kind, ring, _ in self.zones:  # the edge of a no-fly or control zone within 5 km: show it
+                zone = shapely.Polygon(ring)
+                if kind in ("geofence", "control_zone") and 0 < zone.distance(flown) < 5000.0:
+                    near = shapely.ops.nearest_points(zone.exterior, flown)[0]
+                    points.append(np.asarray(near.buffer(800.0).exterior.coords))
         return np.concatenate(points + lines)
 
     def bounds(self) -> tuple[float, float, float, float]:
