@@ -261,3 +261,28 @@ def test_a_stand_in_map_is_said_on_screen_and_there_is_no_gwangju_basemap(helsin
     banner = pygame.surfarray.array3d(viewer.screen)[14:300, 12:24]
     assert np.all(banner == (250, 205, 80), axis=2).sum() > 100  # the yellow stand-in banner
     pygame.quit()
+
+
+def test_testbed_areas_on_one_stand_in_map_sit_side_by_side(helsinki_map) -> None:
+    """testbed_day offline: Bitgreen and Cheomdan 3 each get their own copy of the map, never stacked."""
+    from gwangju_twin import runner
+
+    model = runner.build_model(scenario.packaged()["testbed_day"], area="helsinki_test")
+    viewer = Viewer(lambda loop: model, size=(1600, 900))
+    model.run_until(10.6 * 3600.0)
+    viewer.render()
+    scene = viewer.scene
+    assert scene.place_dx["bitgreen"] == 0.0 and scene.place_dx["cheomdan3"] > 0.0
+    markers = scene.markers()
+    width = scene.place_dx["cheomdan3"] / 1.25
+    x0 = min(c[:, 0].min() for c in model.world.network.edge_coords_m)
+    for marker in markers:
+        if marker.kind in ("shuttle", "sweeper", "collector"):
+            copy = 1 if marker.name.startswith("cheomdan3_") else 0
+            assert x0 + copy * 1.25 * width - 1 <= marker.x_m <= x0 + copy * 1.25 * width + width + 1, marker.name
+    assert [t.split("\n")[0] for t, *_ in scene.place_titles] == [
+        "빛그린산단 · Bitgreen industrial complex", "첨단3지구 · Cheomdan 3 district"]
+    image = pygame.surfarray.array3d(viewer.screen)
+    split = viewer.camera.point(x0 + 1.125 * width, 0.0)[0]
+    assert np.all(image[:split] == ROAD, axis=2).sum() > 1000 and np.all(image[split:] == ROAD, axis=2).sum() > 1000
+    pygame.quit()

@@ -116,7 +116,8 @@ class Viewer:
             self._tour(dt_s)
         self.camera.update(dt_s)
         if self.following is not None:
-            self.camera.look_at(*self.following.agent.position_m(self.model.now_s))
+            x_m, y_m = self.following.agent.position_m(self.model.now_s)
+            self.camera.look_at(x_m + self.following.dx_m, y_m)
         self._sample()
 
     def _tour(self, dt_s: float) -> None:

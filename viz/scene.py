@@ -67,6 +67,7 @@ class Marker:
     y_m: float
     agent: Any
     altitude_m: float = 0.0
+    dx_m: float = 0.0  # where its area is drawn, when areas sharing one stand-in map sit side by side
 
 
 class Scene:
@@ -78,15 +79,52 @@ class Scene:
         self.bind(model)
         # Every distinct world of the model (a testbed scenario spans both areas; all share one CRS).
         worlds = list({id(world): world for world in model.worlds.values()}.values())
-        edges = [coords for world in worlds if world.network is not None for coords in world.network.edge_coords_m]
+        # Areas that one stand-in map stands in for are drawn side by side, never on top of each other.
+        self.place_dx = self._places(model)
+        self._copies = list({(id(w), self.place_dx[ref]): (w, self.place_dx[ref], ref)
+                             for ref, w in model.worlds.items()}.values())
+        edges = [coords + (dx, 0.0) for world, dx, _ in self._copies if world.network is not None
+                 for coords in world.network.edge_coords_m]
         self._coords = np.concatenate(edges) if edges else np.zeros((0, 2))
         self._starts = np.cumsum([0] + [len(c) for c in edges])
         self.zones = self._zones(model.world.area.crs)
         self.basemap = basemap_for(model, fonts)  # the real Gwangju under everything (None on a stand-in map)
         to_m = pyproj.Transformer.from_crs("EPSG:4326", model.world.area.crs, always_xy=True)
-        self.sites_m = [(site, to_m.transform(site.lon, site.lat)) for w in worlds for site in w.area.spec.sites]
+        self.sites_m = [(site, (to_m.transform(site.lon, site.lat)[0] + dx, to_m.transform(site.lon, site.lat)[1]))
+                        for w, dx, _ in self._copies for site in w.area.spec.sites]
         self.sites_m += self._zone_vertiports(to_m)
+        self.place_titles = self._place_titles()
         self._extent_m = self._extent(worlds)
+
+    @staticmethod
+    def _places(model: TwinModel) -> dict[str, float]:
+        """Each area's x offset: 0, except for further areas drawn on a map already in use."""
+        offsets: dict[str, float] = {}
+        used: dict[int, int] = {}
+        for ref, world in model.worlds.items():
+            k = used.get(id(world), 0)
+            used[id(world)] = k + 1
+            (x0, _, x1, _) = (world.area.polygon_m.bounds if world.network is None
+                              else (min(c[:, 0].min() for c in world.network.edge_coords_m), 0,
+                                    max(c[:, 0].max() for c in world.network.edge_coords_m), 0))
+            offsets[ref] = k * 1.25 * (x1 - x0)
+        return offsets
+
+    def _place_titles(self) -> list[tuple[str, float, float]]:
+        """Side by side, each copy of a stand-in map says whose place it is."""
+        if len(self._copies) < 2 or not self.model.stand_in:
+            return []
+        titles = []
+        for world, dx, ref in self._copies:
+            spec = load_area(ref).spec if ref in area_files() else world.area.spec
+            x0, _, x1, y1 = world.area.polygon_m.bounds
+            titles.append((f"{spec.name_ko} · {spec.name_en}\n{world.area.id} 지도 · map", (x0 + x1) / 2 + dx, y1))
+        return titles
+
+    def service_dx(self, service: Any) -> float:
+        """The x offset of the area a service works in."""
+        ref = getattr(getattr(service, "config", None), "area", None) or self.model.scenario.spec.scenario.area
+        return self.place_dx.get(ref, 0.0)
 
     def bind(self, model: TwinModel) -> None:
         """Show another model of the same world (exhibition loops restart the model)."""
@@ -158,6 +196,15 @@ class Scene:
             self._draw_bins(screen, camera)
         if self.visible["sites"]:
             self._draw_sites(screen, camera, taken)
+        for title, x_m, y_m in self.place_titles:
+            name, _, where = title.partition("\n")
+            x, y = camera.point(x_m, y_m)
+            for text in (self.fonts["small"].render(where, True, (200, 170, 90)),
+                         self.fonts["title"].render(name, True, (250, 205, 80))):
+                rect = text.get_rect(midbottom=(x, y - 6))
+                taken.append(rect)
+                screen.blit(text, rect)
+                y = rect.top
         markers = self.markers()
         for marker in markers:
             layer = {"part": "parts", "drone": "drones"}.get(marker.kind, "vehicles")
@@ -218,9 +265,10 @@ class Scene:
     def _draw_coverage(self, screen: pygame.Surface, camera: Camera) -> None:
         width = max(2, min(5, int(camera.px_per_m * 8)))
         for service in self.model.services:
+            dx = self.service_dx(service)
             for edge in getattr(service, "swept", ()):
                 net = service.world.network
-                pygame.draw.lines(screen, SWEPT, False, camera.to_screen(net.edge_coords_m[edge]), width)
+                pygame.draw.lines(screen, SWEPT, False, camera.to_screen(net.edge_coords_m[edge] + (dx, 0.0)), width)
 
     def _draw_bins(self, screen: pygame.Surface, camera: Camera) -> None:
         now_s = self.model.now_s
@@ -229,7 +277,7 @@ class Scene:
                 net = service.world.network
                 fill = bin_.level_kg(now_s) / bin_.capacity_kg
                 colour = (int(80 + 175 * fill), int(200 - 150 * fill), 70)
-                x, y = camera.point(float(net.x_m[bin_.node]), float(net.y_m[bin_.node]))
+                x, y = camera.point(float(net.x_m[bin_.node]) + self.service_dx(service), float(net.y_m[bin_.node]))
                 rect = pygame.Rect(x - 6, y - 8, 12, 16)
                 pygame.draw.rect(screen, (60, 64, 76), rect)
                 level = int(14 * fill)
@@ -264,9 +312,10 @@ class Scene:
     def markers(self) -> list[Marker]:
         now_s, found = self.model.now_s, []
         for service in self.model.services:
+            dx = self.service_dx(service)
             for vehicle in getattr(service, "vehicles", ()):
                 x, y = vehicle.position_m(now_s)
-                found.append(Marker(vehicle.name, vehicle.kind, vehicle.state, x, y, vehicle))
+                found.append(Marker(vehicle.name, vehicle.kind, vehicle.state, x + dx, y, vehicle, dx_m=dx))
             if getattr(service, "id", "") == "drones":
                 for drone in service.drones:
                     x, y = drone.position_m(now_s)
