@@ -87,11 +87,15 @@ def test_hangul_renders_as_glyphs_not_boxes() -> None:
 
 
 def test_exhibition_loops_without_growing() -> None:
-    made = []
+    import weakref
+
+    made, models = [], []
 
     def make(loop: int) -> TwinModel:
         made.append(loop)
-        return _model("2 h")
+        model = _model("2 h")
+        models.append(weakref.ref(model))
+        return model
 
     viewer = Viewer(make, exhibit=True, speed=1000.0)
     assert viewer.screen.get_flags() & pygame.FULLSCREEN
@@ -106,6 +110,8 @@ def test_exhibition_loops_without_growing() -> None:
         counts.append(len(gc.get_objects()))
     assert viewer.loop >= 6 and made[:3] == [0, 1, 2]
     assert counts[-1] <= counts[1] * 1.02, counts
+    # every finished day's model is freed (mesa keeps models in Agent._ids unless closed)
+    assert [ref() is None for ref in models] == [True] * (len(models) - 1) + [False]
     pygame.quit()
 
 

@@ -95,12 +95,16 @@ class AreaSpec(Frozen):
     radius_m: float | None = Field(default=None, gt=0)
     sites: list[SiteSpec] = []
     site_aliases: dict[str, str] = {}
+    # Roads crossing the outline are cut at it (true), or kept whole to their first node outside (false).
+    clip_roads: bool = True
     # Zones (geofences) of the places this area stands in for, and the zone of its own that replaces each.
     zone_aliases: dict[str, str] = {}
 
     @field_validator("crs")
     @classmethod
     def _known_crs(cls, value: str) -> str:
+        if value == "auto":
+            return value
         try:
             crs = pyproj.CRS.from_user_input(value)
         except pyproj.exceptions.CRSError:
@@ -135,9 +139,17 @@ class Area:
     def id(self) -> str:
         return self.spec.id
 
-    @property
+    @cached_property
     def crs(self) -> str:
-        return self.spec.crs
+        """The metric CRS: as written, or with ``crs = "auto"`` the UTM zone of the area's centre."""
+        return utm_zone_crs(*self.centre_wgs84) if self.spec.crs == "auto" else self.spec.crs
+
+    @property
+    def centre_wgs84(self) -> tuple[float, float]:
+        if self.spec.center is not None:
+            return self.spec.center
+        point = self.polygon_wgs84.representative_point()
+        return point.x, point.y
 
     @cached_property
     def polygon_wgs84(self) -> Polygon | MultiPolygon:
@@ -205,6 +217,32 @@ def _reproject(geometry: Polygon, transformer: pyproj.Transformer) -> Polygon:
     return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
+def utm_zone_crs(lon: float, lat: float) -> str:
+    """The WGS84 UTM zone CRS holding a point: ``EPSG:326ZZ`` north, ``EPSG:327ZZ`` south."""
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
+def check_crs(area: Area) -> None:
+    """A CRS that does not fit where the area is (another UTM zone, or a CRS made for elsewhere) is refused."""
+    if area.spec.crs == "auto":
+        return
+    lon, lat = area.centre_wgs84
+    expected = utm_zone_crs(lon, lat)
+    crs = pyproj.CRS.from_user_input(area.spec.crs)
+    code = crs.to_epsg() or 0
+    if 32601 <= code <= 32760 and f"EPSG:{code}" != expected:
+        raise ConfigError(str(area.file), "crs", area.spec.crs,
+                          f"is UTM zone {code % 100}{'N' if code < 32700 else 'S'}, but the area's centre "
+                          f"({lon:.3f}, {lat:.3f}) lies in zone {expected[-2:]}{'N' if lat >= 0 else 'S'}: "
+                          f"use crs = \"{expected}\" (or \"auto\")")
+    use = crs.area_of_use
+    if use is not None and not (use.west - 1 <= lon <= use.east + 1 and use.south - 1 <= lat <= use.north + 1):
+        raise ConfigError(str(area.file), "crs", area.spec.crs,
+                          f"is made for {use.name} (lon {use.west:.0f}..{use.east:.0f}, lat {use.south:.0f}.."
+                          f"{use.north:.0f}), not for the area at ({lon:.3f}, {lat:.3f}): use crs = \"{expected}\"")
+
+
 def outline_polygon(outline: Outline, file: str) -> Polygon | MultiPolygon:
     """The union of the outline's units, cut to its clip (WGS84)."""
     from gwangju_twin import boundaries
@@ -240,6 +278,7 @@ def check_site_units(area: Area) -> None:
 def load_area_file(path: Path) -> Area:
     """Read and validate one area file; sites that name their unit are checked against it."""
     area = Area(validate(AreaSpec, read_toml(path), str(path)), path)
+    check_crs(area)
     check_site_units(area)
     return area
 

@@ -50,7 +50,8 @@ def maps_import(area: str, extract: Path) -> None:
 
 
 def _say_saved(info) -> None:  # noqa: ANN001 - a MapInfo
-    out.print(f"cached {info.area}: {info.nodes} nodes, {info.edges} edges, {info.road_length_km:.1f} km of road")
+    outside = "" if info.outside_share is None else f"; {info.outside_share:.1%} of the source's road length lay outside the area"
+    out.print(f"cached {info.area}: {info.nodes} nodes, {info.edges} edges, {info.road_length_km:.1f} km of road{outside}")
 
 
 @maps_app.command("list")

@@ -54,6 +54,28 @@ class MapInfo:
     edges: int
     road_length_km: float
     fingerprint: str
+    # share of the road length the source had that lay outside the area's outline (cut off, or
+    # kept when the area keeps roads whole); None in caches written before it was measured
+    outside_share: float | None = None
+
+
+def canonical(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """The same graph written the same way every time, so that one extract gives one fingerprint:
+    list attributes (osmnx merges the tags of simplified ways in set order, which changes from
+    process to process) are sorted, and the creation time is dropped (the cache's .json keeps it)."""
+    for attributes in [data for *_, data in graph.edges(data=True)] + [data for _, data in graph.nodes(data=True)]:
+        for key, value in attributes.items():
+            if isinstance(value, list):
+                attributes[key] = sorted({str(v) for v in value})
+    for key in ("created_date", "created_with"):
+        graph.graph.pop(key, None)
+    return graph
+
+
+def road_edges(graph: nx.MultiDiGraph) -> int:
+    """Directed road edges as the twin drives them: parallel OSM edges between two nodes count once
+    (the network keeps the shortest), so every listing and every run manifest give the same count."""
+    return len({(u, v) for u, v in graph.edges()})
 
 
 def save(graph: nx.MultiDiGraph, area_id: str, source: str) -> MapInfo:
@@ -61,6 +83,7 @@ def save(graph: nx.MultiDiGraph, area_id: str, source: str) -> MapInfo:
     graphml, meta = _paths(area_id)
     import osmnx as ox
 
+    graph = canonical(graph)
     graphml.parent.mkdir(parents=True, exist_ok=True)
     _compiled_path(area_id).unlink(missing_ok=True)
     with atomic_path(graphml) as tmp:
@@ -70,12 +93,21 @@ def save(graph: nx.MultiDiGraph, area_id: str, source: str) -> MapInfo:
         source=source,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         nodes=graph.number_of_nodes(),
-        edges=graph.number_of_edges(),
-        road_length_km=round(sum(length for *_, length in graph.edges(data="length")) / 1000.0, 3),
+        edges=road_edges(graph),
+        road_length_km=round(_road_length_m(graph) / 1000.0, 3),
         fingerprint=fingerprint(graphml),
+        outside_share=graph.graph.get("outside_share"),
     )
     atomic_write_text(meta, json.dumps(info.__dict__, indent=2, ensure_ascii=False))
     return info
+
+
+def _road_length_m(graph: nx.MultiDiGraph) -> float:
+    """Length of the road edges counted by :func:`road_edges` (the shortest of parallel ones)."""
+    shortest: dict[tuple[int, int], float] = {}
+    for u, v, length in graph.edges(data="length"):
+        shortest[(u, v)] = min(length, shortest.get((u, v), float("inf")))
+    return sum(shortest.values())
 
 
 def fingerprint(path: Path) -> str:

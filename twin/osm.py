@@ -22,6 +22,7 @@ import osmium
 import osmium.filter
 import osmnx as ox
 import shapely
+import shapely.ops
 from gwangju_twin.areas import Area
 from gwangju_twin.errors import MapError
 
@@ -41,7 +42,9 @@ DEFAULT_SPEEDS_KPH: dict[str, float] = {
 }
 FALLBACK_SPEED_KPH = 30.0
 MIN_EDGE_LENGTH_M = 0.1
-SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf")
+SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf")
+SITE_ROAD_MAX_M = 500.0  # a site further than this from every road of a new map: the extract misses it
+AREA_COVER_MIN = 0.5  # share of the area that the roads' hull must cover, else the extract is partial
 
 
 def is_service_road(tags: dict[str, str]) -> bool:
@@ -86,7 +89,7 @@ def fetch_graph(area: Area, *, timeout_s: float = 180.0) -> nx.MultiDiGraph:
             f"cannot download area '{area.id}' from OpenStreetMap ({exc.__class__.__name__}); offline, "
             f"import a local extract instead: twin maps import {area.id} FILE.osm.pbf"
         ) from None
-    return finish_graph(graph, area)
+    return finish_graph(graph, area, "the download")
 
 
 def import_graph(area: Area, extract: Path) -> nx.MultiDiGraph:
@@ -102,7 +105,7 @@ def import_graph(area: Area, extract: Path) -> nx.MultiDiGraph:
                 f"(lon {minx:.3f}..{maxx:.3f}, lat {miny:.3f}..{maxy:.3f}); is it the right extract?"
             )
         graph = ox.graph_from_xml(clipped, simplify=True, retain_all=True)
-    return finish_graph(graph, area)
+    return finish_graph(graph, area, str(extract))
 
 
 def check_extract(extract: Path) -> None:
@@ -162,7 +165,7 @@ def pyrosm_extract(name: str) -> Path:
     return path
 
 
-def finish_graph(graph: nx.MultiDiGraph, area: Area) -> nx.MultiDiGraph:
+def finish_graph(graph: nx.MultiDiGraph, area: Area, source: str = "the extract") -> nx.MultiDiGraph:
     """Clip, project, clean and give speeds to a raw osmnx graph (see the module docstring)."""
     try:
         graph = ox.truncate.truncate_graph_polygon(graph, area.polygon_wgs84, truncate_by_edge=True)
@@ -170,6 +173,12 @@ def finish_graph(graph: nx.MultiDiGraph, area: Area) -> nx.MultiDiGraph:
         raise MapError(f"no road of the extract lies inside area '{area.id}'") from None
     graph = ox.project_graph(graph, to_crs=area.crs)
     _metric_lengths(graph)
+    whole_m = sum(length for *_, length in graph.edges(data="length"))
+    if area.spec.clip_roads:
+        graph = clip_graph(graph, area.polygon_m)
+        _metric_lengths(graph)
+    kept_m = sum(length for *_, length in graph.edges(data="length"))
+    graph.graph["outside_share"] = round(1.0 - kept_m / whole_m, 4) if whole_m else 0.0
     graph.remove_edges_from([(u, v, k) for u, v, k, length in graph.edges(keys=True, data="length")
                              if u == v or not length or length < MIN_EDGE_LENGTH_M])
     if graph.number_of_edges() == 0:
@@ -177,7 +186,68 @@ def finish_graph(graph: nx.MultiDiGraph, area: Area) -> nx.MultiDiGraph:
     graph = ox.truncate.largest_component(graph, strongly=True)
     graph = ox.add_edge_speeds(graph, hwy_speeds=DEFAULT_SPEEDS_KPH, fallback=FALLBACK_SPEED_KPH)
     graph.graph["area"] = area.id
+    check_coverage(graph, area, source)
     return graph
+
+
+def clip_graph(graph: nx.MultiDiGraph, polygon: shapely.Geometry) -> nx.MultiDiGraph:
+    """Cut the roads at the area's outline (projected graph and polygon): an edge with one end
+    inside keeps its part from that end to where it first leaves, ending at a new node on the
+    outline; nodes outside go, with every edge that had no end inside."""
+    xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)])
+    inside = dict(zip(graph.nodes, shapely.contains_xy(polygon, xy[:, 0], xy[:, 1]), strict=True))
+    boundary = polygon.boundary
+    next_id = min(0, min(graph.nodes)) - 1  # new nodes get negative ids: no OSM node has one
+    cut_nodes: dict[tuple[float, float], int] = {}
+    for u, v, key, data in list(graph.edges(keys=True, data=True)):
+        if inside[u] == inside[v]:
+            continue  # both in (kept whole) or both out (removed with their nodes)
+        line = data.get("geometry") or shapely.LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]),
+                                                           (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+        from_inside = line if inside[u] else shapely.LineString(line.coords[::-1])
+        crossings = shapely.get_parts(from_inside.intersection(boundary))
+        if not len(crossings):
+            continue
+        cut_m = min(from_inside.project(p) for p in shapely.get_parts(shapely.points(
+            shapely.get_coordinates(crossings))))
+        if cut_m < MIN_EDGE_LENGTH_M:
+            continue
+        piece = shapely.ops.substring(from_inside, 0.0, cut_m)
+        end = piece.coords[-1]
+        spot = (round(end[0], 2), round(end[1], 2))  # both directions of a two-way road share one end node
+        if spot in cut_nodes:
+            graph.add_edge(*((u, cut_nodes[spot]) if inside[u] else (cut_nodes[spot], v)),
+                           **dict(data, geometry=piece if inside[u] else shapely.LineString(piece.coords[::-1])))
+            graph.remove_edge(u, v, key)
+            continue
+        cut_nodes[spot] = next_id
+        graph.add_node(next_id, x=end[0], y=end[1], street_count=1)
+        kept = dict(data, geometry=piece if inside[u] else shapely.LineString(piece.coords[::-1]))
+        if inside[u]:
+            graph.add_edge(u, next_id, **kept)
+        else:
+            graph.add_edge(next_id, v, **kept)
+        graph.remove_edge(u, v, key)
+        next_id -= 1
+    graph.remove_nodes_from([n for n, is_in in inside.items() if not is_in])
+    return graph
+
+
+def check_coverage(graph: nx.MultiDiGraph, area: Area, source: str) -> None:
+    """Refuse a map that misses part of the area or a site, naming the site and its distance."""
+    xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)])
+    hull = shapely.MultiPoint(xy).convex_hull
+    covered = hull.intersection(area.polygon_m).area / area.polygon_m.area
+    for site in area.spec.sites:
+        sx, sy = area.site_xy_m(site.id)
+        distance_m = float(np.hypot(xy[:, 0] - sx, xy[:, 1] - sy).min())
+        if distance_m > SITE_ROAD_MAX_M:
+            raise MapError(f"{source}: site '{site.id}' ({site.name_en}) of area '{area.id}' is {distance_m:.0f} m "
+                           f"from the nearest road of the map (at most {SITE_ROAD_MAX_M:.0f} m); the extract does not "
+                           f"cover it; the roads cover {covered:.0%} of the area")
+    if covered < AREA_COVER_MIN:
+        raise MapError(f"{source}: the roads cover only {covered:.0%} of area '{area.id}' (at least "
+                       f"{AREA_COVER_MIN:.0%}); the extract covers part of the area only")
 
 
 def _metric_lengths(graph: nx.MultiDiGraph) -> None:

@@ -63,6 +63,7 @@ def run_task(task: Task) -> dict[str, Any]:
         model.run_until(model.duration_s)
         result.update(status="ok", kpis=flatten(model.kpis()), map=map_used(model),
                       map_fingerprint=model.world.network.fingerprint if model.world.network else None)
+        model.close()  # a worker runs model after model: let this one go
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the sweep goes on
         result.update(status="error", error=f"{exc.__class__.__name__}: {exc}",
                       traceback=traceback.format_exc(limit=5))

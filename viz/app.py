@@ -105,6 +105,7 @@ class Viewer:
             self.model.run_until(self.model.now_s + dt_s * self.speed)
         if self.model.finished and self.exhibit:
             self.loop += 1
+            self.model.close()
             self.model = self.make_model(self.loop)
             self.model.tracks.enabled = False
             self.scene.bind(self.model)
