@@ -173,17 +173,110 @@ def test_service_road_rule_matches_the_overpass_filter() -> None:
 
 def test_fetch_offline_is_one_clear_line(tmp_path) -> None:
     """With Overpass unreachable (a closed port on loopback), fetch says what to do instead."""
-    code = (
-        "import osmnx as ox; ox.settings.overpass_url = 'http://127.0.0.1:9/api'; "
-        "ox.settings.use_cache = False; import sys; from gwangju_twin.cli import main; "
-        "sys.argv = ['twin', 'maps', 'fetch', 'cheomdan3', '--timeout', '5']; main()"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**_env(), "TWIN_CACHE_DIR": str(tmp_path)})
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "maps", "fetch", "cheomdan3", "--timeout", "5",
+                           "--overpass-url", "http://127.0.0.1:9/api"], capture_output=True, text=True,
+                          timeout=120, env={**_env(), "TWIN_CACHE_DIR": str(tmp_path)})
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert "cannot download area 'cheomdan3'" in lines[0] and "twin maps import cheomdan3" in lines[0]
+    assert "downloading area 'cheomdan3' from http://127.0.0.1:9/api failed (ConnectionError)" in lines[0]
+    assert "twin maps import cheomdan3" in lines[0]
+
+
+class StandInOverpass:
+    """An Overpass API on 127.0.0.1 that answers every query with Overpass JSON built offline from
+    the real Helsinki extract: the service roads with a node inside the asked area, and all their
+    nodes (what ``way(poly:...); (._;>;); out;`` returns). ``mode`` makes it busy or slow."""
+
+    def __init__(self, mode: str = "ok") -> None:
+        import http.server
+        import threading
+
+        import osmium
+        import shapely
+
+        polygon = load_area("helsinki_test").polygon_wgs84
+        nodes, ways = {}, []
+        for obj in osmium.FileProcessor(str(HELSINKI_PBF)).with_locations():
+            if obj.is_way() and osm.is_service_road(dict(obj.tags)):
+                located = [(n.ref, n.lon, n.lat) for n in obj.nodes if n.location.valid()]
+                if len(located) > 1 and any(polygon.contains(shapely.Point(x, y)) for _, x, y in located):
+                    ways.append({"type": "way", "id": obj.id, "nodes": [r for r, _, _ in located],
+                                 "tags": dict(obj.tags)})
+                    nodes.update({r: {"type": "node", "id": r, "lon": x, "lat": y} for r, x, y in located})
+        body = json.dumps({"version": 0.6, "elements": [*nodes.values(), *ways]}).encode()
+        self.queries: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                import time
+                import urllib.parse
+
+                length = int(self.headers.get("Content-Length", 0))
+                outer.queries.append(urllib.parse.unquote_plus(self.rfile.read(length).decode()))
+                if mode == "busy":
+                    self.send_response(429, "Too Many Requests")
+                    self.end_headers()
+                    return
+                if mode == "slow":
+                    time.sleep(3)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _fetch(tmp_path: Path, url: str, timeout: str = "30") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "maps", "fetch", "helsinki_test", "--timeout",
+                           timeout, "--overpass-url", url], capture_output=True, text=True, timeout=300,
+                          env={**_env(), "TWIN_CACHE_DIR": str(tmp_path)})
+
+
+def test_fetch_over_the_wire_equals_the_import_of_the_same_extract(helsinki_map, tmp_path) -> None:
+    """twin maps fetch through osmnx's real HTTP code, against a stand-in Overpass on loopback."""
+    server = StandInOverpass()
+    try:
+        done = _fetch(tmp_path, server.url)
+    finally:
+        server.close()
+    assert done.returncode == 0, done.stderr
+    assert len(server.queries) == 1 and "poly:" in server.queries[0] and '["highway"]' in server.queries[0]
+    fetched = json.loads((tmp_path / "maps" / "helsinki_test.json").read_text())
+    assert fetched["source"] == "overpass (osmnx)"
+    assert (fetched["nodes"], fetched["edges"]) == (helsinki_map.nodes, helsinki_map.edges)
+    assert fetched["road_length_km"] == pytest.approx(helsinki_map.road_length_km, rel=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["busy", "slow"])
+def test_a_busy_or_slow_overpass_is_one_line_and_leaves_the_cache_untouched(mode: str, tmp_path) -> None:
+    (tmp_path / "maps").mkdir()
+    before = {"area": "helsinki_test", "kept": True}
+    (tmp_path / "maps" / "helsinki_test.json").write_text(json.dumps(before))
+    server = StandInOverpass(mode)
+    try:
+        done = _fetch(tmp_path, server.url, timeout="1")
+    finally:
+        server.close()
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    expected = "is busy (HTTP 429 Too Many Requests)" if mode == "busy" else "timed out"
+    assert expected in lines[0], lines[0]
+    assert json.loads((tmp_path / "maps" / "helsinki_test.json").read_text()) == before
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["helsinki_test.json"]
 
 
 def _env() -> dict[str, str]:

@@ -30,13 +30,19 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 @maps_app.command("fetch")
-def maps_fetch(area: str, timeout: Annotated[float, typer.Option(help="Overpass timeout, seconds.")] = 180.0) -> None:
+def maps_fetch(
+    area: str,
+    timeout: Annotated[float, typer.Option(help="Overpass timeout, seconds.")] = 180.0,
+    overpass_url: Annotated[str | None, typer.Option(
+        help="Overpass API to ask (default: $TWIN_OVERPASS_URL, else osmnx's).")] = None,
+) -> None:
     """Download AREA's road network from OpenStreetMap (needs internet) into the cache."""
     from gwangju_twin import mapcache, osm
     from gwangju_twin.areas import load_area
 
     spec = load_area(area)
-    _say_saved(mapcache.save(osm.fetch_graph(spec, timeout_s=timeout), spec.id, "overpass (osmnx)"))
+    _say_saved(mapcache.save(osm.fetch_graph(spec, timeout_s=timeout, overpass_url=overpass_url), spec.id,
+                             "overpass (osmnx)"))
 
 
 @maps_app.command("import")

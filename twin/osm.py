@@ -72,11 +72,35 @@ def overpass_filter() -> str:
     )
 
 
-def fetch_graph(area: Area, *, timeout_s: float = 180.0) -> nx.MultiDiGraph:
-    """Download the area's service roads from OpenStreetMap (Overpass) with osmnx."""
+OVERPASS_ENV = "TWIN_OVERPASS_URL"  # another Overpass API (a mirror, a local server); default osmnx's
+
+
+class OverpassBusy(Exception):
+    """Overpass answered 429 (too many requests) or 504 (gateway timeout)."""
+
+
+def _refuse_busy(response, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - a requests hook
+    # osmnx would sleep 55 s and retry for ever on these: stop and say so instead
+    if response.status_code in (429, 504):
+        raise OverpassBusy(f"HTTP {response.status_code} {response.reason}")
+    return response
+
+
+def fetch_graph(area: Area, *, timeout_s: float = 180.0, overpass_url: str | None = None) -> nx.MultiDiGraph:
+    """Download the area's service roads from OpenStreetMap (Overpass) with osmnx.
+
+    Nothing is written unless the download succeeds: a network error, a timeout or a busy server
+    is one line, and the cache keeps what it had.
+    """
+    import os
+
+    url = overpass_url or os.environ.get(OVERPASS_ENV) or ox.settings.overpass_url
+    ox.settings.overpass_url = url
     ox.settings.requests_timeout = timeout_s
     # One area is one Overpass query; osmnx's status probe would stall 60 s when offline.
     ox.settings.overpass_rate_limit = False
+    ox.settings.use_cache = False  # the twin's map cache keeps the result; osmnx's would write ./cache
+    ox.settings.requests_kwargs = {"hooks": {"response": [_refuse_busy]}}
     try:
         graph = ox.graph_from_polygon(
             area.polygon_wgs84, custom_filter=overpass_filter(), simplify=True, retain_all=True,
@@ -84,11 +108,17 @@ def fetch_graph(area: Area, *, timeout_s: float = 180.0) -> nx.MultiDiGraph:
         )
     except ox._errors.InsufficientResponseError:
         raise MapError(f"OpenStreetMap has no service roads inside area '{area.id}'") from None
+    except OverpassBusy as exc:
+        raise MapError(f"Overpass at {url} is busy ({exc}); try again in a few minutes, or set "
+                       f"{OVERPASS_ENV} to another Overpass server; the map cache is unchanged") from None
     except Exception as exc:  # noqa: BLE001 - requests raises many types; all mean "cannot download"
+        kind = "timed out" if "Timeout" in exc.__class__.__name__ else f"failed ({exc.__class__.__name__})"
         raise MapError(
-            f"cannot download area '{area.id}' from OpenStreetMap ({exc.__class__.__name__}); offline, "
+            f"downloading area '{area.id}' from {url} {kind}; offline, "
             f"import a local extract instead: twin maps import {area.id} FILE.osm.pbf"
         ) from None
+    finally:
+        ox.settings.requests_kwargs = {}
     return finish_graph(graph, area, "the download")
 
 
