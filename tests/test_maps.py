@@ -298,3 +298,52 @@ def test_cli_import_and_list(tmp_path) -> None:
     row = next(line for line in listed.stdout.splitlines() if "helsinki_test" in line)
     assert Path(tmp_path, "maps", "helsinki_test.graphml").is_file()
     assert all(figure in row for figure in ("185", "344", "24.3")), row  # the counts runs report too
+
+
+def test_maps_travel_to_an_offline_machine_with_checksums(helsinki_map, tmp_path) -> None:
+    """twin maps export on the machine that fetched; twin maps import-cache in the hall."""
+    twin = [sys.executable, "-m", "gwangju_twin.cli"]
+    bundle = tmp_path / "maps.tar.gz"
+    done = subprocess.run([*twin, "maps", "export", str(bundle), "helsinki_test"], capture_output=True, text=True,
+                          timeout=120, env=_env())
+    assert done.returncode == 0, done.stderr
+    hall = {**_env(), "TWIN_CACHE_DIR": str(tmp_path / "hall")}
+    done = subprocess.run([*twin, "maps", "import-cache", str(bundle)], capture_output=True, text=True, timeout=120,
+                          env=hall)
+    assert done.returncode == 0, done.stderr
+    assert f"cached helsinki_test: {helsinki_map.nodes} nodes, {helsinki_map.edges} edges" in done.stdout
+    copied = json.loads((tmp_path / "hall" / "maps" / "helsinki_test.json").read_text())
+    assert copied["fingerprint"] == helsinki_map.fingerprint
+    # a damaged bundle is refused and writes nothing
+    import tarfile
+
+    broken = tmp_path / "broken.tar.gz"
+    with tarfile.open(bundle) as src, tarfile.open(broken, "w:gz") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read()
+            if member.name.endswith(".graphml"):
+                data = data.replace(b"residential", b"residentiaL", 1)
+            member.size = len(data)
+            import io
+
+            dst.addfile(member, io.BytesIO(data))
+    elsewhere = {**_env(), "TWIN_CACHE_DIR": str(tmp_path / "other")}
+    done = subprocess.run([*twin, "maps", "import-cache", str(broken)], capture_output=True, text=True, timeout=120,
+                          env=elsewhere)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {broken}: helsinki_test.graphml is missing or damaged (checksum differs); export it again"
+    assert not (tmp_path / "other" / "maps").exists()
+
+
+def test_twin_areas_new_writes_a_skeleton_that_loads(tmp_path) -> None:
+    from gwangju_twin.areas import load_area_file
+
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "areas", "new", "kista", "--bbox",
+                           "17.93,59.39,17.97,59.41", "--out", str(tmp_path)], capture_output=True, text=True,
+                          timeout=120, env=_env())
+    assert done.returncode == 0, done.stderr
+    area = load_area_file(tmp_path / "kista.toml")
+    assert area.crs == "EPSG:32633" and 4e6 < area.polygon_m.area < 6e6 and area.site("depot").approximate
+    bad = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "areas", "new", "x", "--bbox", "1,2,3",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, env=_env())
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error: --bbox '1,2,3': must be WEST,SOUTH,EAST,NORTH")

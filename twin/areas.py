@@ -314,3 +314,49 @@ def load_area(ref: str, relative_to: Path | None = None) -> Area:
     if area.id != ref:
         raise ConfigError(str(files[ref]), "id", area.id, f"must match the file name '{ref}'")
     return area
+
+
+def new_area_text(area_id: str, bbox: str, *, name_en: str | None = None, name_ko: str | None = None) -> str:
+    """A skeleton area file for a bounding box "WEST,SOUTH,EAST,NORTH" (checked; its CRS chosen)."""
+    import re
+
+    if not re.fullmatch(r"[a-z0-9_]+", area_id):
+        raise TwinError(f"area id {area_id!r}: use lower-case letters, digits and _ only")
+    try:
+        west, south, east, north = (float(v) for v in bbox.split(","))
+    except ValueError:
+        raise TwinError(f"--bbox {bbox!r}: must be WEST,SOUTH,EAST,NORTH in degrees, e.g. 126.83,35.22,126.86,35.25") from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise TwinError(f"--bbox {bbox!r}: needs west < east within -180..180 and south < north within -90..90")
+    crs = utm_zone_crs((west + east) / 2, (south + north) / 2)
+    name = name_en or area_id.replace("_", " ").capitalize()
+    return f'''# {name}: written by 'twin areas new'. Every field is explained in the README ("Area files").
+id = "{area_id}"
+kind = "road_area"
+name_ko = "{name_ko or name}"
+name_en = "{name}"
+crs = "{crs}"  # the UTM zone of the box's centre ("auto" chooses it too)
+approximate = true
+source = "ASSUMPTION: a bounding box given to 'twin areas new'; say where the outline comes from"
+polygon = [[{west}, {south}], [{east}, {south}], [{east}, {north}], [{west}, {north}], [{west}, {south}]]
+# clip_roads = false  # keep roads that cross the outline whole (default: cut them at it)
+
+# One block per named place; scenarios refer to sites by id.
+[[sites]]
+id = "depot"
+kind = "depot"
+name_ko = "차고지"
+name_en = "Depot"
+lon = {(west + east) / 2:.6f}
+lat = {(south + north) / 2:.6f}
+approximate = true
+source = "ASSUMPTION: the box's centre; move it to the real depot"
+
+# Let Gwangju scenarios run here unchanged: which site of this area stands in for each of theirs.
+[site_aliases]
+# bitgreen_depot = "depot"
+
+# And which zone stands in for each zone the scenarios name (geofences, operational volumes).
+[zone_aliases]
+# gwangju_airport_ctr = "some_zone_id"
+'''

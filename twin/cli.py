@@ -25,8 +25,31 @@ results_app = typer.Typer(help="Sweep results databases: query and export.", no_
 app.add_typer(maps_app, name="maps")
 app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(results_app, name="results")
+areas_app = typer.Typer(help="Area files: list and start new ones.", no_args_is_help=True)
+app.add_typer(areas_app, name="areas")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+@areas_app.command("new")
+def areas_new(
+    area_id: Annotated[str, typer.Argument(metavar="ID", help="The new area's id (a-z, 0-9, _).")],
+    bbox: Annotated[str, typer.Option(help="WEST,SOUTH,EAST,NORTH in degrees (WGS84).")],
+    name_en: Annotated[str | None, typer.Option(help="English name.")] = None,
+    name_ko: Annotated[str | None, typer.Option(help="Korean name.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write ID.toml in.")] = Path("."),
+) -> None:
+    """Write a skeleton area file from a name and a bounding box, ready to edit (see the README)."""
+    from gwangju_twin.areas import new_area_text
+
+    target = out_dir / f"{area_id}.toml"
+    if target.exists():
+        raise TwinError(f"{target}: already exists; choose another id or --out folder")
+    text = new_area_text(area_id, bbox, name_en=name_en, name_ko=name_ko)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    out.print(f"wrote {target}; add sites, then: TWIN_AREA_PATH={out_dir} twin maps import {area_id} FILE.osm.pbf",
+              highlight=False)
 
 
 @maps_app.command("fetch")
@@ -58,6 +81,27 @@ def maps_import(area: str, extract: Path) -> None:
 def _say_saved(info) -> None:  # noqa: ANN001 - a MapInfo
     outside = "" if info.outside_share is None else f"; {info.outside_share:.1%} of the source's road length lay outside the area"
     out.print(f"cached {info.area}: {info.nodes} nodes, {info.edges} edges, {info.road_length_km:.1f} km of road{outside}")
+
+
+@maps_app.command("export")
+def maps_export(
+    target: Annotated[Path, typer.Argument(metavar="FILE.tar.gz", help="The bundle to write.")],
+    areas: Annotated[list[str] | None, typer.Argument(help="Areas to pack (default: every cached map).")] = None,
+) -> None:
+    """Pack cached maps into one file, with checksums, to carry to a machine without internet."""
+    from gwangju_twin import mapcache
+
+    entries = mapcache.export_bundle(target, areas)
+    out.print(f"wrote {target}: {', '.join(e.area for e in entries)}", highlight=False)
+
+
+@maps_app.command("import-cache")
+def maps_import_cache(source: Annotated[Path, typer.Argument(metavar="FILE.tar.gz")]) -> None:
+    """Unpack a bundle made by 'twin maps export' into this machine's cache, checksums verified."""
+    from gwangju_twin import mapcache
+
+    for entry in mapcache.import_bundle(source):
+        _say_saved(entry)
 
 
 @maps_app.command("list")

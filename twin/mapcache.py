@@ -179,3 +179,69 @@ def load_network(area_id: str, crs: str) -> tuple[RoadNetwork, MapInfo]:
     except OSError:
         pass  # a read-only cache still runs, only slower to start
     return network, entry
+
+
+BUNDLE_MANIFEST = "twin-maps.json"
+
+
+def export_bundle(target: Path, area_ids: list[str] | None = None) -> list[MapInfo]:
+    """Pack cached maps (all, or ``area_ids``) into one ``.tar.gz`` for a machine without internet,
+    with a manifest of each file's sha256."""
+    import tarfile
+
+    entries = cached() if not area_ids else [e for a in area_ids if (e := info(a)) is not None]
+    missing = sorted(set(area_ids or []) - {e.area for e in entries})
+    if missing:
+        raise MapError(f"no cached map for {', '.join(missing)} in {cache_dir()}; fetch or import it first")
+    if not entries:
+        raise MapError(f"no maps cached in {cache_dir()} to export")
+    files = {}
+    for entry in entries:
+        graphml, _ = _checked(entry.area)
+        files[f"{entry.area}.graphml"] = fingerprint(graphml)
+    manifest = {"format": 1, "maps": [e.__dict__ for e in entries], "sha256": files}
+    with atomic_path(target) as tmp:
+        with tarfile.open(tmp, "w:gz") as bundle:
+            for entry in entries:
+                graphml, meta = _paths(entry.area)
+                bundle.add(graphml, arcname=graphml.name)
+                bundle.add(meta, arcname=meta.name)
+            data = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
+            member = tarfile.TarInfo(BUNDLE_MANIFEST)
+            member.size = len(data)
+            import io
+
+            bundle.addfile(member, io.BytesIO(data))
+    return entries
+
+
+def import_bundle(source: Path) -> list[MapInfo]:
+    """Unpack a bundle made by :func:`export_bundle` into the cache after checking every checksum;
+    nothing is written if any file is missing or differs."""
+    import tarfile
+    import tempfile
+
+    if not source.is_file():
+        raise MapError(f"{source}: file not found")
+    try:
+        with tarfile.open(source, "r:gz") as bundle, tempfile.TemporaryDirectory(prefix="twin-maps-") as tmp:
+            names = set(bundle.getnames())
+            if BUNDLE_MANIFEST not in names:
+                raise MapError(f"{source}: not a map bundle made by 'twin maps export' (no {BUNDLE_MANIFEST})")
+            bundle.extractall(tmp, filter="data")
+            manifest = json.loads((Path(tmp) / BUNDLE_MANIFEST).read_text(encoding="utf-8"))
+            entries = [MapInfo(**m) for m in manifest["maps"]]
+            for name, digest in manifest["sha256"].items():
+                path = Path(tmp) / name
+                if not path.is_file() or fingerprint(path) != digest:
+                    raise MapError(f"{source}: {name} is missing or damaged (checksum differs); export it again")
+            folder = cache_dir() / "maps"
+            folder.mkdir(parents=True, exist_ok=True)
+            for entry in entries:
+                for name in (f"{entry.area}.graphml", f"{entry.area}.json"):
+                    with atomic_path(folder / name) as target:
+                        target.write_bytes((Path(tmp) / name).read_bytes())
+                _compiled_path(entry.area).unlink(missing_ok=True)
+    except (tarfile.TarError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise MapError(f"{source}: not a readable map bundle ({exc.__class__.__name__})") from None
+    return entries
