@@ -5,8 +5,10 @@ Given the directed edges that must be driven (both curbs of a two-way street are
 
 1. the required edges and the depot form components; join them along a minimum spanning tree
    of shortest paths (driven both ways, so balance is kept);
-2. balance every node (in-degree = out-degree) with the cheapest extra paths, by min-cost flow
-   from nodes with surplus arrivals to nodes with surplus departures;
+2. balance every node (in-degree = out-degree) with the cheapest extra driving, by a min-cost
+   flow on the road network itself (one variable per road edge, one balance per node; solved as
+   a linear program by HiGHS, whose vertex solutions of a network flow are whole numbers): it
+   grows with the network, not with the square of the unbalanced nodes;
 3. walk an Euler circuit of the result from the depot.
 
 When the required edges and the depot are already connected, step 1 adds nothing and steps 2-3
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+from gwangju_twin.errors import RoutingError
 from gwangju_twin.network import RoadNetwork
 
 
@@ -29,9 +32,9 @@ def cover_walk(net: RoadNetwork, required: list[int], depot: int) -> list[int]:
         return []
     graph = _required_graph(net, required, depot)
     _connect(net, graph)
-    for (a, b), units in _balancing_flow(net, graph).items():
+    for edge, units in _balancing_flow(net, graph).items():
         for _ in range(units):
-            _add_path(net, graph, a, b)
+            graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
     circuit = nx.eulerian_circuit(graph, source=depot, keys=True)
     return [graph.edges[u, v, k]["edge"] for u, v, k in circuit]
 
@@ -46,7 +49,7 @@ def covering_bound_m(net: RoadNetwork, required: list[int], depot: int) -> tuple
         return 0.0, True
     graph = _required_graph(net, required, depot)
     required_m = float(net.edge_length_m[sorted(set(required))].sum())
-    balancing_m = sum(units * net.distance_m(a, b) for (a, b), units in _balancing_flow(net, graph).items())
+    balancing_m = sum(units * float(net.edge_length_m[edge]) for edge, units in _balancing_flow(net, graph).items())
     return required_m + balancing_m, nx.number_weakly_connected_components(graph) == 1
 
 
@@ -77,26 +80,28 @@ def _connect(net: RoadNetwork, graph: nx.MultiDiGraph) -> None:
         _add_path(net, graph, representatives[b], representatives[a])
 
 
-def _balancing_flow(net: RoadNetwork, graph: nx.MultiDiGraph) -> dict[tuple[int, int], int]:
-    """How many extra shortest paths from ``a`` to ``b`` make every node's in- and out-degree equal, at least cost."""
-    surplus = {n: graph.in_degree(n) - graph.out_degree(n) for n in sorted(graph.nodes)}
-    sources = [n for n, s in surplus.items() if s > 0]  # arrive more than they leave: need extra exits
-    sinks = [n for n, s in surplus.items() if s < 0]
-    if not sources:
+def _balancing_flow(net: RoadNetwork, graph: nx.MultiDiGraph) -> dict[int, int]:
+    """How many extra times to drive each road edge so that every node's in- and out-degree are
+    equal, at least total length: ``{edge: times}``."""
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    surplus = np.zeros(net.node_count)
+    for n in graph.nodes:
+        surplus[n] = graph.in_degree(n) - graph.out_degree(n)  # arrive more than leave: needs extra exits
+    if not surplus.any():
         return {}
-    dist = net.distance_matrix_m(sources + sinks)[: len(sources), len(sources):]
-    flow_graph = nx.DiGraph()
-    for n in sources:
-        flow_graph.add_node(("s", n), demand=-surplus[n])
-    for n in sinks:
-        flow_graph.add_node(("t", n), demand=-surplus[n])
-    for i, a in enumerate(sources):
-        for j, b in enumerate(sinks):
-            if np.isfinite(dist[i, j]):
-                flow_graph.add_edge(("s", a), ("t", b), weight=int(round(dist[i, j] * 100)))
-    flow = nx.min_cost_flow(flow_graph)
-    return {(a, b): units for (_, a), targets in sorted(flow.items())
-            for (_, b), units in sorted(targets.items()) if units}
+    m = net.edge_count
+    columns = np.concatenate([np.arange(m), np.arange(m)])
+    incidence = coo_matrix((np.concatenate([np.ones(m), -np.ones(m)]),
+                            (np.concatenate([net.edge_u, net.edge_v]), columns)), shape=(net.node_count, m)).tocsr()
+    result = linprog(net.edge_length_m, A_eq=incidence, b_eq=surplus, bounds=(0, None), method="highs-ds")
+    if result.status != 0:
+        raise RoutingError(f"the streets to cover cannot be balanced on this network ({result.message})")
+    units = np.rint(result.x).astype(np.int64)
+    if not np.array_equal(incidence @ units, surplus.astype(np.int64)):
+        raise RoutingError("the balancing flow is not whole; the network's lengths may be degenerate")
+    return {int(e): int(units[e]) for e in np.flatnonzero(units)}
 
 
 def split_walk(net: RoadNetwork, walk: list[int], required: set[int], parts: int) -> list[list[int]]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 KPH_TO_MPS = 1000.0 / 3600.0
+ROUTE_CACHE_BYTES = 256 * 2**20  # shortest-path trees and time arrays kept per network, at most (LRU)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class RoadNetwork:
     Parallel OSM edges between the same two nodes keep the shortest one.
     """
 
-    def __init__(self, graph: nx.MultiDiGraph, *, crs: str, fingerprint: str, cache_size: int = 1024) -> None:
+    def __init__(self, graph: nx.MultiDiGraph, *, crs: str, fingerprint: str,
+                 cache_bytes: int = ROUTE_CACHE_BYTES) -> None:
         self.crs = crs
         self.fingerprint = fingerprint
         self.osm_ids = np.array(list(graph.nodes), dtype=np.int64)
@@ -59,9 +61,9 @@ class RoadNetwork:
         self.edge_speed_limit_mps = np.array([best[p]["speed_kph"] * KPH_TO_MPS for p in pairs], dtype=float)
         self.edge_name = [_first(best[p].get("name", "")) for p in pairs]
         self.edge_coords_m = [self._coords(best[p], u, v) for p, (u, v) in zip(pairs, pairs)]
-        self._index(cache_size)
+        self._index(cache_bytes)
 
-    def _index(self, cache_size: int) -> None:
+    def _index(self, cache_bytes: int) -> None:
         """Build the lookups, sparse matrices and caches every query uses."""
         self._edge_of = {(int(u), int(v)): e for e, (u, v) in enumerate(zip(self.edge_u, self.edge_v))}
         # Plain Python lists for the per-event hot path: indexing them is several times faster
@@ -72,10 +74,16 @@ class RoadNetwork:
         n = len(self.osm_ids)
         self.matrix = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))
         self._tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
-        self._time_cache: dict[tuple[int, float], np.ndarray] = {}
+        self._time_cache: OrderedDict[tuple[int, float], np.ndarray] = OrderedDict()
         self._toward_cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._cache_size = cache_size
+        # Caches bounded in bytes, not entries: a tree is n distances and n predecessors, a time array n floats.
+        tree_bytes, times_bytes = 12 * max(n, 1), 8 * max(n, 1)
+        self._tree_limit = max(8, cache_bytes // 2 // tree_bytes)
+        self._times_limit = max(8, cache_bytes // 2 // times_bytes)
         self._reverse = self.matrix.T.tocsr()
+        # edge index + 1 by (u, v), to find the edges of many (node, next node) pairs at once
+        self._edge_matrix = csr_matrix((np.arange(1, len(self.edge_u) + 1), (self.edge_u, self.edge_v)), shape=(n, n))
+        self._min_limit_mps = float(self.edge_speed_limit_mps.min()) if len(self.edge_u) else 0.0
 
     def save_npz(self, path: Path) -> None:
         """Write the compiled network (arrays only) so runs need neither networkx nor osmnx to load it."""
@@ -89,7 +97,7 @@ class RoadNetwork:
         )
 
     @classmethod
-    def load_npz(cls, path: Path, *, cache_size: int = 1024) -> RoadNetwork:
+    def load_npz(cls, path: Path, *, cache_bytes: int = ROUTE_CACHE_BYTES) -> RoadNetwork:
         """Read a network written by :meth:`save_npz`."""
         with np.load(path, allow_pickle=False) as data:
             network = cls.__new__(cls)
@@ -99,7 +107,7 @@ class RoadNetwork:
             network.edge_name = [str(name) for name in data["edge_name"]]
             coords, offsets = data["coords_m"], data["coords_offsets"]
             network.edge_coords_m = [coords[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
-        network._index(cache_size)
+        network._index(cache_bytes)
         return network
 
     @property
@@ -157,10 +165,10 @@ class RoadNetwork:
             self._toward_cache.move_to_end(target)
             return hit
         dist, pred = dijkstra(self._reverse, directed=True, indices=target, return_predecessors=True)
-        self._toward_cache[target] = (dist, pred)
-        if len(self._toward_cache) > self._cache_size:
+        self._toward_cache[target] = (dist, pred.astype(np.int32))
+        if len(self._toward_cache) > self._tree_limit:
             self._toward_cache.popitem(last=False)
-        return dist, pred
+        return self._toward_cache[target]
 
     def next_edge_toward(self, node: int, target: int) -> int:
         """The first edge of a shortest path from ``node`` to ``target`` (``node != target``)."""
@@ -192,22 +200,39 @@ class RoadNetwork:
         return edges
 
     def time_to_s(self, target: int, max_speed_mps: float) -> np.ndarray:
-        """Time from every node to ``target`` along :meth:`route_edges` for a vehicle capped at ``max_speed_mps``."""
+        """Time from every node to ``target`` along :meth:`route_edges` for a vehicle capped at ``max_speed_mps``.
+
+        When the cap is below every road's limit (5 km/h shuttles), it is the distance over the cap.
+        Otherwise the edge times are summed up the shortest-path tree by pointer doubling: every
+        node adds the sum of its current ancestor and jumps to that ancestor's ancestor, so
+        log2(depth) vectorised passes replace a walk over every node.
+        """
         key = (target, max_speed_mps)
         hit = self._time_cache.get(key)
         if hit is not None:
+            self._time_cache.move_to_end(key)
             return hit
         dist, pred = self.toward(target)
-        times = np.full(self.node_count, np.inf)
-        times[target] = 0.0
-        for node in np.argsort(dist, kind="stable"):
-            if node == target or not np.isfinite(dist[node]):
-                continue
-            following = int(pred[node])
-            times[node] = self.edge_time_s(self._edge_of[(int(node), following)], max_speed_mps) + times[following]
+        if max_speed_mps <= self._min_limit_mps:
+            times = dist / max_speed_mps
+        else:
+            n = self.node_count
+            reach = np.isfinite(dist)
+            moving = reach.copy()
+            moving[target] = False
+            nodes = np.flatnonzero(moving)
+            parent = np.full(n, target, dtype=np.int64)
+            parent[nodes] = pred[nodes]
+            total = np.zeros(n)
+            edges = np.asarray(self._edge_matrix[nodes, parent[nodes]]).ravel() - 1
+            total[nodes] = np.asarray(self.edge_times_s(max_speed_mps))[edges]
+            while (parent[nodes] != target).any():
+                total = total + total[parent]  # total[target] stays 0
+                parent = parent[parent]
+            times = np.where(reach, total, np.inf)
         self._time_cache[key] = times
-        if len(self._time_cache) > self._cache_size:
-            self._time_cache.pop(next(iter(self._time_cache)))
+        if len(self._time_cache) > self._times_limit:
+            self._time_cache.popitem(last=False)
         return times
 
     def edge_time_s(self, edge: int, max_speed_mps: float) -> float:

@@ -1,0 +1,44 @@
+"""The compiled road network's routing against slow, obvious references on the real Helsinki map."""
+
+import numpy as np
+import pytest
+from gwangju_twin.network import RoadNetwork
+
+
+def _reference_times(net: RoadNetwork, target: int, speed_mps: float) -> np.ndarray:
+    """Walk the route of every node to the target edge by edge, adding each edge's time."""
+    times = np.full(net.node_count, np.inf)
+    for node in range(net.node_count):
+        if np.isfinite(net.distance_m(node, target)):
+            times[node] = sum(net.edge_time_s(e, speed_mps) for e in net.route_edges(node, target))
+    return times
+
+
+@pytest.mark.parametrize("speed_kph", [5.0, 25.0, 50.0, 200.0])
+def test_time_to_target_is_the_route_time_of_every_node(helsinki_world, speed_kph: float) -> None:
+    net = helsinki_world.network
+    assert net.edge_speed_limit_mps.min() < 25 / 3.6 < net.edge_speed_limit_mps.max()  # a cap above some limits
+    for target in (0, net.node_count // 2, net.node_count - 1):
+        expected = _reference_times(net, target, speed_kph / 3.6)
+        got = net.time_to_s(target, speed_kph / 3.6)
+        assert np.array_equal(np.isinf(got), np.isinf(expected))
+        assert got[np.isfinite(got)] == pytest.approx(expected[np.isfinite(expected)], rel=1e-9, abs=1e-9)
+
+
+def test_one_km_at_5_kmh_takes_720_s(helsinki_world) -> None:
+    net = helsinki_world.network
+    times = net.time_to_s(0, 5 / 3.6)
+    dist = net.toward(0)[0]
+    far = int(np.argmax(np.where(np.isfinite(dist), dist, -1)))
+    assert times[far] == pytest.approx(dist[far] / 1000.0 * 720.0, rel=1e-12)
+
+
+def test_route_caches_are_bounded_in_bytes(helsinki_world) -> None:
+    net = helsinki_world.network
+    small = RoadNetwork.__new__(RoadNetwork)
+    small.__dict__.update({k: v for k, v in net.__dict__.items() if not k.startswith("_")})
+    small._index(cache_bytes=12 * net.node_count * 2 * 10)  # room for 10 trees
+    for target in range(40):
+        small.time_to_s(target, 5 / 3.6)
+    assert len(small._toward_cache) == 10 and len(small._time_cache) <= 15
+    assert list(small._toward_cache)[-1] == 39  # least recently used went first
