@@ -70,9 +70,9 @@ class TwinModel(mesa.Model):
     def close(self) -> None:
         """Let go of this model once it is done with (an exhibition loop, a sweep worker's next run).
 
-        mesa 3.3 numbers agents per model in a class-level dict keyed by the model itself
-        (``mesa.Agent._ids``), which keeps every model ever built alive: a process that builds model
-        after model would grow by one model each time. Dropping the key frees it.
+        mesa 3.3 numbers its Agent instances per model in a class-level dict keyed by the model
+        itself (``mesa.Agent._ids``), which keeps every model ever built alive: a process that builds
+        model after model would grow by one model each time. Dropping the key frees it.
         """
         mesa.Agent._ids.pop(self, None)
 
