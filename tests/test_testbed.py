@@ -83,12 +83,12 @@ def test_an_area_the_model_was_not_given_is_one_clear_error() -> None:
 
 def test_areas_of_one_scenario_must_share_a_crs(helsinki_map, tmp_path: Path) -> None:
     text = load_area("helsinki_test").file.read_text(encoding="utf-8")
-    other = tmp_path / "helsinki_utm34.toml"
-    other.write_text(text.replace('id = "helsinki_test"', 'id = "helsinki_utm34"')
-                     .replace('crs = "EPSG:32635"', 'crs = "EPSG:32634"'), encoding="utf-8")
+    other = tmp_path / "helsinki_tm35fin.toml"  # Finland's national grid: right for the place, not the same CRS
+    other.write_text(text.replace('id = "helsinki_test"', 'id = "helsinki_tm35fin"')
+                     .replace('crs = "EPSG:32635"', 'crs = "EPSG:3067"'), encoding="utf-8")
     area = load_area(str(other))
     mapcache.save(osm.import_graph(area, HELSINKI_PBF), area.id, "import for a CRS test")
-    with pytest.raises(MapError, match=r"must share a CRS; these do not: helsinki_test \(EPSG:32635\), .*EPSG:32634"):
+    with pytest.raises(MapError, match=r"must share a CRS; these do not: helsinki_test \(EPSG:32635\), .*EPSG:3067"):
         load_worlds(["helsinki_test", str(other)])
 
 
