@@ -99,6 +99,8 @@ def save(graph: nx.MultiDiGraph, area_id: str, source: str) -> MapInfo:
         outside_share=graph.graph.get("outside_share"),
     )
     atomic_write_text(meta, json.dumps(info.__dict__, indent=2, ensure_ascii=False))
+    if graph.graph.get("twin_crs"):  # compile the arrays now, from the file runs will check, not on the first run
+        load_network(area_id, str(graph.graph["twin_crs"]))
     return info
 
 

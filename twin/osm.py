@@ -216,6 +216,7 @@ def finish_graph(graph: nx.MultiDiGraph, area: Area, source: str = "the extract"
     graph = ox.truncate.largest_component(graph, strongly=True)
     graph = ox.add_edge_speeds(graph, hwy_speeds=DEFAULT_SPEEDS_KPH, fallback=FALLBACK_SPEED_KPH)
     graph.graph["area"] = area.id
+    graph.graph["twin_crs"] = area.crs  # the cache compiles the network for runs in this CRS
     check_coverage(graph, area, source)
     return graph
 
