@@ -292,3 +292,16 @@ def test_testbed_areas_on_one_stand_in_map_sit_side_by_side(helsinki_map) -> Non
     split = viewer.camera.point(x0 + 1.125 * width, 0.0)[0]
     assert np.all(image[:split] == ROAD, axis=2).sum() > 1000 and np.all(image[split:] == ROAD, axis=2).sum() > 1000
     pygame.quit()
+
+
+def test_twin_record_testbed_day_on_the_stand_in_map(helsinki_map, tmp_path: Path) -> None:
+    import imageio_ffmpeg
+
+    target = tmp_path / "testbed.mp4"
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "record", "testbed_day", str(target), "--area",
+                           "helsinki_test", "--size", "1280x720", "--fps", "12", "--length", "1.5 s", "--start", "10 h"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert imageio_ffmpeg.count_frames_and_secs(str(target)) == (18, 1.5)
+    meta = next(imageio_ffmpeg.read_frames(str(target)))
+    assert tuple(meta["size"]) == (1280, 720) and meta["fps"] == 12.0 and meta["codec"] == "h264"

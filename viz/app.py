@@ -39,6 +39,8 @@ HEADLINES = {
     "certification": ("parts_shipped", "certified", "wip", "lead_time_all_mean_d", "retest_rate"),
     "drones": ("deliveries", "on_time_rate", "conflicts_resolved", "losses_of_separation", "holding_h"),
 }
+SERVICE_KIND = {"cleaning": "sweeper", "waste": "collector", "on_demand": "shuttle", "loop": "shuttle",
+                "drones": "drone", "certification": "part"}
 OPERATIONS = ("disengagements", "operator_utilisation", "charge_sessions", "min_battery_kwh")
 SERIES = {"served requests": ("on_demand", "served"), "kg collected": ("waste", "kg_collected"),
           "coverage %": ("sweepers", "coverage_pct"), "parts in work": ("certification", "wip")}
@@ -255,16 +257,20 @@ class Viewer:
             keys = HEADLINES.get(figures.get("service", ""), OPERATIONS if service == "operations" else ())
             values = [(key, figures[key]) for key in keys if key in figures and (figures[key] is None or (
                       isinstance(figures[key], (int, float)) and not isinstance(figures[key], bool)))]
-            shown.append((service, values))
+            shown.append((service, values, SERVICE_KIND.get(figures.get("service", ""))))
         # A whole-testbed scenario has many services: then each gets one line with its first figures.
-        compact = sum(1 + len(values) for _, values in shown) * 17 > height - y - 170
-        for service, values in shown:
+        compact = sum(1 + len(values) for _, values, _ in shown) * 17 > height - y - 170
+        for service, values, kind in shown:
+            # each service's name is drawn with its agents' colour and mark: the legend, per service
+            colour = KIND_COLOUR.get(kind, (255, 210, 90))
+            if kind is not None:
+                pygame.draw.circle(self.screen, colour, (x - 6, y + 9), 4)
             if compact:
                 line = " · ".join(f"{key} {_shown(value, '.3g')}" for key, value in values[:2])
-                y += self._text(service, (x, y), "small", (255, 210, 90))
+                y += self._text(service, (x, y), "small", colour)
                 y += self._text(f"  {line}", (x, y), "small") + 2
                 continue
-            y += self._text(service, (x, y), "normal", (255, 210, 90))
+            y += self._text(service, (x, y), "normal", colour)
             for key, value in values:
                 y += self._text(f"  {key}: {_shown(value, 'g')}", (x, y), "small")
             y += 4
