@@ -42,3 +42,17 @@ def test_route_caches_are_bounded_in_bytes(helsinki_world) -> None:
         small.time_to_s(target, 5 / 3.6)
     assert len(small._toward_cache) == 10 and len(small._time_cache) <= 15
     assert list(small._toward_cache)[-1] == 39  # least recently used went first
+
+
+def test_point_along_follows_the_edge_geometry(helsinki_world) -> None:
+    import shapely
+
+    net = helsinki_world.network
+    bent = [e for e in range(net.edge_count) if len(net.edge_coords_m[e]) > 3][:20]
+    straight = [e for e in range(net.edge_count) if len(net.edge_coords_m[e]) == 2][:5]
+    assert bent and straight
+    for edge in bent + straight:
+        line = shapely.LineString(net.edge_coords_m[edge])
+        for fraction in (0.0, 0.13, 0.5, 0.77, 1.0):
+            point = line.interpolate(fraction, normalized=True)
+            assert net.point_along(edge, fraction) == pytest.approx((point.x, point.y), abs=1e-6)

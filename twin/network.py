@@ -8,6 +8,7 @@ batch. Positions are numpy arrays in the area's metric CRS.
 
 from __future__ import annotations
 
+import bisect
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ class RoadNetwork:
         n = len(self.osm_ids)
         self.matrix = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))
         self._tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
+        self._geometry_cache: dict[int, tuple] = {}
         self._time_cache: OrderedDict[tuple[int, float], np.ndarray] = OrderedDict()
         self._toward_cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         # Caches bounded in bytes, not entries: a tree is n distances and n predecessors, a time array n floats.
@@ -130,14 +132,27 @@ class RoadNetwork:
 
     def point_along(self, edge: int, fraction: float) -> tuple[float, float]:
         """The point ``fraction`` (0..1) of the way along ``edge``'s geometry."""
-        coords = self.edge_coords_m[edge]
-        steps = np.hypot(*np.diff(coords, axis=0).T)
-        cumulative = np.concatenate([[0.0], np.cumsum(steps)])
+        coords, cumulative = self._geometry(edge)
+        if len(cumulative) == 2:  # a straight edge, the common case: no search
+            x0, y0, x1, y1 = coords
+            return x0 + fraction * (x1 - x0), y0 + fraction * (y1 - y0)
         target = fraction * cumulative[-1]
-        i = min(int(np.searchsorted(cumulative, target, side="right")) - 1, len(steps) - 1)
-        local = (target - cumulative[i]) / steps[i] if steps[i] > 0 else 0.0
-        x, y = coords[i] + local * (coords[i + 1] - coords[i])
-        return float(x), float(y)
+        i = min(bisect.bisect_right(cumulative, target) - 1, len(cumulative) - 2)
+        step = cumulative[i + 1] - cumulative[i]
+        local = (target - cumulative[i]) / step if step > 0 else 0.0
+        (xa, ya), (xb, yb) = coords[i], coords[i + 1]
+        return xa + local * (xb - xa), ya + local * (yb - ya)
+
+    def _geometry(self, edge: int) -> tuple:
+        """An edge's points and cumulative lengths as plain Python lists, computed once per edge
+        (the viewer places every vehicle every frame)."""
+        hit = self._geometry_cache.get(edge)
+        if hit is None:
+            coords = self.edge_coords_m[edge]
+            cumulative = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(coords, axis=0).T))]).tolist()
+            points = coords.ravel().tolist() if len(coords) == 2 else coords.tolist()
+            hit = self._geometry_cache[edge] = (points, cumulative)
+        return hit
 
     def snap(self, x_m: float, y_m: float) -> Snap:
         """The nearest node to a point."""
