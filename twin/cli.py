@@ -399,24 +399,13 @@ def view(
     captions: Annotated[bool, typer.Option(help="Show the exhibition captions (on with --exhibit).")] = False,
 ) -> None:
     """Open a window on SCENARIO: the live map, moving agents, KPI panels (H shows the keys)."""
-    from gwangju_twin import runner, scenario, units
     from gwangju_twin.viz.app import Viewer
 
-    width, sep, height = size.partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
-        raise TwinError(f"--size {size!r}: must be WIDTHxHEIGHT, such as 1920x1080")
-    path = scenario.resolve(scenario_ref)
-    first = runner.build_model(path, seed=seed, area=area)
-    worlds, base_seed = dict(first.worlds), first.seed_used
-    if start is not None:
-        first.run_until(_duration(start, units, "--start"))
-
-    def make_model(loop: int):  # noqa: ANN202 - a TwinModel
-        return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
-
+    width, height = _frame_size(size)
+    make_model = _model_factory(scenario_ref, seed, area, start)
     if screenshot is not None and frames is None:
         frames = SCREENSHOT_FRAMES  # a screenshot is taken when the frames run out: they must
-    viewer = Viewer(make_model, size=(int(width), int(height)), exhibit=exhibit, speed=speed, record=record,
+    viewer = Viewer(make_model, size=(width, height), exhibit=exhibit, speed=speed, record=record,
                     overlay=exhibit or captions)
     viewer.run(max_frames=frames, last_frame=screenshot)
 
@@ -434,15 +423,31 @@ def record(
     start: Annotated[str | None, typer.Option(help='Simulated time to skip to first, e.g. "9 h".')] = None,
 ) -> None:
     """Render SCENARIO headless to a video with the exhibition captions (ffmpeg from imageio-ffmpeg)."""
-    from gwangju_twin import runner, scenario, units
+    from gwangju_twin import units
     from gwangju_twin.viz.video import record_video
 
-    width, sep, height = size.partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
-        raise TwinError(f"--size {size!r}: must be WIDTHxHEIGHT, such as 1920x1080")
+    width, height = _frame_size(size)
     if target.suffix.lower() != ".mp4":
         raise TwinError(f"{target}: the video must be an .mp4 file")
     seconds = _duration(length, units, "--length")
+    make_model = _model_factory(scenario_ref, seed, area, start)
+    frames = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds)
+    out.print(f"wrote {target}: {frames} frames, {frames / fps:g} s at {fps} fps, {width}x{height}, "
+              f"{frames / fps * speed / 3600:g} simulated hours", highlight=False)
+
+
+def _frame_size(size: str) -> tuple[int, int]:
+    width, sep, height = size.partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise TwinError(f"--size {size!r}: must be WIDTHxHEIGHT, such as 1920x1080")
+    return int(width), int(height)
+
+
+def _model_factory(scenario_ref: str, seed: int | None, area: str | None, start: str | None):  # noqa: ANN202
+    """Models for a window or a video: the first (advanced to ``start``), then a fresh one per loop,
+    with the next seed, on the same maps."""
+    from gwangju_twin import runner, scenario, units
+
     path = scenario.resolve(scenario_ref)
     first = runner.build_model(path, seed=seed, area=area)
     worlds, base_seed = dict(first.worlds), first.seed_used
@@ -452,9 +457,7 @@ def record(
     def make_model(loop: int):  # noqa: ANN202 - a TwinModel
         return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
 
-    frames = record_video(make_model, target, size=(int(width), int(height)), fps=fps, speed=speed, seconds=seconds)
-    out.print(f"wrote {target}: {frames} frames, {frames / fps:g} s at {fps} fps, {int(width)}x{int(height)}, "
-              f"{frames / fps * speed / 3600:g} simulated hours", highlight=False)
+    return make_model
 
 
 def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN001 - the units module
