@@ -14,6 +14,7 @@ loading checks it against the official boundaries; ``[size]`` states the area a 
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -276,7 +277,19 @@ def check_site_units(area: Area) -> None:
 
 
 def load_area_file(path: Path) -> Area:
-    """Read and validate one area file; sites that name their unit are checked against it."""
+    """Read and validate one area file; sites that name their unit are checked against it.
+
+    Loaded once per file version (path and modification time): an outline built from official
+    units is a union of polygons, and runs and the viewer look areas up many times."""
+    try:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError:
+        stamp = None  # read_toml says what is wrong with the path
+    return _load_area_file(Path(path), stamp)
+
+
+@functools.lru_cache(maxsize=128)
+def _load_area_file(path: Path, stamp: int | None) -> Area:
     area = Area(validate(AreaSpec, read_toml(path), str(path)), path)
     check_crs(area)
     check_site_units(area)
