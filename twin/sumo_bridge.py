@@ -118,11 +118,31 @@ def sumo_options(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: flo
     }
 
 
-def sumo_command(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float) -> list[str]:
-    """The ``sumo`` command that drives the trips headless until ``end_s`` and writes trip info."""
+def sumo_command(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float, *, meso: bool = False) -> list[str]:
+    """The ``sumo`` command that drives the trips headless until ``end_s`` and writes trip info.
+
+    ``meso``: SUMO's mesoscopic mode (queues per edge segment, no car-following or lane changes),
+    the level of detail the twin works at; SUMO then reports its own simulation time on stdout."""
     options = sumo_options(net_xml, routes_xml, tripinfo_xml, end_s)
+    if meso:
+        options["mesosim"] = "true"
     return [str(sumo_binary("sumo")), *(part for key, value in options.items() for part in (f"--{key}", value)),
-            "--no-step-log", "--no-warnings"]
+            "--no-step-log", "--no-warnings", "--duration-log.statistics", "true"]
+
+
+def sumo_loop_s(stdout: str) -> float | None:
+    """SUMO's own simulation time, from the first ``Duration:`` line of its statistics (``5.94s``
+    or ``750ms``), or None when it printed none."""
+    for line in stdout.splitlines():
+        text = line.strip()
+        if text.startswith("Duration:"):
+            value = text.split(":", 1)[1].strip()
+            scale = 1e-3 if value.endswith("ms") else 1.0
+            try:
+                return float(value.rstrip("ms")) * scale
+            except ValueError:
+                return None
+    return None
 
 
 def sumo_figures(tripinfo_xml: Path) -> TripFigures:
