@@ -344,6 +344,10 @@ def test_twin_areas_new_writes_a_skeleton_that_loads(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     area = load_area_file(tmp_path / "kista.toml")
     assert area.crs == "EPSG:32633" and 4e6 < area.polygon_m.area < 6e6 and area.site("depot").approximate
+    listed = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "areas", "list"], capture_output=True,
+                            text=True, timeout=120, env={**_env(), "TWIN_AREA_PATH": str(tmp_path), "COLUMNS": "200"})
+    assert listed.returncode == 0 and "kista" in listed.stdout and "buk_gu_drone_free_zone" in listed.stdout
+    assert "9.45" in listed.stdout  # the free zone's official area
     bad = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "areas", "new", "x", "--bbox", "1,2,3",
                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, env=_env())
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: --bbox '1,2,3': must be WEST,SOUTH,EAST,NORTH")

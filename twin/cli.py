@@ -31,6 +31,19 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+@areas_app.command("list")
+def areas_list() -> None:
+    """Show the known areas and zones: packaged ones and those in $TWIN_AREA_PATH."""
+    from gwangju_twin.areas import area_files, load_area
+
+    table = Table("id", "kind", "name", "km2", "file")
+    for area_id, file in area_files().items():
+        area = load_area(area_id)
+        table.add_row(area_id, area.spec.kind, f"{area.spec.name_ko} · {area.spec.name_en}",
+                      f"{area.polygon_m.area / 1e6:.2f}", str(file))
+    out.print(table)
+
+
 @areas_app.command("new")
 def areas_new(
     area_id: Annotated[str, typer.Argument(metavar="ID", help="The new area's id (a-z, 0-9, _).")],
