@@ -246,20 +246,13 @@ def clip_graph(graph: nx.MultiDiGraph, polygon: shapely.Geometry) -> nx.MultiDiG
         piece = shapely.ops.substring(from_inside, 0.0, cut_m)
         end = piece.coords[-1]
         spot = (round(end[0], 2), round(end[1], 2))  # both directions of a two-way road share one end node
-        if spot in cut_nodes:
-            graph.add_edge(*((u, cut_nodes[spot]) if inside[u] else (cut_nodes[spot], v)),
-                           **dict(data, geometry=piece if inside[u] else shapely.LineString(piece.coords[::-1])))
-            graph.remove_edge(u, v, key)
-            continue
-        cut_nodes[spot] = next_id
-        graph.add_node(next_id, x=end[0], y=end[1], street_count=1)
+        if spot not in cut_nodes:
+            cut_nodes[spot] = next_id
+            graph.add_node(next_id, x=end[0], y=end[1], street_count=1)
+            next_id -= 1
         kept = dict(data, geometry=piece if inside[u] else shapely.LineString(piece.coords[::-1]))
-        if inside[u]:
-            graph.add_edge(u, next_id, **kept)
-        else:
-            graph.add_edge(next_id, v, **kept)
+        graph.add_edge(*((u, cut_nodes[spot]) if inside[u] else (cut_nodes[spot], v)), **kept)
         graph.remove_edge(u, v, key)
-        next_id -= 1
     graph.remove_nodes_from([n for n, is_in in inside.items() if not is_in])
     return graph
 

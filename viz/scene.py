@@ -90,8 +90,11 @@ class Scene:
         self.zones = self._zones(model.world.area.crs)
         self.basemap = basemap_for(model, fonts)  # the real Gwangju under everything (None on a stand-in map)
         to_m = pyproj.Transformer.from_crs("EPSG:4326", model.world.area.crs, always_xy=True)
-        self.sites_m = [(site, (to_m.transform(site.lon, site.lat)[0] + dx, to_m.transform(site.lon, site.lat)[1]))
-                        for w, dx, _ in self._copies for site in w.area.spec.sites]
+        self.sites_m = []
+        for w, dx, _ in self._copies:
+            for site in w.area.spec.sites:
+                x, y = to_m.transform(site.lon, site.lat)
+                self.sites_m.append((site, (x + dx, y)))
         self.sites_m += self._zone_vertiports(to_m)
         self.place_titles = self._place_titles()
         self._extent_m = self._extent(worlds)
@@ -132,12 +135,14 @@ class Scene:
 
     def _zone_vertiports(self, to_m: pyproj.Transformer) -> list[tuple[Any, tuple[float, float]]]:
         """Vertiports the drones use that a zone file holds (the drone park), so they get their names too."""
+        if self.model.stand_in:
+            return []  # on a stand-in map the vertiports are that map's own sites, already shown
         ports = {p for service in self.model.services for p in getattr(service, "port_xy", {})}
         shown = {site.id for site, _ in self.sites_m}
         found = []
         for area_id in area_files():
             for site in load_area(area_id).spec.sites:
-                if site.id in ports and site.id not in shown and not self.model.stand_in:
+                if site.id in ports and site.id not in shown:
                     found.append((site, to_m.transform(site.lon, site.lat)))
                     shown.add(site.id)
         return found
