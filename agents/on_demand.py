@@ -9,6 +9,16 @@ inside service windows. Dispatch is either
   rides longer than ``max_detour`` times the direct trip, seats suffice and the plan ends within
   the window with the energy reserve intact.
 
+Dispatch scales with the fleet. Two lower bounds narrow the fleet first, over arrays of where and
+when every vehicle can next act and the shortest-path tree rooted at the pick-up: a vehicle must be
+able to reach the pick-up within ``max_wait``, then drive the trip and get home within its window.
+The rest are tried soonest at the pick-up first, until ``candidates`` of them could take the
+request (0: all); the least added time wins, ties to the lower-numbered vehicle. A vehicle's plan
+is walked once per request; each pick-up position continues from there once and each drop-off
+position from that, with the same arithmetic as walking the whole new plan, so the choice among
+the vehicles tried is the one an exhaustive search makes. With no more feasible vehicles than
+``candidates`` (every packaged scenario), that is the exhaustive search's choice.
+
 A request no vehicle can serve in time is rejected at once and counted. Idle vehicles move to
 the stop with the most recent unserved demand (rebalancing). Vehicles re-plan at every node, so a
 new insertion takes effect at the next intersection.
@@ -20,6 +30,7 @@ home in time, and an idle vehicle away from its depot leaves for home when it mu
 
 from __future__ import annotations
 
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +46,7 @@ if TYPE_CHECKING:
 REBALANCE_LOOKBACK_S = 3600.0
 CHARGING_STATES = ("to_charger", "charging")
 WAKE_TOLERANCE_S = 1e-6  # a vehicle woken to leave for home is due even if float rounding puts it a hair early
+REACH_TOLERANCE_S = 1e-6  # pruning by the lower bound never drops a vehicle that float rounding would let through
 
 
 @dataclass
@@ -70,9 +82,9 @@ class OnDemandShuttle(RoadVehicle):
     kind = "shuttle"
 
     def __init__(self, model: TwinModel, service: OnDemandService, index: int) -> None:
+        self.service, self.index = service, index  # before the base class sets the positions kept in arrays
         super().__init__(model, f"{service.id}-{index + 1}", service.depot, service.config.max_speed_mps,
                          service.config.energy)
-        self.service = service
         self.plan: list[Visit] = []
         self.onboard: list[Request] = []
         self.on_duty = False
@@ -82,12 +94,68 @@ class OnDemandShuttle(RoadVehicle):
         self.passenger_m = 0.0
         self.empty_m = 0.0
 
+    # Where and when the vehicle can next act, mirrored into the service's arrays for dispatch.
+    @property
+    def next_node(self) -> int:
+        return self._next_node
+
+    @next_node.setter
+    def next_node(self, node: int) -> None:
+        self._next_node = node
+        self.service.next_nodes[self.index] = node
+
+    @property
+    def next_node_s(self) -> float:
+        return self._next_node_s
+
+    @next_node_s.setter
+    def next_node_s(self, t_s: float) -> None:
+        self._next_node_s = t_s
+        self.service.next_node_times_s[self.index] = t_s
+
+    @property
+    def free_at_s(self) -> float:
+        return self._free_at_s
+
+    @free_at_s.setter
+    def free_at_s(self, t_s: float) -> None:
+        self._free_at_s = t_s
+        self.service.free_times_s[self.index] = t_s
+
+    # Who stands at or heads to a node, indexed for rebalancing.
+    @property
+    def node(self) -> int:
+        return self._node
+
+    @node.setter
+    def node(self, node: int) -> None:
+        at = self.service.at_node
+        if hasattr(self, "_node"):
+            at[self._node].discard(self)
+        self._node = node
+        at.setdefault(node, set()).add(self)
+
+    @property
+    def rebalance_to(self) -> int | None:
+        return self._rebalance_to
+
+    @rebalance_to.setter
+    def rebalance_to(self, node: int | None) -> None:
+        heading = self.service.heading_to
+        old = getattr(self, "_rebalance_to", None)
+        if old is not None:
+            heading[old].discard(self)
+        self._rebalance_to = node
+        if node is not None:
+            heading.setdefault(node, set()).add(self)
+
     @property
     def dispatchable(self) -> bool:
         return self.on_duty and self.state not in CHARGING_STATES
 
     def start_duty(self, end_s: float) -> None:
         self.on_duty, self.window_end_s = True, end_s
+        self.service.window_ends_s[self.index] = end_s
         self.model.clock.at(end_s, self.end_duty)
         if self.needs_charge() and self.state == "idle":
             self.charge(self.kick)
@@ -187,6 +255,14 @@ class OnDemandService(FleetService):
         super().__init__(model, config, operations)
         self.stops = self._place_stops(config)
         self.requests: list[Request] = []
+        self.next_nodes = np.zeros(config.count, dtype=np.int64)  # where each vehicle can next act ...
+        self.next_node_times_s = np.zeros(config.count)  # ... when it gets there ...
+        self.free_times_s = np.zeros(config.count)  # ... and when it is done dwelling
+        self.window_ends_s = np.zeros(config.count)  # when each must be home
+        self.at_node: dict[int, set[OnDemandShuttle]] = {}
+        self.heading_to: dict[int, set[OnDemandShuttle]] = {}
+        self._recent: deque[tuple[float, int]] = deque()  # (time, origin) of the requests of the last hour
+        self._recent_origins: Counter[int] = Counter()
         self.vehicles = [OnDemandShuttle(model, self, i) for i in range(config.count)]
         self.schedule_windows(lambda v, end_s: v.start_duty(end_s))
         self._schedule_demand(config)
@@ -223,6 +299,8 @@ class OnDemandService(FleetService):
         request = Request(len(self.requests) + 1, self.id, self.model.now_s, origin, destination,
                           net.travel_time_s(origin, destination, speed))
         self.requests.append(request)
+        self._recent.append((request.t_s, origin))
+        self._recent_origins[origin] += 1
         ids = net.osm_ids
         self.model.log.add(self.model.now_s, self.id, "request",
                            f"{request.label} from OSM node {ids[origin]} to OSM node {ids[destination]}")
@@ -254,19 +332,123 @@ class OnDemandService(FleetService):
         return None if best is None else (best[1], best[2])
 
     def _insertion(self, request: Request) -> tuple[OnDemandShuttle, list[Visit]] | None:
+        """The vehicle and plan where the request adds the least time, or None if nobody can serve it.
+
+        Vehicles are tried in order of how soon they could reach the pick-up, until ``candidates``
+        of them could take the request; among those the least added time wins, and of equal
+        times the lower-numbered vehicle (as a search in fleet order would pick).
+        """
         best = None
-        pickup, dropoff = Visit(request.origin, True, request), Visit(request.destination, False, request)
-        for vehicle in self.vehicles:
-            if not vehicle.dispatchable:
+        found_by = 0
+        legs = _Legs(self.world.network, self.config.max_speed_mps)
+        for vehicle in self._candidates(request):
+            found = self._best_insertion(vehicle, request, legs)
+            if found is None:
                 continue
-            before_s = self._feasible_end_s(vehicle, vehicle.plan) if vehicle.plan else self._start(vehicle)[1]
-            for i in range(len(vehicle.plan) + 1):
-                for j in range(i, len(vehicle.plan) + 1):
-                    plan = [*vehicle.plan[:i], pickup, *vehicle.plan[i:j], dropoff, *vehicle.plan[j:]]
-                    end_s = self._feasible_end_s(vehicle, plan)
-                    if end_s is not None and (best is None or end_s - before_s < best[0]):
-                        best = (end_s - before_s, vehicle, plan)
+            if best is None or (found[0], vehicle.index) < (best[0], best[1].index):
+                best = (found[0], vehicle, found[1])
+            found_by += 1
+            if found_by == self.config.candidates:
+                break
         return None if best is None else (best[1], best[2])
+
+    def _candidates(self, request: Request) -> list[OnDemandShuttle]:
+        """The dispatchable vehicles that could serve the request, soonest at the pick-up first.
+
+        Two lower bounds prune the fleet without walking any plan, both from the shortest
+        distance at the vehicle's cap from where and when it can next act (no plan gets it
+        anywhere sooner): it must reach the pick-up within the maximum wait, and it must be able
+        to then drive the trip and get home by the end of its window.
+        """
+        cfg, net = self.config, self.world.network
+        to_origin_m = net.toward(request.origin)[0]
+        start_s = np.maximum(np.maximum(self.next_node_times_s, self.free_times_s), self.model.now_s)
+        pickup_s = start_s + to_origin_m[self.next_nodes] / cfg.max_speed_mps
+        trip_home_m = net.distance_m(request.origin, request.destination) + net.distance_m(request.destination,
+                                                                                        self.depot.node)
+        home_s = pickup_s + trip_home_m / cfg.max_speed_mps + 2 * cfg.dwell_s
+        ok = ((pickup_s <= request.t_s + cfg.max_wait_s + REACH_TOLERANCE_S)
+              & (home_s <= self.window_ends_s + REACH_TOLERANCE_S))
+        reachable = np.flatnonzero(ok)
+        order = reachable[np.argsort(pickup_s[reachable], kind="stable")]
+        vehicles = self.vehicles
+        return [vehicles[i] for i in order.tolist() if vehicles[i].dispatchable]
+
+    def _best_insertion(self, vehicle: OnDemandShuttle, request: Request,
+                        legs: _Legs) -> tuple[float, list[Visit]] | None:
+        """The cheapest feasible insertion of the request into the vehicle's plan: (added time, plan).
+
+        Pick-up positions ``i`` and drop-off positions ``j >= i`` in the order an exhaustive search
+        takes them (first cheapest wins); the plan's prefix before ``i`` is walked once, the part
+        between pick-up and drop-off once per ``i``, only the rest once per ``(i, j)``.
+        """
+        plan = vehicle.plan
+        node, t_s = self._start(vehicle)
+        known = {r.id: r.pickup_s for r in vehicle.onboard}
+        prefix = [(node, t_s, 0.0, len(vehicle.onboard))]
+        for visit in plan:
+            state = self._step(prefix[-1], visit, known, legs)
+            if state is None:
+                return None  # the current plan is broken already; it takes nothing more
+            prefix.append(state)
+        before_s = self._finish(vehicle, prefix[-1], legs) if plan else t_s  # the cost is the time added
+        if before_s is None:
+            return None
+        pickup, dropoff = Visit(request.origin, True, request), Visit(request.destination, False, request)
+        best = None
+        for i in range(len(plan) + 1):
+            after = {}  # pick-up times that moved: this pick-up's and those after it
+            state = self._step(prefix[i], pickup, after, legs, known)
+            for j in range(i, len(plan) + 1):
+                if state is None:
+                    break  # every later drop-off passes the same broken stretch
+                end = self._step(state, dropoff, after, legs, known)
+                for visit in plan[j:]:
+                    if end is None:
+                        break
+                    end = self._step(end, visit, after, legs, known)
+                end_s = None if end is None else self._finish(vehicle, end, legs)
+                if end_s is not None and (best is None or end_s - before_s < best[0]):
+                    best = (end_s - before_s, [*plan[:i], pickup, *plan[i:j], dropoff, *plan[j:]])
+                if j < len(plan):
+                    state = self._step(state, plan[j], after, legs, known)
+        return best
+
+    def _step(self, state: tuple[int, float, float, int], visit: Visit, pickups: dict[int, float],
+              legs: _Legs, fallback: dict[int, float] | None = None) -> tuple[int, float, float, int] | None:
+        """Drive to and serve one visit from ``(node, time, distance, load)``; None if it breaks a rule.
+
+        A pick-up records its time in ``pickups``; a drop-off reads its pick-up's time there,
+        else in ``fallback`` (pick-ups earlier in the plan that did not move).
+        """
+        cfg = self.config
+        node, t_s, distance_m, load = state
+        if visit.node != node:
+            leg_s, leg_m = legs(node, visit.node)
+            t_s += leg_s
+            distance_m += leg_m
+            node = visit.node
+        request = visit.request
+        if visit.pickup:
+            load += 1
+            if load > cfg.capacity or t_s > request.t_s + cfg.max_wait_s:
+                return None
+            pickups[request.id] = t_s
+        else:
+            load -= 1
+            picked_s = pickups[request.id] if request.id in pickups or fallback is None else fallback[request.id]
+            if t_s - picked_s > cfg.max_detour * request.direct_s + cfg.dwell_s:
+                return None
+        return node, t_s + cfg.dwell_s, distance_m, load
+
+    def _finish(self, vehicle: OnDemandShuttle, state: tuple[int, float, float, int], legs: _Legs) -> float | None:
+        """When the last visit ends, or None if the vehicle could not then get home in its window with energy."""
+        node, t_s, distance_m, _ = state
+        home_s, home_m = legs(node, vehicle.depot.node)
+        distance_m += home_m
+        if t_s + home_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.now_s):
+            return None  # back home by the window's end, with the energy reserve intact
+        return t_s
 
     def _start(self, vehicle: OnDemandShuttle) -> tuple[int, float]:
         """Where and when the vehicle can next act on a plan."""
@@ -277,47 +459,37 @@ class OnDemandService(FleetService):
 
     def _feasible_end_s(self, vehicle: OnDemandShuttle, plan: list[Visit]) -> float | None:
         """When the plan would end, or None if it breaks a rider's wait, ride, seats, window or energy."""
-        cfg, net = self.config, self.world.network
+        legs = _Legs(self.world.network, self.config.max_speed_mps)
         node, t_s = self._start(vehicle)
-        load = len(vehicle.onboard)
+        state: tuple[int, float, float, int] | None = (node, t_s, 0.0, len(vehicle.onboard))
         pickups = {r.id: r.pickup_s for r in vehicle.onboard}
-        distance_m = 0.0
         for visit in plan:
-            if visit.node != node:
-                t_s += self._time(node, visit.node)
-                distance_m += net.distance_m(node, visit.node)
-                node = visit.node
-            request = visit.request
-            if visit.pickup:
-                load += 1
-                if load > cfg.capacity or t_s > request.t_s + cfg.max_wait_s:
-                    return None
-                pickups[request.id] = t_s
-            else:
-                load -= 1
-                if t_s - pickups[request.id] > cfg.max_detour * request.direct_s + cfg.dwell_s:
-                    return None
-            t_s += cfg.dwell_s
-        home_s = self._time(node, vehicle.depot.node)
-        distance_m += net.distance_m(node, vehicle.depot.node)
-        if t_s + home_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.now_s):
-            return None  # back home by the window's end, with the energy reserve intact
-        return t_s
+            state = self._step(state, visit, pickups, legs)
+            if state is None:
+                return None
+        return self._finish(vehicle, state, legs)
 
     def rebalance_target(self, vehicle: OnDemandShuttle) -> int | None:
         """The stop with the most requests in the last hour and no other vehicle there or heading there."""
         since_s = self.model.now_s - REBALANCE_LOOKBACK_S
-        recent: dict[int, int] = {}
-        for request in reversed(self.requests):
-            if request.t_s < since_s:
-                break
-            recent[request.origin] = recent.get(request.origin, 0) + 1
-        covered = {v.rebalance_to or v.node for v in self.vehicles if v is not vehicle and v.on_duty and not v.plan}
+        recent, origins = self._recent, self._recent_origins
+        while recent and recent[0][0] < since_s:
+            origins[recent.popleft()[1]] -= 1
         latest_s = vehicle.window_end_s - self.model.now_s  # there and back home within the window
-        ranked = sorted((-count, self.stops.index(node), node) for node, count in recent.items()
-                        if node not in covered
+        ranked = sorted((-count, self.stops.index(node), node) for node, count in origins.items()
+                        if count > 0 and not self._covered(node, vehicle)
                         and self._time(vehicle.node, node) + self._time(node, vehicle.depot.node) <= latest_s)
         return ranked[0][2] if ranked else None
+
+    def _covered(self, node: int, vehicle: OnDemandShuttle) -> bool:
+        """Is another on-duty vehicle without a plan heading to ``node``, or standing there with no other target?"""
+        for other in self.heading_to.get(node, ()):
+            if other is not vehicle and other.on_duty and not other.plan:
+                return True
+        for other in self.at_node.get(node, ()):
+            if other is not vehicle and other.on_duty and not other.plan and other.rebalance_to is None:
+                return True
+        return False
 
     # --- figures --------------------------------------------------------------------------
     def kpis(self) -> dict[str, Any]:
@@ -350,3 +522,18 @@ class OnDemandService(FleetService):
                "detour_ratio_mean": "no ride was served", "occupancy_mean": "no vehicle moved"}
         why_null = {key: reason for key, reason in why.items() if figures[key] is None}
         return {**figures, "why_null": why_null} if why_null else figures
+
+
+class _Legs:
+    """Shortest-path legs ``(time_s, distance_m)`` at one speed cap, with each destination's tree fetched once."""
+
+    def __init__(self, network, max_speed_mps: float) -> None:
+        self.network, self.max_speed_mps = network, max_speed_mps
+        self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, source: int, target: int) -> tuple[float, float]:
+        tree = self._trees.get(target)
+        if tree is None:
+            net = self.network
+            tree = self._trees[target] = (net.time_to_s(target, self.max_speed_mps), net.toward(target)[0])
+        return float(tree[0][source]), float(tree[1][source])

@@ -162,10 +162,10 @@ class WasteService(FleetService):
             b.level_kg(middle_s) >= cfg.collect_above * b.capacity_kg or b.full_at_s() < next_start_s)]
         if not due or not self.vehicles:
             return
-        nodes = [self.depot.node, *(b.node for b in due)]
-        dist = self.world.network.distance_matrix_m(nodes)
+        places, where = np.unique([self.depot.node, *(b.node for b in due)], return_inverse=True)
+        dist = self.world.network.distance_matrix_m(places.tolist())  # one row per road node, not per bin
         demand = np.array([b.level_kg(middle_s) for b in due])
-        tours = savings_tours(dist, demand, cfg.load_limit_kg)
+        tours = savings_tours(dist, demand, cfg.load_limit_kg, cfg.savings_neighbours or None, where)
         tours.sort(key=lambda tour: -sum(demand[i - 1] for i in tour))  # fullest first
         for k, tour in enumerate(tours):
             for i in tour:

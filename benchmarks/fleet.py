@@ -47,3 +47,43 @@ def machine() -> str:
     except OSError:
         memory = "unknown memory"
     return f"{cpu}, {os.cpu_count()} cores, {memory}, Python {platform.python_version()}"
+
+
+MIX_SCENARIO = "bitgreen_shuttles"
+MIX_SHARES = {"cleaning": 2, "waste": 1, "on_demand": 3, "loop": 1}  # vehicles per 7 of the mix
+
+
+def mix_scenario(vehicles: int, candidates: int | None = None):
+    """The packaged Bitgreen service mix scaled to ``vehicles`` (on the Helsinki test map).
+
+    Sweepers, waste collectors, on-demand shuttles and loop shuttles in the shares 2:1:3:1 of
+    ``MIX_SHARES``; on-demand demand and the random bins grow with the fleet they serve (the
+    packaged file: 3 on-demand shuttles at demand scale 1, 1 collector for 20 random bins). The
+    packaged second loop (the information collector) keeps its one vehicle. ``candidates`` sets how
+    many vehicles insertion dispatch tries per request (default: the scenario's; 0: all).
+    """
+    import tomllib
+
+    from gwangju_twin import scenario as scenario_io
+
+    path = scenario_io.resolve(MIX_SCENARIO)
+    text = path.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    per_share = vehicles / sum(MIX_SHARES.values())
+    fleets = []
+    for fleet in data["shuttles"]["fleet"]:
+        if fleet["id"] == "info_collector":
+            continue
+        base = fleet["count"]
+        fleet["count"] = max(1, round(MIX_SHARES[fleet["service"]] * per_share))
+        if fleet["service"] == "on_demand":
+            fleet["demand_scale"] = fleet.get("demand_scale", 1.0) * fleet["count"] / base
+            if candidates is not None:
+                fleet["candidates"] = candidates
+        if fleet["service"] == "waste":
+            fleet["random_bins"] = fleet["random_bins"] * fleet["count"] // base
+        fleets.append(fleet)
+    data["shuttles"]["fleet"] = fleets
+    data["scenario"]["area"] = AREA
+    data["scenario"]["record_trajectories"] = False
+    return scenario_io.from_data(data, text, f"{path} x{vehicles}")

@@ -3,7 +3,7 @@
     python benchmarks/profile_run.py [--shuttles 1000 | --scenario NAME] [--hours 6] [--html profile.html]
 
 ``--shuttles N`` profiles ``fleet_day.toml`` scaled to N loop shuttles; ``--scenario`` any packaged
-scenario or file (on the Helsinki test area). Prints the call tree (and writes HTML with ``--html``).
+scenario or file (on the Helsinki test area); ``--mix N`` the Bitgreen service mix scaled to N vehicles. Prints the call tree (and writes HTML with ``--html``).
 This is how the changes in RESULTS.md were found: profile first, then optimise what the tree shows.
 """
 
@@ -13,7 +13,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from fleet import AREA, ensure_map, fleet_scenario
+from fleet import AREA, ensure_map, fleet_scenario, mix_scenario
 from gwangju_twin import scenario as scenario_io
 from gwangju_twin.runner import model_for
 from gwangju_twin.world import scenario_worlds
@@ -25,6 +25,7 @@ def main() -> None:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--shuttles", type=int, default=1000)
     what.add_argument("--scenario")
+    what.add_argument("--mix", type=int, metavar="N", help="the Bitgreen service mix scaled to N vehicles")
     parser.add_argument("--hours", type=float, default=6.0, help="simulated hours to profile")
     parser.add_argument("--html", type=Path)
     args = parser.parse_args()
@@ -32,7 +33,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = (scenario_io.resolve(args.scenario) if args.scenario
                 else fleet_scenario(args.shuttles, Path(tmp) / "fleet.toml"))
-        loaded = scenario_io.load(path)
+        loaded = mix_scenario(args.mix) if args.mix else scenario_io.load(path)
         worlds = scenario_worlds(loaded.spec, override=AREA)
         profiler = Profiler(interval=0.001)
         with profiler:

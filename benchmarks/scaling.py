@@ -37,7 +37,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from fleet import AREA, ensure_map, fleet_scenario, machine
+from fleet import AREA, ensure_map, fleet_scenario, machine, mix_scenario
 
 DRONES = 200
 
@@ -69,6 +69,9 @@ def measure(job: str, folder: Path) -> dict:
     kind, _, size = job.partition(":")
     if kind == "shuttles":
         loaded = scenario_io.load(fleet_scenario(int(size), folder / f"fleet_{size}.toml"))
+        duration_s = None
+    elif kind == "mix":
+        loaded = mix_scenario(int(size))
         duration_s = None
     elif kind == "certification":
         loaded = scenario_io.load(scenario_io.resolve("certification_center"))

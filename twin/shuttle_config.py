@@ -99,13 +99,15 @@ class WasteFleet(FleetBase):
     service: Literal["waste"]
     load_limit_kg: quantity("mass", above="0 kg") = Field(default="1000 kg", alias="load_limit")
     bins: list[str] = []
-    random_bins: int = Field(default=0, ge=0, le=10_000)
+    random_bins: int = Field(default=0, ge=0, le=100_000)
     bin_capacity_kg: quantity("mass", above="0 kg") = Field(default="120 kg", alias="bin_capacity")
     fill_rate_kgps: quantity("mass_rate", above="0 kg/h") = Field(default="3 kg/h", alias="fill_rate")
     fill_rate_spread: Fraction = 0.5
     collect_above: Fraction = 0.5
     service_s: quantity("duration", at_least="0 s", at_most="1 h") = Field(default="60 s", alias="service_time")
     unload_s: quantity("duration", at_least="0 s", at_most="2 h") = Field(default="300 s", alias="unload_time")
+    # tour planning joins each bin only with this many nearest bins (0: with every bin)
+    savings_neighbours: int = Field(default=32, ge=0, le=100_000)
 
     @model_validator(mode="after")
     def _some_bins(self) -> WasteFleet:
@@ -128,6 +130,8 @@ class OnDemandFleet(FleetBase):
     demand_per_hour: list[Annotated[float, Field(ge=0)]] = Field(default=DEFAULT_DEMAND, min_length=24, max_length=24)
     demand_scale: float = Field(default=1.0, ge=0, le=1000)
     dispatch: Literal["nearest", "insertion"] = "insertion"
+    # insertion dispatch tries the vehicles that could reach the pick-up soonest, this many (0: all)
+    candidates: int = Field(default=16, ge=0, le=100_000)
     max_wait_s: quantity("duration", above="0 s", at_most="4 h") = Field(default="20 min", alias="max_wait")
     max_detour: float = Field(default=1.5, ge=1.0, le=10.0)
     dwell_s: quantity("duration", at_least="0 s", at_most="1 h") = Field(default="30 s", alias="dwell")
