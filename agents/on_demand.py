@@ -13,7 +13,8 @@ Dispatch scales with the fleet. Two lower bounds narrow the fleet first, over ar
 when every vehicle can next act and the shortest-path tree rooted at the pick-up: a vehicle must be
 able to reach the pick-up within ``max_wait``, then drive the trip and get home within its window.
 The rest are tried soonest at the pick-up first, until ``candidates`` of them could take the
-request (0: all); the least added time wins, ties to the lower-numbered vehicle. A vehicle's plan
+request or four times as many were tried (0: all are tried); the least added time wins, ties to
+the lower-numbered vehicle. A vehicle's plan
 is walked once per request; each pick-up position continues from there once and each drop-off
 position from that, with the same arithmetic as walking the whole new plan, so the choice among
 the vehicles tried is the one an exhaustive search makes. With no more feasible vehicles than
@@ -31,6 +32,7 @@ home in time, and an idle vehicle away from its depot leaves for home when it mu
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
 REBALANCE_LOOKBACK_S = 3600.0
 CHARGING_STATES = ("to_charger", "charging")
 WAKE_TOLERANCE_S = 1e-6  # a vehicle woken to leave for home is due even if float rounding puts it a hair early
+TRIES_PER_CANDIDATE = 4  # insertion dispatch tries at most 4 x candidates vehicles per request
+FILTER_TOLERANCE_S = 1e-3  # a filter (not the exact walk) rejects only what misses by more than this
 REACH_TOLERANCE_S = 1e-6  # pruning by the lower bound never drops a vehicle that float rounding would let through
 
 
@@ -340,19 +344,20 @@ class OnDemandService(FleetService):
         """
         best = None
         found_by = 0
+        enough = self.config.candidates or len(self.vehicles) + 1  # 0: try them all
+        most = TRIES_PER_CANDIDATE * enough
         legs = _Legs(self.world.network, self.config.max_speed_mps)
-        for vehicle in self._candidates(request):
-            found = self._best_insertion(vehicle, request, legs)
-            if found is None:
-                continue
-            if best is None or (found[0], vehicle.index) < (best[0], best[1].index):
-                best = (found[0], vehicle, found[1])
-            found_by += 1
-            if found_by == self.config.candidates:
+        for tried, vehicle in enumerate(self._candidates(request), start=1):
+            found = self._best_insertion(vehicle, request, legs, float("inf") if best is None else best[0])
+            if found is not None:
+                if best is None or (found[0], vehicle.index) < (best[0], best[1].index):
+                    best = (found[0], vehicle, found[1])
+                found_by += 1
+            if found_by == enough or tried == most:
                 break
         return None if best is None else (best[1], best[2])
 
-    def _candidates(self, request: Request) -> list[OnDemandShuttle]:
+    def _candidates(self, request: Request) -> Iterator[OnDemandShuttle]:
         """The dispatchable vehicles that could serve the request, soonest at the pick-up first.
 
         Two lower bounds prune the fleet without walking any plan, both from the shortest
@@ -372,16 +377,21 @@ class OnDemandService(FleetService):
         reachable = np.flatnonzero(ok)
         order = reachable[np.argsort(pickup_s[reachable], kind="stable")]
         vehicles = self.vehicles
-        return [vehicles[i] for i in order.tolist() if vehicles[i].dispatchable]
+        return (vehicles[i] for i in order.tolist() if vehicles[i].dispatchable)
 
-    def _best_insertion(self, vehicle: OnDemandShuttle, request: Request,
-                        legs: _Legs) -> tuple[float, list[Visit]] | None:
+    def _best_insertion(self, vehicle: OnDemandShuttle, request: Request, legs: _Legs,
+                        beat_s: float = float("inf")) -> tuple[float, list[Visit]] | None:
         """The cheapest feasible insertion of the request into the vehicle's plan: (added time, plan).
 
         Pick-up positions ``i`` and drop-off positions ``j >= i`` in the order an exhaustive search
         takes them (first cheapest wins); the plan's prefix before ``i`` is walked once, the part
-        between pick-up and drop-off once per ``i``, only the rest once per ``(i, j)``.
+        between pick-up and drop-off once per ``i``. The rest of the plan after a drop-off only
+        shifts by the delay the two new visits cause there; it is walked only if that delay fits
+        the rest's slack (every later pick-up's wait, on-board rider's ride and the window's end)
+        and adds less than ``beat_s``, the best found so far elsewhere. Both filters keep a
+        tolerance, so the walk, not the filter, decides every close call.
         """
+        cfg = self.config
         plan = vehicle.plan
         node, t_s = self._start(vehicle)
         known = {r.id: r.pickup_s for r in vehicle.onboard}
@@ -394,6 +404,20 @@ class OnDemandService(FleetService):
         before_s = self._finish(vehicle, prefix[-1], legs) if plan else t_s  # the cost is the time added
         if before_s is None:
             return None
+        arrive_s = [after[1] - cfg.dwell_s for after in prefix[1:]]  # when each visit is reached now
+        slack_s = [float("inf")] * (len(plan) + 1)  # how late visit k and all after it may be reached
+        if plan:
+            slack_s[-1] = vehicle.window_end_s - before_s - legs(prefix[-1][0], vehicle.depot.node)[0]
+        for k in range(len(plan) - 1, -1, -1):
+            visit = plan[k]
+            rider = visit.request
+            if visit.pickup:
+                room_s = rider.t_s + cfg.max_wait_s - arrive_s[k]
+            elif rider.pickup_s is not None:  # on board: picked up at a fixed time
+                room_s = cfg.max_detour * rider.direct_s + cfg.dwell_s - (arrive_s[k] - rider.pickup_s)
+            else:
+                room_s = float("inf")
+            slack_s[k] = min(slack_s[k + 1], room_s)
         pickup, dropoff = Visit(request.origin, True, request), Visit(request.destination, False, request)
         best = None
         for i in range(len(plan) + 1):
@@ -403,10 +427,16 @@ class OnDemandService(FleetService):
                 if state is None:
                     break  # every later drop-off passes the same broken stretch
                 end = self._step(state, dropoff, after, legs, known)
-                for visit in plan[j:]:
-                    if end is None:
-                        break
-                    end = self._step(end, visit, after, legs, known)
+                if end is not None and j < len(plan):
+                    reach_s = end[1] + (legs(end[0], plan[j].node)[0] if end[0] != plan[j].node else 0.0)
+                    delay_s = reach_s - arrive_s[j]  # what the rest of the plan shifts by
+                    limit_s = min(slack_s[j], beat_s if best is None else best[0])
+                    if delay_s > limit_s + FILTER_TOLERANCE_S:
+                        end = None
+                    for visit in plan[j:]:
+                        if end is None:
+                            break
+                        end = self._step(end, visit, after, legs, known)
                 end_s = None if end is None else self._finish(vehicle, end, legs)
                 if end_s is not None and (best is None or end_s - before_s < best[0]):
                     best = (end_s - before_s, [*plan[:i], pickup, *plan[i:j], dropoff, *plan[j:]])

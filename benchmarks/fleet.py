@@ -53,14 +53,15 @@ MIX_SCENARIO = "bitgreen_shuttles"
 MIX_SHARES = {"cleaning": 2, "waste": 1, "on_demand": 3, "loop": 1}  # vehicles per 7 of the mix
 
 
-def mix_scenario(vehicles: int, candidates: int | None = None):
+def mix_scenario(vehicles: int, candidates: int | None = None, neighbours: int | None = None):
     """The packaged Bitgreen service mix scaled to ``vehicles`` (on the Helsinki test map).
 
     Sweepers, waste collectors, on-demand shuttles and loop shuttles in the shares 2:1:3:1 of
     ``MIX_SHARES``; on-demand demand and the random bins grow with the fleet they serve (the
     packaged file: 3 on-demand shuttles at demand scale 1, 1 collector for 20 random bins). The
     packaged second loop (the information collector) keeps its one vehicle. ``candidates`` sets how
-    many vehicles insertion dispatch tries per request (default: the scenario's; 0: all).
+    many vehicles insertion dispatch tries per request and ``neighbours`` how many nearest bins each
+bin may be joined with in waste tours (default: the scenario's; 0: all).
     """
     import tomllib
 
@@ -80,6 +81,8 @@ def mix_scenario(vehicles: int, candidates: int | None = None):
             fleet["demand_scale"] = fleet.get("demand_scale", 1.0) * fleet["count"] / base
             if candidates is not None:
                 fleet["candidates"] = candidates
+        if fleet["service"] == "waste" and neighbours is not None:
+            fleet["savings_neighbours"] = neighbours
         if fleet["service"] == "waste":
             fleet["random_bins"] = fleet["random_bins"] * fleet["count"] // base
         fleets.append(fleet)
