@@ -13,8 +13,8 @@ Dispatch scales with the fleet. Two lower bounds narrow the fleet first, over ar
 when every vehicle can next act and the shortest-path tree rooted at the pick-up: a vehicle must be
 able to reach the pick-up within ``max_wait``, then drive the trip and get home within its window.
 The rest are tried soonest at the pick-up first, until ``candidates`` of them could take the
-request or four times as many were tried (0: all are tried); the least added time wins, ties to
-the lower-numbered vehicle. A vehicle's plan
+request (0: all are tried), vehicles with a plan at most three times that many; the least added
+time wins, ties to the lower-numbered vehicle. A vehicle's plan
 is walked once per request; each pick-up position continues from there once and each drop-off
 position from that, with the same arithmetic as walking the whole new plan, so the choice among
 the vehicles tried is the one an exhaustive search makes. With no more feasible vehicles than
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 REBALANCE_LOOKBACK_S = 3600.0
 CHARGING_STATES = ("to_charger", "charging")
 WAKE_TOLERANCE_S = 1e-6  # a vehicle woken to leave for home is due even if float rounding puts it a hair early
-TRIES_PER_CANDIDATE = 4  # insertion dispatch tries at most 4 x candidates vehicles per request
+TRIES_PER_CANDIDATE = 4  # insertion dispatch tries at most 3 x candidates vehicles with a plan, plus empty ones
 FILTER_TOLERANCE_S = 1e-3  # a filter (not the exact walk) rejects only what misses by more than this
 REACH_TOLERANCE_S = 1e-6  # pruning by the lower bound never drops a vehicle that float rounding would let through
 
@@ -340,21 +340,28 @@ class OnDemandService(FleetService):
 
         Vehicles are tried in order of how soon they could reach the pick-up, until ``candidates``
         of them could take the request; among those the least added time wins, and of equal
-        times the lower-numbered vehicle (as a search in fleet order would pick).
+        times the lower-numbered vehicle (as a search in fleet order would pick). Vehicles that
+        already have a plan are tried only up to ``TRIES_PER_CANDIDATE - 1`` times ``candidates``:
+        near a busy pick-up most of them are full, and an empty vehicle a little further away
+        should still get its turn.
         """
         best = None
-        found_by = 0
+        found_by = busy_tried = 0
         enough = self.config.candidates or len(self.vehicles) + 1  # 0: try them all
-        most = TRIES_PER_CANDIDATE * enough
+        busy_most = (TRIES_PER_CANDIDATE - 1) * enough
         legs = _Legs(self.world.network, self.config.max_speed_mps)
-        for tried, vehicle in enumerate(self._candidates(request), start=1):
+        for vehicle in self._candidates(request):
+            if vehicle.plan or vehicle.onboard:
+                if busy_tried == busy_most:
+                    continue
+                busy_tried += 1
             found = self._best_insertion(vehicle, request, legs, float("inf") if best is None else best[0])
             if found is not None:
                 if best is None or (found[0], vehicle.index) < (best[0], best[1].index):
                     best = (found[0], vehicle, found[1])
                 found_by += 1
-            if found_by == enough or tried == most:
-                break
+                if found_by == enough:
+                    break
         return None if best is None else (best[1], best[2])
 
     def _candidates(self, request: Request) -> Iterator[OnDemandShuttle]:
