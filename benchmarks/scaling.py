@@ -1,11 +1,13 @@
 """How the twin scales: wall time and peak memory for 10 to 5,000 shuttles over a day, and more.
 
-    python benchmarks/scaling.py [--sizes 10 100 1000 5000] [--repeats 1]
+    python benchmarks/scaling.py [--sizes 10 100 1000 5000] [--mix-sizes 100 1000 5000] [--repeats 1]
 
 Each measurement is a fresh process (so peak memory is that run's alone) that imports the twin,
 loads the Helsinki test map (imported into the map cache if missing), then builds and runs:
 
 * ``shuttles N``: ``benchmarks/fleet_day.toml`` scaled to N loop shuttles, 24 h at 5 km/h;
+* ``mix N``: the packaged Bitgreen scenario's service mix scaled to N vehicles (sweepers, waste
+  collectors, on-demand and loop shuttles 2:1:3:1, demand and bins with the fleet; ``fleet.py``);
 * ``certification``: the packaged ``certification_center`` scenario for 365 simulated days;
 * ``drones``: the packaged ``drone_free_zone`` scenario scaled to 200 drones (vertiport fleets,
   pads and parcel demand all x 200/7) for 24 h;
@@ -131,6 +133,8 @@ def slope(points: list[tuple[float, float]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 5000])
+    parser.add_argument("--mix-sizes", type=int, nargs="*", default=[100, 1000, 5000],
+                        help="vehicles of the Bitgreen service mix (none: skip the mix)")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -139,7 +143,8 @@ def main() -> None:
             print(json.dumps(measure(args.child, Path(tmp))))
         return
     ensure_map()
-    jobs = [f"shuttles:{n}" for n in args.sizes] + ["certification", "drones", "testbed"]
+    jobs = ([f"shuttles:{n}" for n in args.sizes] + [f"mix:{n}" for n in args.mix_sizes]
+            + ["certification", "drones", "testbed"])
     runs: dict[str, list[dict]] = {job: [] for job in jobs}
     for _ in range(args.repeats):
         for job in jobs:
@@ -162,12 +167,20 @@ def main() -> None:
           f"{slope(points[-2:]):.2f} between the two largest")
     memory = [(n, max(statistics.median(x["run_peak_mib"] for x in runs[f"shuttles:{n}"]), 0.1)) for n in args.sizes]
     print(f"growth exponent of the run's own peak memory: {slope(memory[-2:]):.2f} between the two largest")
+    if len(args.mix_sizes) > 1:
+        mix = [(n, walls[f"mix:{n}"]) for n in args.mix_sizes]
+        print(f"service mix: growth exponent of wall time {slope(mix):.2f} over {args.mix_sizes}; "
+              f"{slope(mix[-2:]):.2f} between the two largest")
+        for n in args.mix_sizes:
+            od = runs[f"mix:{n}"][0]["kpis"]["on_demand"]
+            print(f"  mix {n}: on-demand requests {od['requests']}, served {od['served']}, rejected {od['rejected']}, "
+                  f"wait mean {od['wait_mean_s']} s, occupancy {od['occupancy_mean']}")
     _key_figures(runs)
 
 
 def _label(job: str) -> str:
     kind, _, size = job.partition(":")
-    return {"shuttles": f"{size} shuttles", "certification": "certification, 1 year",
+    return {"shuttles": f"{size} shuttles", "mix": f"service mix, {size} vehicles", "certification": "certification, 1 year",
             "drones": f"{DRONES} drones", "testbed": "testbed_day (everything)"}[kind]
 
 

@@ -33,6 +33,55 @@ def test_every_stop_once_and_loads_fit(demand: list[float], capacity: float, see
         assert len(tour) == 1 or sum(demand[i - 1] for i in tour) <= capacity
 
 
+def _classic_savings(dist: np.ndarray, demand: np.ndarray, capacity: float) -> list[list[int]]:
+    """Reference: the textbook heuristic over all n^2 joins, as Python tuples (written for this test only)."""
+    n = len(demand)
+    tours = {i: [i] for i in range(1, n + 1)}
+    load = {i: float(demand[i - 1]) for i in range(1, n + 1)}
+    owner = {i: i for i in range(1, n + 1)}
+    joins = sorted(((dist[i, 0] + dist[0, j] - dist[i, j], i, j) for i in range(1, n + 1) for j in range(1, n + 1)
+                    if i != j), key=lambda s: (-s[0], s[1], s[2]))
+    for saving, i, j in joins:
+        a, b = owner[i], owner[j]
+        if saving <= 0 or a == b or tours[a][-1] != i or tours[b][0] != j or load[a] + load[b] > capacity:
+            continue
+        tours[a] += tours.pop(b)
+        load[a] += load.pop(b)
+        for stop in tours[a]:
+            owner[stop] = a
+    return [tours[k] for k in sorted(tours)]
+
+
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=2, max_value=30),
+       st.integers(min_value=1, max_value=8))
+def test_array_savings_equal_the_textbook_ones(seed: int, stops: int, places: int) -> None:
+    """All joins (neighbours 0) or enough neighbours: the tours of the all-pairs heuristic, with stops sharing places."""
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, 20, size=(places + 1, 2)) * 50.0  # few places, integer metres: exact ties happen
+    place_dist = np.abs(points[:, None, :] - points[None, :, :]).sum(axis=2) * rng.uniform(1.0, 1.3, (places + 1,) * 2)
+    np.fill_diagonal(place_dist, 0.0)
+    where = np.concatenate([[0], rng.integers(0, places + 1, size=stops)])
+    dist = place_dist[np.ix_(where, where)]
+    demand = rng.uniform(5.0, 60.0, size=stops)
+    expected = _classic_savings(dist, demand, 200.0)
+    assert savings_tours(dist, demand, 200.0) == expected
+    assert savings_tours(place_dist, demand, 200.0, None, where) == expected
+    assert savings_tours(place_dist, demand, 200.0, stops - 1, where) == expected
+
+
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=1, max_value=5))
+def test_granular_savings_cover_every_bin_within_capacity(seed: int, neighbours: int) -> None:
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(0, 1000, size=(6, 2))
+    place_dist = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    where = np.concatenate([[0], rng.integers(0, 6, size=40)])  # 40 bins on 5 places
+    demand = rng.uniform(5.0, 60.0, size=40)
+    tours = savings_tours(place_dist, demand, 150.0, neighbours, where)
+    assert sorted(s for t in tours for s in t) == list(range(1, 41))
+    assert all(len(t) == 1 or demand[np.array(t) - 1].sum() <= 150.0 for t in tours)
+    assert len(tours) < 40  # bins at one place do get joined
+
+
 def test_bin_overflow_is_timed_exactly() -> None:
     bin_ = Bin("b", 0, capacity_kg=100.0, rate_kgps=10.0 / 3600.0, level_kg=50.0, now_s=0.0)
     assert bin_.full_at_s() == pytest.approx(5 * 3600.0)
