@@ -2,10 +2,10 @@
 
 import pytest
 import synthetic
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 from gwangju_twin import scenario
 from gwangju_twin.model import TwinModel
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 QUIET = '[shuttles.supervision]\ndisengagement_rate = "0 / h"'
 
