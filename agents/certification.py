@@ -18,9 +18,9 @@ import datetime as dt
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-import mesa
 import numpy as np
 from gwangju_twin.certification_config import WEEKDAYS, Certification, Distribution, PartType
+from gwangju_twin.mesa_core import Agent
 from gwangju_twin.resources import Resource
 from gwangju_twin.units import DAY_S, WEEK_S, poisson_times_s
 
@@ -44,7 +44,7 @@ def sample_s(rng: np.random.Generator, dist: Distribution) -> float:
     return float(rng.triangular(dist.min_s, 3 * dist.mean_s - dist.min_s - dist.max_s, dist.max_s))
 
 
-class Part(mesa.Agent):
+class Part(Agent):
     """One shipped part and where it is in its procedure."""
 
     def __init__(self, model: TwinModel, center: CertificationCenter, number: int, part_type: PartType,

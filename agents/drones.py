@@ -31,7 +31,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import mesa
 import networkx as nx
 import numpy as np
 import pyproj
@@ -41,6 +40,7 @@ from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.audit import separation_figures
 from gwangju_twin.drone_config import Drones, DroneType, Flow
 from gwangju_twin.errors import RoutingError, TwinError
+from gwangju_twin.mesa_core import Agent
 from gwangju_twin.units import DAY_S, J_PER_KWH, poisson_times_s
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class Flight:
         return float(self.trajectory.t_s[-2])
 
 
-class Drone(mesa.Agent):
+class Drone(Agent):
     kind = "drone"
 
     def __init__(self, model: TwinModel, service: DroneService, name: str, kind: DroneType, home: str) -> None:

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import mesa
+from gwangju_twin.mesa_core import Agent
 from gwangju_twin.resources import Resource
 from gwangju_twin.shuttle_config import Charging, Energy, Supervision
 from gwangju_twin.units import J_PER_KWH
@@ -40,7 +40,7 @@ class Depot:
         self.control, self.supervision = control, supervision
 
 
-class RoadVehicle(mesa.Agent):
+class RoadVehicle(Agent):
     """Base of every ground vehicle: position, odometer, battery, event-driven driving."""
 
     kind = "vehicle"

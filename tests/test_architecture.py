@@ -111,3 +111,23 @@ def test_ruff_finds_nothing() -> None:
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "twin", "agents", "viz", "tests",
                            "benchmarks"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_run_imports_only_the_mesa_it_uses_and_mesa_stays_whole() -> None:
+    """Building a model pulls in neither pandas, networkx's spaces nor scipy.spatial through mesa or pint's dask;
+    a later ``import mesa`` is the whole package, with the same Agent and Model classes."""
+    code = (
+        "import sys\n"
+        "from gwangju_twin import model, units\n"
+        "units.to_si('5 km/h', 'speed')\n"
+        "heavy = sorted(m for m in ('pandas', 'scipy.spatial', 'dask', 'tqdm', 'mesa.datacollection') if m in sys.modules)\n"
+        "import mesa\n"
+        "from mesa import DataCollector, batch_run\n"
+        "print(heavy, mesa.Agent is model.Agent, mesa.Model is model.Model, mesa.__version__, 'dask' in sys.modules)\n"
+        "import dask\n"
+        "print(dask.__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, second = done.stdout.splitlines()
+    assert first.startswith("[] True True 3.3") and first.endswith("False"), first
+    assert second == "dask"  # pint was kept from dask, nobody else is

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import mesa
 from gwangju_twin.clock import EventQueue
 from gwangju_twin.errors import ScenarioError
+from gwangju_twin.mesa_core import Agent, Model
 from gwangju_twin.record import EventLog, Tracks
 from gwangju_twin.scenario import Scenario
 from gwangju_twin.services import Service, builders
 from gwangju_twin.world import World
 
 
-class TwinModel(mesa.Model):
+class TwinModel(Model):
     """A scenario running in a world.
 
     Time advances by events (:attr:`clock`); :meth:`step` advances it by the scenario's
@@ -74,7 +74,7 @@ class TwinModel(mesa.Model):
         itself (``mesa.Agent._ids``), which keeps every model ever built alive: a process that builds
         model after model would grow by one model each time. Dropping the key frees it.
         """
-        mesa.Agent._ids.pop(self, None)
+        Agent._ids.pop(self, None)
 
     def step(self) -> None:
         """Advance the clock by one scenario step (mesa's tick)."""

@@ -18,7 +18,6 @@ import numpy as np
 from gwangju_twin.errors import RoutingError
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -74,7 +73,6 @@ class RoadNetwork:
         self._edge_times: dict[float, list[float]] = {}
         n = len(self.osm_ids)
         self.matrix = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))
-        self._tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
         self._geometry_cache: dict[int, tuple] = {}
         self._time_cache: OrderedDict[tuple[int, float], np.ndarray] = OrderedDict()
         self._toward_cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -155,9 +153,14 @@ class RoadNetwork:
         return hit
 
     def snap(self, x_m: float, y_m: float) -> Snap:
-        """The nearest node to a point."""
-        distance, node = self._tree.query([x_m, y_m])
-        return Snap(int(node), float(distance))
+        """The nearest node to a point (the first of equally near ones).
+
+        One pass over the nodes' coordinates: the twin snaps a few named sites per area, once
+        each, which costs less than building (and importing) a spatial index.
+        """
+        distance_m = np.hypot(self.x_m - x_m, self.y_m - y_m)
+        node = int(np.argmin(distance_m))
+        return Snap(node, float(distance_m[node]))
 
     def snap_site(self, name: str, x_m: float, y_m: float, max_distance_m: float) -> int:
         """Snap a named place, refusing it with one line if it is too far from any road."""

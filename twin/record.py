@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class EventLog:
@@ -17,6 +20,8 @@ class EventLog:
         self.rows.append((t_s, agent, event, detail))
 
     def frame(self) -> pd.DataFrame:
+        import pandas as pd  # here: a run pays pandas' import only when it writes or analyses
+
         return pd.DataFrame(self.rows, columns=list(self.COLUMNS))
 
 
@@ -46,4 +51,6 @@ class Tracks:
 
     def frame(self, until_s: float = float("inf")) -> pd.DataFrame:
         """The rows up to ``until_s`` (planned flights and truck drives are booked ahead of time)."""
+        import pandas as pd
+
         return pd.DataFrame([r for r in self.rows if r[2] <= until_s], columns=list(self.COLUMNS))
