@@ -113,14 +113,35 @@ def test_headless_run_never_imports_pygame() -> None:
     assert done.stdout.strip() == "False", done.stderr
 
 
-def test_a_run_without_trajectories_says_why(helsinki_map, tmp_path: Path) -> None:
-    """No trajectories.gpkg when the scenario turns recording off, and the manifest says so (no silent absence)."""
+def test_a_run_without_trajectories_says_why_and_never_imports_pandas(helsinki_map, tmp_path: Path) -> None:
+    """No trajectories.gpkg when the scenario turns recording off, and the manifest says so (no silent absence).
+
+    Such a run (the benchmarks' loop day) writes its event log with the csv module: its process
+    never imports pandas, and the CSV holds exactly the model's log, times to the millisecond.
+    """
     text = BITGREEN.read_text(encoding="utf-8").replace("[scenario]\n", "[scenario]\nrecord_trajectories = false\n", 1)
     (tmp_path / "quiet.toml").write_text(text, encoding="utf-8")
-    runner.run(tmp_path / "quiet.toml", tmp_path / "run", seed=1, area="helsinki_test")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gwangju_twin import runner\n"
+        f"result = runner.run(Path({str(tmp_path / 'quiet.toml')!r}), Path({str(tmp_path / 'run')!r}), seed=1,"
+        " area='helsinki_test')\n"
+        "print('pandas' in sys.modules, len(result.model.log.rows))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    imported_pandas, rows = done.stdout.split()
+    assert imported_pandas == "False"
     assert not (tmp_path / "run" / "trajectories.gpkg").exists()
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["trajectories"] == "not written: the scenario sets record_trajectories = false"
+    model = runner.build_model(tmp_path / "quiet.toml", seed=1, area="helsinki_test")
+    runner.simulate(model)
+    written = pd.read_csv(tmp_path / "run" / "events.csv", dtype=str, keep_default_na=False)
+    assert len(written) == int(rows) == len(model.log.rows) > 100
+    expected = model.log.frame().astype(str).assign(t_s=[f"{t:.3f}" for t, *_ in model.log.rows])
+    pd.testing.assert_frame_equal(written, expected)
 
 
 def test_parts_trucks_are_in_the_trajectories(helsinki_map, tmp_path: Path) -> None:

@@ -17,13 +17,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from gwangju_twin import scenario as scenario_io
 from gwangju_twin.errors import TwinError
 from gwangju_twin.units import DAY_S, J_PER_KWH
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SPEED_TOLERANCE = 1e-9  # relative: recorded times and odometers are floats
 DISTANCE_TOLERANCE_M = 1e-3
@@ -63,6 +65,8 @@ class Record:
 
 def read_record(folder: Path) -> Record:
     """Read a results folder, or raise a TwinError naming what is missing."""
+    import pandas as pd  # here: the drone model imports this module for its separation figures alone
+
     folder = Path(folder)
     for name in ("manifest.json", "summary.json", "events.csv"):
         if not (folder / name).is_file():
@@ -525,6 +529,8 @@ def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tup
     each pair keeping the larger of its two types' minima; a drone's type is its name up to the
     first '-'). Every pair of recorded straight pieces that overlap in time is checked exactly.
     """
+    import pandas as pd
+
     if not isinstance(tracks, pd.DataFrame):
         from gwangju_twin.record import Tracks
 
