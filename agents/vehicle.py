@@ -108,20 +108,33 @@ class RoadVehicle(Agent):
 
     def drive_to(self, target: int, then: Callable[[], None]) -> None:
         """Drive the shortest path to ``target``, then call ``then``."""
-        drives = self.model.drives
-        if drives is not None:
-            drive = [self.model.now_s, self.name, self.node, target, None]
-            drives.append(drive)
-            arrived = then
-
-            def then() -> None:
-                drive[4] = self.model.now_s
-                arrived()
-
-        self.follow(self.world.network.route_edges(self.node, target), then)
+        self._follow(self.world.network.route_edges(self.node, target), self._recorded(target, then))
 
     def follow(self, edges: list[int], then: Callable[[], None]) -> None:
-        """Drive along ``edges`` (which must start at the current node), then call ``then``."""
+        """Drive along ``edges`` (which must start at the current node), then call ``then``.
+
+        A model that records drives records this one too, from here to the last edge's end (a
+        sweeper's street, an on-demand shuttle's next edge): what SUMO replays is all that moved.
+        """
+        if edges:
+            then = self._recorded(int(self.world.network.edge_v[edges[-1]]), then)
+        self._follow(edges, then)
+
+    def _recorded(self, target: int, then: Callable[[], None]) -> Callable[[], None]:
+        """``then``, noting the drive from here to ``target`` and when it arrived, if the model records drives."""
+        drives = self.model.drives
+        if drives is None:
+            return then
+        drive = [self.model.now_s, self.name, self.node, target, None]
+        drives.append(drive)
+
+        def arrived() -> None:
+            drive[4] = self.model.now_s
+            then()
+
+        return arrived
+
+    def _follow(self, edges: list[int], then: Callable[[], None]) -> None:
         self._edges = deque(edges)
         self._then = then
         self._next_edge()

@@ -8,6 +8,7 @@ independent simulators must agree on how far the fleet drove and how many trips 
 from __future__ import annotations
 
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,44 @@ def test_cli_export_with_a_missing_extract_is_one_line(helsinki_map, tmp_path: P
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "nowhere.osm.pbf: file not found" in done.stderr
+
+
+def test_the_service_mix_in_sumo_sweeps_collects_and_dispatches_taxis(helsinki_world, sumo_net: Path,
+                                                                      tmp_path: Path) -> None:
+    """The Bitgreen mix: sweepers' streets, waste tours and loops replayed as trips drive the same km in
+    SUMO; the on-demand fleet becomes SUMO taxis that SUMO's own dispatcher sends to the same requests."""
+    model = TwinModel(scenario.load(scenario.packaged()["bitgreen_shuttles"]), helsinki_world, record_drives=True)
+    model.run_until(model.duration_s)
+    junctions = sumo_bridge.sumo_junctions(sumo_net)
+    taxis = sumo_bridge.taxi_fleets(model)
+    caps = {agent.name: agent.max_speed_mps for agent in model.agents if hasattr(agent, "max_speed_mps")}
+    routes, tripinfo = tmp_path / "mix.rou.xml", tmp_path / "tripinfo.xml"
+    written = sumo_bridge.write_trips(model.drives, helsinki_world.network, routes, caps, junctions, taxis=taxis,
+                                      skip_missing=True)
+    subprocess.run(sumo_bridge.sumo_command(sumo_net, routes, tripinfo, model.duration_s, taxis=True), check=True,
+                   capture_output=True, timeout=300)
+    taxi_names = {name for fleet in taxis for name in fleet.vehicles}
+    twin, sumo = sumo_bridge.twin_figures(model, junctions, exclude=taxi_names), sumo_bridge.sumo_figures(tripinfo)
+    swept = [d for d in model.drives if d[1].startswith("sweepers") and d[4] is not None]
+    assert len(taxis) == 1 and len(taxis[0].vehicles) == 3
+    assert len(swept) > 50 and written >= twin.trips > len(swept)  # streets swept are trips too
+    assert sumo.trips == pytest.approx(twin.trips, rel=0.01)
+    # Per service: SUMO's lanes stop where its junction shapes begin (a few metres a trip end), which
+    # is 0.2 % of a loop's or a collection's trip but 3-5 % of a swept street (one edge, median 45 m).
+    ids, twin_km, sumo_km = helsinki_world.network.osm_ids, {}, {}
+    trips = sorted((t_s, vehicle, a, b) for t_s, vehicle, a, b, *_ in model.drives
+                   if a != b and vehicle not in taxi_names and {str(ids[a]), str(ids[b])} <= junctions)
+    for _, vehicle, a, b in trips:
+        service = vehicle.rsplit("-", 1)[0]
+        twin_km[service] = twin_km.get(service, 0.0) + helsinki_world.network.distance_m(a, b) / 1e3
+        sumo_km.setdefault(service, 0.0)
+    for info in ET.parse(tripinfo).getroot().iter("tripinfo"):
+        if info.get("vType").startswith("cap_"):
+            service = info.get("id").rsplit(".", 1)[0].rsplit("-", 1)[0]
+            sumo_km[service] += float(info.get("routeLength")) / 1e3
+    assert set(twin_km) == {"sweepers", "waste", "store_loop", "info_collector"}
+    for service, km in twin_km.items():
+        assert sumo_km[service] == pytest.approx(km, rel=0.06 if service == "sweepers" else 0.01), service
+    twin_rides, sumo_rides = sumo_bridge.twin_rides(model, junctions), sumo_bridge.sumo_rides(tripinfo)
+    assert sumo_rides.requests == twin_rides.requests > 10  # every request SUMO's network can take was asked
+    assert 0 < sumo_rides.served <= sumo_rides.requests

@@ -35,6 +35,11 @@ SUMO_VEHICLE_TYPE = (
     '<vType id="{id}" vClass="{vclass}" maxSpeed="{speed:.6f}" accel="2.6" decel="4.5" sigma="0" '
     'speedFactor="1" speedDev="0" length="3.5" minGap="1.5"/>'
 )
+# An on-demand fleet's type: the same vehicle with its seats and SUMO's taxi device.
+SUMO_TAXI_TYPE = SUMO_VEHICLE_TYPE.replace("/>", ' personCapacity="{capacity}"><param key="has.taxi.device" '
+                                                 'value="true"/></vType>')
+# SUMO's dispatcher for the taxi device that shares rides, as the twin's insertion dispatch does.
+SUMO_TAXI_DISPATCH = "greedyShared"
 NETCONVERT_OPTIONS = (
     "--no-internal-links",          # vehicles go node to node, as in the twin
     "--geometry.remove",            # SUMO's recommended OSM import: fewer, longer edges (faster for SUMO)
@@ -79,51 +84,104 @@ def sumo_junctions(net_xml: Path) -> set[str]:
     return {j.get("id") for j in ET.parse(net_xml).getroot().iter("junction") if j.get("type") != "internal"}
 
 
+@dataclass(frozen=True)
+class TaxiFleet:
+    """An on-demand fleet for SUMO's taxi device: its vehicles wait at the depot from the start,
+    each request is a person asking for a taxi ride at the same instant between the same
+    junctions, and SUMO's own dispatcher (``greedyShared``: shared rides) decides who serves whom."""
+
+    id: str
+    vehicles: tuple[str, ...]
+    depot: int
+    max_speed_mps: float
+    capacity: int
+    requests: tuple[tuple[float, int, int], ...]  # (time s, origin node, destination node)
+
+
+def taxi_fleets(model: Any) -> list[TaxiFleet]:
+    """The on-demand fleets of a model (services with requests and a seat capacity) as taxi fleets."""
+    fleets = []
+    for service in model.services:
+        if hasattr(service, "requests") and hasattr(service.config, "capacity"):
+            fleets.append(TaxiFleet(service.id, tuple(v.name for v in service.vehicles), service.depot.node,
+                                    service.config.max_speed_mps, service.config.capacity,
+                                    tuple((r.t_s, r.origin, r.destination) for r in service.requests)))
+    return fleets
+
+
 def write_trips(
     drives: Iterable[Sequence], network: RoadNetwork, routes_xml: Path,
     max_speed_mps: float | dict[str, float], junctions: set[str] | None = None,
+    taxis: Sequence[TaxiFleet] = (), skip_missing: bool = False,
 ) -> int:
     """Write the twin's drives as SUMO trips (sorted by departure, as SUMO requires); return how many.
 
     ``max_speed_mps`` is one cap for all, or each vehicle's cap by name (one SUMO type per cap).
     Drives that start and end at the same node move nothing and are left out. With ``junctions``,
-    a drive from or to a node SUMO's network lacks is refused by name.
+    a drive from or to a node SUMO's network lacks is refused by name, or left out with
+    ``skip_missing`` (the benchmark then compares both sides without it; see :func:`twin_figures`).
+    ``taxis``: on-demand fleets whose drives are not replayed: their vehicles and requests go to
+    SUMO's taxi device instead (persons whose ``personTrip`` asks for a taxi).
     """
-    trips = sorted((t_s, vehicle, a, b) for t_s, vehicle, a, b, *_ in drives if a != b)
+    def known(*nodes: int) -> bool:
+        return junctions is None or all(str(network.osm_ids[n]) in junctions for n in nodes)
+
+    taxi_vehicles = {name for fleet in taxis for name in fleet.vehicles}
+    trips = sorted((t_s, vehicle, a, b) for t_s, vehicle, a, b, *_ in drives
+                   if a != b and vehicle not in taxi_vehicles and (not skip_missing or known(a, b)))
     caps = max_speed_mps if isinstance(max_speed_mps, dict) else {vehicle: max_speed_mps for _, vehicle, _, _ in trips}
     types = {speed: f"cap_{speed * 3.6:.2f}_kmh" for speed in sorted(set(caps.values()))}
     lines = ["<routes>"]
     lines += ["    " + SUMO_VEHICLE_TYPE.format(id=name, vclass=SUMO_VEHICLE_CLASS, speed=speed)
               for speed, name in types.items()]
+    entries: list[tuple[float, int, str]] = []  # (depart, order, XML): SUMO reads departures in order
     for i, (t_s, vehicle, a, b) in enumerate(trips):
         start, end = str(network.osm_ids[a]), str(network.osm_ids[b])
-        for node in (start, end):
-            if junctions is not None and node not in junctions:
-                raise TwinError(f"OSM node {node} (a trip end of {vehicle}) is not a junction of SUMO's network")
-        lines.append(
-            f'    <trip id={quoteattr(f"{vehicle}.{i}")} type="{types[caps[vehicle]]}" depart="{t_s:.2f}" '
-            f'fromJunction="{start}" '
-            f'toJunction="{end}" departSpeed="max" arrivalPos="max"/>'
-        )
+        if not known(a, b):
+            missing = start if not known(a) else end
+            raise TwinError(f"OSM node {missing} (a trip end of {vehicle}) is not a junction of SUMO's network")
+        entries.append((t_s, len(entries),
+                        f'    <trip id={quoteattr(f"{vehicle}.{i}")} type="{types[caps[vehicle]]}" depart="{t_s:.2f}" '
+                        f'fromJunction="{start}" toJunction="{end}" departSpeed="max" arrivalPos="max"/>'))
+    for fleet in taxis:
+        lines.append("    " + SUMO_TAXI_TYPE.format(id=f"taxi_{fleet.id}", vclass=SUMO_VEHICLE_CLASS,
+                                                  speed=fleet.max_speed_mps, capacity=fleet.capacity))
+        depot = str(network.osm_ids[fleet.depot])
+        for name in fleet.vehicles:
+            entries.append((0.0, len(entries), f'    <trip id={quoteattr(name)} type="taxi_{fleet.id}" depart="0.00" '
+                                               f'fromJunction="{depot}" toJunction="{depot}" line="taxi"/>'))
+        for i, (t_s, origin, destination) in enumerate(fleet.requests):
+            if origin == destination or not known(origin, destination):
+                continue
+            entries.append((t_s, len(entries), f'    <person id={quoteattr(f"{fleet.id}.request{i + 1}")} '
+                                               f'depart="{t_s:.2f}"><personTrip fromJunction="{network.osm_ids[origin]}" '
+                                               f'toJunction="{network.osm_ids[destination]}" modes="taxi"/></person>'))
+    lines += [xml for _, _, xml in sorted(entries)]
     lines.append("</routes>\n")
     routes_xml.write_text("\n".join(lines), encoding="utf-8")
     return len(trips)
 
 
-def sumo_options(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float) -> dict[str, str]:
-    """SUMO's options for driving the trips until ``end_s`` in one-second steps and writing trip info."""
-    return {
+def sumo_options(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float, *,
+                 taxis: bool = False) -> dict[str, str]:
+    """SUMO's options for driving the trips until ``end_s`` in one-second steps and writing trip info
+    (with ``taxis``, also dispatching the taxi fleets' requests)."""
+    options = {
         "net-file": str(net_xml), "route-files": str(routes_xml), "junction-taz": "true", "begin": "0",
         "end": f"{end_s:g}", "step-length": "1", "tripinfo-output": str(tripinfo_xml), "seed": "1",
     }
+    if taxis:
+        options["device.taxi.dispatch-algorithm"] = SUMO_TAXI_DISPATCH
+    return options
 
 
-def sumo_command(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float, *, meso: bool = False) -> list[str]:
+def sumo_command(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float, *, meso: bool = False,
+                 taxis: bool = False) -> list[str]:
     """The ``sumo`` command that drives the trips headless until ``end_s`` and writes trip info.
 
     ``meso``: SUMO's mesoscopic mode (queues per edge segment, no car-following or lane changes),
     the level of detail the twin works at; SUMO then reports its own simulation time on stdout."""
-    options = sumo_options(net_xml, routes_xml, tripinfo_xml, end_s)
+    options = sumo_options(net_xml, routes_xml, tripinfo_xml, end_s, taxis=taxis)
     if meso:
         options["mesosim"] = "true"
     return [str(sumo_binary("sumo")), *(part for key, value in options.items() for part in (f"--{key}", value)),
@@ -146,16 +204,48 @@ def sumo_loop_s(stdout: str) -> float | None:
 
 
 def sumo_figures(tripinfo_xml: Path) -> TripFigures:
-    """Trips SUMO completed and the km they drove (``routeLength`` of every arrived trip)."""
-    infos = list(ET.parse(tripinfo_xml).getroot().iter("tripinfo"))
+    """Trips SUMO completed and the km they drove (``routeLength`` of every arrived trip; taxis,
+    which are never done, are counted by :func:`sumo_rides` instead)."""
+    infos = [i for i in ET.parse(tripinfo_xml).getroot().iter("tripinfo") if not i.get("vType", "").startswith("taxi_")]
     return TripFigures(len(infos), sum(float(info.get("routeLength")) for info in infos) / 1000.0)
 
 
-def twin_figures(model: Any) -> TripFigures:
-    """Trips the twin completed (non-empty drives that arrived) and their km, from a run with ``record_drives``."""
+@dataclass(frozen=True)
+class RideFigures:
+    """What an on-demand service did for its riders: requests, rides completed, mean wait for pick-up."""
+
+    requests: int
+    served: int
+    wait_mean_s: float | None  # None: nobody was picked up
+
+
+def sumo_rides(tripinfo_xml: Path) -> RideFigures:
+    """Taxi requests and completed rides from SUMO's person infos (a ride not done has arrival -1)."""
+    persons = list(ET.parse(tripinfo_xml).getroot().iter("personinfo"))
+    rides = [ride for person in persons for ride in person.iter("ride") if float(ride.get("arrival", "-1")) >= 0]
+    waits = [float(ride.get("waitingTime")) for ride in rides]
+    return RideFigures(len(persons), len(rides), sum(waits) / len(waits) if waits else None)
+
+
+def twin_rides(model: Any, junctions: set[str] | None = None) -> RideFigures:
+    """The same figures for the twin's on-demand fleets (requests SUMO could be given, with ``junctions``)."""
+    ids = model.world.network.osm_ids
+    requests = [r for service in model.services if hasattr(service, "requests") and hasattr(service.config, "capacity")
+                for r in service.requests if r.origin != r.destination
+                and (junctions is None or {str(ids[r.origin]), str(ids[r.destination])} <= junctions)]
+    waits = [r.pickup_s - r.t_s for r in requests if r.status == "served"]
+    return RideFigures(len(requests), len(waits), sum(waits) / len(waits) if waits else None)
+
+
+def twin_figures(model: Any, junctions: set[str] | None = None, exclude: set[str] = frozenset()) -> TripFigures:
+    """Trips the twin completed (non-empty drives that arrived) and their km, from a run with ``record_drives``.
+
+    ``junctions``: only drives whose ends SUMO's network has; ``exclude``: vehicles not replayed (taxis)."""
     if model.drives is None:
         raise TwinError("the model was built without record_drives=True")
-    done = [(a, b) for _, _, a, b, end_s in model.drives if a != b and end_s is not None]
+    ids = model.world.network.osm_ids
+    done = [(a, b) for _, vehicle, a, b, end_s in model.drives if a != b and end_s is not None
+            and vehicle not in exclude and (junctions is None or {str(ids[a]), str(ids[b])} <= junctions)]
     network = model.world.network
     return TripFigures(len(done), sum(network.distance_m(a, b) for a, b in done) / 1000.0)
 
@@ -171,23 +261,30 @@ def check_exportable(model: Any, extract: Path) -> None:
     check_extract(extract)
 
 
-def export_run(model: Any, extract: Path, out_dir: Path) -> Path:
+def export_run(model: Any, extract: Path, out_dir: Path) -> tuple[Path, TripFigures, int]:
     """Write SUMO's network, the trips of a finished run (``record_drives``) and ``run.sumocfg``.
 
-    ``sumo -c run.sumocfg`` (or ``sumo-gui``) then drives what the twin drove. One area only:
-    SUMO's network is built from that area's extract.
+    ``sumo -c run.sumocfg`` (or ``sumo-gui``) then drives what the twin drove, its on-demand
+    fleets as SUMO taxis serving the same requests. One area only: SUMO's network is built from
+    that area's extract. Returns the configuration, the figures of the trips written, and how many
+    drives were left out because an end is a node SUMO's network lacks (where the area cuts a road).
     """
     check_exportable(model, extract)
     net_xml = write_sumo_network(model.world.area, extract, out_dir)
+    junctions = sumo_junctions(net_xml)
     caps = {agent.name: agent.max_speed_mps for agent in model.agents if hasattr(agent, "max_speed_mps")}
     routes = out_dir / "trips.rou.xml"
-    write_trips(model.drives, model.world.network, routes, caps, sumo_junctions(net_xml))
-    options = sumo_options(Path(net_xml.name), Path(routes.name), Path("tripinfo.xml"), model.duration_s)
+    taxis = taxi_fleets(model)
+    write_trips(model.drives, model.world.network, routes, caps, junctions, taxis=taxis, skip_missing=True)
+    options = sumo_options(Path(net_xml.name), Path(routes.name), Path("tripinfo.xml"), model.duration_s,
+                           taxis=bool(taxis))
     config = out_dir / "run.sumocfg"
     config.write_text("<configuration>\n" + "".join(f"    <{key} value={quoteattr(value)}/>\n"
                                                     for key, value in options.items())
                       + "</configuration>\n", encoding="utf-8")
-    return config
+    replayed = {name for fleet in taxis for name in fleet.vehicles}
+    written = twin_figures(model, junctions, exclude=replayed)
+    return config, written, twin_figures(model, exclude=replayed).trips - written.trips
 
 
 def _run(command: list[str]) -> None:
