@@ -53,7 +53,8 @@ MIX_SCENARIO = "bitgreen_shuttles"
 MIX_SHARES = {"cleaning": 2, "waste": 1, "on_demand": 3, "loop": 1}  # vehicles per 7 of the mix
 
 
-def mix_scenario(vehicles: int, candidates: int | None = None, neighbours: int | None = None):
+def mix_scenario(vehicles: int, candidates: int | None = None, neighbours: int | None = None,
+                 out: Path | None = None):
     """The packaged Bitgreen service mix scaled to ``vehicles`` (on the Helsinki test map).
 
     Sweepers, waste collectors, on-demand shuttles and loop shuttles in the shares 2:1:3:1 of
@@ -61,7 +62,8 @@ def mix_scenario(vehicles: int, candidates: int | None = None, neighbours: int |
     packaged file: 3 on-demand shuttles at demand scale 1, 1 collector for 20 random bins). The
     packaged second loop (the information collector) keeps its one vehicle. ``candidates`` sets how
     many vehicles insertion dispatch tries per request and ``neighbours`` how many nearest bins each
-bin may be joined with in waste tours (default: the scenario's; 0: all).
+    bin may be joined with in waste tours (default: the scenario's; 0: all). With ``out``, the
+    scenario is also written there as a file (for ``twin run`` in its own process; needs tomli-w).
     """
     import tomllib
 
@@ -89,4 +91,10 @@ bin may be joined with in waste tours (default: the scenario's; 0: all).
     data["shuttles"]["fleet"] = fleets
     data["scenario"]["area"] = AREA
     data["scenario"]["record_trajectories"] = False
+    if out is not None:
+        import tomli_w
+
+        out.write_text(tomli_w.dumps(data), encoding="utf-8")
+        return scenario_io.load(out)
     return scenario_io.from_data(data, text, f"{path} x{vehicles}")
+

@@ -16,7 +16,7 @@ from __future__ import annotations
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -54,6 +54,7 @@ class TripFigures:
 
     trips: int
     vehicle_km: float
+    km_by_service: dict[str, float] = field(default_factory=dict)  # a vehicle's service: its name up to the last '-'
 
 
 def sumo_binary(name: str) -> Path:
@@ -170,8 +171,9 @@ def sumo_options(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: flo
         "net-file": str(net_xml), "route-files": str(routes_xml), "junction-taz": "true", "begin": "0",
         "end": f"{end_s:g}", "step-length": "1", "tripinfo-output": str(tripinfo_xml), "seed": "1",
     }
-    if taxis:
+    if taxis:  # persons still waiting or riding at the end are written too: every request is counted
         options["device.taxi.dispatch-algorithm"] = SUMO_TAXI_DISPATCH
+        options["tripinfo-output.write-unfinished"] = "true"
     return options
 
 
@@ -206,8 +208,13 @@ def sumo_loop_s(stdout: str) -> float | None:
 def sumo_figures(tripinfo_xml: Path) -> TripFigures:
     """Trips SUMO completed and the km they drove (``routeLength`` of every arrived trip; taxis,
     which are never done, are counted by :func:`sumo_rides` instead)."""
-    infos = [i for i in ET.parse(tripinfo_xml).getroot().iter("tripinfo") if not i.get("vType", "").startswith("taxi_")]
-    return TripFigures(len(infos), sum(float(info.get("routeLength")) for info in infos) / 1000.0)
+    infos = [i for i in ET.parse(tripinfo_xml).getroot().iter("tripinfo")
+             if not i.get("vType", "").startswith("taxi_") and float(i.get("arrival", "-1")) >= 0]
+    by_service: dict[str, float] = {}
+    for info in infos:  # trip ids are VEHICLE.N
+        service = info.get("id").rsplit(".", 1)[0].rsplit("-", 1)[0]
+        by_service[service] = by_service.get(service, 0.0) + float(info.get("routeLength")) / 1000.0
+    return TripFigures(len(infos), sum(float(info.get("routeLength")) for info in infos) / 1000.0, by_service)
 
 
 @dataclass(frozen=True)
@@ -244,10 +251,14 @@ def twin_figures(model: Any, junctions: set[str] | None = None, exclude: set[str
     if model.drives is None:
         raise TwinError("the model was built without record_drives=True")
     ids = model.world.network.osm_ids
-    done = [(a, b) for _, vehicle, a, b, end_s in model.drives if a != b and end_s is not None
+    done = [(vehicle, a, b) for _, vehicle, a, b, end_s in model.drives if a != b and end_s is not None
             and vehicle not in exclude and (junctions is None or {str(ids[a]), str(ids[b])} <= junctions)]
     network = model.world.network
-    return TripFigures(len(done), sum(network.distance_m(a, b) for a, b in done) / 1000.0)
+    by_service: dict[str, float] = {}
+    for vehicle, a, b in done:
+        service = vehicle.rsplit("-", 1)[0]
+        by_service[service] = by_service.get(service, 0.0) + network.distance_m(a, b) / 1000.0
+    return TripFigures(len(done), sum(network.distance_m(a, b) for _, a, b in done) / 1000.0, by_service)
 
 
 def check_exportable(model: Any, extract: Path) -> None:
