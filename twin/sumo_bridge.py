@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import subprocess
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ class TripFigures:
     trips: int
     vehicle_km: float
     km_by_service: dict[str, float] = field(default_factory=dict)  # a vehicle's service: its name up to the last '-'
+    trips_by_service: dict[str, int] = field(default_factory=dict)
 
 
 def sumo_binary(name: str) -> Path:
@@ -214,7 +216,8 @@ def sumo_figures(tripinfo_xml: Path) -> TripFigures:
     for info in infos:  # trip ids are VEHICLE.N
         service = info.get("id").rsplit(".", 1)[0].rsplit("-", 1)[0]
         by_service[service] = by_service.get(service, 0.0) + float(info.get("routeLength")) / 1000.0
-    return TripFigures(len(infos), sum(float(info.get("routeLength")) for info in infos) / 1000.0, by_service)
+    return TripFigures(len(infos), sum(float(info.get("routeLength")) for info in infos) / 1000.0, by_service,
+                       dict(Counter(info.get("id").rsplit(".", 1)[0].rsplit("-", 1)[0] for info in infos)))
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,8 @@ def twin_figures(model: Any, junctions: set[str] | None = None, exclude: set[str
     for vehicle, a, b in done:
         service = vehicle.rsplit("-", 1)[0]
         by_service[service] = by_service.get(service, 0.0) + network.distance_m(a, b) / 1000.0
-    return TripFigures(len(done), sum(network.distance_m(a, b) for _, a, b in done) / 1000.0, by_service)
+    return TripFigures(len(done), sum(network.distance_m(a, b) for _, a, b in done) / 1000.0, by_service,
+                       dict(Counter(vehicle.rsplit("-", 1)[0] for vehicle, _, _ in done)))
 
 
 def check_exportable(model: Any, extract: Path) -> None:
