@@ -103,13 +103,14 @@ class TaxiFleet:
 
 def taxi_fleets(model: Any) -> list[TaxiFleet]:
     """The on-demand fleets of a model (services with requests and a seat capacity) as taxi fleets."""
-    fleets = []
-    for service in model.services:
-        if hasattr(service, "requests") and hasattr(service.config, "capacity"):
-            fleets.append(TaxiFleet(service.id, tuple(v.name for v in service.vehicles), service.depot.node,
-                                    service.config.max_speed_mps, service.config.capacity,
-                                    tuple((r.t_s, r.origin, r.destination) for r in service.requests)))
-    return fleets
+    return [TaxiFleet(service.id, tuple(v.name for v in service.vehicles), service.depot.node,
+                      service.config.max_speed_mps, service.config.capacity,
+                      tuple((r.t_s, r.origin, r.destination) for r in service.requests))
+            for service in _on_demand_services(model)]
+
+
+def _on_demand_services(model: Any) -> list[Any]:
+    return [s for s in model.services if hasattr(s, "requests") and hasattr(s.config, "capacity")]
 
 
 def write_trips(
@@ -212,12 +213,8 @@ def sumo_figures(tripinfo_xml: Path) -> TripFigures:
     which are never done, are counted by :func:`sumo_rides` instead)."""
     infos = [i for i in ET.parse(tripinfo_xml).getroot().iter("tripinfo")
              if not i.get("vType", "").startswith("taxi_") and float(i.get("arrival", "-1")) >= 0]
-    by_service: dict[str, float] = {}
-    for info in infos:  # trip ids are VEHICLE.N
-        service = info.get("id").rsplit(".", 1)[0].rsplit("-", 1)[0]
-        by_service[service] = by_service.get(service, 0.0) + float(info.get("routeLength")) / 1000.0
-    return TripFigures(len(infos), sum(float(info.get("routeLength")) for info in infos) / 1000.0, by_service,
-                       dict(Counter(info.get("id").rsplit(".", 1)[0].rsplit("-", 1)[0] for info in infos)))
+    return _figures([(info.get("id").rsplit(".", 1)[0], float(info.get("routeLength")) / 1000.0)
+                     for info in infos])  # trip ids are VEHICLE.N
 
 
 @dataclass(frozen=True)
@@ -240,8 +237,7 @@ def sumo_rides(tripinfo_xml: Path) -> RideFigures:
 def twin_rides(model: Any, junctions: set[str] | None = None) -> RideFigures:
     """The same figures for the twin's on-demand fleets (requests SUMO could be given, with ``junctions``)."""
     ids = model.world.network.osm_ids
-    requests = [r for service in model.services if hasattr(service, "requests") and hasattr(service.config, "capacity")
-                for r in service.requests if r.origin != r.destination
+    requests = [r for service in _on_demand_services(model) for r in service.requests if r.origin != r.destination
                 and (junctions is None or {str(ids[r.origin]), str(ids[r.destination])} <= junctions)]
     waits = [r.pickup_s - r.t_s for r in requests if r.status == "served"]
     return RideFigures(len(requests), len(waits), sum(waits) / len(waits) if waits else None)
@@ -257,12 +253,18 @@ def twin_figures(model: Any, junctions: set[str] | None = None, exclude: set[str
     done = [(vehicle, a, b) for _, vehicle, a, b, end_s in model.drives if a != b and end_s is not None
             and vehicle not in exclude and (junctions is None or {str(ids[a]), str(ids[b])} <= junctions)]
     network = model.world.network
-    by_service: dict[str, float] = {}
-    for vehicle, a, b in done:
+    return _figures([(vehicle, network.distance_m(a, b) / 1000.0) for vehicle, a, b in done])
+
+
+def _figures(trips: list[tuple[str, float]]) -> TripFigures:
+    """Totals of ``(vehicle, km)`` trips, and per service (a vehicle's name up to its last '-')."""
+    km_by_service: dict[str, float] = {}
+    trips_by_service: Counter[str] = Counter()
+    for vehicle, km in trips:
         service = vehicle.rsplit("-", 1)[0]
-        by_service[service] = by_service.get(service, 0.0) + network.distance_m(a, b) / 1000.0
-    return TripFigures(len(done), sum(network.distance_m(a, b) for _, a, b in done) / 1000.0, by_service,
-                       dict(Counter(vehicle.rsplit("-", 1)[0] for vehicle, _, _ in done)))
+        km_by_service[service] = km_by_service.get(service, 0.0) + km
+        trips_by_service[service] += 1
+    return TripFigures(len(trips), sum(km for _, km in trips), km_by_service, dict(trips_by_service))
 
 
 def check_exportable(model: Any, extract: Path) -> None:
