@@ -200,12 +200,12 @@ def sumo(
     model = runner.build_model(path, seed=seed, until_s=until_s, area=area, record_drives=True)
     sumo_bridge.check_exportable(model, extract)
     runner.simulate(model)
-    config, trips, left_out = sumo_bridge.export_run(model, extract, out_dir)
-    rides = sumo_bridge.twin_rides(model)
+    config, routes = sumo_bridge.export_run(model, extract, out_dir)
+    trips, requests = routes.figures, routes.rides.requests
     out.print(f"{trips.trips} trips, {trips.vehicle_km:.1f} vehicle-km"
-              + (f", {rides.requests} on-demand requests for SUMO's taxis" if rides.requests else "")
-              + (f"; {left_out} drives left out (an end where the area cuts a road, which SUMO's network lacks)"
-                 if left_out else "")
+              + (f", {requests} on-demand requests for SUMO's taxis" if requests else "")
+              + (f"; {routes.left_out} drives left out (an end where the area cuts a road, which SUMO's network "
+                 "lacks)" if routes.left_out else "")
               + f"; run them in SUMO with: sumo -c {config}", highlight=False)
 
 

@@ -278,30 +278,48 @@ def check_exportable(model: Any, extract: Path) -> None:
     check_extract(extract)
 
 
-def export_run(model: Any, extract: Path, out_dir: Path) -> tuple[Path, TripFigures, int]:
+@dataclass(frozen=True)
+class Routes:
+    """What :func:`write_routes` wrote: the replayed trips' figures, the drives left out, the
+    taxi requests, and whether SUMO must dispatch taxis."""
+
+    figures: TripFigures
+    left_out: int  # drives with an end SUMO's network lacks (where the area cuts a road)
+    rides: RideFigures  # the twin's rides among the requests SUMO was given
+    taxis: bool
+
+
+def write_routes(model: Any, net_xml: Path, routes_xml: Path) -> Routes:
+    """Write a finished run (``record_drives``) for SUMO: every drive replayed as a trip at its
+    vehicle's cap, on-demand fleets as taxis, drives SUMO's network cannot take left out and counted."""
+    junctions = sumo_junctions(net_xml)
+    caps = {agent.name: agent.max_speed_mps for agent in model.agents if hasattr(agent, "max_speed_mps")}
+    taxis = taxi_fleets(model)
+    write_trips(model.drives, model.world.network, routes_xml, caps, junctions, taxis=taxis, skip_missing=True)
+    replayed = {name for fleet in taxis for name in fleet.vehicles}
+    written = twin_figures(model, junctions, exclude=replayed)
+    return Routes(written, twin_figures(model, exclude=replayed).trips - written.trips, twin_rides(model, junctions),
+                  bool(taxis))
+
+
+def export_run(model: Any, extract: Path, out_dir: Path) -> tuple[Path, Routes]:
     """Write SUMO's network, the trips of a finished run (``record_drives``) and ``run.sumocfg``.
 
     ``sumo -c run.sumocfg`` (or ``sumo-gui``) then drives what the twin drove, its on-demand
     fleets as SUMO taxis serving the same requests. One area only: SUMO's network is built from
-    that area's extract. Returns the configuration, the figures of the trips written, and how many
-    drives were left out because an end is a node SUMO's network lacks (where the area cuts a road).
+    that area's extract. Returns the configuration and what :func:`write_routes` wrote.
     """
     check_exportable(model, extract)
     net_xml = write_sumo_network(model.world.area, extract, out_dir)
-    junctions = sumo_junctions(net_xml)
-    caps = {agent.name: agent.max_speed_mps for agent in model.agents if hasattr(agent, "max_speed_mps")}
-    routes = out_dir / "trips.rou.xml"
-    taxis = taxi_fleets(model)
-    write_trips(model.drives, model.world.network, routes, caps, junctions, taxis=taxis, skip_missing=True)
-    options = sumo_options(Path(net_xml.name), Path(routes.name), Path("tripinfo.xml"), model.duration_s,
-                           taxis=bool(taxis))
+    routes_xml = out_dir / "trips.rou.xml"
+    routes = write_routes(model, net_xml, routes_xml)
+    options = sumo_options(Path(net_xml.name), Path(routes_xml.name), Path("tripinfo.xml"), model.duration_s,
+                           taxis=routes.taxis)
     config = out_dir / "run.sumocfg"
     config.write_text("<configuration>\n" + "".join(f"    <{key} value={quoteattr(value)}/>\n"
                                                     for key, value in options.items())
                       + "</configuration>\n", encoding="utf-8")
-    replayed = {name for fleet in taxis for name in fleet.vehicles}
-    written = twin_figures(model, junctions, exclude=replayed)
-    return config, written, twin_figures(model, exclude=replayed).trips - written.trips
+    return config, routes
 
 
 def _run(command: list[str]) -> None:
