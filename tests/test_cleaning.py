@@ -102,3 +102,33 @@ def test_the_planned_walk_is_the_exact_optimum_on_the_real_network(helsinki_worl
     assert exact and sorted(set(walk)) == required
     assert float(net.edge_length_m[walk].sum()) == pytest.approx(bound_m, rel=1e-9)
     assert bound_m > float(net.edge_length_m.sum()) * 1.2  # 31.97 km against 25.4 km of street
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_both_balancing_solvers_find_the_same_optimum(helsinki_world, data) -> None:
+    """Balancing as an assignment on shortest paths (few unbalanced units) and as a linear program on
+    the network (many) are two ways to one min-cost flow: equal length, and both balance every node."""
+    import numpy as np
+    from gwangju_twin import arc_routing
+
+    net = helsinki_world.network
+    required = data.draw(st.sets(st.integers(min_value=0, max_value=net.edge_count - 1), min_size=1, max_size=60))
+    depot = data.draw(st.integers(min_value=0, max_value=net.node_count - 1))
+    graph = arc_routing._required_graph(net, sorted(required), depot)
+    arc_routing._connect(net, graph)
+    by_paths = arc_routing._balancing_flow(net, graph, max_transport_units=net.edge_count)
+    by_program = arc_routing._balancing_flow(net, graph, max_transport_units=0)
+    length_m = {name: sum(units * float(net.edge_length_m[e]) for e, units in flow.items())
+                for name, flow in (("paths", by_paths), ("program", by_program))}
+    surplus = np.zeros(net.node_count, dtype=np.int64)
+    for n in graph.nodes:
+        surplus[n] = graph.in_degree(n) - graph.out_degree(n)
+    units = int(surplus[surplus > 0].sum())  # the assignment is optimal in whole millimetres: 1 mm a unit at most
+    assert length_m["paths"] == pytest.approx(length_m["program"], rel=0, abs=1e-3 * units + 1e-6)
+    for flow in (by_paths, by_program):
+        balance = surplus.copy()
+        for edge, units in flow.items():
+            balance[net.edge_u[edge]] -= units  # one more exit at u, one more arrival at v
+            balance[net.edge_v[edge]] += units
+        assert not balance.any()

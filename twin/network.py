@@ -195,11 +195,13 @@ class RoadNetwork:
             raise RoutingError(f"node {self.osm_ids[target]} cannot be reached from node {self.osm_ids[node]}")
         return self._edge_of[(node, int(pred[node]))]
 
-    def distance_matrix_m(self, nodes: list[int]) -> np.ndarray:
-        """Shortest distances between every pair of ``nodes`` (rows: from, columns: to), in one batch."""
-        if not nodes:
-            return np.zeros((0, 0))
-        return dijkstra(self.matrix, directed=True, indices=nodes)[:, nodes]
+    def distance_matrix_m(self, nodes: list[int], to: list[int] | None = None) -> np.ndarray:
+        """Shortest distances from every one of ``nodes`` (rows) to every one of ``to`` (columns;
+        default ``nodes`` again), in one batch; ``inf`` where there is no way."""
+        targets = nodes if to is None else to
+        if not nodes or not targets:
+            return np.zeros((len(nodes), len(targets)))
+        return dijkstra(self.matrix, directed=True, indices=nodes)[:, targets]
 
     def distance_m(self, source: int, target: int) -> float:
         """Shortest driving distance; ``inf`` if ``target`` cannot be reached."""

@@ -32,14 +32,15 @@ class RunResult:
 
 
 def build_model(
-    scenario_path: Path, *, seed: int | None = None, until_s: float | None = None, area: str | None = None,
-    worlds: dict[str, World] | None = None, record_drives: bool = False,
+    scenario_path: Path | scenario_io.Scenario, *, seed: int | None = None, until_s: float | None = None,
+    area: str | None = None, worlds: dict[str, World] | None = None, record_drives: bool = False,
 ) -> TwinModel:
-    """Load a scenario and the worlds of its areas, and make the model (the same for every entry point).
+    """Load a scenario (a file, or one read already) and the worlds of its areas, and make the model
+    (the same for every entry point).
 
     ``area`` moves the whole scenario to another area; ``worlds`` reuses worlds loaded before.
     """
-    scenario = scenario_io.load(scenario_path)
+    scenario = scenario_path if isinstance(scenario_path, scenario_io.Scenario) else scenario_io.load(scenario_path)
     if worlds is None:
         worlds = scenario_worlds(scenario.spec, override=area, relative_to=scenario.file.parent)
     return model_for(scenario, worlds, seed=seed, duration_s=until_s, record_drives=record_drives)
@@ -75,7 +76,7 @@ def summarize(model: TwinModel) -> dict[str, Any]:
 
 
 def run(
-    scenario_path: Path, out_dir: Path, *, seed: int | None = None, until_s: float | None = None,
+    scenario_path: Path | scenario_io.Scenario, out_dir: Path, *, seed: int | None = None, until_s: float | None = None,
     area: str | None = None, progress: Callable[[float, float], None] | None = None,
 ) -> RunResult:
     """Run a scenario headless and write its results folder."""
