@@ -130,6 +130,14 @@ def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
         scenario.load(tmp_path / "missing.toml")
 
 
+def test_a_results_folder_named_like_a_scenario_does_not_hide_it(tmp_path: Path, monkeypatch) -> None:
+    """`twin run testbed_day` run twice from one folder: the first run's results/testbed_day folder, or
+    a folder called testbed_day, is not a scenario file."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "testbed_day").mkdir()
+    assert scenario.resolve("testbed_day") == scenario.packaged()["testbed_day"]
+
+
 def test_cli_validate_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(_edit(BASE, lambda d: d["shuttles"]["fleet"][0].update(max_speed="7 km/h")), encoding="utf-8")

@@ -102,7 +102,7 @@ def packaged() -> dict[str, Path]:
 def resolve(ref: str) -> Path:
     """A scenario path from a path or the name of a packaged scenario."""
     path = Path(ref)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or path.is_file():  # a folder named like a packaged scenario (its results) is not one
         return path
     found = packaged()
     if ref in found:
