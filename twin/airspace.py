@@ -9,7 +9,10 @@ drone leaves only when its landing pad will be free; nothing is left to chance i
 
 The check is exact for linear motion: over each pair of segments that overlap in time the vertical
 gap is linear and the horizontal distance quadratic in time, so the instants where both minima are
-broken form an interval found in closed form (vectorised over all segment pairs with numpy).
+broken form an interval found in closed form (vectorised over all segment pairs with numpy). Only
+pairs that overlap in time are formed: committed segments are kept sorted by start time, so each
+candidate segment finds its few neighbours in time by binary search, and a departure-slot search
+checks a whole batch of slots in one pass.
 """
 
 from __future__ import annotations
@@ -91,89 +94,156 @@ class Segments:
         return Segments(*(np.concatenate([p[j] for p in parts]) for j in range(7)))
 
 
-def cylinder_conflicts(a: Segments, b: Segments) -> np.ndarray:
-    """For every pair (a segment of ``a``, a segment of ``b``): do they break both minima at once?
-
-    Returns a boolean matrix (len(a), len(b)).
-    """
-    lo = np.maximum(a.t0[:, None], b.t0[None, :])
-    hi = np.minimum(a.t1[:, None], b.t1[None, :])
-    overlap = hi > lo
-    if not overlap.any():
-        return overlap
-    va = (a.p1 - a.p0) / np.maximum(a.t1 - a.t0, 1e-12)[:, None]
-    vb = (b.p1 - b.p0) / np.maximum(b.t1 - b.t0, 1e-12)[:, None]
+def pair_conflicts(a: Segments, i: np.ndarray, b: Segments, j: np.ndarray) -> np.ndarray:
+    """Segment ``a[i[k]]`` against ``b[j[k]]`` for every k (pairs that overlap in time): both minima broken at once?"""
+    a_t0, a_t1, b_t0, b_t1 = a.t0[i], a.t1[i], b.t0[j], b.t1[j]
+    lo, hi = np.maximum(a_t0, b_t0), np.minimum(a_t1, b_t1)
+    va = (a.p1[i] - a.p0[i]) / np.maximum(a_t1 - a_t0, 1e-12)[:, None]
+    vb = (b.p1[j] - b.p0[j]) / np.maximum(b_t1 - b_t0, 1e-12)[:, None]
     # Relative position at ``lo`` and relative velocity, per pair.
-    pa = a.p0[:, None, :] + va[:, None, :] * (lo - a.t0[:, None])[..., None]
-    pb = b.p0[None, :, :] + vb[None, :, :] * (lo - b.t0[None, :])[..., None]
-    d0, dv = pa - pb, va[:, None, :] - vb[None, :, :]
-    span = np.where(overlap, hi - lo, 0.0)
-    h_min = np.maximum(a.horizontal_m[:, None], b.horizontal_m[None, :]) - TOLERANCE_M
-    v_min = np.maximum(a.vertical_m[:, None], b.vertical_m[None, :]) - TOLERANCE_M
+    d0 = (a.p0[i] + va * (lo - a_t0)[:, None]) - (b.p0[j] + vb * (lo - b_t0)[:, None])
+    dv = va - vb
+    span = hi - lo
+    h_min = np.maximum(a.horizontal_m[i], b.horizontal_m[j]) - TOLERANCE_M
+    v_min = np.maximum(a.vertical_m[i], b.vertical_m[j]) - TOLERANCE_M
     # Instants (relative to lo) when the vertical gap is under its minimum: an interval.
-    dz, vz = d0[..., 2], dv[..., 2]
+    dz, vz = d0[:, 2], dv[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         r1, r2 = (-v_min - dz) / vz, (v_min - dz) / vz
     still = np.abs(vz) < 1e-12
-    enter = np.where(still, np.where(np.abs(dz) < v_min, 0.0, np.inf), np.minimum(r1, r2))
-    leave = np.where(still, np.where(np.abs(dz) < v_min, span, -np.inf), np.maximum(r1, r2))
+    inside = np.abs(dz) < v_min
+    enter = np.where(still, np.where(inside, 0.0, np.inf), np.minimum(r1, r2))
+    leave = np.where(still, np.where(inside, span, -np.inf), np.maximum(r1, r2))
     enter, leave = np.maximum(enter, 0.0), np.minimum(leave, span)
     vertical = leave > enter
     # Closest horizontal approach within that interval.
-    dh, vh = d0[..., :2], dv[..., :2]
+    dh, vh = d0[:, :2], dv[:, :2]
     speed2 = (vh**2).sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = np.where(speed2 > 0, -(dh * vh).sum(axis=-1) / speed2, 0.0)
     tau = np.where(vertical, np.clip(tau, np.where(vertical, enter, 0.0), np.where(vertical, leave, 0.0)), 0.0)
-    closest = dh + vh * tau[..., None]
-    return overlap & vertical & ((closest**2).sum(axis=-1) < h_min**2)
+    closest = dh + vh * tau[:, None]
+    return vertical & ((closest**2).sum(axis=-1) < h_min**2)
 
 
 class Airspace:
-    """Committed trajectories, indexed by time so a check looks only at flights in the air then."""
+    """Committed flights' airborne segments, kept in arrays sorted by start time.
+
+    Commits append; a check binary-searches the segments that start before the candidate's
+    flight ends and keeps those still in the air when it starts (a segment lasts at most as long
+    as the longest committed one, so everything else is skipped without a look). Flights that have
+    ended are dropped in one vectorised pass. The candidate's own segments are computed once per
+    planned shape (:meth:`segments_of`) and only shifted in time for each departure tried.
+    """
+
+    FIELDS = ("owner", "t0", "t1", "p0", "p1", "horizontal_m", "vertical_m")
 
     def __init__(self) -> None:
-        self._live: list[Trajectory] = []
-        self._segments: Segments | None = None
+        self._agents: list[str] = []  # owner index -> drone name
+        self._ends_s: list[float] = []  # owner index -> when its flight lands
+        self._pending: list[Segments] = []  # committed since the arrays were last merged
+        self._store: Segments = Segments.of([])
+        self._longest_s = 0.0
 
     def prune(self, now_s: float) -> None:
         """Forget flights that have ended: they constrain nothing from now on."""
-        if any(t.end_s < now_s for t in self._live):
-            self._live = [t for t in self._live if t.end_s >= now_s]
-            self._segments = None
+        self._merge()
+        if not len(self._store.t0):
+            return
+        ends = np.asarray(self._ends_s)
+        keep = ends[self._store.owner] >= now_s
+        if not keep.all():
+            self._store = Segments(*(getattr(self._store, f)[keep] for f in self.FIELDS))
 
     def commit(self, trajectory: Trajectory) -> None:
-        self._live.append(trajectory)
-        self._segments = None
+        owner = len(self._agents)
+        self._agents.append(trajectory.agent)
+        self._ends_s.append(trajectory.end_s)
+        segments = Segments.of([trajectory])
+        if len(segments.t0):
+            self._pending.append(Segments(np.full(len(segments.t0), owner), *(getattr(segments, f)
+                                                                             for f in self.FIELDS[1:])))
+            self._longest_s = max(self._longest_s, float((segments.t1 - segments.t0).max()))
 
-    def conflicts_with(self, candidate: Trajectory) -> list[str]:
-        """The drones whose committed flights the candidate would come too close to (sorted, unique)."""
-        if not self._live:
-            return []
-        if self._segments is None:
-            self._segments = Segments.of(self._live)
-        mine = Segments.of([candidate])
-        start, end = candidate.start_s, candidate.end_s
-        window = (self._segments.t1 > start) & (self._segments.t0 < end)
-        if not window.any() or not len(mine.t0):
-            return []
-        others = Segments(*(field[window] for field in (
-            self._segments.owner, self._segments.t0, self._segments.t1, self._segments.p0, self._segments.p1,
-            self._segments.horizontal_m, self._segments.vertical_m)))
-        hit = cylinder_conflicts(mine, others).any(axis=0)
-        return sorted({self._live[k].agent for k in others.owner[hit]} - {candidate.agent})
+    def _merge(self) -> None:
+        if not self._pending:
+            return
+        parts = [self._store, *self._pending]
+        merged = Segments(*(np.concatenate([getattr(p, f) for p in parts]) for f in self.FIELDS))
+        order = np.argsort(merged.t0, kind="stable")
+        self._store = Segments(*(getattr(merged, f)[order] for f in self.FIELDS))
+        self._pending = []
+
+    @staticmethod
+    def segments_of(candidate: Trajectory) -> Segments:
+        """A candidate's airborne segments, to check it at several departure times."""
+        return Segments.of([candidate])
+
+    def conflicts_with(self, candidate: Trajectory, mine: Segments | None = None, delay_s: float = 0.0) -> list[str]:
+        """The drones whose committed flights the candidate would come too close to (sorted, unique).
+
+        ``mine`` (from :meth:`segments_of`) and ``delay_s`` check the candidate left ``delay_s`` later.
+        """
+        shape = self.segments_of(candidate) if mine is None else mine
+        return self.conflicts_at(candidate.agent, [(shape, delay_s)])[0]
+
+    def conflicts_at(self, agent: str, tries: list[tuple[Segments, float]]) -> list[list[str]]:
+        """For each ``(segments, delay_s)``, a flight of ``agent`` shaped so and left ``delay_s`` later:
+        the drones whose committed flights it would come too close to (sorted, unique). One
+        vectorised pass for all, so a departure-slot search checks many slots at once."""
+        self._merge()
+        store = self._store
+        found: list[set[int]] = [set() for _ in tries]
+        if not len(store.t0) or not tries:
+            return [[] for _ in tries]
+        shapes = [shape for shape, _ in tries]
+        sizes = [len(shape.t0) for shape in shapes]
+        group = np.repeat(np.arange(len(tries)), sizes)
+        if not len(group):
+            return [[] for _ in tries]
+        shift = np.repeat(np.array([delay for _, delay in tries]), sizes)
+        mine = Segments(group, np.concatenate([shape.t0 for shape in shapes]) + shift,
+                        np.concatenate([shape.t1 for shape in shapes]) + shift,
+                        *(np.concatenate([getattr(shape, f) for shape in shapes]) for f in self.FIELDS[3:]))
+        # The committed segments each one may meet: sorted by start, those that start before it ends
+        # and not so long before it starts that they must have ended (none lasts longer than the longest).
+        first = np.searchsorted(store.t0, mine.t0 - self._longest_s, side="left")
+        last = np.searchsorted(store.t0, mine.t1, side="left")
+        counts = np.maximum(last - first, 0)
+        if not counts.any():
+            return [[] for _ in tries]
+        rows = np.repeat(np.arange(len(mine.t0)), counts)
+        columns = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(first, counts)
+        overlap = (store.t1[columns] > mine.t0[rows]) & (store.t0[columns] < mine.t1[rows])
+        rows, columns = rows[overlap], columns[overlap]
+        hit = pair_conflicts(mine, rows, store, columns)
+        for k, owner in zip(mine.owner[rows[hit]], store.owner[columns[hit]]):
+            found[k].add(int(owner))
+        return [sorted({self._agents[o] for o in owners} - {agent}) for owners in found]
 
 
 class PadTimeline:
-    """Reservations of a vertiport's pads: ``[start_s, end_s)`` intervals, at most ``pads`` at once."""
+    """Reservations of a vertiport's pads: ``[start_s, end_s)`` intervals, at most ``pads`` at once.
+
+    Kept sorted by start, with their ends sorted apart: a question about a window looks only at
+    reservations that start before it ends and no longer before it starts than the longest one
+    lasts, and a search for the next free moment walks the ends after it in order.
+    """
 
     def __init__(self, pads: int) -> None:
         self.pads = pads
         self._intervals: list[tuple[float, float]] = []  # sorted by start
+        self._ends: list[float] = []  # sorted
+        self._longest_s = 0.0
+
+    def _overlapping(self, start_s: float, end_s: float) -> list[tuple[float, float]]:
+        lo = bisect.bisect_left(self._intervals, (start_s - self._longest_s, -np.inf))
+        hi = bisect.bisect_left(self._intervals, (end_s, -np.inf))
+        return [(a, b) for a, b in self._intervals[lo:hi] if b > start_s]
 
     def fits(self, start_s: float, end_s: float) -> bool:
         """Would one more reservation over ``[start_s, end_s)`` keep at most ``pads`` in use?"""
-        overlapping = [(a, b) for a, b in self._intervals if a < end_s and b > start_s]
+        overlapping = self._overlapping(start_s, end_s)
         if len(overlapping) < self.pads:
             return True
         # The most in use at once inside the window: count at every start within it.
@@ -184,16 +254,20 @@ class PadTimeline:
         """The least delay that makes ``[start_s, end_s)`` fit: 0, or until some reservation ends."""
         if self.fits(start_s, end_s):
             return 0.0
-        for end in sorted(b for _, b in self._intervals if b > start_s):
+        for end in self._ends[bisect.bisect_right(self._ends, start_s):]:
             if self.fits(end, end + end_s - start_s):
                 return end - start_s
         raise AssertionError("a pad frees up once every reservation has ended")
 
     def reserve(self, start_s: float, end_s: float) -> None:
         bisect.insort(self._intervals, (start_s, end_s))
+        bisect.insort(self._ends, end_s)
+        self._longest_s = max(self._longest_s, end_s - start_s)
 
     def prune(self, now_s: float) -> None:
-        self._intervals = [(a, b) for a, b in self._intervals if b > now_s]
+        if self._ends and self._ends[0] <= now_s:
+            self._intervals = [(a, b) for a, b in self._intervals if b > now_s]
+            self._ends = self._ends[bisect.bisect_right(self._ends, now_s):]
 
 
 def detour_m(start_xy: tuple[float, float], end_xy: tuple[float, float], obstacles: list, clearance_m: float,
