@@ -9,6 +9,7 @@ import pytest
 import shapely
 from gwangju_twin import runner, scenario
 from gwangju_twin.agents.drones import TAKEOFF_PAD_S
+from gwangju_twin.airspace import Trajectory
 from gwangju_twin.areas import load_area
 from gwangju_twin.audit import audit, separation_figures
 from gwangju_twin.errors import RoutingError, ScenarioError, TwinError
@@ -274,3 +275,56 @@ def test_impossible_flights_and_bad_references_are_one_line() -> None:
     with pytest.raises(ScenarioError, match="corridor park_to_wolchul ends at 'nowhere', which is not a vertiport"):
         scenario.loads(_text(FREE_ZONE, **{'end = "wolchul_vertiport"\n\n[[drones.corridors]]':
                                            'end = "nowhere"\n\n[[drones.corridors]]'}))
+
+
+def _flight(agent: str, start_s: float, stops: list[tuple[float, float, float]], speed_mps: float) -> Trajectory:
+    """A flight over ``stops`` (x, y, z): a minute on the pad, then straight at ``speed_mps`` in 3D."""
+    t, points = start_s + 60.0, [(start_s, *stops[0])]
+    phases = ["pad"]
+    for a, b in zip(stops, stops[1:]):
+        points.append((t, *a))
+        phases.append("cruise")
+        t += max(float(np.linalg.norm(np.subtract(b, a))) / speed_mps, 1.0)
+    points.append((t, *stops[-1]))
+    phases.append("landed")
+    return Trajectory(agent, np.array([p[0] for p in points]), np.array([p[1:] for p in points], dtype=float),
+                      tuple(phases), 150.0, 30.0)
+
+
+_coordinate = st.integers(min_value=0, max_value=1500).map(float)
+_stops = st.lists(st.tuples(_coordinate, _coordinate, st.sampled_from([0.0, 40.0, 60.0, 75.0, 100.0])),
+                  min_size=2, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(committed=st.lists(st.tuples(st.integers(min_value=0, max_value=900).map(float), _stops,
+                                    st.sampled_from([8.0, 15.0, 25.0])), min_size=1, max_size=6),
+       candidate=st.tuples(st.integers(min_value=0, max_value=900).map(float), _stops, st.sampled_from([8.0, 15.0])),
+       delays=st.lists(st.integers(min_value=0, max_value=600).map(float), min_size=1, max_size=5))
+def test_the_airspace_index_finds_exactly_the_conflicts_the_checker_sees(committed, candidate, delays) -> None:
+    """The planner's time-indexed airspace against the audit's separation checker (which shares none
+    of its code): pair by pair of airborne pieces, a committed flight conflicts with the candidate
+    iff the checker finds both minima broken at once; a batch of departure slots answers as each
+    slot alone would."""
+    from gwangju_twin.airspace import GROUND_PHASES, Airspace
+    from gwangju_twin.audit import _encounter
+
+    airspace = Airspace()
+    flights = [_flight(f"d-{k}", start, stops, speed) for k, (start, stops, speed) in enumerate(committed)]
+    for flight in flights:
+        airspace.commit(flight)
+    mine = _flight("me-1", *candidate)
+
+    def pieces(trajectory):
+        return [(float(trajectory.t_s[i]), float(trajectory.t_s[i + 1]), trajectory.agent, trajectory.xyz_m[i],
+                 trajectory.xyz_m[i + 1]) for i, phase in enumerate(trajectory.phases[:-1])
+                if phase not in GROUND_PHASES and trajectory.t_s[i + 1] > trajectory.t_s[i]]
+
+    def expected(delay_s: float) -> list[str]:
+        shifted = mine.shifted(delay_s)
+        return sorted({other.agent for other in flights for a in pieces(shifted) for b in pieces(other)
+                       if min(a[1], b[1]) > max(a[0], b[0]) and _encounter(a, b, 150.0, 30.0)[1] is not None})
+
+    shape = airspace.segments_of(mine)
+    assert airspace.conflicts_with(mine) == expected(0.0)
+    assert airspace.conflicts_at(mine.agent, [(shape, d) for d in delays]) == [expected(d) for d in delays]
