@@ -466,18 +466,32 @@ AIRBORNE_PHASES = ("climb", "cruise", "transition", "descent")  # a track point'
 MERGE_GAP_S = 1.0  # two loss intervals of one pair closer than this are one encounter
 
 
-def _drone_segments(tracks: pd.DataFrame) -> list[tuple[float, float, str, np.ndarray, np.ndarray]]:
-    """Airborne pieces of every recorded drone track: ``(t0, t1, agent, point0, point1)``, by start time."""
-    drones = tracks[tracks["kind"] == "drone"]
+def _drone_segments(tracks: pd.DataFrame | list[tuple]) -> list[tuple[float, float, str, np.ndarray, np.ndarray]]:
+    """Airborne pieces of every recorded drone track: ``(t0, t1, agent, point0, point1)``, by start time.
+
+    ``tracks``: the record's table, or its rows as :class:`twin.record.Tracks` holds them (a
+    running model's own figures, which need no pandas).
+    """
+    if isinstance(tracks, list):
+        from gwangju_twin.record import Tracks
+
+        at = {name: k for k, name in enumerate(Tracks.COLUMNS)}
+        rows = [(r[at["agent"]], r[at["t_s"]], r[at["x_m"]], r[at["y_m"]], r[at["altitude_m"]], r[at["state"]])
+                for r in tracks if r[at["kind"]] == "drone"]
+    else:
+        drones = tracks[tracks["kind"] == "drone"]
+        rows = list(zip(drones["agent"], drones["t_s"], drones["x_m"], drones["y_m"], drones["altitude_m"],
+                        drones["state"]))
+    by_agent: dict[str, list[tuple]] = {}
+    for row in rows:
+        by_agent.setdefault(str(row[0]), []).append(row)
     pieces = []
-    for agent, frame in drones.groupby("agent", sort=True):
-        frame = frame.sort_values("t_s", kind="stable")
-        t = frame["t_s"].to_numpy()
-        xyz = frame[["x_m", "y_m", "altitude_m"]].to_numpy(dtype=float)
-        state = frame["state"].to_numpy()
-        for i in range(len(t) - 1):
-            if state[i] in AIRBORNE_PHASES and t[i + 1] > t[i]:
-                pieces.append((float(t[i]), float(t[i + 1]), str(agent), xyz[i], xyz[i + 1]))
+    for agent in sorted(by_agent):
+        points = sorted(by_agent[agent], key=lambda row: row[1])  # stable: equal times keep their order
+        for (_, t0, x0, y0, z0, state), (_, t1, x1, y1, z1, _) in zip(points, points[1:]):
+            if state in AIRBORNE_PHASES and t1 > t0:
+                pieces.append((float(t0), float(t1), agent, np.array([x0, y0, z0], dtype=float),
+                               np.array([x1, y1, z1], dtype=float)))
     pieces.sort(key=lambda piece: (piece[0], piece[2]))
     return pieces
 
@@ -529,12 +543,6 @@ def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tup
     each pair keeping the larger of its two types' minima; a drone's type is its name up to the
     first '-'). Every pair of recorded straight pieces that overlap in time is checked exactly.
     """
-    import pandas as pd
-
-    if not isinstance(tracks, pd.DataFrame):
-        from gwangju_twin.record import Tracks
-
-        tracks = pd.DataFrame(tracks, columns=list(Tracks.COLUMNS))
     pieces = _drone_segments(tracks)
     widest = (max((h for h, _ in minima.values()), default=0.0), max((v for _, v in minima.values()), default=0.0))
     closest, losses, active = None, {}, []
