@@ -367,18 +367,21 @@ class DroneService:
         mass = (kind.empty_mass_kg + payload_kg) / kind.empty_mass_kg
         return float(kind.cruise_power_w * mass * (seconds * np.array(weights)).sum())
 
-    def _pads_free(self, drone: Drone, trajectory: Trajectory, destination: str) -> bool:
-        return self._pad_wait_s(drone, trajectory, destination) == 0.0
+    def _pads_free(self, drone: Drone, trajectory: Trajectory, destination: str, delay_s: float = 0.0) -> bool:
+        return self._pad_wait_s(drone, trajectory, destination, delay_s) == 0.0
 
-    def _pad_wait_s(self, drone: Drone, trajectory: Trajectory, destination: str) -> float:
-        """How much later the flight must leave to find its take-off pad and its landing pad free."""
+    def _pad_wait_s(self, drone: Drone, trajectory: Trajectory, destination: str, delay_s: float = 0.0) -> float:
+        """How much later than ``delay_s`` after its planned departure the flight must leave to find its
+        take-off pad and its landing pad free."""
         origin, landing_pads = self.pads[drone.at], self.pads[destination]
+        times = trajectory.t_s
+        start, descent, end = times[0] + delay_s, times[-2] + delay_s, times[-1] + delay_s  # as shifted() would
         wait_s = 0.0
         while True:
-            start_s = trajectory.start_s + wait_s
+            start_s = float(start) + wait_s
             takeoff = origin.earliest_shift(start_s, start_s + TAKEOFF_PAD_S)
-            descent_s = float(trajectory.t_s[-2]) + wait_s + takeoff
-            landing = landing_pads.earliest_shift(descent_s, trajectory.end_s + wait_s + takeoff + drone.type.turnaround_s)
+            descent_s = float(descent) + wait_s + takeoff
+            landing = landing_pads.earliest_shift(descent_s, float(end) + wait_s + takeoff + drone.type.turnaround_s)
             if takeoff == landing == 0.0:
                 return wait_s
             wait_s += takeoff + landing
@@ -436,8 +439,8 @@ class DroneService:
         faster). ``final``: no deconfliction, or the longest ground hold reached; the last slot."""
         cfg, delay_s = self.config, 0.0
         while True:
-            delay_s += self._pad_wait_s(drone, base[1.0].shifted(delay_s), destination)
-            free = [s for s in speeds if self._pads_free(drone, base[s].shifted(delay_s), destination)]
+            delay_s += self._pad_wait_s(drone, base[1.0], destination, delay_s)
+            free = [s for s in speeds if self._pads_free(drone, base[s], destination, delay_s)]
             final = not (cfg.strategic or cfg.tactical) or delay_s >= MAX_GROUND_HOLD_S
             yield delay_s, free, final
             if final:
