@@ -179,13 +179,9 @@ class Airspace:
         """A candidate's airborne segments, to check it at several departure times."""
         return Segments.of([candidate])
 
-    def conflicts_with(self, candidate: Trajectory, mine: Segments | None = None, delay_s: float = 0.0) -> list[str]:
-        """The drones whose committed flights the candidate would come too close to (sorted, unique).
-
-        ``mine`` (from :meth:`segments_of`) and ``delay_s`` check the candidate left ``delay_s`` later.
-        """
-        shape = self.segments_of(candidate) if mine is None else mine
-        return self.conflicts_at(candidate.agent, [(shape, delay_s)])[0]
+    def conflicts_with(self, candidate: Trajectory) -> list[str]:
+        """The drones whose committed flights the candidate would come too close to (sorted, unique)."""
+        return self.conflicts_at(candidate.agent, [(self.segments_of(candidate), 0.0)])[0]
 
     def conflicts_at(self, agent: str, tries: list[tuple[Segments, float]]) -> list[list[str]]:
         """For each ``(segments, delay_s)``, a flight of ``agent`` shaped so and left ``delay_s`` later:
