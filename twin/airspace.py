@@ -140,9 +140,9 @@ class Airspace:
 
     def __init__(self) -> None:
         self._agents: list[str] = []  # owner index -> drone name
-        self._ends_s: list[float] = []  # owner index -> when its flight lands
-        self._pending: list[Segments] = []  # committed since the arrays were last merged
+        self._pending: list[tuple[Segments, float]] = []  # committed since the arrays were last merged, with landing
         self._store: Segments = Segments.of([])
+        self._landing_s = np.zeros(0)  # per stored segment: when its flight lands
         self._longest_s = 0.0
 
     def prune(self, now_s: float) -> None:
@@ -150,28 +150,30 @@ class Airspace:
         self._merge()
         if not len(self._store.t0):
             return
-        ends = np.asarray(self._ends_s)
-        keep = ends[self._store.owner] >= now_s
+        keep = self._landing_s >= now_s
         if not keep.all():
             self._store = Segments(*(getattr(self._store, f)[keep] for f in self.FIELDS))
+            self._landing_s = self._landing_s[keep]
 
     def commit(self, trajectory: Trajectory) -> None:
         owner = len(self._agents)
         self._agents.append(trajectory.agent)
-        self._ends_s.append(trajectory.end_s)
         segments = Segments.of([trajectory])
         if len(segments.t0):
-            self._pending.append(Segments(np.full(len(segments.t0), owner), *(getattr(segments, f)
-                                                                             for f in self.FIELDS[1:])))
+            self._pending.append((Segments(np.full(len(segments.t0), owner), *(getattr(segments, f)
+                                                                              for f in self.FIELDS[1:])),
+                                  trajectory.end_s))
             self._longest_s = max(self._longest_s, float((segments.t1 - segments.t0).max()))
 
     def _merge(self) -> None:
         if not self._pending:
             return
-        parts = [self._store, *self._pending]
+        parts = [self._store, *(segments for segments, _ in self._pending)]
         merged = Segments(*(np.concatenate([getattr(p, f) for p in parts]) for f in self.FIELDS))
+        landing = np.concatenate([self._landing_s, *(np.full(len(seg.t0), end_s) for seg, end_s in self._pending)])
         order = np.argsort(merged.t0, kind="stable")
         self._store = Segments(*(getattr(merged, f)[order] for f in self.FIELDS))
+        self._landing_s = landing[order]
         self._pending = []
 
     @staticmethod
