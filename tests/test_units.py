@@ -40,3 +40,24 @@ def test_any_input_gives_a_float_or_a_value_error(value: object) -> None:
         assert "must be" in str(exc)
     else:
         assert math.isfinite(result)
+
+
+@pytest.mark.parametrize("unit_text", sorted(units.COMMON_UNITS))
+def test_each_common_unit_is_pints_factor_for_its_kind(unit_text: str) -> None:
+    kind, factor = units.COMMON_UNITS[unit_text]
+    si_unit, allowed = units.KINDS[kind]
+    assert units._pint_si("1", unit_text, si_unit, allowed) == factor
+    for other in set(units.KINDS) - {kind}:  # a unit of another kind is refused, not converted
+        with pytest.raises(ValueError, match="must be"):
+            units.to_si(f"1 {unit_text}", other)
+
+
+@given(
+    st.sampled_from(sorted(units.COMMON_UNITS)),
+    st.one_of(st.floats(min_value=0, max_value=1e6), st.integers(min_value=0, max_value=10**6).map(float),
+              st.decimals(min_value=0, max_value=1000, places=2).map(float)),
+)
+def test_the_common_units_give_pints_floats_to_the_last_bit(unit_text: str, number: float) -> None:
+    kind, _ = units.COMMON_UNITS[unit_text]
+    si_unit, allowed = units.KINDS[kind]
+    assert units.to_si(f"{number!r} {unit_text}", kind) == units._pint_si(repr(number), unit_text, si_unit, allowed)

@@ -32,6 +32,41 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 
 
+# The units scenario files use, with the factor pint gives each to the SI unit of its kind. With
+# these, reading a scenario needs no pint at all (its import and registry are about 0.1 s of a
+# cold ``twin run``); any other spelling goes to pint. pint converts a quantity by one
+# multiplication by this same factor, so the fast path gives pint's floats to the last bit:
+# tests/test_units.py checks every entry against pint, factor and products.
+COMMON_UNITS: dict[str, tuple[str, float]] = {
+    "m/s": ("speed", 1.0),
+    "km/h": ("speed", 0.2777777777777778),
+    "s": ("duration", 1.0),
+    "min": ("duration", 60.0),
+    "h": ("duration", 3600.0),
+    "d": ("duration", 86400.0),
+    "m": ("length", 1.0),
+    "km": ("length", 1000.0),
+    "J": ("energy", 1.0),
+    "Wh": ("energy", 3600.0),
+    "kWh": ("energy", 3600000.0),
+    "W": ("power", 1.0),
+    "kW": ("power", 1000.0),
+    "kWh/km": ("energy_per_length", 3600.0),
+    "Wh/km": ("energy_per_length", 3.6),
+    "kg": ("mass", 1.0),
+    "t": ("mass", 1000.0),
+    "/ s": ("rate", 1.0),
+    "/s": ("rate", 1.0),
+    "/ min": ("rate", 0.016666666666666666),
+    "/ h": ("rate", 0.0002777777777777778),
+    "/h": ("rate", 0.0002777777777777778),
+    "/ d": ("rate", 1.1574074074074073e-05),
+    "kg/s": ("mass_rate", 1.0),
+    "kg/h": ("mass_rate", 0.0002777777777777778),
+    "kg/d": ("mass_rate", 1.1574074074074073e-05),
+}
+
+
 _NUMBER_UNIT = re.compile(r"^\s*(?P<number>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*(?P<unit>(1\s*/|/|[A-Za-z])[A-Za-z0-9_/ *^]*?)\s*$")
 
 
@@ -83,15 +118,24 @@ def to_si(text: object, kind: str) -> float:
     match = _NUMBER_UNIT.match(text)
     if match is None:
         raise ValueError(f"must be {allowed}")
-    try:
-        unit_text = match["unit"]
-        unit = registry().parse_units("1" + unit_text if unit_text.startswith("/") else unit_text)
-        value = (float(match["number"]) * unit).to(si_unit).magnitude
-    except Exception:  # noqa: BLE001 - pint raises many types for text it cannot read; all mean "bad unit"
-        raise ValueError(f"must be {allowed}") from None
+    unit_text = match["unit"]
+    common = COMMON_UNITS.get(unit_text)
+    if common is not None and common[0] == kind:
+        value = float(match["number"]) * common[1]
+    else:
+        value = _pint_si(match["number"], unit_text, si_unit, allowed)
     if not math.isfinite(value):
         raise ValueError(f"must be {allowed} (a finite number)")
     return float(value)
+
+
+def _pint_si(number: str, unit_text: str, si_unit: str, allowed: str) -> float:
+    """``number`` in ``unit_text`` converted by pint to ``si_unit``; a ValueError if pint cannot."""
+    try:
+        unit = registry().parse_units("1" + unit_text if unit_text.startswith("/") else unit_text)
+        return float((float(number) * unit).to(si_unit).magnitude)
+    except Exception:  # noqa: BLE001 - pint raises many types for text it cannot read; all mean "bad unit"
+        raise ValueError(f"must be {allowed}") from None
 
 
 def parse_clock(text: str) -> float:
