@@ -115,11 +115,14 @@ def test_ruff_finds_nothing() -> None:
 
 def test_a_run_imports_only_the_mesa_it_uses_and_mesa_stays_whole() -> None:
     """Building a model pulls in neither pandas, networkx's spaces nor scipy.spatial through mesa or pint's dask;
-    a later ``import mesa`` is the whole package, with the same Agent and Model classes."""
+    a later ``import mesa`` is the whole package, with the same Agent and Model classes and mesa.model's logger."""
     code = (
         "import sys\n"
         "from gwangju_twin import model, units\n"
-        "units.to_si('5 km/h', 'speed')\n"
+        "units.to_si('5 km/h', 'speed'), units.to_si('3 mi/h', 'speed')  # the table, then pint\n"
+        "from mesa import mesa_logging\n"
+        "logger = mesa_logging._module_loggers['mesa.model']\n"
+        "print(logger.name, mesa_logging.create_module_logger.__qualname__)\n"
         "heavy = sorted(m for m in ('pandas', 'scipy.spatial', 'dask', 'tqdm', 'mesa.datacollection') if m in sys.modules)\n"
         "import mesa\n"
         "from mesa import DataCollector, batch_run\n"
@@ -128,6 +131,7 @@ def test_a_run_imports_only_the_mesa_it_uses_and_mesa_stays_whole() -> None:
         "print(dask.__name__)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    first, second = done.stdout.splitlines()
+    logger, first, second = done.stdout.splitlines()
+    assert logger == "MESA.mesa.model create_module_logger"  # the logger mesa names; mesa's function put back
     assert first.startswith("[] True True 3.3") and first.endswith("False"), first
     assert second == "dask"  # pint was kept from dask, nobody else is

@@ -41,8 +41,31 @@ def _package() -> ModuleType:
     return package
 
 
+def _import_model_module() -> ModuleType:
+    """``mesa.model``, whose import names its logger after itself, without reading source files.
+
+    ``mesa.model`` calls ``mesa_logging.create_module_logger()``, which finds the calling module
+    with ``inspect.stack()``: that reads the source of every frame on the stack, about 30 ms of a
+    cold ``twin run``. While ``mesa.model`` is imported, the call gets that same name, the
+    caller's ``__name__``, from the frame directly; the logger is the one mesa would make.
+    """
+    if "mesa.model" in sys.modules:
+        return sys.modules["mesa.model"]
+    logging_module = importlib.import_module("mesa.mesa_logging")
+    create = logging_module.create_module_logger
+
+    def create_named(name: str | None = None):  # noqa: ANN202 - mesa's logger
+        return create(sys._getframe(1).f_globals["__name__"] if name is None else name)
+
+    logging_module.create_module_logger = create_named
+    try:
+        return importlib.import_module("mesa.model")
+    finally:
+        logging_module.create_module_logger = create
+
+
 mesa = _package()
 Agent = importlib.import_module("mesa.agent").Agent
-Model = importlib.import_module("mesa.model").Model
+Model = _import_model_module().Model
 
 __all__ = ["Agent", "Model"]
