@@ -15,10 +15,13 @@ still, is recorded in the model's tracks.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from operator import attrgetter, ne
 from typing import TYPE_CHECKING
 
+import numpy as np
 from gwangju_twin.mesa_core import Agent
 from gwangju_twin.resources import Resource
 from gwangju_twin.shuttle_config import Charging, Energy, Supervision
@@ -78,22 +81,33 @@ class RoadVehicle(Agent):
         self.record()
 
     # --- movement -------------------------------------------------------------------------
-    def position_m(self, now_s: float) -> tuple[float, float]:
-        """Where the vehicle is at ``now_s``: on its node, or interpolated along the edge it drives."""
-        net = self.world.network
+    def motion(self, now_s: float) -> tuple[int, float, float, float, float]:
+        """How the vehicle moves at ``now_s``: ``(edge, start_s, end_s, stopped_at_s, next_edge_s)``.
+
+        It drives ``edge`` from ``start_s`` to ``end_s`` at constant speed, and stands where it
+        was at ``stopped_at_s`` if it stopped on the way (NaN: it did not); ``edge`` is -1 while
+        it stands on ``node``. ``next_edge_s`` is when a stretch moves on to its next edge
+        (infinity when only an event changes the motion). :meth:`position_m` and
+        :class:`FleetPositions` read it alike.
+        """
         if self.edge is None:
-            return float(net.x_m[self.node]), float(net.y_m[self.node])
+            return -1, 0.0, 0.0, math.nan, math.inf
         if self._stretch is not None:
             edges, ends = self._stretch
             i = min(bisect.bisect_right(ends, now_s), len(edges) - 1)  # the edge under way
-            start_s = ends[i - 1] if i else self.edge_start_s
-            span_s = max(ends[i] - start_s, 1e-9)
-            return net.point_along(edges[i], min(max((now_s - start_s) / span_s, 0.0), 1.0))
-        if self.state == "stopped":
-            span_s = max(self.next_node_s - self.edge_start_s, 1e-9)
-            return net.point_along(self.edge, min((self._stopped_at_s - self.edge_start_s) / span_s, 1.0))
-        span_s = max(self.next_node_s - self.edge_start_s, 1e-9)
-        return net.point_along(self.edge, min(max((now_s - self.edge_start_s) / span_s, 0.0), 1.0))
+            return (edges[i], ends[i - 1] if i else self.edge_start_s, ends[i], math.nan,
+                    ends[i] if i < len(edges) - 1 else math.inf)
+        stopped_at_s = self._stopped_at_s if self.state == "stopped" else math.nan
+        return self.edge, self.edge_start_s, self.next_node_s, stopped_at_s, math.inf
+
+    def position_m(self, now_s: float) -> tuple[float, float]:
+        """Where the vehicle is at ``now_s``: on its node, or interpolated along the edge it drives."""
+        net = self.world.network
+        edge, start_s, end_s, stopped_at_s, _ = self.motion(now_s)
+        if edge < 0:
+            return float(net.x_m[self.node]), float(net.y_m[self.node])
+        at_s = now_s if math.isnan(stopped_at_s) else stopped_at_s
+        return net.point_along(edge, min(max((at_s - start_s) / max(end_s - start_s, 1e-9), 0.0), 1.0))
 
     def record(self, t_s: float | None = None) -> None:
         """Add the current node to the model's tracks, at ``t_s`` (default: now)."""
@@ -305,3 +319,55 @@ class RoadVehicle(Agent):
             self.model.clock.after(missing_j / self.depot.charging.power_w, full)
 
         self.depot.chargers.request(plugged_in)
+
+
+class FleetPositions:
+    """:meth:`RoadVehicle.position_m` of a whole fleet on one network at once, as an (n, 2) array.
+
+    The viewer places every vehicle every frame: 5,000 calls of ``position_m`` are about 10 ms of
+    Python a frame. This keeps each vehicle's :meth:`RoadVehicle.motion` in arrays and asks a
+    vehicle again only when what it does changed (an event set another edge, a stretch, a stop)
+    or its stretch moved on to the next edge; the rest is numpy, and the points come from
+    :meth:`RoadNetwork.points_along`.
+    """
+
+    # What an event changes whenever it changes a vehicle's motion: a new edge (edge_start_s), an
+    # arrival (edge), a stretch begun or ended (_stretch, edge_start_s), a stop (state), a resume
+    # (state, edge_start_s). A vehicle that stands still between drives set off at a new edge_start_s.
+    _EVENT_STATE = attrgetter("edge", "edge_start_s", "_stretch", "state")
+
+    def __init__(self, vehicles: Sequence[RoadVehicle]) -> None:
+        self.vehicles = list(vehicles)
+        n = len(self.vehicles)
+        self._seen: list[tuple | None] = [None] * n
+        self._edge = np.full(n, -1, dtype=np.intp)
+        self._start_s, self._end_s = np.zeros(n), np.ones(n)
+        self._stopped_at_s = np.full(n, np.nan)  # NaN: not stopped, the position is the one at the time asked
+        self._next_edge_s = np.full(n, np.inf)
+        self._node = np.zeros(n, dtype=np.intp)
+        self._asked_s = -math.inf
+
+    def at(self, now_s: float) -> np.ndarray:
+        """Every vehicle's ``position_m(now_s)``, in the order of :attr:`vehicles`."""
+        if not self.vehicles:
+            return np.zeros((0, 2))
+        seen = list(map(self._EVENT_STATE, self.vehicles))
+        if now_s < self._asked_s:  # back in time (a replay): ask everyone
+            stale = range(len(seen))
+        else:
+            changed = np.fromiter(map(ne, seen, self._seen), dtype=bool, count=len(seen))
+            stale = np.flatnonzero(changed | (self._next_edge_s <= now_s)).tolist()
+        for i in stale:
+            vehicle = self.vehicles[i]
+            (self._edge[i], self._start_s[i], self._end_s[i], self._stopped_at_s[i],
+             self._next_edge_s[i]) = vehicle.motion(now_s)
+            self._node[i] = vehicle.node
+        self._seen, self._asked_s = seen, now_s
+        net = self.vehicles[0].world.network
+        at_s = np.where(np.isnan(self._stopped_at_s), now_s, self._stopped_at_s)
+        fraction = np.clip((at_s - self._start_s) / np.maximum(self._end_s - self._start_s, 1e-9), 0.0, 1.0)
+        moving = self._edge >= 0
+        xy = np.column_stack((net.x_m[self._node], net.y_m[self._node]))
+        if moving.any():
+            xy[moving] = net.points_along(self._edge[moving], fraction[moving])
+        return xy

@@ -112,3 +112,34 @@ random_bins = 8
     fast, slow = run(True), run(False)
     assert fast[:3] == slow[:3]
     assert fast[3] < slow[3] or count == 0
+
+
+def test_fleet_positions_are_each_vehicles_own_position(helsinki_map) -> None:
+    """The viewer's vectorised placement equals every vehicle's ``position_m``: on nodes, on single
+    edges, in express stretches and stopped by a disengagement, going forward and once back."""
+    from collections import Counter
+
+    from gwangju_twin.agents.vehicle import FleetPositions
+    from gwangju_twin.runner import build_model
+
+    text = scenario.resolve("bitgreen_shuttles").read_text(encoding="utf-8")  # with more stops than by default
+    model = build_model(scenario.loads(text.replace('disengagement_rate = "0.2 / h"', 'disengagement_rate = "6 / h"')),
+                        area="helsinki_test", seed=3)
+    fleets = [(service.vehicles, FleetPositions(service.vehicles)) for service in model.services
+              if getattr(service, "vehicles", None)]
+    rng = np.random.default_rng(0)
+    seen: Counter[str] = Counter()
+    t_s = 0.0
+    while t_s < model.duration_s:
+        t_s = min(t_s + float(rng.choice([0.5, 7.0, 90.0, 600.0])), model.duration_s)
+        model.run_until(t_s)
+        now_s = model.now_s
+        for when_s in ([now_s, now_s - 30.0] if seen["back"] < 3 and now_s > 3600 else [now_s]):
+            seen["back"] += when_s < now_s
+            for vehicles, fleet in fleets:
+                expected = np.array([v.position_m(when_s) for v in vehicles])
+                assert np.allclose(fleet.at(when_s), expected, rtol=0, atol=1e-6), when_s
+        for vehicles, _ in fleets:
+            seen.update("stretch" if v._stretch else "node" if v.edge is None else v.state == "stopped" and "stopped"
+                        or "edge" for v in vehicles)
+    assert seen["stretch"] and seen["stopped"] and seen["edge"] and seen["node"] and seen["back"] == 3, seen

@@ -56,3 +56,27 @@ def test_point_along_follows_the_edge_geometry(helsinki_world) -> None:
         for fraction in (0.0, 0.13, 0.5, 0.77, 1.0):
             point = line.interpolate(fraction, normalized=True)
             assert net.point_along(edge, fraction) == pytest.approx((point.x, point.y), abs=1e-6)
+
+
+def test_points_along_many_at_once_are_each_point_along(helsinki_world) -> None:
+    """The vectorised placement (the viewer's, for thousands of vehicles a frame) against the one-by-one one."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    net = helsinki_world.network
+    fractions = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(min_value=0.0, max_value=1.0))
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, net.edge_count - 1), fractions), min_size=1, max_size=50))
+    def check(pairs: list[tuple[int, float]]) -> None:
+        edges, fractions_ = zip(*pairs)
+        got = net.points_along(np.array(edges), np.array(fractions_))
+        expected = np.array([net.point_along(e, f) for e, f in pairs])
+        assert np.allclose(got, expected, rtol=0, atol=1e-6)
+
+    check()
+    # every edge, both ends and its middle, in one call
+    every = np.arange(net.edge_count)
+    for fraction in (0.0, 0.5, 1.0):
+        expected = np.array([net.point_along(e, fraction) for e in every])
+        assert np.allclose(net.points_along(every, np.full(net.edge_count, fraction)), expected, rtol=0, atol=1e-6)

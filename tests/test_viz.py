@@ -70,6 +70,26 @@ def test_roads_and_agents_are_drawn_where_they_are() -> None:
     pygame.quit()
 
 
+def test_vehicles_drawn_at_once_are_the_markers_drawn_one_by_one() -> None:
+    """The fast path (one numpy placement, one ``blits`` of sprites) draws the very pixels of the
+    one-marker-at-a-time drawing, in every state the vehicle passes through."""
+    model = _model()
+    viewer = Viewer(lambda loop: model, size=(400, 300), speed=1.0)
+    scene, service = viewer.scene, model.services[0]
+    states = set()
+    for t_s in (0.0, 250.0, 700.0, 5000.0, 84000.0, 86300.0):
+        model.run_until(t_s)
+        (marker,) = scene.markers()
+        one_by_one, at_once = pygame.Surface((400, 300)), pygame.Surface((400, 300))
+        scene._draw_marker(one_by_one, viewer.camera, marker)
+        scene._draw_vehicles(at_once, viewer.camera, service, model.now_s)
+        assert pygame.image.tobytes(at_once, "RGB") == pygame.image.tobytes(one_by_one, "RGB")
+        assert pygame.image.tobytes(at_once, "RGB").count(b"\x00") < 400 * 300 * 3  # something was drawn
+        states.add(marker.state)
+    assert len(states) >= 2, states
+    pygame.quit()
+
+
 def test_hangul_renders_as_glyphs_not_boxes() -> None:
     pygame.init()
     nanum = pygame.font.Font(str(hangul_font_path()), 28)

@@ -141,6 +141,35 @@ class RoadNetwork:
         (xa, ya), (xb, yb) = coords[i], coords[i + 1]
         return xa + local * (xb - xa), ya + local * (yb - ya)
 
+    def points_along(self, edges: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+        """:meth:`point_along` for many (edge, fraction) pairs in one numpy pass: an (n, 2) array.
+
+        Every edge's points sit in one array, their distances along the edge offset by the
+        lengths of the edges before it, so one binary search finds each pair's segment.
+        """
+        flat = self._flat_geometry()
+        edges = np.asarray(edges, dtype=np.intp)
+        first, last = flat["first"][edges], flat["first"][edges + 1] - 1  # an edge's first and last point
+        target = flat["along"][first] + np.asarray(fractions, dtype=float) * flat["length"][edges]
+        i = np.clip(np.searchsorted(flat["along"], target, side="right") - 1, first, last - 1)
+        step = flat["along"][i + 1] - flat["along"][i]
+        local = np.divide(target - flat["along"][i], step, out=np.zeros_like(target), where=step > 0)
+        coords = flat["coords"]
+        return coords[i] + local[:, None] * (coords[i + 1] - coords[i])
+
+    def _flat_geometry(self) -> dict[str, np.ndarray]:
+        """All edges' points in one array, with where each edge starts and the running distance."""
+        flat = self.__dict__.get("_flat")
+        if flat is None:
+            coords = np.concatenate(self.edge_coords_m) if self.edge_coords_m else np.zeros((0, 2))
+            first = np.concatenate([[0], np.cumsum([len(c) for c in self.edge_coords_m])]).astype(np.intp)
+            step = np.hypot(*np.diff(coords, axis=0).T) if len(coords) else np.zeros(0)
+            step[first[1:-1] - 1] = 0.0  # from one edge's last point to the next edge's first: not a road
+            along = np.concatenate([[0.0], np.cumsum(step)])
+            flat = self._flat = {"coords": coords, "first": first, "along": along,
+                                 "length": along[first[1:] - 1] - along[first[:-1]]}
+        return flat
+
     def _geometry(self, edge: int) -> tuple:
         """An edge's points and cumulative lengths as plain Python lists, computed once per edge
         (the viewer places every vehicle every frame)."""

@@ -5,6 +5,7 @@ on their way to the certification center."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import pygame
 import pyproj
 import shapely
 import shapely.ops
+from gwangju_twin.agents.vehicle import FleetPositions
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.model import TwinModel
 from gwangju_twin.viz.basemap import basemap_for
@@ -34,6 +36,8 @@ SHADOW = (10, 12, 16)
 PX_PER_M_ALTITUDE = 0.25  # how far up a drone is drawn above its shadow, per metre of altitude
 EMPTY_STATE = (40, 44, 56)  # driving empty: to a pick-up, deadheading, returning, rebalancing
 LAYERS = ("basemap", "roads", "zones", "sites", "coverage", "bins", "vehicles", "parts", "drones")
+MARKER_RADIUS_PX, MARKER_CORE_PX = 7, 4  # a vehicle: a disc of its kind's colour, a dot of its state's
+SPRITE_KEY = (255, 0, 255)  # the transparent colour of marker sprites (no kind or state is drawn in it)
 
 
 def place_label(screen: pygame.Surface, label: pygame.Surface, at: tuple[int, int], taken: list[pygame.Rect],
@@ -56,6 +60,22 @@ def place_label(screen: pygame.Surface, label: pygame.Surface, at: tuple[int, in
     return False
 
 
+class MarkerSprites(dict):
+    """A vehicle's marker by ``(kind, state)``, drawn once: the same pixels as :meth:`Scene._draw_marker`."""
+
+    def __missing__(self, key: tuple[str, str]) -> pygame.Surface:
+        kind, state = key
+        size = 2 * MARKER_RADIUS_PX + 1
+        sprite = pygame.Surface((size, size))
+        sprite.fill(SPRITE_KEY)
+        sprite.set_colorkey(SPRITE_KEY)
+        centre = (MARKER_RADIUS_PX, MARKER_RADIUS_PX)
+        pygame.draw.circle(sprite, KIND_COLOUR.get(kind, (200, 200, 200)), centre, MARKER_RADIUS_PX)
+        pygame.draw.circle(sprite, STATE_COLOUR.get(state, EMPTY_STATE), centre, MARKER_CORE_PX)
+        self[key] = sprite
+        return sprite
+
+
 @dataclass
 class Marker:
     """One thing drawn on the map this frame, for clicking and following."""
@@ -76,6 +96,7 @@ class Scene:
         self.visible = dict.fromkeys(LAYERS, True)
         self.right_px = 0  # screen width on the right that a panel covers: labels stay out of it
         self._road_cache: tuple[int, tuple[int, int], pygame.Surface] | None = None
+        self._sprites = MarkerSprites()
         self.bind(model)
         # Every distinct world of the model (a testbed scenario spans both areas; all share one CRS).
         worlds = list({id(world): world for world in model.worlds.values()}.values())
@@ -132,6 +153,7 @@ class Scene:
     def bind(self, model: TwinModel) -> None:
         """Show another model of the same world (exhibition loops restart the model)."""
         self.model = model
+        self._fleets: dict[int, FleetPositions] = {}  # by service: its vehicles' positions, kept between frames
 
     def _zone_vertiports(self, to_m: pyproj.Transformer) -> list[tuple[Any, tuple[float, float]]]:
         """Vertiports the drones use that a zone file holds (the drone park), so they get their names too."""
@@ -181,7 +203,7 @@ class Scene:
         return zones
 
     # --- layers ---------------------------------------------------------------------------
-    def draw(self, screen: pygame.Surface, camera: Camera) -> list[Marker]:
+    def draw(self, screen: pygame.Surface, camera: Camera) -> None:
         screen.fill(BACKGROUND)
         # screen boxes of labels placed so far: later labels avoid them, and the site marks
         taken: list[pygame.Rect] = []
@@ -210,12 +232,13 @@ class Scene:
                 taken.append(rect)
                 screen.blit(text, rect)
                 y = rect.top
-        markers = self.markers()
-        for marker in markers:
-            layer = {"part": "parts", "drone": "drones"}.get(marker.kind, "vehicles")
-            if self.visible[layer]:
-                self._draw_marker(screen, camera, marker)
-        return markers
+        now_s = self.model.now_s
+        for service in self.model.services:
+            if self.visible["vehicles"]:
+                self._draw_vehicles(screen, camera, service, now_s)
+            for marker in self._flying_and_carried(service, now_s):
+                if self.visible["parts" if marker.kind == "part" else "drones"]:
+                    self._draw_marker(screen, camera, marker)
 
     def _roads(self, size: tuple[int, int], camera: Camera) -> pygame.Surface:
         if self._road_cache is None or self._road_cache[0] != camera.version or self._road_cache[1] != size:
@@ -301,6 +324,16 @@ class Scene:
             label = self.fonts["small"].render(f"{site.name_ko} · {site.name_en}", True, (235, 235, 240))
             place_label(screen, label, (x, y), taken, marks, backdrop=BACKGROUND, right_px=self.right_px)
 
+    def _draw_vehicles(self, screen: pygame.Surface, camera: Camera, service: Any, now_s: float) -> None:
+        """A service's vehicles, thousands a frame: placed in one numpy pass, drawn in one ``blits``
+        of a sprite per kind and state (the same pixels :meth:`_draw_marker` would draw)."""
+        vehicles, xy_m = self._vehicles_at(service, now_s)
+        if not vehicles:
+            return
+        corners = (camera.to_screen(xy_m + (self.service_dx(service), 0.0)).astype(int) - MARKER_RADIUS_PX).tolist()
+        sprites = map(self._sprites.__getitem__, zip(map(attrgetter("kind"), vehicles), map(attrgetter("state"), vehicles)))
+        screen.blits(zip(sprites, corners), doreturn=False)
+
     def _draw_marker(self, screen: pygame.Surface, camera: Camera, marker: Marker) -> None:
         x, y = camera.point(marker.x_m, marker.y_m)
         if marker.altitude_m > 0:  # a drone in the air: its shadow on the ground, itself raised, its height
@@ -310,23 +343,38 @@ class Scene:
             y -= lift
             label = self.fonts["small"].render(f"{marker.altitude_m:.0f} m", True, (200, 220, 240))
             screen.blit(label, (x + 9, y - 8))
-        pygame.draw.circle(screen, KIND_COLOUR.get(marker.kind, (200, 200, 200)), (x, y), 7)
-        pygame.draw.circle(screen, STATE_COLOUR.get(marker.state, EMPTY_STATE), (x, y), 4)
+        pygame.draw.circle(screen, KIND_COLOUR.get(marker.kind, (200, 200, 200)), (x, y), MARKER_RADIUS_PX)
+        pygame.draw.circle(screen, STATE_COLOUR.get(marker.state, EMPTY_STATE), (x, y), MARKER_CORE_PX)
 
     # --- what moves -----------------------------------------------------------------------
     def markers(self) -> list[Marker]:
+        """Everything that moves, where it is now (for clicking and following)."""
         now_s, found = self.model.now_s, []
         for service in self.model.services:
             dx = self.service_dx(service)
-            for vehicle in getattr(service, "vehicles", ()):
-                x, y = vehicle.position_m(now_s)
-                found.append(Marker(vehicle.name, vehicle.kind, vehicle.state, x + dx, y, vehicle, dx_m=dx))
-            if getattr(service, "id", "") == "drones":
-                for drone in service.drones:
-                    x, y = drone.position_m(now_s)
-                    found.append(Marker(drone.name, "drone", drone.phase(now_s), x, y, drone, drone.altitude_m(now_s)))
-            for part in getattr(service, "parts", ()):
-                if part.state == "in_transit" and part.route_m is not None:
-                    x, y = part.route_position_m(now_s)
-                    found.append(Marker(part.name, "part", "serving", x, y, part))
+            vehicles, xy_m = self._vehicles_at(service, now_s)
+            found += [Marker(vehicle.name, vehicle.kind, vehicle.state, x + dx, y, vehicle, dx_m=dx)
+                      for vehicle, (x, y) in zip(vehicles, xy_m.tolist())]
+            found += self._flying_and_carried(service, now_s)
+        return found
+
+    def _vehicles_at(self, service: Any, now_s: float) -> tuple[list, np.ndarray]:
+        """A service's road vehicles and their positions (metres, in their area's own place)."""
+        vehicles = list(getattr(service, "vehicles", ()))
+        fleet = self._fleets.get(id(service))
+        if fleet is None or fleet.vehicles != vehicles:
+            fleet = self._fleets[id(service)] = FleetPositions(vehicles)
+        return fleet.vehicles, fleet.at(now_s)
+
+    def _flying_and_carried(self, service: Any, now_s: float) -> list[Marker]:
+        """A service's drones and the parts on their way to the certification center (a few each)."""
+        found = []
+        if getattr(service, "id", "") == "drones":
+            for drone in service.drones:
+                x, y = drone.position_m(now_s)
+                found.append(Marker(drone.name, "drone", drone.phase(now_s), x, y, drone, drone.altitude_m(now_s)))
+        for part in getattr(service, "parts", ()):
+            if part.state == "in_transit" and part.route_m is not None:
+                x, y = part.route_position_m(now_s)
+                found.append(Marker(part.name, "part", "serving", x, y, part))
         return found
