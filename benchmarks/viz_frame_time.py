@@ -3,8 +3,10 @@
     python benchmarks/viz_frame_time.py [--agents 500] [--frames 300]
 
 Needs the Helsinki test area in the map cache. Each frame advances the model by 1/60 s x 60
-and draws everything (roads, zones, sites, labels, agents, panels). The peer, measured in the
-same run on the same frames, redraws the road layer every frame instead of using its cache.
+and draws everything (roads, zones, sites, labels, agents, panels). Two peers, measured in the
+same run on the same frames: one redraws the road layer every frame instead of using its cache;
+the other places and draws the vehicles one at a time (``position_m`` and two circles per
+vehicle, the viewer before issue 19) instead of in one numpy pass and one ``blits``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 from gwangju_twin import scenario  # noqa: E402
 from gwangju_twin.model import TwinModel  # noqa: E402
 from gwangju_twin.viz.app import Viewer  # noqa: E402
+from gwangju_twin.viz.scene import Marker  # noqa: E402
 from gwangju_twin.world import load_world  # noqa: E402
 
 SCENARIO = """
@@ -41,11 +44,25 @@ battery = "1000 kWh"
 """
 
 
-def frame_times(agents: int, frames: int, cached: bool) -> list[float]:
+def one_at_a_time(scene) -> None:  # noqa: ANN001 - the viewer's Scene
+    """The peer: each vehicle placed by its own ``position_m`` and drawn as its own two circles."""
+
+    def draw_vehicles(screen, camera, service, now_s: float) -> None:  # noqa: ANN001
+        dx = scene.service_dx(service)
+        for vehicle in getattr(service, "vehicles", ()):
+            x, y = vehicle.position_m(now_s)
+            scene._draw_marker(screen, camera, Marker(vehicle.name, vehicle.kind, vehicle.state, x + dx, y, vehicle))
+
+    scene._draw_vehicles = draw_vehicles
+
+
+def frame_times(agents: int, frames: int, cached: bool, vectorised: bool = True) -> list[float]:
     world = load_world("helsinki_test")
     model = TwinModel(scenario.loads(SCENARIO.format(agents=agents)), world)
     model.run_until(3 * 3600.0)  # every shuttle out on the loop
     viewer = Viewer(lambda loop: model, size=(1920, 1080), speed=60.0)
+    if not vectorised:
+        one_at_a_time(viewer.scene)
     times = []
     for _ in range(frames):
         started = time.perf_counter()
@@ -55,7 +72,8 @@ def frame_times(agents: int, frames: int, cached: bool) -> list[float]:
         viewer.render()
         times.append(time.perf_counter() - started)
     moving = sum(1 for v in model.services[0].vehicles if v.edge is not None)
-    print(f"  {'cached' if cached else 'uncached'}: {moving} of {agents} shuttles on an edge in the last frame")
+    print(f"  {'cached' if cached else 'uncached'}{'' if vectorised else ', one at a time'}: {moving} of {agents} "
+          "shuttles on an edge in the last frame")
     return times
 
 
@@ -66,10 +84,13 @@ def main() -> None:
     args = parser.parse_args()
     cached = statistics.median(frame_times(args.agents, args.frames, True))
     uncached = statistics.median(frame_times(args.agents, args.frames, False))
+    single = statistics.median(frame_times(args.agents, args.frames, True, vectorised=False))
     print(f"1920x1080, {args.agents} shuttles, median of {args.frames} frames")
     print(f"frame time with the road cache: {1000 * cached:.2f} ms ({1 / cached:.0f} frames/s; 60 fps needs 16.7 ms)")
     print(f"peer, roads redrawn every frame: {1000 * uncached:.2f} ms")
     print(f"cached / uncached: {cached / uncached:.2f}")
+    print(f"peer, vehicles placed and drawn one at a time: {1000 * single:.2f} ms")
+    print(f"at once / one at a time: {cached / single:.2f}")
 
 
 if __name__ == "__main__":
