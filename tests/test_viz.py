@@ -286,6 +286,8 @@ def test_a_stand_in_map_is_said_on_screen_and_there_is_no_gwangju_basemap(helsin
     assert viewer.scene.basemap is None  # Helsinki's roads are not drawn over Gwangju's dongs
     banner = pygame.surfarray.array3d(viewer.screen)[14:300, 12:24]
     assert np.all(banner == (250, 205, 80), axis=2).sum() > 100  # the yellow stand-in banner
+    top_road_m = max(c[:, 1].max() for c in model.world.network.edge_coords_m)
+    assert viewer.camera.point(0.0, top_road_m)[1] >= viewer._banner_bottom_px()  # no road under the banner
     pygame.quit()
 
 
@@ -308,6 +310,13 @@ def test_testbed_areas_on_one_stand_in_map_sit_side_by_side(helsinki_map) -> Non
             assert x0 + copy * 1.25 * width - 1 <= marker.x_m <= x0 + copy * 1.25 * width + width + 1, marker.name
     assert [t.split("\n")[0] for t, *_ in scene.place_titles] == [
         "빛그린산단 · Bitgreen industrial complex", "첨단3지구 · Cheomdan 3 district"]
+    # each place's title (two lines above its roads) sits below the stand-in banners, whole on screen
+    banners_px = viewer._banner_bottom_px()
+    assert banners_px > 0
+    for _, x_m, y_m in scene.place_titles:
+        x, y = viewer.camera.point(x_m, y_m)
+        top = y - 6 - viewer.fonts["small"].get_height() - viewer.fonts["title"].get_height()
+        assert banners_px <= top and 0 <= x <= 1600, (banners_px, top, x)
     image = pygame.surfarray.array3d(viewer.screen)
     split = viewer.camera.point(x0 + 1.125 * width, 0.0)[0]
     assert np.all(image[:split] == ROAD, axis=2).sum() > 1000 and np.all(image[split:] == ROAD, axis=2).sum() > 1000

@@ -71,7 +71,7 @@ class Viewer:
         self.camera = Camera(*self.screen.get_size())
         self.scene = Scene(self.model, self.fonts)
         self.scene.right_px = PANEL_W
-        self.camera.fit(*self.scene.bounds(), right_px=PANEL_W)
+        self._fit()
         self.speed = speed
         self.paused = False
         self.help = False
@@ -130,7 +130,7 @@ class Viewer:
             self._tour_clock = 0.0
             self._tour_index = (self._tour_index + 1) % (len(sites) + 1)
             if self._tour_index == len(sites):
-                self.camera.fit(*self.scene.bounds(), right_px=PANEL_W)
+                self._fit()
             else:
                 self.camera.glide_to(*sites[self._tour_index][1], GLIDE_S)
 
@@ -279,14 +279,27 @@ class Viewer:
                 y = self._chart(name, values, x, y + 4)
         self._legend(x, max(y + 8, height - 120))
 
+    def _fit(self) -> None:
+        """The whole scene in view, clear of the panel on the right and of the banners and the
+        places' titles at the top."""
+        top_px = self._banner_bottom_px()
+        if self.scene.place_titles:
+            top_px += self.fonts["title"].get_height() + self.fonts["small"].get_height() + 6
+        self.camera.fit(*self.scene.bounds(), right_px=PANEL_W, top_px=top_px)
+
+    def _banner_lines(self) -> list[str]:
+        return [f"대체 지도: {used} 도로망이 {ref} 대신 쓰였습니다 · stand-in map: {used}'s roads stand in for {ref}"
+                for ref, used in sorted(self.model.stand_in.items())]
+
+    def _banner_bottom_px(self) -> int:
+        """Where the stand-in banners end (0 without them)."""
+        lines = self._banner_lines()
+        return 10 + len(lines) * (self.fonts["normal"].get_height() + 10) if lines else 0
+
     def _stand_in_banner(self) -> None:
         """On a stand-in map the screen says so, in Korean and English."""
-        if not self.model.stand_in:
-            return
-        lines = [f"대체 지도: {used} 도로망이 {ref} 대신 쓰였습니다 · stand-in map: {used}'s roads stand in for {ref}"
-                 for ref, used in sorted(self.model.stand_in.items())]
         y = 10
-        for line in lines:
+        for line in self._banner_lines():
             text = self.fonts["normal"].render(line, True, (30, 24, 0))
             pygame.draw.rect(self.screen, (250, 205, 80), text.get_rect(topleft=(12, y)).inflate(12, 6))
             self.screen.blit(text, (12, y))

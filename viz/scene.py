@@ -142,6 +142,8 @@ class Scene:
         for world, dx, ref in self._copies:
             spec = load_area(ref).spec if ref in area_files() else world.area.spec
             x0, _, x1, y1 = world.area.polygon_m.bounds
+            if world.network is not None:  # over its roads, which is what the view shows whole
+                y1 = max(float(c[:, 1].max()) for c in world.network.edge_coords_m)
             titles.append((f"{spec.name_ko} · {spec.name_en}\n{world.area.id} 지도 · map", (x0 + x1) / 2 + dx, y1))
         return titles
 
