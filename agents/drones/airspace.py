@@ -34,6 +34,8 @@ class Trajectory:
     phases: tuple[str, ...]  # (n,): the phase from this point to the next; the last is "landed"
     horizontal_m: float  # this drone's separation minima (a pair keeps the larger of the two)
     vertical_m: float
+    # per segment (n - 1,): the minima that apply there (terminal volumes have their own); None: the above
+    segment_minima: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def start_s(self) -> float:
@@ -44,7 +46,8 @@ class Trajectory:
         return float(self.t_s[-1])
 
     def shifted(self, delay_s: float) -> Trajectory:
-        return Trajectory(self.agent, self.t_s + delay_s, self.xyz_m, self.phases, self.horizontal_m, self.vertical_m)
+        return Trajectory(self.agent, self.t_s + delay_s, self.xyz_m, self.phases, self.horizontal_m, self.vertical_m,
+                          self.segment_minima)
 
     def airborne(self) -> np.ndarray:
         """Indices of the segments flown in the air."""
