@@ -60,19 +60,23 @@ def test_flight_time_is_climb_cruise_descent() -> None:
     model, drone = _one_flight(_gwangju(), 'wind = { speed = "0 m/s" }')
     service = model.services[-1]
     a, b = (np.array(service.port_xy[s]) for s in ("daechon_drone_park", "cheomdan3_vertiport"))
-    length_m = float(np.hypot(*(b - a)))
-    assert 950 < length_m < 1100  # the real Gwangju distance (both in Daechon-dong): no road map was needed
+    assert 950 < float(np.hypot(*(b - a))) < 1100  # the real Gwangju distance (both in Daechon-dong): no road map
 
-    def expected_s(altitude_m: float) -> float:
+    def expected_s(altitude_m: float, length_m: float) -> float:
         return TAKEOFF_PAD_S + altitude_m / 3.0 + length_m / (54 / 3.6) + altitude_m / 2.0
 
-    # Out in the forward layer (floor + 1/4 of the band), requested at 01:00, delivered on landing:
-    delivered = [t for t, _, event, _ in model.log.rows if event == "delivered"]
-    assert delivered == [pytest.approx(3600.0 + expected_s(60.0 + 0.25 * 90.0), rel=1e-9)]
-    # home again in the backward layer (floor + 3/4 of the band):
+    # Home again in the backward layer (the second of the band's four layers, 90 m), from pad to pad:
     flight = drone.flight.trajectory
-    assert flight.position(flight.t_s[3])[2] == pytest.approx(60.0 + 0.75 * 90.0)
-    assert flight.end_s - flight.start_s == pytest.approx(expected_s(60.0 + 0.75 * 90.0), rel=1e-9)
+    assert flight.position(flight.t_s[3])[2] == pytest.approx(90.0)
+    home_m = flight.horizontal_length_m()
+    assert flight.end_s - flight.start_s == pytest.approx(expected_s(90.0, home_m), rel=1e-9)
+    # Out in the forward layer (the floor, 60 m), requested at 01:00, delivered on landing; the park's
+    # first pad lies half a pad spacing (the terminal minimum 10 m + D 1.5 m, halved) off the site:
+    delivered = [t for t, _, event, _ in model.log.rows if event == "delivered"]
+    port = service.vertiports["daechon_drone_park"]
+    assert np.hypot(*(port.pads_xy_m[0] - port.centre_xy_m)) == pytest.approx(port.pad_spacing_m / 2)
+    takeoff = next(t for t, agent, event, _ in model.log.rows if event == "takeoff" and agent == drone.name)
+    assert delivered[0] - takeoff == pytest.approx(expected_s(60.0, home_m), rel=1e-9)  # the same path, reversed
     events = [event for _, agent, event, _ in model.log.rows if agent == drone.name]
     assert events == ["takeoff", "descent", "landed", "delivered", "takeoff", "descent", "landed"]
 

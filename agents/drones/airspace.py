@@ -185,8 +185,8 @@ class PadTimeline:
     def fits(self, start_s: float, end_s: float) -> bool:
         """Would one more reservation over ``[start_s, end_s)`` keep at most ``pads`` in use?"""
         overlapping = self._overlapping(start_s, end_s)
-        if len(overlapping) < self.pads:
-            return True
+        if self.pads == 1 or len(overlapping) < self.pads:
+            return len(overlapping) < self.pads
         # The most in use at once inside the window: count at every start within it.
         instants = [start_s] + [a for a, _ in overlapping if a > start_s]
         return all(sum(1 for a, b in overlapping if a <= t < b) < self.pads for t in instants)

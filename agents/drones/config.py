@@ -108,7 +108,7 @@ class Drones(Frozen):
     # drones fly the pads' procedures (climb over the pad, out to the corridor's gate; in from the
     # gate, descent over the pad) under their own, smaller separation minima. ASSUMPTION (values).
     terminal_radius_m: quantity("length", above="0 m", at_most="2 km") = Field(
-        default="120 m", alias="terminal_radius")
+        default="200 m", alias="terminal_radius")
     terminal_separation_horizontal_m: quantity("length", above="0 m", at_most="1 km") = Field(
         default="10 m", alias="terminal_separation_horizontal")
     terminal_separation_vertical_m: quantity("length", above="0 m", at_most="1 km") = Field(

@@ -35,8 +35,18 @@ class Shape:
     offset_m: float = 0.0
 
 
+_PATHS: dict[tuple, np.ndarray] = {}
+
+
 def _leg_path(places: Places, leg: Leg, offset_m: float, *, cut_start: bool, cut_end: bool) -> np.ndarray:
     """The leg's polyline (offset sideways), cut at the terminal boundary where it leaves or enters."""
+    key = (id(places), leg.corridor.id, leg.forward, offset_m, cut_start, cut_end)
+    if key not in _PATHS:
+        _PATHS[key] = _cut_path(places, leg, offset_m, cut_start=cut_start, cut_end=cut_end)
+    return _PATHS[key]
+
+
+def _cut_path(places: Places, leg: Leg, offset_m: float, *, cut_start: bool, cut_end: bool) -> np.ndarray:
     line = shapely.LineString(leg.xy_m)
     if offset_m:
         line = line.offset_curve(offset_m)
@@ -81,6 +91,29 @@ def build(places: Places, *, name: str, kind: DroneType, legs: list[Leg], pads_x
     xyz = np.array([p[1:4] for p in points], dtype=float)
     return Trajectory(name, np.array([p[0] for p in points]), xyz, tuple(p[4] for p in points), *minima,
                       segment_minima=segment_minima(places, xyz, minima))
+
+
+def with_pads(reference: Trajectory, pads_xy: tuple[np.ndarray, np.ndarray]) -> Trajectory:
+    """``reference`` (flown from and to the vertiports' centres) flown from and to the given pads instead.
+
+    Only the ends change: the pad, the climb and the first cruise point move to the take-off pad,
+    the descent and landing to the landing pad; the first and last cruise segments change length,
+    so every later time shifts by the difference at the same ground speed. Terminal minima stay:
+    pads lie inside their terminal volumes.
+    """
+    t, xyz = reference.t_s.copy(), reference.xyz_m.copy()
+    cruise = [i for i, phase in enumerate(reference.phases) if phase == "cruise"]
+    first, last = cruise[0], len(t) - 2  # the first cruise point (over the pad), the descent point
+    for index, nxt, pad in ((first, first + 1, pads_xy[0]), (last, last - 1, pads_xy[1])):
+        old_m = float(np.hypot(*(xyz[nxt, :2] - xyz[index, :2])))
+        new_m = float(np.hypot(*(xyz[nxt, :2] - pad)))
+        span_s = abs(t[nxt] - t[index])
+        shift_s = span_s * (new_m / old_m - 1.0) if old_m > 0 else 0.0
+        t[max(index, nxt):] += shift_s
+        ground = slice(0, first + 1) if index == first else slice(last, len(t))
+        xyz[ground, 0], xyz[ground, 1] = pad[0], pad[1]
+    return Trajectory(reference.agent, t, xyz, reference.phases, reference.horizontal_m, reference.vertical_m,
+                      reference.segment_minima)
 
 
 def segment_minima(places: Places, xyz: np.ndarray, minima: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:

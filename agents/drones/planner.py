@@ -123,15 +123,16 @@ class _Search:
         reach_m = max(_reach_m(self.origin), _reach_m(self.landing))
         self.margin_s = 2.0 * reach_m / (0.25 * drone.type.cruise_speed_mps) + 1.0  # pad choice changes the timing
         self.variants: dict[tuple[int, int, int], Variant | None] = {}
-        self.options = self._options()
+        self.takeoff_pads: dict[float, int | None] = {}
+        self.options = self._options(alternatives=False)
 
     def _trajectory(self, shape: Shape, pads_xy: tuple) -> Trajectory:
         return flightpath.build(self.planner.places, name=self.drone.name, kind=self.drone.type, legs=self.legs,
                                 pads_xy=pads_xy, depart_s=self.now_s, gust_mps=self.gust_mps, shape=shape,
                                 minima=self.minima)
 
-    def _options(self) -> list[Option]:
-        """The nominal flight and each strategy's alternatives, flown from the vertiports' centres."""
+    def _options(self, *, alternatives: bool) -> list[Option]:
+        """The nominal flight and (``alternatives``) each strategy's, flown from the vertiports' centres."""
         centres = (np.asarray(self.origin.centre_xy_m), np.asarray(self.landing.centre_xy_m))
         kind = self.drone.type
 
@@ -145,7 +146,9 @@ class _Search:
 
         room = Room(min(len(self.planner.places.layers(leg.corridor, leg.forward)) for leg in self.legs),
                     min(leg.corridor.width_m for leg in self.legs) / 2.0)
-        return [build(), *(o for s in self.planner.strategies for o in s.alternatives(strategy_build, room))]
+        if not alternatives:
+            return [build()]
+        return [*self.options, *(o for s in self.planner.strategies for o in s.alternatives(strategy_build, room))]
 
     def _windows(self, option: Option, delay_s: float) -> tuple[tuple[float, float], tuple[float, float]]:
         """The take-off pad's window, and the landing pad's (widened by the margin for the pads' positions)."""
@@ -171,13 +174,15 @@ class _Search:
         """Option ``k`` at ``delay_s`` from the first free pads, or None (no pad free, or the reserve broken)."""
         option = self.options[k]
         takeoff, landing = self._windows(option, delay_s)
-        pads = (self.origin_pads.free_pad(*takeoff), self.landing_pads.free_pad(*landing))
+        if delay_s not in self.takeoff_pads:  # the same window for every option
+            self.takeoff_pads[delay_s] = self.origin_pads.free_pad(*takeoff)
+        pads = (self.takeoff_pads[delay_s], self.landing_pads.free_pad(*landing))
         if None in pads:
             return None
         key = (k, *pads)
         if key not in self.variants:
             xy = (self.origin.pads_xy_m[pads[0]], self.landing.pads_xy_m[pads[1]])
-            trajectory = self._trajectory(option.shape, xy)
+            trajectory = flightpath.with_pads(option.trajectory, xy)
             energy_j = trajectory_energy_j(self.drone.type, trajectory, self.payload_kg)
             kind = self.drone.type
             ok = self.drone.energy_j - energy_j >= kind.reserve * kind.energy_j or k == 0
@@ -206,6 +211,10 @@ class _Search:
         the same answer as one at a time, with far fewer passes when the airspace is busy."""
         kind = self.drone.type
         step_s = float(np.clip(self.minima[0] / kind.cruise_speed_mps / 2.0, 2.0, 30.0))
+        quick = self._nominal_now()
+        if quick is not None:
+            return quick
+        self.options = self._options(alternatives=True)
         slots = self._slots(step_s)
         first: tuple[list[str], float] | None = None
         batch = 1
@@ -224,6 +233,17 @@ class _Search:
                 clear = next((v for v, hit in zip(free, found) if not hit), None)
                 if clear is not None or self.planner.hold is None:
                     return Choice(clear or free[0], delay, first[0], first[1], clear is not None)
+
+    def _nominal_now(self) -> Choice | None:
+        """The nominal flight at the first slot, when it is clear: most flights, checked alone."""
+        planner = self.planner
+        if not (planner.hold or planner.strategies):
+            return None
+        delay_s = self.pad_wait_s(self.options[0], 0.0)
+        variant = self._variant(0, delay_s)
+        if variant is None or planner.airspace.conflicts_at(self.drone.name, [(variant.segments, delay_s)])[0]:
+            return None
+        return Choice(variant, delay_s, [], delay_s, True)
 
     def _fallback(self, delay_s: float) -> Variant:
         """The nominal flight from the first pads free at ``delay_s`` (found by the pad wait, so there are)."""
