@@ -21,6 +21,7 @@ order of random draws.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -131,8 +132,10 @@ class ServiceView:
 
 @dataclass(frozen=True)
 class SumoVehicles:
-    """A service's part of a SUMO export: recorded drives (the default), and taxi fleets."""
+    """A service's part of a SUMO export: the speed cap of each of its road vehicles (by name) whose
+    recorded drives SUMO replays, and the fleets SUMO dispatches itself as taxis."""
 
+    max_speed_mps: Mapping[str, float] = dataclasses.field(default_factory=dict)
     taxi_fleets: Sequence[Any] = ()
 
 
