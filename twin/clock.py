@@ -16,9 +16,23 @@ import gc
 import heapq
 import itertools
 from collections.abc import Callable
+from enum import IntEnum
 
 # Allocations between young garbage collections while events run (Python's default is 700).
 YOUNG_COLLECTION_ALLOCATIONS = 100_000
+
+
+class Priority(IntEnum):
+    """Which of several events at the same instant runs first (lower first).
+
+    ``HIGH``: state changes the others should see (a staff shift starting, a day's plan);
+    ``DEFAULT``: everything else; ``LOW``: observations of the instant once it is settled
+    (samples of parts in work).
+    """
+
+    HIGH = -1
+    DEFAULT = 0
+    LOW = 1
 
 
 class Event:
@@ -39,7 +53,7 @@ class EventQueue:
     """Discrete-event clock in seconds since the start of the scenario."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, float, int, Event]] = []
+        self._heap: list[tuple[float, Priority, float, int, Event]] = []
         self._sequence = itertools.count()
         self.now_s = 0.0
         self.processed = 0
@@ -47,7 +61,7 @@ class EventQueue:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def at(self, time_s: float, action: Callable[[], None], priority: int = 0,
+    def at(self, time_s: float, action: Callable[[], None], priority: Priority = Priority.DEFAULT,
            scheduled_s: float | None = None) -> Event:
         """Schedule ``action`` at absolute ``time_s`` (never in the past).
 
@@ -64,7 +78,7 @@ class EventQueue:
         heapq.heappush(self._heap, (time_s, priority, scheduled_s, next(self._sequence), event))
         return event
 
-    def after(self, delay_s: float, action: Callable[[], None], priority: int = 0) -> Event:
+    def after(self, delay_s: float, action: Callable[[], None], priority: Priority = Priority.DEFAULT) -> Event:
         """Schedule ``action`` ``delay_s`` seconds from now."""
         return self.at(self.now_s + delay_s, action, priority)
 
