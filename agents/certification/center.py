@@ -96,13 +96,13 @@ class CertificationCenter:
                     changes += [(day * DAY_S + start_s, self.staff_total), (day * DAY_S + end_s, 0)]
         # A shift ending exactly when the next begins (e.g. 24 h operation) hands over without a gap.
         merged: dict[float, int] = {}
-        for t_s, capacity in changes:
-            merged[t_s] = max(merged.get(t_s, 0), capacity) if t_s in merged else capacity
-        for t_s, capacity in sorted(merged.items()):
+        for t_s, on_shift in changes:
+            merged[t_s] = max(merged.get(t_s, 0), on_shift) if t_s in merged else on_shift
+        for t_s, on_shift in sorted(merged.items()):
             if t_s <= 0.0:
-                self.floor.staff.set_capacity(capacity)
+                self.floor.staff.set_capacity(on_shift)
             elif t_s < self.model.duration_s:
-                self.model.clock.at(t_s, lambda c=capacity: self._shift(c), priority=Priority.HIGH)
+                self.model.clock.at(t_s, lambda c=on_shift: self._shift(c), priority=Priority.HIGH)
 
     def _shift(self, staff: int) -> None:
         self.floor.staff.set_capacity(staff)  # waiting tests are offered the staff at once
