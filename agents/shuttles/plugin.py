@@ -93,6 +93,7 @@ class ShuttlesPlugin(ServicePlugin):
     table = "shuttles"
     config_model = Shuttles
     default = Shuttles.model_validate({})
+    reference_keys = ("dispatch",)
 
     def build(self, model: TwinModel, config: Shuttles) -> list[Service]:
         if not config.fleet:
