@@ -12,14 +12,12 @@ takes exactly the place among simultaneous events that the long way would have g
 
 from __future__ import annotations
 
-import gc
 import heapq
 import itertools
 from collections.abc import Callable
 from enum import IntEnum
 
-# Allocations between young garbage collections while events run (Python's default is 700).
-YOUNG_COLLECTION_ALLOCATIONS = 100_000
+from gwangju_twin import speedups
 
 
 class Priority(IntEnum):
@@ -91,15 +89,11 @@ class EventQueue:
     def run_until(self, end_s: float) -> None:
         """Process every event at or before ``end_s``, then leave the clock at ``end_s``.
 
-        While events run, the objects that existed before are frozen out of the cyclic garbage
-        collector and young collections run less often: every event allocates a little, and with
-        thousands of agents the collector's passes over long-lived state (agents, logs) cost a third
-        of the run (benchmarks/scaling.py). Both are restored afterwards, so garbage is still collected.
+        While events run, the garbage collector is tuned for them (:func:`gwangju_twin.speedups.events_running`:
+        every event allocates a little, and with thousands of agents the collector's passes over
+        long-lived state cost a third of the run), unless the speed-ups are off.
         """
-        thresholds = gc.get_threshold()
-        gc.freeze()
-        gc.set_threshold(max(thresholds[0], YOUNG_COLLECTION_ALLOCATIONS), *thresholds[1:])
-        try:
+        with speedups.events_running():
             heap = self._heap
             while heap and heap[0][0] <= end_s:
                 time_s, _, _, _, event = heapq.heappop(heap)
@@ -109,6 +103,3 @@ class EventQueue:
                 self.processed += 1
                 event.action()
             self.now_s = max(self.now_s, end_s)
-        finally:
-            gc.set_threshold(*thresholds)
-            gc.unfreeze()

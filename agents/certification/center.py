@@ -21,8 +21,8 @@ from gwangju_twin.agents.certification.kpis import center_kpis
 from gwangju_twin.agents.certification.parts import OPEN_STATES, STATES, Part
 from gwangju_twin.agents.certification.testing import TestFloor
 from gwangju_twin.clock import Priority
+from gwangju_twin.mesa_core import AgentSet
 from gwangju_twin.units import DAY_S, poisson_times_s
-from mesa.agent import AgentSet
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
