@@ -389,3 +389,46 @@ def test_twin_record_testbed_day_on_the_stand_in_map(helsinki_map, tmp_path: Pat
     assert imageio_ffmpeg.count_frames_and_secs(str(target)) == (18, 1.5)
     meta = next(imageio_ffmpeg.read_frames(str(target)))
     assert tuple(meta["size"]) == (1280, 720) and meta["fps"] == 12.0 and meta["codec"] == "h264"
+
+
+def test_a_toy_service_from_outside_the_package_is_drawn_and_charted(helsinki_map, monkeypatch, tmp_path: Path) -> None:
+    """The toy plug-in (tests/data/toy_plugin), registered at test time: the viewer draws its stands
+    and carts and charts its trips from what its ServiceView declares, with no change to viz/."""
+    from gwangju_twin import plugins, runner
+    from gwangju_twin.viz.panel import PANEL_W
+
+    def forget() -> None:  # the registered plug-ins and the schema assembled from them
+        plugins.plugins.cache_clear()
+        scenario.spec_model.cache_clear()
+
+
+    toy = Path(__file__).parent / "data" / "toy_plugin"
+    site = tmp_path / "site"
+    shutil.copytree(toy / "toy_carts", site / "toy_carts")
+    info = site / "toy_carts-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-carts\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[gwangju_twin.services]\n90_carts = toy_carts:PLUGIN\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    forget()
+    try:
+        model = runner.build_model(toy / "toy.toml", area="helsinki_test")
+        viewer = Viewer(lambda loop: model, size=(1280, 720), speed=600.0)
+        for _ in range(10):
+            viewer.advance(1.0)
+        viewer.render()
+        (chart,) = viewer.series.charts
+        assert chart == "아이스크림 운행 · ice-cream trips (count)"
+        assert len(viewer.series.charts[chart]["carts"][1]) >= 9
+        pink = np.all(pygame.surfarray.array3d(viewer.screen) == (255, 105, 180), axis=2)
+        panel = pink[1280 - PANEL_W:, :viewer.legend_top_px].sum()
+        assert panel > 150  # the chart's line (and the service's dot) in the panel
+        net = model.world.network
+        for node in model.services[0].ends:
+            x, y = viewer.camera.point(float(net.x_m[node]), float(net.y_m[node]))
+            assert pink[x + 5, y]  # a stand (or a cart standing on it)
+        assert {"cone A", "cone B"} <= set(viewer.labels.placed_text)  # the layer's labels
+    finally:
+        monkeypatch.undo()
+        forget()
+        pygame.quit()

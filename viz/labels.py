@@ -47,6 +47,7 @@ class LabelPlacer:
         self.soft: list[pygame.Rect] = []  # boxes labels avoid when they can (the basemap's names)
         self.placed: list[tuple[pygame.Surface, pygame.Rect]] = []
         self.left_out: list[str] = []
+        self.placed_text: list[str] = []
         self._asks: list[Ask] = []
         self._rendered = cache if cache is not None else {}
 
@@ -82,6 +83,7 @@ class LabelPlacer:
                 continue
             self.taken.append(rect)
             self.placed.append((surface, rect))
+            self.placed_text.append(ask.text)
         self._asks = waiting
 
     def _free(self, size: tuple[int, int], ask: Ask) -> pygame.Rect | None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pygame
 from gwangju_twin.plugins import Kpi, ServiceView, kpi_meta
-from gwangju_twin.viz.scene import EMPTY_STATE, ZONE_EDGE, ZONE_LEGEND, Scene
+from gwangju_twin.viz.scene import EMPTY_STATE, ZONE_EDGE, ZONE_LEGEND, ZONE_OTHER, Scene
 
 if TYPE_CHECKING:
     from gwangju_twin.viz.app import Viewer
@@ -127,7 +127,8 @@ def draw_charts(viewer: Viewer, x: int, y: int, bottom: int) -> int:
         span = (high - low) or 1.0
         for service_id, (_, values) in lines.items():
             if len(values) >= 2:
-                points = [(rect.left + j * rect.width / (CHART_POINTS - 1), rect.bottom - (v - low) / span * rect.height)
+                step = rect.width / (max(len(v) for v in series) - 1)  # the samples so far span the chart
+                points = [(rect.left + j * step, rect.bottom - (v - low) / span * rect.height)
                           for j, v in enumerate(values)]
                 pygame.draw.lines(viewer.screen, colours.get(service_id, (120, 200, 255)), False, points, 2)
     return y + ((len(viewer.series.charts) + 1) // 2) * (CHART_H + 20)
@@ -149,8 +150,8 @@ def legend_rows(scene: Scene) -> list[tuple[str, tuple[int, int, int], tuple[int
                 layers.setdefault(layer.legend_en, (shape, layer.colour, None, f"{layer.legend_ko} · {layer.legend_en}"))
     rows = [*kinds.values(), *states.values(), *layers.values()]
     for kind in dict.fromkeys(kind for kind, _, _ in scene.zones):
-        en, ko = ZONE_LEGEND[kind]
-        rows.append(("zone", ZONE_EDGE[kind], None, f"{ko} · {en}"))
+        en, ko = ZONE_LEGEND.get(kind, ZONE_OTHER[3])
+        rows.append(("zone", ZONE_EDGE.get(kind, ZONE_OTHER[1]), None, f"{ko} · {en}"))
     return rows
 
 

@@ -15,18 +15,20 @@ import shapely
 import shapely.ops
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.model import TwinModel
-from gwangju_twin.plugins import Layer, Mover, ServiceView, plugin_of
+from gwangju_twin.plugins import Layer, Mover, ServiceView, area_kinds, plugin_of
 from gwangju_twin.viz.basemap import basemap_for
 from gwangju_twin.viz.camera import Camera
 from gwangju_twin.viz.labels import LabelPlacer
 
 BACKGROUND = (18, 22, 30)
 ROAD = (92, 100, 116)
+# zones by the kind of their area file; a kind not listed here is drawn in ZONE_OTHER
 ZONE_FILL = {"drone_free_zone": (60, 120, 200, 40), "geofence": (210, 60, 60, 50), "control_zone": (230, 170, 60, 28)}
 ZONE_EDGE = {"drone_free_zone": (90, 150, 230), "geofence": (230, 80, 80), "control_zone": (235, 180, 80)}
 ZONE_TEXT = {"drone_free_zone": (150, 190, 250), "geofence": (255, 190, 190), "control_zone": (250, 215, 150)}
 ZONE_LEGEND = {"drone_free_zone": ("drone free zone", "드론특별자유화구역"), "geofence": ("no-fly zone", "비행 금지 구역"),
                "control_zone": ("airport control zone", "관제권")}
+ZONE_OTHER = ((160, 160, 180, 30), (170, 170, 190), (210, 210, 225), ("zone", "구역"))
 SITE = (255, 210, 90)
 SHADOW = (10, 12, 16)
 PX_PER_M_ALTITUDE = 0.25  # how far up a drone is drawn above its shadow, per metre of altitude
@@ -236,7 +238,7 @@ class Scene:
         zones = []
         for area_id in area_files():
             area = load_area(area_id)
-            if area.spec.kind in ZONE_FILL:
+            if area.spec.kind in area_kinds() and area.spec.kind != "road_area":  # a zone a plug-in brings
                 for ring in area.rings_wgs84:
                     zones.append((area.spec.kind, np.column_stack(to_m.transform(ring[:, 0], ring[:, 1])), area.spec))
         return zones
@@ -254,7 +256,7 @@ class Scene:
         screen.blit(still, (0, 0))
         labels = LabelPlacer(screen, placed.view, self.fonts["small"], BACKGROUND, self._rendered)
         labels.taken, labels.marks, labels.placed = list(placed.taken), list(placed.marks), list(placed.placed)
-        labels.left_out = list(placed.left_out)
+        labels.left_out, labels.placed_text = list(placed.left_out), list(placed.placed_text)
         live = [(view, layer, self._layer_px(camera, view, layer)) for view in self.views
                 for layer in view.layers() if layer.live] if self.visible["service_layers"] else []
         for _, layer, shapes in live:
@@ -301,8 +303,8 @@ class Scene:
         if zones:
             overlay = pygame.Surface(size, pygame.SRCALPHA)
             for kind, points, _, _ in zones:
-                pygame.draw.polygon(overlay, ZONE_FILL[kind], points)
-                pygame.draw.polygon(overlay, ZONE_EDGE[kind], points, 2)
+                pygame.draw.polygon(overlay, ZONE_FILL.get(kind, ZONE_OTHER[0]), points)
+                pygame.draw.polygon(overlay, ZONE_EDGE.get(kind, ZONE_OTHER[1]), points, 2)
             screen.blit(overlay, (0, 0))
         if self.visible["roads"]:
             screen.blit(self._roads(size, camera), (0, 0))
@@ -317,7 +319,8 @@ class Scene:
             if inside is not None:
                 centre = labels.view.center
                 at = shapely.ops.nearest_points(inside.boundary, shapely.Point(centre))[0]
-                labels.ask(f"{spec.name_ko} · {spec.name_en}", (int(at.x), int(at.y)), ZONE_TEXT[kind], inside=inside)
+                labels.ask(f"{spec.name_ko} · {spec.name_en}", (int(at.x), int(at.y)), ZONE_TEXT.get(kind, ZONE_OTHER[2]),
+                           inside=inside)
         for _, layer, shapes in layers:
             if layer.kind == "lines":
                 for text, line in zip(layer.labels, shapes):
