@@ -17,6 +17,7 @@ tracks (:mod:`.figures`).
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,12 @@ class DroneService:
                                 for port in config.vertiports for kind, n in sorted(port.drones.items())
                                 for i in range(n)], random=model.random)
         self.waiting: dict[str, deque] = {v.site: deque() for v in config.vertiports}
+        # Idle drones at home by (vertiport, type), as heaps of (number, drone): dispatch takes the
+        # first-built idle drone without scanning the fleet.
+        self._order = {drone: k for k, drone in enumerate(self.drones)}
+        self._idle: dict[tuple[str, str], list[tuple[int, Drone]]] = {}
+        for drone in self.drones:
+            self._idle.setdefault((drone.home, drone.type.id), []).append((self._order[drone], drone))
         strategies = [SpeedChange(TACTICAL_SPEEDS) if name == "speed" else STRATEGIES[name]()
                       for name in TACTICAL_ORDER] if config.tactical else []
         hold = GroundHold(max_step_s=MAX_SLOT_STEP_S, max_hold_s=MAX_GROUND_HOLD_S) if config.strategic else None
@@ -108,9 +115,10 @@ class DroneService:
         queue = self.waiting[port]
         while queue:
             asked_s, flow = queue[0]
-            drone = next((d for d in self.drones if d.state == "idle" and d.at == port and d.type.id == flow.drone), None)
-            if drone is None:
+            idle = self._idle.get((port, flow.drone))
+            if not idle:
                 return
+            drone = heapq.heappop(idle)[1]
             queue.popleft()
             causes = dict.fromkeys(CAUSES, 0.0)
             causes["fleet"] = self.model.now_s - asked_s
@@ -232,6 +240,7 @@ class DroneService:
         if drone.at != drone.home:
             self.fly(drone, drone.home, 0.0, lambda: None)
         else:
+            heapq.heappush(self._idle.setdefault((drone.home, drone.type.id), []), (self._order[drone], drone))
             self.dispatch(drone.at)
 
     def _delivered(self, drone: Drone, asked_s: float, flow: Flow, causes: dict[str, float]) -> None:
