@@ -19,6 +19,11 @@ from gwangju_twin.errors import TwinError
 from rich.console import Console
 from rich.table import Table
 
+try:  # typer 0.2x carries its own click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - typer on the user's click
+    from click import exceptions as click_errors
+
 app = typer.Typer(help="Digital twin of Gwangju's autonomous-mobility testbed.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 maps_app = typer.Typer(help="Road networks: fetch online, import offline, list the cache.", no_args_is_help=True)
@@ -65,10 +70,13 @@ def areas_new(
     """Write a skeleton area file from a name and a bounding box, ready to edit (see the README)."""
     from gwangju_twin.areas import new_area_text
 
+    from gwangju_twin import preflight
+
     target = out_dir / f"{area_id}.toml"
     if target.exists():
         raise TwinError(f"{target}: already exists; choose another id or --out folder")
     text = new_area_text(area_id, bbox, name_en=name_en, name_ko=name_ko)
+    preflight.output_file(target, "area file")
     out_dir.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     out.print(f"wrote {target}; add sites, then: TWIN_AREA_PATH={out_dir} twin maps import {area_id} FILE.osm.pbf",
@@ -641,23 +649,36 @@ def _print_kpis(kpis: dict) -> None:
 GC_FIRST_GENERATION_THRESHOLD = 20_000
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning user errors into one line and exit status 2.
-
-    ``argv`` (default: the command line) lets tests run a command in-process, exactly as a user would.
-    """
+def main() -> None:
+    """Entry point: run the command line, turning user errors into one line and exit status 2."""
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_FIRST_GENERATION_THRESHOLD, older, oldest)
     try:
-        app(args=argv, prog_name="twin")
-    except TwinError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted", highlight=False)
-        sys.exit(130)
+        run_command(None)
     finally:
         gc.freeze()  # the process is ending: spare the exit's collections a walk over every object it made
+
+
+def run_command(argv: list[str] | None) -> None:
+    """Run one command (``argv``; None: the process's command line) as a user would: every mistake one
+    line on stderr and exit status 2 (raised as SystemExit); tests run commands in-process with it."""
+    try:
+        code = app(args=argv, prog_name="twin", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click_errors.ClickException as exc:  # a usage mistake: one line, as every other mistake
+        where = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) is not None else ""
+        err.print(f"error: {' '.join(exc.format_message().split())}{where}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except TwinError as exc:
+        err.print(f"error: {exc}", soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

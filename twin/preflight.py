@@ -41,15 +41,15 @@ def duration(duration_s: float | None, option: str = "--until") -> None:
     if duration_s is None or duration_s <= MAX_RUN_S:
         return
     days = duration_s / 86400.0
-    raise TwinError(f"{option}: {days:.4g} simulated days is more than the limit of {MAX_RUN_S / 86400:g} d; "
+    raise TwinError(f"{option}: {days:,.4g} simulated days is more than the limit of {MAX_RUN_S / 86400:g} d; "
                     f"it would need at least {_size(days * MEMORY_PER_DAY_B)} of memory and write "
                     f"{_size(days * FILES_PER_DAY_B)} of results")
 
 
 def _size(n_bytes: float) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+    for unit, scale in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
         if n_bytes >= scale:
-            return f"{n_bytes / scale:.3g} {unit}"
+            return f"{n_bytes / scale:,.3g} {unit}" if n_bytes < 1000 * scale else f"{n_bytes / scale:,.0f} {unit}"
     return f"{n_bytes / 1e3:.3g} kB"
 
 
