@@ -68,9 +68,8 @@ def areas_new(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write ID.toml in.")] = Path("."),
 ) -> None:
     """Write a skeleton area file from a name and a bounding box, ready to edit (see the README)."""
-    from gwangju_twin.areas import new_area_text
-
     from gwangju_twin import preflight
+    from gwangju_twin.areas import new_area_text
 
     target = out_dir / f"{area_id}.toml"
     if target.exists():
