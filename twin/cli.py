@@ -565,11 +565,17 @@ def _print_rows(columns: list[str], rows: list[tuple]) -> None:
             table.add_row(*row)
         out.print(table, markup=False)
     else:
-        name_w = max((len(c) for c in columns), default=0)
+        import textwrap
+
+        name_w = min(max((len(c) for c in columns), default=0), out.width // 2)
+        value_w = max(out.width - name_w - 2, 20)
         for number, row in enumerate(cells, 1):
-            out.print(f"-- row {number} --", highlight=False, markup=False)
-            for column, value in zip(columns, row):
-                out.print(f"{column:<{name_w}}  {value}", highlight=False, markup=False)
+            out.print(f"-- row {number} --")
+            for column, value in zip(columns, row, strict=True):
+                pieces = textwrap.wrap(value, value_w, break_on_hyphens=False) or [""]
+                out.print(f"{column[:name_w]:<{name_w}}  {pieces[0]}")
+                for piece in pieces[1:]:
+                    out.print(f"{'':<{name_w}}  {piece}")
     out.print(f"({len(rows)} rows)", highlight=False)
 
 

@@ -249,7 +249,8 @@ def load_network(area_id: str, crs: str, *, area: object | None = None) -> tuple
     compiled = _compiled_path(area_id)
     if compiled.is_file():
         try:
-            network = RoadNetwork.load_npz(compiled)
+            with compiled.open("rb") as handle:  # our handle: numpy leaves its own open when the zip is damaged
+                network = RoadNetwork.load_npz(handle)
         except Exception:  # noqa: BLE001 - truncated (BadZipFile, EOFError), damaged or from another version
             network = None  # compile again below, from the checked GraphML
         if network is not None and network.fingerprint == entry.fingerprint and network.crs == crs:
