@@ -283,8 +283,12 @@ def test_a_relative_area_path_is_taken_from_the_current_folder(helsinki_map, tmp
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["area"] == "helsinki_test"
 
 
-def test_quiet_pygame_sets_its_environment(monkeypatch) -> None:
-    monkeypatch.delenv("PYGAME_HIDE_SUPPORT_PROMPT", raising=False)
-    monkeypatch.delenv("SDL_AUDIODRIVER", raising=False)
-    cli._quiet_pygame()  # noqa: SLF001
-    assert os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] == "1" and os.environ["SDL_AUDIODRIVER"] == "dummy"
+def test_pygame_is_quiet_where_the_cli_imports_it() -> None:
+    """No banner and no audio device opened: pygame imported and initialised as the viewer and the video do."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYGAME_HIDE_SUPPORT_PROMPT", "SDL_AUDIODRIVER")}
+    code = ("from gwangju_twin import cli\ncli._quiet_pygame()\nimport pygame\npygame.init()\n"
+            "import os\nprint(os.environ['SDL_AUDIODRIVER'])\npygame.quit()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**env, "SDL_VIDEODRIVER": "dummy"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "dummy\n" and "ALSA" not in done.stderr and "pygame" not in done.stderr.lower()

@@ -310,11 +310,18 @@ def sweep(
     target_db = db_path or Path("sweeps") / f"{plan.spec.name}.duckdb"
     preflight.path_text(target_db, "--db")
     preflight.writable_folder(target_db.parent, "results database")
+    existed = target_db.exists()
     db = ResultsDB(target_db)
-    if scheduler or dask_local:
-        backend = DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=plan.spec.retries)
-    else:
-        backend = LocalBackend(max(workers, 1))
+    try:
+        if scheduler or dask_local:
+            backend = DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=plan.spec.retries)
+        else:
+            backend = LocalBackend(max(workers, 1))
+    except TwinError:
+        db.close()
+        if not existed:  # the empty database this command just made: nothing of the user's
+            target_db.unlink(missing_ok=True)
+        raise
     started = time.perf_counter()
     try:
         with _progress(f"sweep {plan.spec.name}") as progress:
