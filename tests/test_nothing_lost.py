@@ -19,7 +19,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from gwangju_twin import cli, mapcache, runner, scenario
-from gwangju_twin.arc_routing import split_walk
+from gwangju_twin.agents.shuttles.arc_routing import split_walk
 from gwangju_twin.audit import audit
 from gwangju_twin.errors import MapError, TwinError
 from gwangju_twin.results import FORMAT

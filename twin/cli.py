@@ -273,8 +273,10 @@ def demo(
             mapcache.check_writable()
             spec = load_area(area)
             _say_saved(mapcache.save(osm.import_graph(spec, extract), area, f"import {extract.name}", area=spec))
-    path = scenario.packaged()["bitgreen_shuttles"]
-    with _progress("bitgreen_shuttles") as progress:
+    from gwangju_twin.scenarios import DEMO
+
+    path = scenario.packaged()[DEMO]
+    with _progress(DEMO) as progress:
         result = runner.run(path, out_dir, area=area, progress=progress, force=force)
     out.print(f"results in {out_dir} (area {area})", highlight=False)
     _print_kpis(result.summary["kpis"])
@@ -358,7 +360,9 @@ def _short_sweep(scenario_ref: str, params: list[str], seeds: int):  # noqa: ANN
     for item in params:
         path, sep, values = item.partition("=")
         if not sep or not path or not values:
-            raise TwinError(f"--param {item!r}: must be PATH=V1,V2,... such as shuttles.fleet.on_demand.count=1,2,3")
+            from gwangju_twin.scenarios import PARAMETER_EXAMPLE
+
+            raise TwinError(f"--param {item!r}: must be PATH=V1,V2,... such as {PARAMETER_EXAMPLE}")
         grid[path] = [_scalar(v) for v in values.split(",")]
     name = Path(scenario_ref).stem
     return SweepSpec.model_validate({"name": name, "scenario": scenario_ref, "seeds": {"from": 0, "count": seeds},

@@ -157,6 +157,9 @@ class ServicePlugin:
     table: str = ""
     config_model: type | None = None
     default: Any = None  # the table's value when a scenario leaves it out (None: the service is absent)
+    zone_kinds: tuple[str, ...] = ()  # kinds of area file the service brings (airspace zones, say)
+    reference_keys: tuple[str, ...] = ()  # keys of its table that name things, not figures (``twin facts``)
+    sourced_ids: tuple[str, ...] = ()  # key prefixes whose ``id`` names a real thing from a source
 
     def build(self, model: TwinModel, config: Any) -> list[Service]:
         """The services this plug-in makes for ``model`` from its table ``config`` (possibly none)."""
@@ -210,6 +213,11 @@ def plugin_kinds(plugin: ServicePlugin) -> Iterable[str]:
     return plugin.kinds or (plugin.name,)
 
 
+def area_kinds() -> tuple[str, ...]:
+    """Every kind an area file may have: road areas, and the zone kinds the plug-ins bring."""
+    return ("road_area", *dict.fromkeys(kind for plugin in plugins() for kind in plugin.zone_kinds))
+
+
 def kpi_meta(kind: str) -> Mapping[str, Kpi]:
     """The key-figure metadata of a service kind, from whichever plug-in has it."""
     for plugin in plugins():
@@ -219,4 +227,4 @@ def kpi_meta(kind: str) -> Mapping[str, Kpi]:
 
 
 __all__ = ["GROUP", "AuditCheck", "AuditContext", "Chart", "Kpi", "Layer", "Mover", "Service", "ServicePlugin",
-           "ServiceView", "SumoVehicles", "kpi_meta", "plugin_of", "plugins"]
+           "ServiceView", "SumoVehicles", "area_kinds", "kpi_meta", "plugin_of", "plugins"]
