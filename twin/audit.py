@@ -89,7 +89,7 @@ def audit(folder: Path) -> list[Check]:
     from gwangju_twin import evidence
 
     record = evidence.read(Path(folder), read_record)
-    checks: list[Check] = evidence.checks(record)
+    checks: list[Check] = evidence.checks(record, Check)
     for plugin, _ in record.spec.services_configs():  # the checks of the services the scenario has
         for check in plugin.audit_checks():
             checks += check(record)

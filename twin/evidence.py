@@ -70,19 +70,19 @@ def _columns(record: Any) -> None:
             raise ValueError(f"{name}: t_s holds something other than numbers")
 
 
-def checks(record: Any) -> list[Any]:
-    """The evidence checks of a record read by :func:`twin.audit.read_record`."""
-    return [files_written(record.folder), events_on_tracks(record.events, record.tracks),
-            track_distance(record.tracks)]
+def checks(record: Any, make: Callable[[str, str, str], Any]) -> list[Any]:
+    """The evidence checks of a record read by :func:`twin.audit.read_record`, each made with
+    ``make(name, status, figure)`` (the audit's ``Check``; this module imports nothing of the audit)."""
+    found = [files_written(record.folder), events_on_tracks(record.events, record.tracks),
+             track_distance(record.tracks)]
+    return [make(name, status, figure) for name, status, figure in found]
 
 
-def _check(ok: bool | None, name: str, figure: str) -> Any:
-    from gwangju_twin.audit import Check
-
-    return Check(name, "SKIP" if ok is None else "PASS" if ok else "FAIL", figure)
+def _check(ok: bool | None, name: str, figure: str) -> tuple[str, str, str]:
+    return name, "SKIP" if ok is None else "PASS" if ok else "FAIL", figure
 
 
-def files_written(folder: Path) -> Any:
+def files_written(folder: Path) -> tuple[str, str, str]:
     """Every file the manifest lists is there, unchanged; older manifests: the trajectories they count."""
     manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
     listed = manifest.get("files")
@@ -171,7 +171,7 @@ def _where(frame: pd.DataFrame, t_s: float) -> np.ndarray | None:
     return None
 
 
-def events_on_tracks(events: pd.DataFrame, tracks: pd.DataFrame | None) -> Any:
+def events_on_tracks(events: pd.DataFrame, tracks: pd.DataFrame | None) -> tuple[str, str, str]:
     """Each placed event at a track point of its vehicle at its time, and each place at one point."""
     if tracks is None:
         return _check(None, "events_on_tracks", "no trajectories in this run to hold the events against")
@@ -200,7 +200,7 @@ def events_on_tracks(events: pd.DataFrame, tracks: pd.DataFrame | None) -> Any:
     return _check(not problems, "events_on_tracks", figure)
 
 
-def track_distance(tracks: pd.DataFrame | None) -> Any:
+def track_distance(tracks: pd.DataFrame | None) -> tuple[str, str, str]:
     """Between consecutive points of a vehicle, the straight line is no longer than the odometer's advance."""
     if tracks is None:
         return _check(None, "track_distance", "no trajectories in this run")
