@@ -277,7 +277,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("view_speed_zero", ["view", "bitgreen_shuttles", "--speed", "0"], 2, "Invalid value for '--speed'"),
     ("record_size_zero", ["record", "bitgreen_shuttles", "v.mp4", "--size", "0x0"], 2, "--size '0x0'"),
     ("record_size_huge", ["record", "bitgreen_shuttles", "v.mp4", "--size", "100000x100000"], 2, "must be from"),
-    ("record_size_odd", ["record", "bitgreen_shuttles", "v.mp4", "--size", "1921x1080"], 2, "even numbers"),
+    ("record_size_odd", ["record", "bitgreen_shuttles", "v.mp4", "--size", "1921x1080"], 2, "must be even for H.264 video"),
     ("record_size_negative", ["record", "bitgreen_shuttles", "v.mp4", "--size", "-1x-1"], 2, "WIDTHxHEIGHT"),
     ("record_not_mp4", ["record", "bitgreen_shuttles", "v.avi"], 2, "must be an .mp4 file"),
     ("record_fps_zero", ["record", "bitgreen_shuttles", "v.mp4", "--fps", "0"], 2, "Invalid value for '--fps'"),

@@ -524,7 +524,7 @@ def record(
 
     width, height = _frame_size(size)
     if width % 2 or height % 2:
-        raise TwinError(f"--size {size!r}: H.264 needs even numbers, such as 1920x1080")
+        raise TwinError(f"--size {width}x{height}: width and height must be even for H.264 video")
     if target.suffix.lower() != ".mp4":
         raise TwinError(f"{target}: the video must be an .mp4 file")
     seconds = _duration(length, units, "--length")
@@ -613,8 +613,10 @@ def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN0
         value = units.to_si(text, "duration")
     except ValueError as exc:
         raise TwinError(f"{option} {text!r}: {exc}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise TwinError(f"{option} {text!r}: must be a finite time of more than 0 s")
+    if not math.isfinite(value):
+        raise TwinError(f"{option} {text!r}: must be a finite time")
+    if value <= 0:
+        raise TwinError(f"{option} {text!r}: must be more than 0 s")
     if option == "--until":
         from gwangju_twin import preflight
 
