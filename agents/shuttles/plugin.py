@@ -122,9 +122,10 @@ class ShuttlesPlugin(ServicePlugin):
         return view.service_view(service)
 
     def sumo(self, service: Any) -> SumoVehicles:
-        if service.kind != "on_demand":
+        if service.kind == "operations":
             return SumoVehicles()
-        return SumoVehicles(taxi_fleets=(service.taxi_fleet(),))
+        caps = {vehicle.name: vehicle.max_speed_mps for vehicle in service.vehicles}
+        return SumoVehicles(caps, (service.taxi_fleet(),) if service.kind == "on_demand" else ())
 
 
 PLUGIN = ShuttlesPlugin()
