@@ -26,9 +26,9 @@ from scaling import _scaled_drones, slope  # noqa: E402
 
 
 def child(total: int) -> dict:
-    from gwangju_twin.areas import load_area
     from gwangju_twin.agents.drones.audit import separation_figures
     from gwangju_twin.agents.drones.figures import terminals
+    from gwangju_twin.areas import load_area
     from gwangju_twin.model import TwinModel
     from gwangju_twin.world import World
 
