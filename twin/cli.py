@@ -317,6 +317,77 @@ def _scalar(text: str) -> bool | int | float | str:
     return {"true": True, "false": False}.get(text, text)
 
 
+@app.command("design")
+def design(
+    target: Annotated[str, typer.Argument(metavar="SCENARIO|DESIGN_FILE", help="A scenario, or a design .toml file.")],
+    vary: Annotated[list[str] | None, typer.Option("--vary", help="PATH=LO..HI or PATH=V1,V2 (repeatable).")] = None,
+    require: Annotated[list[str] | None, typer.Option("--require", help='"KPI<=VALUE" (or >=; repeatable).')] = None,
+    cost: Annotated[list[str] | None, typer.Option("--cost", help="PATH=WEIGHT (default 1 per varied number).")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Seeds every configuration runs first (default 5).")] = None,
+    max_seeds: Annotated[int | None, typer.Option("--max-seeds", help="Seeds at most, where close (default 20).")] = None,
+    confidence: Annotated[float | None, typer.Option(help="One-sided confidence per requirement (default 0.95).")] = None,
+    until: Annotated[str | None, typer.Option(help='Simulated time of each run, e.g. "30 d".')] = None,
+    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    db_path: Annotated[Path | None, typer.Option("--db", help="Results database (default designs/NAME.duckdb).")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = os.cpu_count() or 1,
+    dask_local: Annotated[int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
+) -> None:
+    """Find the cheapest configuration whose every requirement holds at the stated confidence over seeds."""
+    from gwangju_twin import design_config
+    from gwangju_twin.design_run import best_line, solve
+    from gwangju_twin.results_db import ResultsDB
+
+    options = {"seeds": seeds, "max_seeds": max_seeds, "confidence": confidence, "until": until, "area": area}
+    if _is_design_file(target):
+        if vary or require or cost:
+            raise TwinError(f"{target}: a design file states --vary, --require and --cost itself; give one or the other")
+        plan = design_config.load(Path(target), area=area)
+    else:
+        plan = design_config.build(design_config.from_options(target, vary=vary or [], require=require or [],
+                                                              cost=cost or [], options=options), "<command line>")
+    db = ResultsDB(db_path or Path("designs") / f"{plan.spec.name}.duckdb")
+    backend = _backend(workers, dask_local, scheduler, plan.spec.retries)
+    out.print(f"design {plan.spec.name}: {plan.grid_size()} configurations, requirements "
+              f"{', '.join(map(str, plan.requirements))} at confidence {plan.spec.confidence:g}", highlight=False)
+    try:
+        outcome, answer = solve(plan, db, backend, command=" ".join(["twin", *sys.argv[1:]]),
+                                say=lambda line: out.print(line, highlight=False))
+    except KeyboardInterrupt:
+        db.close()
+        err.print(f"interrupted; finished runs are in {db.path}; run the same command again to resume", highlight=False)
+        raise typer.Exit(130) from None
+    finally:
+        backend.close()
+    db.refresh_view()
+    db.close()
+    effort = answer["effort"]
+    out.print(f"{outcome.method}: {effort['configurations']} of {effort['grid_configurations']} configurations, "
+              f"{effort['runs']} runs ({effort['ran_now']} ran now); wrote {db.path.with_suffix('')}.design.json "
+              f"and .design.html", highlight=False)
+    out.print(best_line(plan, outcome), highlight=False)
+    if outcome.best is None:
+        raise typer.Exit(1)
+
+
+def _is_design_file(target: str) -> bool:
+    path = Path(target)
+    if path.suffix != ".toml" or not path.is_file():
+        return False
+    from gwangju_twin.config import read_toml
+    from gwangju_twin.errors import ScenarioError
+
+    return "design" in read_toml(path, ScenarioError)
+
+
+def _backend(workers: int, dask_local: int | None, scheduler: str | None, retries: int):  # noqa: ANN202
+    from gwangju_twin.sweep import DaskBackend, LocalBackend
+
+    if scheduler or dask_local:
+        return DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=retries)
+    return LocalBackend(max(workers, 1))
+
+
 @results_app.command("query")
 def results_query(db_path: Path, sql: str) -> None:
     """Run SQL on a sweep database (tables: runs; view: results) and print a table."""

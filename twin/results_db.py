@@ -65,6 +65,18 @@ class ResultsDB:
         rows = self.con.execute("SELECT run_key FROM runs WHERE status IN ('ok', 'error')").fetchall()
         return {key for (key,) in rows}
 
+    def status_of(self, keys: list[str]) -> dict[str, tuple[str, str | None]]:
+        """``run_key -> (status, error)`` for the given runs that are recorded."""
+        rows = self.con.execute("SELECT run_key, status, error FROM runs WHERE list_contains(?, run_key)",
+                                [keys]).fetchall()
+        return {key: (status, error) for key, status, error in rows}
+
+    def kpis_of(self, keys: list[str]) -> dict[str, dict[str, float]]:
+        """``run_key -> flat KPIs`` for the given runs that finished."""
+        rows = self.con.execute("SELECT run_key, kpis FROM runs WHERE status = 'ok' AND list_contains(?, run_key)",
+                                [keys]).fetchall()
+        return {key: json.loads(kpis) for key, kpis in rows}
+
     def record(self, sweep: str, result: dict[str, Any], attempts: int) -> None:
         """Write one run's row in its own transaction (replacing an earlier 'lost' row)."""
         with _signals_held():
