@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from gwangju_twin import scenario as scenario_io
-from gwangju_twin.config import Frozen, quantity, read_toml, validate
 from gwangju_twin.confidence import OPERATORS, Requirement
+from gwangju_twin.config import Frozen, quantity, read_toml, validate
 from gwangju_twin.errors import ScenarioError
 from gwangju_twin.sweep_config import Scalar, apply
 from pydantic import Field, model_validator
