@@ -90,6 +90,7 @@ class Evaluator:
         self.evaluations: dict[str, Evaluation] = {}
         self.runs = {"ran": 0, "cached": 0}
         self._known_kpis: set[str] | None = None
+        self._seen: set[str] = set()  # run keys this design has asked for
 
     def evaluate(self, params: dict[str, Scalar]) -> Evaluation:
         """Judge one configuration (once: later calls return the same evaluation)."""
@@ -128,9 +129,11 @@ class Evaluator:
                  for p, s in runs]
         plan = Sweep(SweepSpec(name=spec.name, scenario=str(design.scenario_path), retries=spec.retries),
                      design.file, design.scenario_path, tasks)
+        fresh = {t.key for t in tasks} - self._seen
+        self.runs["cached"] += len(fresh & self.db.finished())
+        self._seen |= fresh
         counts = run_sweep(plan, self.db, self.backend)
         self.runs["ran"] += counts["ok"] + counts["error"] + counts["lost"]
-        self.runs["cached"] += counts["skipped"]
         self._raise_failed(tasks)
 
     def _raise_failed(self, tasks: list[Task]) -> None:
