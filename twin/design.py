@@ -14,6 +14,7 @@ The search itself lives in :mod:`gwangju_twin.design_search`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,6 +92,9 @@ class Evaluator:
         self.runs = {"ran": 0, "cached": 0}
         self._known_kpis: set[str] | None = None
         self._seen: set[str] = set()  # run keys this design has asked for
+        spec = design.spec
+        scenario_sha = hashlib.sha256(design.scenario_text.encode()).hexdigest()[:16]
+        self._context = f"{scenario_sha}|{spec.area}|{spec.until_s}"
 
     def evaluate(self, params: dict[str, Scalar]) -> Evaluation:
         """Judge one configuration (once: later calls return the same evaluation)."""
@@ -118,14 +122,22 @@ class Evaluator:
             self._submit([(p, s) for p in fresh for s in self.design.seeds[:self.design.spec.seeds]])
         return [self.evaluate(p) for p in configurations]
 
+    def key(self, params: dict[str, Scalar], seed: int) -> str:
+        """A run's key: its parameters and seed, and the scenario text, area and duration they apply to.
+
+        Sweep keys leave the last three out; a design changing ``--until`` or its scenario must not
+        find runs of another duration or scenario.
+        """
+        return run_key({**params, "design:context": self._context}, seed)
+
     def _run(self, params: dict[str, Scalar], seeds: list[int]) -> list[dict[str, float]]:
         self._submit([(params, seed) for seed in seeds])
-        rows = self.db.kpis_of([run_key(params, seed) for seed in seeds])
-        return [rows[run_key(params, seed)] for seed in seeds]
+        rows = self.db.kpis_of([self.key(params, seed) for seed in seeds])
+        return [rows[self.key(params, seed)] for seed in seeds]
 
     def _submit(self, runs: list[tuple[dict[str, Scalar], int]]) -> None:
         design, spec = self.design, self.design.spec
-        tasks = [Task(run_key(p, s), str(design.scenario_path), design.scenario_text, p, s, spec.area, spec.until_s)
+        tasks = [Task(self.key(p, s), str(design.scenario_path), design.scenario_text, p, s, spec.area, spec.until_s)
                  for p, s in runs]
         plan = Sweep(SweepSpec(name=spec.name, scenario=str(design.scenario_path), retries=spec.retries),
                      design.file, design.scenario_path, tasks)
