@@ -102,7 +102,7 @@ def test_dask_local_cluster_gives_the_same_design(mmc_design, tmp_path: Path) ->
 
 
 def test_two_parameters_match_the_exhaustive_grid_and_erlang_c(tmp_path: Path) -> None:
-    """Tandem M/M/c stations (Burke): the exact search's answer is the grid's, and Erlang C's."""
+    """Tandem M/M/c stations (Burke): the exact search's and Optuna's answers are the grid's, and Erlang C's."""
     plan = design_config.load(DATA / "tandem_lab_design.toml")
     db = ResultsDB(tmp_path / "tandem.duckdb")
     backend = LocalBackend(2)
@@ -111,6 +111,8 @@ def test_two_parameters_match_the_exhaustive_grid_and_erlang_c(tmp_path: Path) -
         outcome = search(evaluator)
         searched = len(evaluator.evaluations)
         every = [evaluator.evaluate(params) for params in grid(plan.space)]
+        optimised = design_config.build(plan.spec.model_copy(update={"exact_limit": 1, "trials": 12}), plan.file)
+        by_optuna = search(Evaluator(optimised, db, backend))  # every run is in the database by now
     finally:
         backend.close()
         db.close()
@@ -118,6 +120,7 @@ def test_two_parameters_match_the_exhaustive_grid_and_erlang_c(tmp_path: Path) -
     reference = min(feasible, key=lambda e: (e.cost, -min(e.slack(c) for c in e.checks)))
     assert outcome.best.params == reference.params
     assert searched < len(every) == 9
+    assert by_optuna.method.startswith("Optuna") and by_optuna.best.params == reference.params
     assert outcome.best.params == {"certification.equipment.a.units": smallest_servers(3.4, 1.0, 0.12, range(5, 8)),
                                    "certification.equipment.b.units": smallest_servers(3.4, 0.5, 0.3, range(2, 5))}
 

@@ -98,20 +98,40 @@ def optimise(evaluator: Evaluator) -> Outcome:
 
     design = evaluator.design
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=0, constraints_func=lambda trial: trial.user_attrs["violations"])
+    sampler = optuna.samplers.TPESampler(seed=0)
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         params = {path: _suggest(trial, path, values) for path, values in design.space.items()}
         evaluation = evaluator.evaluate(params)
         shortfalls = [-evaluation.slack(c) for c in evaluation.checks]
-        trial.set_user_attr("violations", [min(s, 1e9) for s in shortfalls])
+        for index, shortfall in enumerate(shortfalls):
+            trial.set_constraint(f"requirement_{index}", min(shortfall, 1e9))  # <= 0: feasible
         return evaluation.cost, max(min(s, 1e9) for s in shortfalls)
 
     study.optimize(objective, n_trials=design.spec.trials)
     feasible = [e for e in evaluator.evaluations.values() if e.feasible]
     best = min(feasible, key=lambda e: (e.cost, -min(e.slack(c) for c in e.checks)), default=None)
-    return Outcome(best, f"Optuna TPE, {design.spec.trials} trials", list(evaluator.evaluations.values()))
+    if best is not None:
+        best = polish(evaluator, best)
+    return Outcome(best, f"Optuna TPE, {design.spec.trials} trials, then one step down each resource",
+                   list(evaluator.evaluations.values()))
+
+
+def polish(evaluator: Evaluator, best: Evaluation) -> Evaluation:
+    """From the optimiser's best, take one value less of any parameter while that stays feasible and cheaper."""
+    space = evaluator.design.space
+    improved = True
+    while improved:
+        improved = False
+        for path, values in space.items():
+            index = values.index(best.params[path])
+            if index == 0:
+                continue
+            candidate = evaluator.evaluate({**best.params, path: values[index - 1]})
+            if candidate.feasible and candidate.cost < best.cost:
+                best, improved = candidate, True
+    return best
 
 
 def _suggest(trial: object, path: str, values: list[Scalar]) -> Scalar:
