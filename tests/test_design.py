@@ -161,6 +161,15 @@ def test_mistakes_are_one_line_before_any_run(args: list[str], said: str, tmp_pa
     assert not (tmp_path / "x.duckdb").exists()
 
 
+def test_a_service_level_bounded_on_its_good_side_is_refused(tmp_path: Path) -> None:
+    """The drones' plug-in says on-time is better higher: a requirement "<= 0.95" is a mistake, said before any run."""
+    done = _twin("design", "drone_free_zone", "--vary", "drones.vertiports.wolchul_vertiport.pads=1..2",
+                 "--require", "drones.on_time_rate<=0.95", "--db", tmp_path / "x.duckdb", cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "is better higher" in done.stderr and ">=" in done.stderr
+    assert not (tmp_path / "x.duckdb").exists()
+
+
 def test_a_figure_no_run_reports_is_one_line_naming_the_nearest(tmp_path: Path) -> None:
     done = _twin("design", MMC, "--vary", f"{RIG}=8..9", "--require", "certification.equipment.rig.wait_mean<=1",
                  "--until", "1 d", "--seeds", "2", "--db", tmp_path / "x.duckdb", "--workers", "1", cwd=tmp_path)

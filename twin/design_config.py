@@ -114,7 +114,7 @@ def parse_requirement(text: str, file: str) -> Requirement:
     match = REQUIREMENT.match(text)
     if not match:
         raise ScenarioError(file, "design.require", text, f"must be KPI OP VALUE with OP one of "
-                            f"{', '.join(OPERATORS)}, such as \"on_demand.rejection_rate<=0.05\"")
+                            f"{', '.join(OPERATORS)}, such as \"SERVICE_ID.rejection_rate<=0.05\"")
     return Requirement(match[1], match[2], float(match[3]))
 
 
@@ -139,7 +139,23 @@ def build(spec: DesignSpec, file: str) -> Design:
         for value in values:
             _check_value(base, scenario_path, path, value, file)
     requirements = [parse_requirement(text, file) for text in spec.require]
+    for requirement in requirements:
+        _check_direction(requirement, file)
     return Design(spec, file, scenario_path, base.text, space, requirements, _weights(spec, space, file))
+
+
+def _check_direction(requirement: Requirement, file: str) -> None:
+    """A service level bounded on its good side (``on_time_rate <= 0.95``) is refused: the target is the worst allowed."""
+    from gwangju_twin.kpi_info import describe_kpi
+
+    meta = describe_kpi(requirement.kpi)
+    if meta is None or not meta.get("service_level") or meta.get("better") is None:
+        return
+    wanted = "<=" if meta["better"] == "lower" else ">="
+    if requirement.upper != (wanted == "<="):
+        raise ScenarioError(file, "design.require", str(requirement),
+                            f"{requirement.kpi} is better {meta['better']} (its service says so); state the worst "
+                            f"value you accept with {wanted}")
 
 
 def _check_space(space: dict[str, list[Scalar]], file: str) -> None:
@@ -185,7 +201,7 @@ def from_options(scenario: str, *, vary: list[str], require: list[str], cost: li
         path, sep, values = item.partition("=")
         if not sep or not path or not values:
             raise ScenarioError(where, "--vary", item, "must be PATH=LO..HI or PATH=V1,V2,... "
-                                "such as certification.equipment.rig.units=4..9")
+                                "such as PATH.units=4..9")
         ranges[path] = values if ".." in values else [_scalar(v) for v in values.split(",")]
     weights: dict[str, float] = {}
     for item in cost:
@@ -194,7 +210,7 @@ def from_options(scenario: str, *, vary: list[str], require: list[str], cost: li
             weights[path] = float(weight)
         except ValueError:
             raise ScenarioError(where, "--cost", item, "must be PATH=WEIGHT with a number, such as "
-                                "shuttles.fleet.on_demand.count=1") from None
+                                "PATH.count=1") from None
         if not sep:
             raise ScenarioError(where, "--cost", item, "must be PATH=WEIGHT")
     data = {"name": re.sub(r"[^a-z0-9_]", "_", Path(scenario).stem.lower()), "scenario": scenario,
