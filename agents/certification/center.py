@@ -19,6 +19,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from gwangju_twin.agents.certification import capacity
 from gwangju_twin.agents.certification.config import WEEKDAYS, Certification, Distribution, PartType
 from gwangju_twin.mesa_core import Agent
 from gwangju_twin.resources import Resource
@@ -413,25 +414,30 @@ class CertificationCenter:
             return self.staff.available_unit_s() / self.staff_total if self.staff_total else 0.0
         return self.model.now_s
 
-    def _working_s_per_week(self, staffed: bool) -> float:
-        """Hours a week a unit can work: the shifts on workdays if its tests need staff, else the whole week."""
+    def _working_s_per_week(self, holds: list[capacity.Hold], staffed: bool) -> float:
+        """Seconds a week a unit can work with work always waiting: shifts and overruns if staffed, else the week."""
         if not staffed:
             return WEEK_S
-        return len(self.config.workdays) * sum(end_s - start_s for start_s, end_s in self.config.shifts_s)
+        return capacity.working_s_per_week(holds, shifts_s=self.config.shifts_s, workdays=len(self.config.workdays))
+
+    def _equipment_holds(self, equipment_id: str) -> list[capacity.Hold]:
+        """Starts a week (re-tests included: 1 / (1 - fail) tries) and holds of set-up, test and cleaning."""
+        fixed_s = self.setup_s[equipment_id] + self.cleaning_s[equipment_id]
+        return [capacity.hold(p.per_week / max(1.0 - t.fail, 1e-9), fixed_s=fixed_s, dist=t.duration)
+                for p in self.config.parts for t in p.tests if t.equipment == equipment_id]
 
     def _offered_load(self, equipment_id: str) -> float:
         """Work the scenario sends to the equipment over the work it can do, both per week.
 
         Expected unit-seconds a week: every part type's rate times each of its tests on the equipment,
         tried 1 / (1 - fail) times on average (re-tests), holding a unit for set-up, test and cleaning.
-        Above 1, queues grow without bound. Tests started in a shift may run past its end, so the
-        realised utilisation over shift hours can exceed 1 a little.
+        What a unit can do counts the shifts and the overrun of tests started in them
+        (:mod:`~gwangju_twin.agents.certification.capacity`). Above 1, queues grow without bound.
         """
-        asked_s = sum(p.per_week * (self.setup_s[equipment_id] + t.duration.mean_s + self.cleaning_s[equipment_id])
-                      / max(1.0 - t.fail, 1e-9)
-                      for p in self.config.parts for t in p.tests if t.equipment == equipment_id)
+        holds = self._equipment_holds(equipment_id)
+        asked_s = sum(rate * mean_s for rate, mean_s, _, _ in holds)
         units = self.equipment[equipment_id].capacity
-        capacity_s = units * self._working_s_per_week(self._staffed[equipment_id])
+        capacity_s = units * self._working_s_per_week(holds, self._staffed[equipment_id])
         return asked_s / capacity_s if capacity_s else float("inf") if asked_s else 0.0
 
     def _equipment_kpis(self, rid: str, why_null: dict[str, str]) -> dict[str, Any]:
@@ -459,10 +465,12 @@ class CertificationCenter:
 
     def _staff_kpis(self) -> dict[str, Any]:
         shift_unit_s = self.staff.available_unit_s()
-        # Staff-seconds a week the scenario asks for (set-up and test, re-tests included) over the staff's shift hours.
-        asked_s = sum(p.per_week * (self.setup_s[t.equipment] + t.duration.mean_s) * t.staff / max(1.0 - t.fail, 1e-9)
-                      for p in self.config.parts for t in p.tests)
-        capacity_s = self.staff_total * self._working_s_per_week(True)
+        # Staff-seconds a week the scenario asks for (set-up and test, re-tests included) over what the staff can
+        # work: their shifts and the overrun of tests started in them.
+        holds = [capacity.hold(p.per_week * t.staff / max(1.0 - t.fail, 1e-9), fixed_s=self.setup_s[t.equipment],
+                               dist=t.duration) for p in self.config.parts for t in p.tests if t.staff]
+        asked_s = sum(rate * mean_s for rate, mean_s, _, _ in holds)
+        capacity_s = self.staff_total * self._working_s_per_week(holds, True)
         return {
             "count": self.staff_total,
             "offered_load": round(asked_s / capacity_s, 4) if capacity_s else None,
