@@ -175,3 +175,25 @@ def test_a_figure_no_run_reports_is_one_line_naming_the_nearest(tmp_path: Path) 
                  "--until", "1 d", "--seeds", "2", "--db", tmp_path / "x.duckdb", "--workers", "1", cwd=tmp_path)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "did you mean certification.equipment.rig.wait_mean_h" in done.stderr
+
+
+def test_a_killed_design_resumes_where_it_stopped(tmp_path: Path) -> None:
+    """kill -9 after the first configuration is judged: the rerun finds its runs and runs only the rest."""
+    args = ["design", str(MMC), "--vary", f"{RIG}=4..9", "--require", f"{WAIT}<=0.12", "--until", "10 d",
+            "--db", str(tmp_path / "k.duckdb"), "--workers", "2"]
+    process = subprocess.Popen([*TWIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    judged = []
+    for line in iter(process.stdout.readline, ""):
+        if line.startswith("  "):  # the first configuration is judged: its runs are in the database
+            judged.append(line)
+            break
+    process.kill()
+    process.communicate(timeout=60)
+    assert judged and f"{RIG}=9" in judged[0]
+    assert not (tmp_path / "k.design.json").exists()  # nothing half-written
+    again = _twin(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    answer = json.loads((tmp_path / "k.design.json").read_text())
+    assert answer["effort"]["found_in_database"] >= 5
+    assert answer["effort"]["found_in_database"] + answer["effort"]["ran_now"] == answer["effort"]["runs"]
+    assert again.stdout.splitlines()[-1].startswith(f"best: {RIG}=")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,7 +94,8 @@ class Evaluator:
         self._known_kpis: set[str] | None = None
         self._seen: set[str] = set()  # run keys this design has asked for
         spec = design.spec
-        scenario_sha = hashlib.sha256(design.scenario_text.encode()).hexdigest()[:16]
+        values = tomllib.loads(design.scenario_text)  # its values, not its comments: a new note reruns nothing
+        scenario_sha = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
         self._context = f"{scenario_sha}|{spec.area}|{spec.until_s}"
 
     def evaluate(self, params: dict[str, Scalar]) -> Evaluation:
@@ -123,7 +125,7 @@ class Evaluator:
         return [self.evaluate(p) for p in configurations]
 
     def key(self, params: dict[str, Scalar], seed: int) -> str:
-        """A run's key: its parameters and seed, and the scenario text, area and duration they apply to.
+        """A run's key: its parameters and seed, and the scenario values, area and duration they apply to.
 
         Sweep keys leave the last three out; a design changing ``--until`` or its scenario must not
         find runs of another duration or scenario.

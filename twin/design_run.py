@@ -56,7 +56,8 @@ def best_line(design: Design, outcome: Outcome) -> str:
     if outcome.best is None:
         return (f"best: none (no configuration in the ranges meets every requirement at confidence "
                 f"{design.spec.confidence:g}; widen the ranges or add seeds)")
-    return "best: " + ", ".join(f"{k}={v}" for k, v in outcome.best.params.items())
+    varied = {k: v for k, v in outcome.best.params.items() if len(design.space[k]) > 1}  # one-value lists only set
+    return "best: " + ", ".join(f"{k}={v}" for k, v in varied.items())
 
 
 def summary(design: Design, outcome: Outcome, evaluator: Evaluator, *, command: str) -> dict[str, Any]:
