@@ -19,7 +19,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from gwangju_twin.agents.certification import capacity
+from gwangju_twin.agents.certification import capacity as unit_capacity
 from gwangju_twin.agents.certification.config import WEEKDAYS, Certification, Distribution, PartType
 from gwangju_twin.mesa_core import Agent
 from gwangju_twin.resources import Resource
@@ -414,16 +414,16 @@ class CertificationCenter:
             return self.staff.available_unit_s() / self.staff_total if self.staff_total else 0.0
         return self.model.now_s
 
-    def _working_s_per_week(self, holds: list[capacity.Hold], staffed: bool) -> float:
+    def _working_s_per_week(self, holds: list[unit_capacity.Hold], staffed: bool) -> float:
         """Seconds a week a unit can work with work always waiting: shifts and overruns if staffed, else the week."""
         if not staffed:
             return WEEK_S
-        return capacity.working_s_per_week(holds, shifts_s=self.config.shifts_s, workdays=len(self.config.workdays))
+        return unit_capacity.working_s_per_week(holds, shifts_s=self.config.shifts_s, workdays=len(self.config.workdays))
 
-    def _equipment_holds(self, equipment_id: str) -> list[capacity.Hold]:
+    def _equipment_holds(self, equipment_id: str) -> list[unit_capacity.Hold]:
         """Starts a week (re-tests included: 1 / (1 - fail) tries) and holds of set-up, test and cleaning."""
         fixed_s = self.setup_s[equipment_id] + self.cleaning_s[equipment_id]
-        return [capacity.hold(p.per_week / max(1.0 - t.fail, 1e-9), fixed_s=fixed_s, dist=t.duration)
+        return [unit_capacity.hold(p.per_week / max(1.0 - t.fail, 1e-9), fixed_s=fixed_s, dist=t.duration)
                 for p in self.config.parts for t in p.tests if t.equipment == equipment_id]
 
     def _offered_load(self, equipment_id: str) -> float:
@@ -467,7 +467,7 @@ class CertificationCenter:
         shift_unit_s = self.staff.available_unit_s()
         # Staff-seconds a week the scenario asks for (set-up and test, re-tests included) over what the staff can
         # work: their shifts and the overrun of tests started in them.
-        holds = [capacity.hold(p.per_week * t.staff / max(1.0 - t.fail, 1e-9), fixed_s=self.setup_s[t.equipment],
+        holds = [unit_capacity.hold(p.per_week * t.staff / max(1.0 - t.fail, 1e-9), fixed_s=self.setup_s[t.equipment],
                                dist=t.duration) for p in self.config.parts for t in p.tests if t.staff]
         asked_s = sum(rate * mean_s for rate, mean_s, _, _ in holds)
         capacity_s = self.staff_total * self._working_s_per_week(holds, True)
