@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -355,7 +356,7 @@ def design(
     out.print(f"design {plan.spec.name}: {plan.grid_size()} configurations, requirements "
               f"{', '.join(map(str, plan.requirements))} at confidence {plan.spec.confidence:g}", highlight=False)
     try:
-        outcome, answer = solve(plan, db, backend, command=" ".join(["twin", *sys.argv[1:]]),
+        outcome, answer = solve(plan, db, backend, command=shlex.join(["twin", *sys.argv[1:]]),
                                 say=lambda line: out.print(line, highlight=False))
     except KeyboardInterrupt:
         db.close()

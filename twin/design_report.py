@@ -70,7 +70,7 @@ def _pareto_plot(answer: dict[str, Any]) -> str:
         if check["mean"] is None:
             continue
         colour = "tab:green" if evaluation["feasible"] else "tab:red"
-        bound = check["upper"] if check["upper"] is not None else check["mean"]
+        bound = check["upper"] if "<" in check["requirement"] else check["lower"]
         axes.plot([evaluation["cost"]] * 2, [check["mean"], bound], color=colour, alpha=0.6)
         marker = "D" if str(evaluation["params"]) in front else "o"
         axes.plot(evaluation["cost"], check["mean"], marker=marker, color=colour, linestyle="none")
@@ -78,8 +78,9 @@ def _pareto_plot(answer: dict[str, Any]) -> str:
     axes.axhline(target, color="black", linestyle="--", linewidth=1)
     axes.set_xlabel("cost (weighted sum of the varied resources)")
     axes.set_ylabel(label(check_kpi(kpi)))
-    axes.set_title("green: meets every requirement; red: does not; line: mean to one-sided bound; "
-                   "diamond: Pareto front; dashed: target", fontsize=8)
+    axes.set_title("green: meets every requirement; red: does not; dashed: the target\n"
+                   f"line: mean to its one-sided {answer['confidence']:.0%} bound; diamond: Pareto front "
+                   "(no cheaper configuration has more room)", fontsize=8)
     axes.grid(alpha=0.3)
     buffer = io.BytesIO()
     figure.tight_layout()

@@ -45,9 +45,11 @@ def better(path: str) -> str | None:
 
 
 def label(path: str) -> str:
-    """The figure's English label with its unit, or the path itself."""
+    """The figure's English label with its unit (values as they are: a share stays a share), or the path itself."""
     meta = describe_kpi(path)
     if meta is None or not meta.get("label_en"):
         return path
-    unit = "%" if meta.get("percent") else meta.get("unit", "")
-    return f"{meta['label_en']} ({unit})" if unit and unit != "1" else meta["label_en"]
+    unit = meta.get("unit", "")
+    if unit == "1":
+        return f"{meta['label_en']} (share)" if meta.get("percent") else meta["label_en"]
+    return f"{meta['label_en']} ({unit})" if unit else meta["label_en"]
