@@ -1,74 +1,70 @@
-"""What a unit of equipment (or a staff member) can do in a week, as the simulation does it.
+"""What the certification center can do against what its scenario asks of it: offered loads and the bottleneck.
 
-A test needs its staff only to *start* inside a shift: one started shortly before the end runs on
-past it, holding its unit (and its staff) until it ends, and nothing starts again until the next
-shift. So a unit that always has work waiting is busy for the shift *plus the overrun of its last
-test*, and the capacity that decides whether queues grow is that longer time, not the shift hours:
-
-* holds all of one fixed length ``h``: a shift of length ``L`` fits ``ceil(L / h)`` starts, so the
-  unit works ``ceil(L / h) * h`` (a 9 h shift and 4 h tests: 3 starts, 12 h);
-* random or mixed holds: the test running when the shift ends has, on average, ``E[h^2] / (2 E[h])``
-  left to run (the residual life of a renewal process), so the unit works ``L + E[h^2] / (2 E[h])``.
-
-The overrun is capped by the gap to the next shift. Equipment whose tests need no staff works all
-hours. ``tests/test_certification.py`` runs a year just under and just over the limit this predicts.
+All of it is read from the ``[certification]`` table alone (arrival rates, test durations, failure
+rates, units, staff, shifts), so it is known before the run starts; the realised figures (utilisation,
+queues) come from the run and sit beside it in the key figures.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from typing import Any
 
-from gwangju_twin.agents.certification.config import Distribution
-from gwangju_twin.units import DAY_S
-
-Hold = tuple[float, float, float, bool]  # (starts a week, mean hold s, mean square hold s2, fixed length)
+from gwangju_twin.agents.certification import overrun
+from gwangju_twin.agents.certification.config import Certification
+from gwangju_twin.units import WEEK_S
 
 
-def duration_moments(dist: Distribution) -> tuple[float, float]:
-    """Mean and mean square of a test's duration in seconds."""
-    mean = dist.mean_s
-    if dist.dist == "fixed":
-        variance = 0.0
-    elif dist.dist == "exponential":
-        variance = mean**2
-    elif dist.dist == "lognormal":
-        variance = (dist.cv * mean) ** 2
-    else:  # triangular, its mode from the mean
-        low, high = dist.min_s, dist.max_s
-        mode = 3 * mean - low - high
-        variance = (low**2 + high**2 + mode**2 - low * high - low * mode - high * mode) / 18.0
-    return mean, variance + mean**2
+def staffed(config: Certification) -> dict[str, bool]:
+    """Per equipment type: whether any of its tests needs staff (then it works in shift hours only)."""
+    return {e.id: any(t.staff for p in config.parts for t in p.tests if t.equipment == e.id) for e in config.equipment}
 
 
-def hold(rate_per_week: float, *, fixed_s: float, dist: Distribution) -> Hold:
-    """How often a resource is taken a week, and for how long: a fixed part (set-up, cleaning) plus the test."""
-    mean, square = duration_moments(dist)
-    return (rate_per_week, fixed_s + mean, fixed_s**2 + 2 * fixed_s * mean + square,
-            dist.dist == "fixed")
+def working_s_per_week(config: Certification, holds: list[overrun.Hold], *, staffed: bool) -> float:
+    """Seconds a week a unit works with work always waiting: the whole week if its tests need no staff,
+    else the shifts on workdays and the overrun of the test started last in each (:mod:`overrun`)."""
+    if not staffed:
+        return WEEK_S
+    return overrun.working_s_per_week(holds, shifts_s=config.shifts_s, workdays=len(config.workdays))
 
 
-def overrun_s(holds: Sequence[Hold], shift_s: float) -> float:
-    """How long a unit with work always waiting stays busy after a shift ends, on average."""
-    taken = [h for h in holds if h[0] > 0]
-    if not taken:
-        return 0.0
-    lengths = {round(h[1], 6) for h in taken}
-    if len(lengths) == 1 and all(h[3] for h in taken):
-        length_s = taken[0][1]
-        return math.ceil(shift_s / length_s - 1e-9) * length_s - shift_s
-    rate = sum(h[0] for h in taken)
-    mean = sum(h[0] * h[1] for h in taken) / rate
-    square = sum(h[0] * h[2] for h in taken) / rate
-    return square / (2 * mean)
+def equipment_holds(config: Certification, equipment_id: str) -> list[overrun.Hold]:
+    """Starts a week (re-tests included: 1 / (1 - fail) tries) and how long each holds a unit:
+    set-up, test and cleaning."""
+    equipment = next(e for e in config.equipment if e.id == equipment_id)
+    fixed_s = equipment.setup_s + equipment.cleaning_s
+    return [overrun.hold(p.per_week / max(1.0 - t.fail, 1e-9), fixed_s=fixed_s, dist=t.duration)
+            for p in config.parts for t in p.tests if t.equipment == equipment_id]
 
 
-def working_s_per_week(holds: Sequence[Hold], *, shifts_s: Sequence[tuple[float, float]], workdays: int) -> float:
-    """Seconds a week a unit works when it always has work: each shift, its overrun, capped by the next shift."""
-    total_s = 0.0
-    ordered = sorted(shifts_s)
-    for index, (start_s, end_s) in enumerate(ordered):
-        following_s = ordered[index + 1][0] if index + 1 < len(ordered) else ordered[0][0] + DAY_S
-        gap_s = max(following_s - end_s, 0.0)
-        total_s += (end_s - start_s) + min(overrun_s(holds, end_s - start_s), gap_s)
-    return workdays * total_s
+def equipment_offered_load(config: Certification, equipment_id: str, *, staffed: bool) -> float:
+    """Work the scenario sends to an equipment type over the work its units can do, both per week.
+
+    Expected unit-seconds a week: every part type's rate times each of its tests on the equipment,
+    tried 1 / (1 - fail) times on average (re-tests), holding a unit for set-up, test and cleaning.
+    What a unit can do counts its shifts and the overrun of tests started in them. Above 1, queues
+    grow without bound; below it they stay bounded (``tests/test_certification.py``, a year each side).
+    """
+    holds = equipment_holds(config, equipment_id)
+    asked_s = sum(rate * mean_s for rate, mean_s, _, _ in holds)
+    capacity_s = config.units(equipment_id) * working_s_per_week(config, holds, staffed=staffed)
+    return asked_s / capacity_s if capacity_s else float("inf") if asked_s else 0.0
+
+
+def staff_offered_load(config: Certification) -> float | None:
+    """Staff-seconds a week the scenario asks for (set-up and test, re-tests included) over what the staff
+    can work (their shifts and the overrun of tests started in them); ``None`` without staff."""
+    setup_s = {e.id: e.setup_s for e in config.equipment}
+    holds = [overrun.hold(p.per_week * t.staff / max(1.0 - t.fail, 1e-9), fixed_s=setup_s[t.equipment],
+                          dist=t.duration) for p in config.parts for t in p.tests if t.staff]
+    asked_s = sum(rate * mean_s for rate, mean_s, _, _ in holds)
+    capacity_s = (config.staff + config.extra_staff) * working_s_per_week(config, holds, staffed=True)
+    return asked_s / capacity_s if capacity_s else None
+
+
+def bottleneck(loads: dict[str, float], equipment: dict[str, Any], staff: dict[str, Any]) -> dict[str, Any]:
+    """The resource with the highest offered load (then the longest queue): where capacity buys most."""
+    figures = {**equipment, "staff": staff}
+    name = max(sorted(loads), key=lambda k: (loads[k], figures[k]["queue_mean"]))
+    chosen = figures[name]
+    return {"resource": name, "offered_load": loads[name], "utilisation": chosen["utilisation"],
+            "queue_mean": chosen["queue_mean"], "overloaded": loads[name] > 1.0}
