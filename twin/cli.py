@@ -396,19 +396,19 @@ def design(
     scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
 ) -> None:
     """Find the cheapest configuration whose every requirement holds at the stated confidence over seeds."""
-    from gwangju_twin import design_config
+    from gwangju_twin import preflight
     from gwangju_twin.design_run import best_line, solve
     from gwangju_twin.results_db import ResultsDB
 
+    if workers < 1:
+        raise TwinError(f"--workers {workers}: must be at least 1")
+    area = _area_ref(area)
     options = {"seeds": seeds, "max_seeds": max_seeds, "confidence": confidence, "until": until, "area": area}
-    if _is_design_file(target):
-        if vary or require or cost:
-            raise TwinError(f"{target}: a design file states --vary, --require and --cost itself; give one or the other")
-        plan = design_config.load(Path(target), area=area)
-    else:
-        plan = design_config.build(design_config.from_options(target, vary=vary or [], require=require or [],
-                                                              cost=cost or [], options=options), "<command line>")
-    db = ResultsDB(db_path or Path("designs") / f"{plan.spec.name}.duckdb")
+    plan = _design_plan(target, vary or [], require or [], cost or [], options)
+    target_db = db_path or Path("designs") / f"{plan.spec.name}.duckdb"
+    preflight.path_text(target_db, "--db")
+    preflight.writable_folder(target_db.parent, "results database")
+    db = ResultsDB(target_db)
     backend = _backend(workers, dask_local, scheduler, plan.spec.retries)
     out.print(f"design {plan.spec.name}: {plan.grid_size()} configurations, requirements "
               f"{', '.join(map(str, plan.requirements))} at confidence {plan.spec.confidence:g}", highlight=False)
@@ -423,13 +423,29 @@ def design(
         backend.close()
     db.refresh_view()
     db.close()
-    effort = answer["effort"]
-    out.print(f"{outcome.method}: {effort['configurations']} of {effort['grid_configurations']} configurations, "
-              f"{effort['runs']} runs ({effort['ran_now']} ran now); wrote {db.path.with_suffix('')}.design.json "
-              f"and .design.html", highlight=False)
+    _say_design_done(answer, outcome.method, db.path)
     out.print(best_line(plan, outcome), highlight=False)
     if outcome.best is None:
         raise typer.Exit(1)
+
+
+def _say_design_done(answer: dict, method: str, db_path: Path) -> None:
+    effort = answer["effort"]
+    out.print(f"{method}: {effort['configurations']} of {effort['grid_configurations']} configurations, "
+              f"{effort['runs']} runs ({effort['ran_now']} ran now); wrote {db_path.with_suffix('')}.design.json "
+              f"and .design.html", highlight=False)
+
+
+def _design_plan(target: str, vary: list[str], require: list[str], cost: list[str], options: dict):  # noqa: ANN202
+    """The design of ``twin design``: from a design file, or from the scenario and the options."""
+    from gwangju_twin import design_config
+
+    if _is_design_file(target):
+        if vary or require or cost:
+            raise TwinError(f"{target}: a design file states --vary, --require and --cost itself; give one or the other")
+        return design_config.load(Path(target), area=options["area"])
+    spec = design_config.from_options(target, vary=vary, require=require, cost=cost, options=options)
+    return design_config.build(spec, "<command line>")
 
 
 def _is_design_file(target: str) -> bool:
