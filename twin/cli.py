@@ -423,11 +423,11 @@ def view(
     from gwangju_twin.viz.app import Viewer
 
     width, height = _frame_size(size)
-    make_model = _model_factory(scenario_ref, seed, area, start)
+    make_model, start_s = _model_factory(scenario_ref, seed, area, start)
     if screenshot is not None and frames is None:
         frames = SCREENSHOT_FRAMES  # a screenshot is taken when the frames run out: they must
     viewer = Viewer(make_model, size=(width, height), exhibit=exhibit, speed=speed, record=record,
-                    overlay=exhibit or captions)
+                    overlay=exhibit or captions, start_s=start_s)
     viewer.run(max_frames=frames, last_frame=screenshot)
 
 
@@ -439,11 +439,13 @@ def record(
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
     size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT (even numbers).")] = "1920x1080",
     fps: Annotated[int, typer.Option(help="Frames per second of video.", min=1, max=120)] = 30,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per second of video.", min=1, max=100000)] = 600.0,
-    length: Annotated[str, typer.Option(help='Length of the video, e.g. "60 s".')] = "60 s",
-    start: Annotated[str | None, typer.Option(help='Simulated time to skip to first, e.g. "9 h".')] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per second of video.", min=1, max=100000)] = 300.0,
+    length: Annotated[str, typer.Option(help='Length of the video, e.g. "60 s".')] = "30 s",
+    start: Annotated[str | None, typer.Option(
+        help='Simulated time to start at, e.g. "9 h" (default: the busiest hour).')] = None,
 ) -> None:
-    """Render SCENARIO headless to a video with the exhibition captions (ffmpeg from imageio-ffmpeg)."""
+    """Render SCENARIO headless to a video with the exhibition captions and .srt subtitles beside it
+    (ffmpeg from imageio-ffmpeg); it opens in the busiest hour and skips the quiet ones."""
     from gwangju_twin import units
     from gwangju_twin.viz.video import record_video
 
@@ -451,10 +453,12 @@ def record(
     if target.suffix.lower() != ".mp4":
         raise TwinError(f"{target}: the video must be an .mp4 file")
     seconds = _duration(length, units, "--length")
-    make_model = _model_factory(scenario_ref, seed, area, start)
-    frames = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds)
+    make_model, start_s = _model_factory(scenario_ref, seed, area, start)
+    frames = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds,
+                          start_s=start_s)
     out.print(f"wrote {target}: {frames} frames, {frames / fps:g} s at {fps} fps, {width}x{height}, "
-              f"{frames / fps * speed / 3600:g} simulated hours", highlight=False)
+              f"{frames / fps * speed / 3600:g} simulated hours; subtitles {target.with_suffix('.srt')}",
+              highlight=False)
 
 
 def _frame_size(size: str) -> tuple[int, int]:
@@ -465,20 +469,21 @@ def _frame_size(size: str) -> tuple[int, int]:
 
 
 def _model_factory(scenario_ref: str, seed: int | None, area: str | None, start: str | None):  # noqa: ANN202
-    """Models for a window or a video: the first (advanced to ``start``), then a fresh one per loop,
-    with the next seed, on the same maps."""
+    """Models for a window or a video: the first, then a fresh one per loop, with the next seed, on
+    the same maps; and ``start`` in seconds (None: the viewer's own choice), where every loop starts."""
     from gwangju_twin import runner, scenario, units
 
+    start_s = None if start is None else _duration(start, units, "--start")
     path = scenario.resolve(scenario_ref)
     first = runner.build_model(path, seed=seed, area=area)
+    if start_s is not None and start_s >= first.duration_s:
+        raise TwinError(f"--start {start!r}: must be less than the scenario's duration, {first.duration_s / 3600:g} h")
     worlds, base_seed = dict(first.worlds), first.seed_used
-    if start is not None:
-        first.run_until(_duration(start, units, "--start"))
 
     def make_model(loop: int):  # noqa: ANN202 - a TwinModel
         return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
 
-    return make_model
+    return make_model, start_s
 
 
 def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN001 - the units module
