@@ -18,6 +18,7 @@ import pygame  # noqa: E402
 from gwangju_twin.model import TwinModel  # noqa: E402
 from gwangju_twin.viz.camera import Camera  # noqa: E402
 from gwangju_twin.viz.captions import caption_at  # noqa: E402
+from gwangju_twin.viz.director import Director  # noqa: E402
 from gwangju_twin.viz.fonts import hangul_font_path  # noqa: E402
 from gwangju_twin.viz.panel import PANEL_W, TILE_H, Series, draw_panel, draw_tiles  # noqa: E402
 from gwangju_twin.viz.scene import LAYERS, Marker, Scene  # noqa: E402
@@ -25,9 +26,7 @@ from gwangju_twin.viz.timeline import DAY_S, Timeline, clock  # noqa: E402
 
 SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1000)
 KPI_REFRESH_S = 1.0  # the panel's figures are at most this old (wall time)
-TOUR_S = 15.0
 CARD_S = 2.0  # wall seconds the card of skipped quiet hours stays
-GLIDE_S = 3.0  # wall seconds a tour's camera move takes
 HELP = ["space  pause / play", "+ / -  speed 1x ... 1000x", ".      one step", "wheel  zoom", "drag   pan",
         "click  follow an agent", "1-9    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
         "H      this help", "Esc    quit"]
@@ -63,6 +62,7 @@ class Viewer:
         self.scene.bottom_px = self._caption_h() + 16 + TILE_H + 8 if self.overlay else 0  # caption and tiles
         if exhibit:
             pygame.mouse.set_visible(False)  # a hall: no cursor over the map
+        self.director: Director | None = None
         self._fit()
         self.speed = speed
         self.paused = False
@@ -73,7 +73,7 @@ class Viewer:
         self._last_sample_s = -1e9
         self._kpis: tuple[float, TwinModel | None, dict] = (-1e9, None, {})
         self._drag: tuple[int, int] | None = None
-        self._tour_index, self._tour_clock = 0, 0.0
+        self.director = Director(self) if exhibit else None  # the exhibition's camera: in close, follow, back
         self.frames = 0
         self.clock = pygame.time.Clock()
         # the show's clock: from the busiest hour (or --start) over the active hours, quiet ones skipped
@@ -110,7 +110,9 @@ class Viewer:
     def advance(self, dt_s: float) -> None:
         over = False
         if not self.paused:
-            self.model.run_until(self.model.now_s + dt_s * self.speed)
+            factor = self.director.speed_factor if self.director is not None else 1.0  # slower when close
+            self.model.run_until(self.model.now_s + dt_s * self.speed * factor)
+            self.scene.trail_step_s = 0.08 * self.speed * factor  # a trail point every 0.08 s of wall time
             if self.timeline_on:
                 over = self._skip_quiet()
         if (self.model.finished or over) and self.exhibit:
@@ -127,8 +129,8 @@ class Viewer:
             if self.timeline_on:
                 self.card = (clock(ended_s), clock(self.model.now_s), self.wall_s)
         self.wall_s += dt_s
-        if self.exhibit:
-            self._tour(dt_s)
+        if self.director is not None:
+            self.director.update()
         self.camera.update(dt_s)
         if self.following is not None:
             self.following = self.scene.locate(self.following)
@@ -149,17 +151,6 @@ class Viewer:
         self.model.run_until(next_s)
         self.card = (clock(now_s), clock(next_s), self.wall_s)
         return False
-
-    def _tour(self, dt_s: float) -> None:
-        self._tour_clock += dt_s
-        sites = self.scene.tour_points()
-        if self._tour_clock >= TOUR_S and sites:
-            self._tour_clock = 0.0
-            self._tour_index = (self._tour_index + 1) % (len(sites) + 1)
-            if self._tour_index == len(sites):
-                self._fit()
-            else:
-                self.camera.glide_to(*sites[self._tour_index], GLIDE_S)
 
     def _sample(self) -> None:
         if self.model.now_s - self._last_sample_s < 600.0:
@@ -282,6 +273,8 @@ class Viewer:
         if self.scene.place_titles:
             top_px += self.fonts["title"].get_height() + self.fonts["small"].get_height() + 6
         self.camera.fit(*self.scene.bounds(), right_px=PANEL_W, top_px=top_px, bottom_px=self.scene.bottom_px)
+        if self.director is not None:
+            self.director.overview = (self.camera.centre_x_m, self.camera.centre_y_m, self.camera.px_per_m)
 
     def _banner_lines(self) -> list[str]:
         return [f"대체 지도: {used} 도로망이 {ref} 대신 쓰였습니다 · stand-in map: {used}'s roads stand in for {ref}"
