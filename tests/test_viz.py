@@ -490,3 +490,37 @@ def test_twin_record_with_its_defaults_is_alive_from_the_busy_hour(name: str, he
     assert busy[int(opening[1])] >= max(busy) / 4
     spec = tomllib.loads(Path(scenario.packaged()[name]).read_text(encoding="utf-8"))
     assert spec["scenario"]["name"] == name
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_labels_never_overlap_in_the_packaged_scenarios(size: tuple[int, int], helsinki_map, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    """Every label on screen (sites, vertiports, corridors, zones, the basemap's names, the places'
+    titles) overlaps no other label and no marker: 0 px2; each lies in the map's view; every site is
+    labelled or said to be left out (by the stated priority)."""
+    from gwangju_twin import runner
+    from gwangju_twin.viz.labels import overlap_px2
+
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))  # drone_free_zone: the real Gwangju
+    for name, path in sorted(scenario.packaged().items()):
+        if name == "drone_free_zone":
+            model = runner.build_model(path)
+        else:
+            monkeypatch.delenv("TWIN_CACHE_DIR")
+            model = runner.build_model(path, area="helsinki_test")
+            monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))
+        viewer = Viewer(lambda loop, m=model: m, size=size, overlay=True, fullscreen=False)
+        viewer.render()
+        labels = viewer.labels
+        rects = [rect for _, rect in labels.placed]
+        basemap = viewer.scene.basemap._placed if viewer.scene.basemap is not None else []
+        titles = [rect for _, _, rect in viewer.scene._title_rects]
+        assert overlap_px2(rects + basemap + titles) == 0, name
+        assert sum(r.clip(m).width * r.clip(m).height for r in rects + basemap for m in labels.marks) == 0, name
+        assert all(labels.view.contains(rect) for rect in rects), name
+        on_screen = [site for site, xy in viewer.scene.sites_m if labels.view.collidepoint(viewer.camera.point(*xy))]
+        said = set(labels.placed_text) | set(labels.left_out)
+        assert all(f"{site.name_ko} · {site.name_en}" in said for site in on_screen), name
+        assert len(rects) >= 3, name  # something is labelled
+        model.close()
+    pygame.quit()

@@ -285,16 +285,28 @@ class Scene:
             labels.ask(f"{site.name_ko} · {site.name_en}", (x, y), (235, 235, 240), priority=2)
 
     def _titles(self, camera: Camera, labels: LabelPlacer) -> None:
-        self._title_rects = []
+        """Each place's title over its roads; titles side by side that would overlap move apart."""
+        blocks = []
         for title, x_m, y_m in self.place_titles:
             name, _, where = title.partition("\n")
             x, y = camera.point(x_m, y_m)
+            block = []
             for text, font in ((where, "small"), (name, "title")):
                 rect = pygame.Rect((0, 0), self.fonts[font].size(text))
                 rect.midbottom = (x, y - 6)
-                labels.taken.append(rect)
-                self._title_rects.append((text, font, rect))
+                block.append((text, font, rect))
                 y = rect.top
+            blocks.append(block)
+        blocks.sort(key=lambda b: b[1][2].centerx)
+        for left, right in zip(blocks, blocks[1:]):
+            overlap = max(r.right for _, _, r in left) + 12 - min(r.left for _, _, r in right)
+            if overlap > 0:
+                for _, _, rect in left:
+                    rect.move_ip(-(overlap // 2) - 1, 0)
+                for _, _, rect in right:
+                    rect.move_ip(overlap - overlap // 2, 0)
+        self._title_rects = [item for block in blocks for item in block]
+        labels.taken += [rect for _, _, rect in self._title_rects]
 
     def _draw_titles(self, screen: pygame.Surface) -> None:
         for text, font, rect in self._title_rects:
