@@ -16,8 +16,8 @@ from collections import deque
 import numpy as np
 import pygame
 
-TRAIL_POINTS = 16
-SHAPE_PX_PER_M = 0.6  # from this zoom on, vehicles are drawn as oriented shapes
+TRAIL_POINTS = 12
+SHAPE_PX_PER_M = 1.5  # from this zoom on (a street across the screen), vehicles are drawn as oriented shapes
 HEADINGS = 24  # rotated sprites per shape, every 15 degrees
 
 
@@ -67,20 +67,18 @@ def draw_trails(screen: pygame.Surface, camera, motion: Motion, background: tupl
     if len(motion.trail) < 2:
         return
     width, height = screen.get_size()
-    bg = np.array(background, dtype=float)
+    samples = list(motion.trail)[:-1]  # the newest is where the agents are drawn
+    fade = 0.75 * (1.0 - np.arange(len(samples), 0, -1) / TRAIL_POINTS)  # oldest first, faintest
+    xy_m = np.concatenate([xy for xy, _ in samples])
+    tone = np.concatenate([np.asarray(background, dtype=float) + f * (colours - np.asarray(background, dtype=float))
+                           for f, (_, colours) in zip(fade, samples)]).astype(np.uint8)
+    px = camera.to_screen(xy_m).astype(int)
+    keep = (px[:, 0] >= 0) & (px[:, 0] < width - 1) & (px[:, 1] >= 0) & (px[:, 1] < height - 1)
+    x, y, tone = px[keep, 0], px[keep, 1], tone[keep]
     pixels = pygame.surfarray.pixels3d(screen)
-    try:
-        samples = list(motion.trail)[:-1]  # the newest is where the agents are drawn
-        for age, (xy_m, colours) in enumerate(reversed(samples), start=1):
-            px = camera.to_screen(xy_m).astype(int)
-            keep = (px[:, 0] >= 0) & (px[:, 0] < width - 1) & (px[:, 1] >= 0) & (px[:, 1] < height - 1)
-            if not keep.any():
-                continue
-            fade = 0.75 * (1.0 - age / TRAIL_POINTS)
-            tone = (bg + fade * (colours[keep] - bg)).astype(np.uint8)
-            x, y = px[keep, 0], px[keep, 1]
-            for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
-                pixels[x + dx, y + dy] = tone
+    try:  # oldest first, so newer points lie over older ones
+        for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+            pixels[x + dx, y + dy] = tone
     finally:
         del pixels
 

@@ -102,6 +102,7 @@ class Scene:
         self._state_sprites = [StateSprites(view, self._sprites) for view in self.views]
         self._motion: dict[int, Motion] = {}  # by id of view: positions over the last frames, trails
         self._looks: dict[tuple[int, str], tuple] = {}
+        self._codes: dict[int, dict[str, int]] = {}
 
     @staticmethod
     def _places(model: TwinModel) -> dict[str, float]:
@@ -357,14 +358,15 @@ class Scene:
             return
         xy_m = np.asarray(xy_m, dtype=float) + (self.view_dx(view), 0.0)
         due = self.trails and motion.due(now_s, self.trail_step_s)
-        looks = [self._look(view, state) for state in states] if due or camera.px_per_m >= SHAPE_PX_PER_M else []
-        motion.see(now_s, xy_m, np.array([look[0] for look in looks], dtype=float) if due else None, self.trail_step_s)
+        close = camera.px_per_m >= SHAPE_PX_PER_M
+        looks = [self._look(view, state) for state in states] if close else []
+        motion.see(now_s, xy_m, self._colours(view, states) if due else None, self.trail_step_s)
         if self.trails:
             draw_trails(screen, camera, motion, BACKGROUND)
         if air:
             for marker in self._markers_of(view, now_s, (agents, xy_m - (self.view_dx(view), 0.0), states)):
                 self.draw_marker(screen, camera, marker)
-        elif camera.px_per_m >= SHAPE_PX_PER_M:
+        elif close:
             length_px = int(min(max(5.0 * camera.px_per_m, 24), 44))
             draw_shapes(screen, camera.to_screen(xy_m), motion.heading, looks, self._shapes, length_px)
         else:
@@ -377,6 +379,14 @@ class Scene:
             mover = mover_of(view, state)
             self._looks[key] = (mover.colour, mover.core or EMPTY_STATE)
         return self._looks[key]
+
+    def _colours(self, view: ServiceView, states: list[str]) -> np.ndarray:
+        """Each agent's kind colour, as an (n, 3) array (a palette index per state, then one take)."""
+        codes = self._codes.setdefault(id(view), {})
+        for state in set(states) - codes.keys():
+            codes[state] = len(codes)
+        palette = np.array([self._look(view, state)[0] for state in codes], dtype=float)
+        return palette[np.fromiter(map(codes.__getitem__, states), dtype=np.intp, count=len(states))]
 
     def moved_m(self, marker: Marker) -> float:
         """How far an agent moved over the last frame."""
