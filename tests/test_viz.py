@@ -296,7 +296,11 @@ def test_twin_record_writes_a_video_with_the_frames_size_and_length_asked(tmp_pa
                            "--size", "640x360", "--fps", "10", "--length", "2 s", "--speed", "1800", "--start", "10 h"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "wrote" in done.stdout and "20 frames, 2 s at 10 fps, 640x360, 1 simulated hours" in done.stdout
+    assert "wrote" in done.stdout and "20 frames, 2 s at 10 fps, 640x360, " in done.stdout
+    hours = float(done.stdout.split("640x360, ")[1].split(" simulated hours")[0])
+    assert 0 < hours <= 1.0  # 2 s at 1800x, less while the director is close up
+    cues = target.with_suffix(".srt").read_text(encoding="utf-8").split("\n\n")
+    assert len(cues) == 2 and cues[0].split("\n")[2].startswith("10:00  ")  # --start: the clock opens at 10:00
     assert imageio_ffmpeg.count_frames_and_secs(str(target)) == (20, 2.0)
     reader = imageio_ffmpeg.read_frames(str(target))
     meta = next(reader)

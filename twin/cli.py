@@ -454,11 +454,10 @@ def record(
         raise TwinError(f"{target}: the video must be an .mp4 file")
     seconds = _duration(length, units, "--length")
     make_model, start_s = _model_factory(scenario_ref, seed, area, start)
-    frames = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds,
-                          start_s=start_s)
+    frames, shown_s = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds,
+                                   start_s=start_s)
     out.print(f"wrote {target}: {frames} frames, {frames / fps:g} s at {fps} fps, {width}x{height}, "
-              f"{frames / fps * speed / 3600:g} simulated hours; subtitles {target.with_suffix('.srt')}",
-              highlight=False)
+              f"{shown_s / 3600:.2g} simulated hours; subtitles {target.with_suffix('.srt')}", highlight=False)
 
 
 def _frame_size(size: str) -> tuple[int, int]:

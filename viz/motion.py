@@ -75,10 +75,13 @@ def draw_trails(screen: pygame.Surface, camera, motion: Motion, background: tupl
     px = camera.to_screen(xy_m).astype(int)
     keep = (px[:, 0] >= 0) & (px[:, 0] < width - 1) & (px[:, 1] >= 0) & (px[:, 1] < height - 1)
     x, y, tone = px[keep, 0], px[keep, 1], tone[keep]
+    dot = 2 if camera.px_per_m < SHAPE_PX_PER_M else 5  # close up, a trail a visitor sees
+    x, y = np.clip(x, 0, width - dot), np.clip(y, 0, height - dot)
     pixels = pygame.surfarray.pixels3d(screen)
     try:  # oldest first, so newer points lie over older ones
-        for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
-            pixels[x + dx, y + dy] = tone
+        for dx in range(dot):
+            for dy in range(dot):
+                pixels[x + dx, y + dy] = tone
     finally:
         del pixels
 

@@ -16,9 +16,10 @@ from gwangju_twin.model import TwinModel
 
 
 def record_video(make_model: Callable[[int], TwinModel], target: Path, *, size: tuple[int, int], fps: int,
-                 speed: float, seconds: float, start_s: float | None = None) -> int:
+                 speed: float, seconds: float, start_s: float | None = None) -> tuple[int, float]:
     """Render ``seconds`` of video at ``fps`` frames a second, each frame ``speed / fps`` simulated
-    seconds after the last, and its subtitles (``target`` with ``.srt``); returns the frames written."""
+    seconds after the last (less while the director is close up), and its subtitles (``target`` with
+    ``.srt``); returns the frames written and the simulated seconds they show."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless unless a display was asked for
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -40,6 +41,7 @@ def record_video(make_model: Callable[[int], TwinModel], target: Path, *, size: 
                                          quality=7, macro_block_size=2, ffmpeg_log_level="error")
     writer.send(None)  # start the encoder
     said: list[tuple[str, str, str]] = []  # one a second of video: (clock, Korean, English)
+    shown_s, last_s = 0.0, viewer.model.now_s
     try:
         for frame in range(frames):
             if frame % fps == 0:
@@ -48,13 +50,15 @@ def record_video(make_model: Callable[[int], TwinModel], target: Path, *, size: 
             viewer.render()
             writer.send(pygame.image.tobytes(viewer.screen, "RGB"))
             viewer.advance(1.0 / fps)
+            shown_s += max(viewer.model.now_s - last_s, 0.0)  # a new loop starts again: count what was shown
+            last_s = viewer.model.now_s
     finally:
         writer.close()
         pygame.quit()
     partial_srt.write_text(srt(said, frames / fps), encoding="utf-8")
     partial.replace(target)
     partial_srt.replace(subtitles)
-    return frames
+    return frames, shown_s
 
 
 def srt(said: list[tuple[str, str, str]], length_s: float) -> str:
