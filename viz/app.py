@@ -1,8 +1,9 @@
 """The visualiser's window: a live model drawn at up to 60 frames a second.
 
 Keys: space pause/play, +/- speed (1x to 1000x), . single step, wheel zoom, drag pan, click an
-agent to follow it, 1-9 toggle layers, F fullscreen, P screenshot, H help, Esc quit. Exhibition
-mode plays fullscreen on a loop, touring the sites of interest, with no input needed.
+agent to follow it, 1-7 toggle layers, F fullscreen, P screenshot, H help, Esc or q quit.
+Exhibition mode plays fullscreen on a loop from the busiest hour over the active hours, a director
+following the captioned service close up, with big numbers and captions; Esc or q quit it.
 """
 
 from __future__ import annotations
