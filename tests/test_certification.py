@@ -144,6 +144,53 @@ tests = [{ name = "t", equipment = "rig", duration = { dist = "fixed", mean = "2
     assert certificates == [(11.5, "pack-2"), (15.0, "module-1"), (18.5, "module-3")]
 
 
+def test_a_test_waiting_for_staff_holds_no_rig_and_the_staff_queue_says_so() -> None:
+    """Rig a's test holds the only staff member 01:00-03:00; the test for rig b, shipped at 02:00, waits
+    with rig b free (its rig is not seized alone) and starts at 03:00 with both."""
+    model = _center("""
+staff = 1
+shifts = ["00:00-24:00"]
+workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+[[certification.equipment]]
+id = "a"
+building = "battery"
+setup = "0 s"
+cleaning = "0 s"
+[[certification.equipment]]
+id = "b"
+building = "battery"
+setup = "0 s"
+cleaning = "0 s"
+[[certification.parts]]
+id = "x"
+kind = "voluntary"
+per_week = 0.0
+origins = ["nowhere"]
+rework = { dist = "fixed", mean = "1 d" }
+tests = [{ name = "on a", equipment = "a", duration = { dist = "fixed", mean = "2 h" }, fail = 0.0 }]
+[[certification.parts]]
+id = "y"
+kind = "voluntary"
+per_week = 0.0
+origins = ["nowhere"]
+rework = { dist = "fixed", mean = "1 d" }
+tests = [{ name = "on b", equipment = "b", duration = { dist = "fixed", mean = "2 h" }, fail = 0.0 }]
+""", duration="1 d")
+    center = model.services[-1]
+    x, y = center.config.parts
+    model.clock.at(3600.0, lambda: center.ship(x, "nowhere"))
+    model.clock.at(7200.0, lambda: center.ship(y, "nowhere"))
+    model.run_until(2.5 * 3600.0)
+    assert center.equipment["b"].in_use == 0 and center.staff.in_use == 1 and center.counts["waiting"] == 1
+    model.run_until(model.duration_s)
+    assert [(t, agent, event) for t, agent, event, _ in _log(model) if event in ("test_start", "certificate")] == [
+        (1.0, "x-1", "test_start"), (3.0, "x-1", "certificate"), (3.0, "y-2", "test_start"), (5.0, "y-2", "certificate")]
+    kpis = center.kpis()
+    assert kpis["staff"]["queue_mean"] == round(3600.0 / 86400.0, 3)  # one test held up by staff alone for 1 h
+    assert kpis["equipment"]["b"]["wait_mean_h"] == 1.0 and kpis["equipment"]["b"]["tests_queued"] == 1
+    assert kpis["equipment"]["a"]["wait_mean_h"] == 0.0
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**31), fail=st.floats(min_value=0.0, max_value=0.6),
        staff=st.integers(min_value=2, max_value=4))
@@ -160,6 +207,12 @@ def test_no_part_is_ever_lost(helsinki_world, seed: int, fail: float, staff: int
         for part in center.parts:
             by_part[part.state] += 1
         assert by_part == dict(center.counts) and sum(by_part.values()) == len(center.parts)
+        # Staff are held by the tests running and nobody else; a part holds nothing outside a test.
+        in_test = [part for part in center.parts if part.state == "in_test"]
+        assert center.staff.in_use == sum(part.test.staff for part in in_test)
+        assert all(part.held is None for part in center.parts if part.state != "in_test")
+        for rid, rig in center.equipment.items():
+            assert rig.capacity >= rig.in_use >= sum(part.test.equipment == rid for part in in_test)
     kpis = center.kpis()
     assert sum(kpis["states"].values()) == kpis["parts_shipped"]
     assert kpis["certified"] + kpis["rejected"] + center.wip == kpis["parts_shipped"]

@@ -22,6 +22,8 @@ class Flight:
     payload_kg: float
     trajectory: Trajectory
     energy_j: float
+    origin_pad: int = 0  # which pad of its vertiport it takes off from, and lands on
+    landing_pad: int = 0
 
     @property
     def takeoff_s(self) -> float:
