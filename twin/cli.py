@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -378,6 +379,93 @@ def _scalar(text: str) -> bool | int | float | str:
     return {"true": True, "false": False}.get(text, text)
 
 
+@app.command("design")
+def design(
+    target: Annotated[str, typer.Argument(metavar="SCENARIO|DESIGN_FILE", help="A scenario, or a design .toml file.")],
+    vary: Annotated[list[str] | None, typer.Option("--vary", help="PATH=LO..HI or PATH=V1,V2 (repeatable).")] = None,
+    require: Annotated[list[str] | None, typer.Option("--require", help='"KPI<=VALUE" (or >=; repeatable).')] = None,
+    cost: Annotated[list[str] | None, typer.Option("--cost", help="PATH=WEIGHT (default 1 per varied number).")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Seeds every configuration runs first (default 5).")] = None,
+    max_seeds: Annotated[int | None, typer.Option("--max-seeds", help="Seeds at most, where close (default 20).")] = None,
+    confidence: Annotated[float | None, typer.Option(help="One-sided confidence per requirement (default 0.95).")] = None,
+    until: Annotated[str | None, typer.Option(help='Simulated time of each run, e.g. "30 d".')] = None,
+    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    db_path: Annotated[Path | None, typer.Option("--db", help="Results database (default designs/NAME.duckdb).")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = os.cpu_count() or 1,
+    dask_local: Annotated[int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
+) -> None:
+    """Find the cheapest configuration whose every requirement holds at the stated confidence over seeds."""
+    from gwangju_twin import preflight
+    from gwangju_twin.design_run import best_line, solve
+    from gwangju_twin.results_db import ResultsDB
+
+    if workers < 1:
+        raise TwinError(f"--workers {workers}: must be at least 1")
+    area = _area_ref(area)
+    options = {"seeds": seeds, "max_seeds": max_seeds, "confidence": confidence, "until": until, "area": area}
+    plan = _design_plan(target, vary or [], require or [], cost or [], options)
+    target_db = db_path or Path("designs") / f"{plan.spec.name}.duckdb"
+    preflight.path_text(target_db, "--db")
+    preflight.writable_folder(target_db.parent, "results database")
+    db = ResultsDB(target_db)
+    backend = _backend(workers, dask_local, scheduler, plan.spec.retries)
+    out.print(f"design {plan.spec.name}: {plan.grid_size()} configurations, requirements "
+              f"{', '.join(map(str, plan.requirements))} at confidence {plan.spec.confidence:g}", highlight=False)
+    try:
+        outcome, answer = solve(plan, db, backend, command=shlex.join(["twin", *sys.argv[1:]]),
+                                say=lambda line: out.print(line, highlight=False))
+    except KeyboardInterrupt:
+        db.close()
+        err.print(f"interrupted; finished runs are in {db.path}; run the same command again to resume", highlight=False)
+        raise typer.Exit(130) from None
+    finally:
+        backend.close()
+    db.refresh_view()
+    db.close()
+    _say_design_done(answer, outcome.method, db.path)
+    out.print(best_line(plan, outcome), highlight=False)
+    if outcome.best is None:
+        raise typer.Exit(1)
+
+
+def _say_design_done(answer: dict, method: str, db_path: Path) -> None:
+    effort = answer["effort"]
+    out.print(f"{method}: {effort['configurations']} of {effort['grid_configurations']} configurations, "
+              f"{effort['runs']} runs ({effort['ran_now']} ran now); wrote {db_path.with_suffix('')}.design.json "
+              f"and .design.html", highlight=False)
+
+
+def _design_plan(target: str, vary: list[str], require: list[str], cost: list[str], options: dict):  # noqa: ANN202
+    """The design of ``twin design``: from a design file, or from the scenario and the options."""
+    from gwangju_twin import design_config
+
+    if _is_design_file(target):
+        if vary or require or cost:
+            raise TwinError(f"{target}: a design file states --vary, --require and --cost itself; give one or the other")
+        return design_config.load(Path(target), area=options["area"])
+    spec = design_config.from_options(target, vary=vary, require=require, cost=cost, options=options)
+    return design_config.build(spec, "<command line>")
+
+
+def _is_design_file(target: str) -> bool:
+    path = Path(target)
+    if path.suffix != ".toml" or not path.is_file():
+        return False
+    from gwangju_twin.config import read_toml
+    from gwangju_twin.errors import ScenarioError
+
+    return "design" in read_toml(path, ScenarioError)
+
+
+def _backend(workers: int, dask_local: int | None, scheduler: str | None, retries: int):  # noqa: ANN202
+    from gwangju_twin.sweep import DaskBackend, LocalBackend
+
+    if scheduler or dask_local:
+        return DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=retries)
+    return LocalBackend(max(workers, 1))
+
+
 @results_app.command("query")
 def results_query(db_path: Path, sql: str) -> None:
     """Run SQL on a sweep database (tables: runs; view: results) and print a table."""
@@ -497,11 +585,11 @@ def view(
         from gwangju_twin import preflight
 
         preflight.output_file(screenshot, "screenshot", "--screenshot")
-    make_model = _model_factory(scenario_ref, seed, _area_ref(area), start)
+    make_model, start_s = _model_factory(scenario_ref, seed, _area_ref(area), start)
     if screenshot is not None and frames is None:
         frames = SCREENSHOT_FRAMES  # a screenshot is taken when the frames run out: they must
     viewer = Viewer(make_model, size=(width, height), exhibit=exhibit, speed=speed, record=record,
-                    overlay=exhibit or captions)
+                    overlay=exhibit or captions, start_s=start_s)
     viewer.run(max_frames=frames, last_frame=screenshot)
 
 
@@ -513,11 +601,13 @@ def record(
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
     size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT (even numbers).")] = "1920x1080",
     fps: Annotated[int, typer.Option(help="Frames per second of video.", min=1, max=120)] = 30,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per second of video.", min=1, max=100000)] = 600.0,
-    length: Annotated[str, typer.Option(help='Length of the video, e.g. "60 s".')] = "60 s",
-    start: Annotated[str | None, typer.Option(help='Simulated time to skip to first, e.g. "9 h".')] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per second of video.", min=1, max=100000)] = 300.0,
+    length: Annotated[str, typer.Option(help='Length of the video, e.g. "60 s".')] = "30 s",
+    start: Annotated[str | None, typer.Option(
+        help='Simulated time to start at, e.g. "9 h" (default: the busiest hour).')] = None,
 ) -> None:
-    """Render SCENARIO headless to a video with the exhibition captions (ffmpeg from imageio-ffmpeg)."""
+    """Render SCENARIO headless to a video with the exhibition captions and .srt subtitles beside it
+    (ffmpeg from imageio-ffmpeg); it opens in the busiest hour and skips the quiet ones."""
     _quiet_pygame()
     from gwangju_twin import preflight, units
     from gwangju_twin.viz.video import record_video
@@ -532,11 +622,13 @@ def record(
         raise TwinError(f"--length {length!r} at {fps} fps: {seconds * fps:.0f} frames, more than the limit of "
                         f"{MAX_VIDEO_FRAMES}")
     preflight.output_file(target, "video", "OUT.mp4")
+    preflight.output_file(target.with_suffix(".srt"), "subtitles", "OUT.mp4")
     preflight.room(target.parent, seconds * 2e6, "video")
-    make_model = _model_factory(scenario_ref, seed, _area_ref(area), start)
-    frames = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds)
+    make_model, start_s = _model_factory(scenario_ref, seed, _area_ref(area), start)
+    frames, shown_s = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds,
+                                   start_s=start_s)
     out.print(f"wrote {target}: {frames} frames, {frames / fps:g} s at {fps} fps, {width}x{height}, "
-              f"{frames / fps * speed / 3600:g} simulated hours", highlight=False)
+              f"{shown_s / 3600:.2g} simulated hours; subtitles {target.with_suffix('.srt')}", highlight=False)
 
 
 MIN_FRAME_PX, MAX_FRAME_PX = (320, 240), (7680, 4320)  # a small window to 8K
@@ -591,21 +683,22 @@ def _print_rows(columns: list[str], rows: list[tuple]) -> None:
 
 
 def _model_factory(scenario_ref: str, seed: int | None, area: str | None, start: str | None):  # noqa: ANN202
-    """Models for a window or a video: the first (advanced to ``start``), then a fresh one per loop,
-    with the next seed, on the same maps."""
+    """Models for a window or a video: the first, then a fresh one per loop, with the next seed, on
+    the same maps; and ``start`` in seconds (None: the viewer's own choice), where every loop starts."""
     from gwangju_twin import preflight, runner, scenario, units
 
     preflight.seed(seed)
+    start_s = None if start is None else _duration(start, units, "--start")
     path = scenario.resolve(scenario_ref)
     first = runner.build_model(path, seed=seed, area=area)
+    if start_s is not None and start_s >= first.duration_s:
+        raise TwinError(f"--start {start!r}: must be less than the scenario's duration, {first.duration_s / 3600:g} h")
     worlds, base_seed = dict(first.worlds), first.seed_used
-    if start is not None:
-        first.run_until(_duration(start, units, "--start"))
 
     def make_model(loop: int):  # noqa: ANN202 - a TwinModel
         return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
 
-    return make_model
+    return make_model, start_s
 
 
 def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN001 - the units module
