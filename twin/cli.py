@@ -585,11 +585,11 @@ def view(
         from gwangju_twin import preflight
 
         preflight.output_file(screenshot, "screenshot", "--screenshot")
-    make_model = _model_factory(scenario_ref, seed, _area_ref(area), start)
+    make_model, start_s = _model_factory(scenario_ref, seed, _area_ref(area), start)
     if screenshot is not None and frames is None:
         frames = SCREENSHOT_FRAMES  # a screenshot is taken when the frames run out: they must
     viewer = Viewer(make_model, size=(width, height), exhibit=exhibit, speed=speed, record=record,
-                    overlay=exhibit or captions)
+                    overlay=exhibit or captions, start_s=start_s)
     viewer.run(max_frames=frames, last_frame=screenshot)
 
 
@@ -601,11 +601,13 @@ def record(
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
     size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT (even numbers).")] = "1920x1080",
     fps: Annotated[int, typer.Option(help="Frames per second of video.", min=1, max=120)] = 30,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per second of video.", min=1, max=100000)] = 600.0,
-    length: Annotated[str, typer.Option(help='Length of the video, e.g. "60 s".')] = "60 s",
-    start: Annotated[str | None, typer.Option(help='Simulated time to skip to first, e.g. "9 h".')] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per second of video.", min=1, max=100000)] = 300.0,
+    length: Annotated[str, typer.Option(help='Length of the video, e.g. "60 s".')] = "30 s",
+    start: Annotated[str | None, typer.Option(
+        help='Simulated time to start at, e.g. "9 h" (default: the busiest hour).')] = None,
 ) -> None:
-    """Render SCENARIO headless to a video with the exhibition captions (ffmpeg from imageio-ffmpeg)."""
+    """Render SCENARIO headless to a video with the exhibition captions and .srt subtitles beside it
+    (ffmpeg from imageio-ffmpeg); it opens in the busiest hour and skips the quiet ones."""
     _quiet_pygame()
     from gwangju_twin import preflight, units
     from gwangju_twin.viz.video import record_video
@@ -620,11 +622,13 @@ def record(
         raise TwinError(f"--length {length!r} at {fps} fps: {seconds * fps:.0f} frames, more than the limit of "
                         f"{MAX_VIDEO_FRAMES}")
     preflight.output_file(target, "video", "OUT.mp4")
+    preflight.output_file(target.with_suffix(".srt"), "subtitles", "OUT.mp4")
     preflight.room(target.parent, seconds * 2e6, "video")
-    make_model = _model_factory(scenario_ref, seed, _area_ref(area), start)
-    frames = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds)
+    make_model, start_s = _model_factory(scenario_ref, seed, _area_ref(area), start)
+    frames, shown_s = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds,
+                                   start_s=start_s)
     out.print(f"wrote {target}: {frames} frames, {frames / fps:g} s at {fps} fps, {width}x{height}, "
-              f"{frames / fps * speed / 3600:g} simulated hours", highlight=False)
+              f"{shown_s / 3600:.2g} simulated hours; subtitles {target.with_suffix('.srt')}", highlight=False)
 
 
 MIN_FRAME_PX, MAX_FRAME_PX = (320, 240), (7680, 4320)  # a small window to 8K
@@ -679,21 +683,22 @@ def _print_rows(columns: list[str], rows: list[tuple]) -> None:
 
 
 def _model_factory(scenario_ref: str, seed: int | None, area: str | None, start: str | None):  # noqa: ANN202
-    """Models for a window or a video: the first (advanced to ``start``), then a fresh one per loop,
-    with the next seed, on the same maps."""
+    """Models for a window or a video: the first, then a fresh one per loop, with the next seed, on
+    the same maps; and ``start`` in seconds (None: the viewer's own choice), where every loop starts."""
     from gwangju_twin import preflight, runner, scenario, units
 
     preflight.seed(seed)
+    start_s = None if start is None else _duration(start, units, "--start")
     path = scenario.resolve(scenario_ref)
     first = runner.build_model(path, seed=seed, area=area)
+    if start_s is not None and start_s >= first.duration_s:
+        raise TwinError(f"--start {start!r}: must be less than the scenario's duration, {first.duration_s / 3600:g} h")
     worlds, base_seed = dict(first.worlds), first.seed_used
-    if start is not None:
-        first.run_until(_duration(start, units, "--start"))
 
     def make_model(loop: int):  # noqa: ANN202 - a TwinModel
         return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
 
-    return make_model
+    return make_model, start_s
 
 
 def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN001 - the units module
