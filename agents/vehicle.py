@@ -18,6 +18,7 @@ import bisect
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 from operator import attrgetter, ne
 from typing import TYPE_CHECKING
 
@@ -184,30 +185,37 @@ class RoadVehicle(Agent):
         """Express: drive the edges ahead up to the first a disengagement interrupts, as one event.
 
         Returns False (drive edge by edge) if fewer than two edges fit before the disengagement.
+        The end times are the running sum of the edges' times (``accumulate``: the same additions,
+        in the same order, as edge-by-edge driving makes).
         """
         net, now_s = self.world.network, self.model.clock.now_s
         times = net.edge_times_s(self.max_speed_mps)
-        edges: list[int] = []
-        ends: list[float] = []
-        budget_s, t_s = self._until_disengagement_s, now_s
-        for edge in self._edges:
-            duration_s = times[edge]
-            if budget_s < duration_s:
-                break
-            budget_s -= duration_s
-            edges.append(edge)
-            t_s = t_s + duration_s
-            ends.append(t_s)
-        if len(edges) < 2:
-            return False
-        for _ in edges:
-            self._edges.popleft()
-        self._until_disengagement_s = budget_s
+        ahead = self._edges
+        durations = [times[edge] for edge in ahead]
+        budget_s = self._until_disengagement_s
+        if budget_s == math.inf:  # no disengagements: every edge ahead fits (the caller has two or more)
+            edges, ends = list(ahead), list(accumulate(durations, initial=now_s))[1:]
+            ahead.clear()
+        else:
+            edges, ends = [], []
+            t_s = now_s
+            for edge, duration_s in zip(ahead, durations):
+                if budget_s < duration_s:
+                    break
+                budget_s -= duration_s
+                edges.append(edge)
+                t_s = t_s + duration_s
+                ends.append(t_s)
+            if len(edges) < 2:
+                return False
+            for _ in edges:
+                ahead.popleft()
+            self._until_disengagement_s = budget_s
         self._stretch = (edges, ends)
         self.edge, self.edge_start_s = edges[0], now_s
-        self.next_node, self.next_node_s = net.edge_v_list[edges[-1]], t_s
+        self.next_node, self.next_node_s = net.edge_v_list[edges[-1]], ends[-1]
         # Ranked among simultaneous events as the last edge's arrival would be: scheduled when that edge starts.
-        self.model.clock.at(t_s, self._end_stretch, scheduled_s=ends[-2])
+        self.model.clock.at(ends[-1], self._end_stretch, scheduled_s=ends[-2])
         return True
 
     def _end_stretch(self) -> None:
@@ -215,10 +223,36 @@ class RoadVehicle(Agent):
         edges, ends = self._stretch
         self._stretch = None
         times = self.world.network.edge_times_s(self.max_speed_mps)
-        for edge, end_s in zip(edges, ends):
-            self._apply_edge(edge, times[edge])
-            self.record(end_s)
+        if self._books_plainly and not self.model.tracks.enabled:
+            self._book_stretch(edges, times)
+        else:
+            for edge, end_s in zip(edges, ends):
+                self._apply_edge(edge, times[edge])
+                self.record(end_s)
         self._next_edge()
+
+    def _book_stretch(self, edges: list[int], times: list[float]) -> None:
+        """:meth:`_apply_edge` for every edge of a stretch in one loop of plain arithmetic: the same
+        sums in the same order (so the same floats), for vehicles whose per-edge hooks do nothing."""
+        net = self.world.network
+        lengths = net.edge_length_list
+        per_length_jpm, per_time_w = self.energy.per_length_jpm, self.energy.per_time_w
+        odometer_m, driving_s, battery_j, lowest_j = self.odometer_m, self.driving_s, self.battery_j, self.min_battery_j
+        for edge in edges:
+            length_m, elapsed_s = lengths[edge], times[edge]
+            odometer_m += length_m
+            driving_s += elapsed_s
+            battery_j -= length_m * per_length_jpm + elapsed_s * per_time_w
+            if battery_j < lowest_j:
+                lowest_j = battery_j
+        self.odometer_m, self.driving_s, self.battery_j, self.min_battery_j = odometer_m, driving_s, battery_j, lowest_j
+        self.node, self.edge = net.edge_v_list[edges[-1]], None
+
+    @property
+    def _books_plainly(self) -> bool:
+        """True when :meth:`on_edge` and :meth:`energy_j` are the base's (so :meth:`_book_stretch` may stand in)."""
+        cls = type(self)
+        return cls.on_edge is RoadVehicle.on_edge and cls.energy_j is RoadVehicle.energy_j
 
     def _apply_edge(self, edge: int, elapsed_s: float) -> None:
         """Book one driven edge: position, odometer, driving time, battery, the service's count."""
