@@ -36,8 +36,10 @@ def _layer(module: str) -> int:
 def _modules() -> dict[str, Path]:
     found = {}
     for folder, package in FOLDERS.items():
-        for path in sorted((ROOT / folder).glob("*.py")):
-            found[package if path.stem == "__init__" else f"{package}.{path.stem}"] = path
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            name = ".".join((package, *parts))
+            found[name.removesuffix(".__init__")] = path
     return found
 
 
@@ -85,11 +87,10 @@ def test_the_engine_runs_and_stays_headless_without_naming_a_service() -> None:
     """A run imports no visualiser, and the engine's model names no concrete service (they are plugged in)."""
     source = (ROOT / "twin" / "model.py").read_text(encoding="utf-8")
     assert "agents" not in source
-    code = ("import sys; from gwangju_twin.services import builders; "
-            "print([b.__name__ for b in builders()], 'pygame' in sys.modules, 'gwangju_twin.viz' in sys.modules)")
+    code = ("import sys; from gwangju_twin.plugins import plugins; "
+            "print([p.name for p in plugins()], 'pygame' in sys.modules, 'gwangju_twin.viz' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.stdout.strip() == ("['build_shuttle_services', 'build_drone_service', 'build_certification_center'] "
-                                   "False False"), done.stderr
+    assert done.stdout.strip() == "['shuttles', 'drones', 'certification'] False False", done.stderr
 
 
 @pytest.mark.slow
@@ -102,7 +103,7 @@ def test_the_wheel_installs_one_import_package(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"gwangju_twin", wheel.name.split("-py3")[0] + ".dist-info"}
     for data in ("gwangju_twin/maps/areas/bitgreen.toml", "gwangju_twin/maps/areas/helsinki_test.toml",
-                 "gwangju_twin/scenarios/testbed_day.toml", "gwangju_twin/agents/registry.py"):
+                 "gwangju_twin/scenarios/testbed_day.toml", "gwangju_twin/agents/drones/plugin.py"):
         assert data in names
 
 

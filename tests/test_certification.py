@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import synthetic
 from gwangju_twin import scenario
-from gwangju_twin.agents.certification import STATES
+from gwangju_twin.agents.certification.center import STATES
 from gwangju_twin.errors import ScenarioError
 from gwangju_twin.model import TwinModel
 from hypothesis import HealthCheck, given, settings

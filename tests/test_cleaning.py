@@ -3,7 +3,7 @@
 import pytest
 import synthetic
 from gwangju_twin import scenario
-from gwangju_twin.arc_routing import cover_walk, split_walk
+from gwangju_twin.agents.shuttles.arc_routing import cover_walk, split_walk
 from gwangju_twin.errors import RoutingError
 from gwangju_twin.model import TwinModel
 from hypothesis import HealthCheck, given, settings
@@ -92,7 +92,7 @@ def test_covering_walk_on_the_real_network(helsinki_world, data, parts: int) -> 
 def test_the_planned_walk_is_the_exact_optimum_on_the_real_network(helsinki_world) -> None:
     """All of Helsinki's test streets: the Euler walk after min-cost balancing is the directed Chinese
     postman optimum, longer than the street length (one-way streets must be driven back)."""
-    from gwangju_twin.arc_routing import covering_bound_m
+    from gwangju_twin.agents.shuttles.arc_routing import covering_bound_m
 
     net = helsinki_world.network
     depot = helsinki_world.site_node("west_depot", 150.0)

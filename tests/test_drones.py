@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import shapely
 from gwangju_twin import runner, scenario
-from gwangju_twin.agents.drones import TAKEOFF_PAD_S
-from gwangju_twin.airspace import Trajectory
+from gwangju_twin.agents.drones.airspace import Trajectory
+from gwangju_twin.agents.drones.audit import separation_figures
+from gwangju_twin.agents.drones.service import TAKEOFF_PAD_S
 from gwangju_twin.areas import load_area
-from gwangju_twin.audit import audit, separation_figures
+from gwangju_twin.audit import audit
 from gwangju_twin.errors import RoutingError, ScenarioError, TwinError
 from gwangju_twin.model import TwinModel
 from gwangju_twin.world import World
@@ -306,8 +307,8 @@ def test_the_airspace_index_finds_exactly_the_conflicts_the_checker_sees(committ
     of its code): pair by pair of airborne pieces, a committed flight conflicts with the candidate
     iff the checker finds both minima broken at once; a batch of departure slots answers as each
     slot alone would."""
-    from gwangju_twin.airspace import GROUND_PHASES, Airspace
-    from gwangju_twin.audit import _encounter
+    from gwangju_twin.agents.drones.airspace import GROUND_PHASES, Airspace
+    from gwangju_twin.agents.drones.audit import _encounter
 
     airspace = Airspace()
     flights = [_flight(f"d-{k}", start, stops, speed) for k, (start, stops, speed) in enumerate(committed)]

@@ -73,8 +73,8 @@ def test_express_driving_changes_nothing_but_the_event_count(helsinki_world, mon
     """Loop shuttles and collectors drive a stretch as one event: every figure, log row and
     recorded node must equal edge-by-edge driving, with disengagements cutting stretches and
     small batteries sending shuttles to charge."""
-    from gwangju_twin.agents.shuttle import LoopShuttle
-    from gwangju_twin.agents.waste import Collector
+    from gwangju_twin.agents.shuttles.loop import LoopShuttle
+    from gwangju_twin.agents.shuttles.waste import Collector
 
     text = f"""
 [scenario]
@@ -119,7 +119,7 @@ def test_fleet_positions_are_each_vehicles_own_position(helsinki_map) -> None:
     edges, in express stretches and stopped by a disengagement, going forward and once back."""
     from collections import Counter
 
-    from gwangju_twin.agents.vehicle import FleetPositions
+    from gwangju_twin.agents.shuttles.vehicle import FleetPositions
     from gwangju_twin.runner import build_model
 
     text = scenario.resolve("bitgreen_shuttles").read_text(encoding="utf-8")  # with more stops than by default

@@ -108,7 +108,7 @@ def test_missing_map_stops_the_run_with_the_command_to_run(tmp_path: Path) -> No
 
 
 def test_headless_run_never_imports_pygame() -> None:
-    code = "import sys, gwangju_twin.cli, gwangju_twin.runner, gwangju_twin.agents.shuttle; print('pygame' in sys.modules)"
+    code = "import sys, gwangju_twin.cli, gwangju_twin.runner, gwangju_twin.agents.shuttles.loop; print('pygame' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from gwangju_twin import scenario
+from gwangju_twin.agents.shuttles.config import SHUTTLE_SPEED_CAP_MPS
 from gwangju_twin.errors import ScenarioError
-from gwangju_twin.scenario import SHUTTLE_SPEED_CAP_MPS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

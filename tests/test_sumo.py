@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import HELSINKI_PBF
 from gwangju_twin import scenario, sumo_bridge
+from gwangju_twin.agents.shuttles.config import SHUTTLE_SPEED_CAP_MPS
 from gwangju_twin.areas import load_area
 from gwangju_twin.errors import TwinError
 from gwangju_twin.model import TwinModel
-from gwangju_twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS
 
 FLEET = """
 [scenario]

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import synthetic
 from gwangju_twin import scenario
-from gwangju_twin.agents.waste import Bin
+from gwangju_twin.agents.shuttles.vehicle_routing import savings_tours, tour_length
+from gwangju_twin.agents.shuttles.waste import Bin
 from gwangju_twin.model import TwinModel
-from gwangju_twin.vehicle_routing import savings_tours, tour_length
 from hypothesis import given
 from hypothesis import strategies as st
 

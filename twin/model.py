@@ -7,9 +7,9 @@ from typing import Any
 from gwangju_twin.clock import EventQueue
 from gwangju_twin.errors import ScenarioError
 from gwangju_twin.mesa_core import Agent, Model
+from gwangju_twin.plugins import Service
 from gwangju_twin.record import EventLog, Tracks
 from gwangju_twin.scenario import Scenario
-from gwangju_twin.services import Service, builders
 from gwangju_twin.world import World
 
 
@@ -42,8 +42,8 @@ class TwinModel(Model):
         # Opt-in record of every shortest-path drive as [start_s, vehicle, from_node, to_node, end_s]
         # (end_s None while under way), for replaying the same trips in another simulator (twin.sumo_bridge).
         self.drives: list[list] | None = [] if record_drives else None
-        for build in builders():  # the registered services (gwangju_twin.services): the engine names none
-            self.services += build(self, scenario.spec)
+        for plugin, config in scenario.spec.services_configs():  # the registered plug-ins: the engine names none
+            self.services += plugin.build(self, config)
 
     def world_of(self, area_ref: str | None) -> World:
         """The world of an area the scenario names (``None``: the scenario's own area)."""

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from gwangju_twin.certification_config import Certification
 from gwangju_twin.config import Frozen, parse_toml, quantity, read_toml, validate
-from gwangju_twin.drone_config import Drones
 from gwangju_twin.errors import ScenarioError
-from gwangju_twin.shuttle_config import SHUTTLE_SPEED_CAP_MPS, Shuttles
-from pydantic import Field
+from gwangju_twin.plugins import plugins
+from pydantic import Field, create_model
 
 
 class Meta(Frozen):
@@ -34,34 +34,53 @@ class Meta(Frozen):
     record_trajectories: bool = True
 
 
-class ScenarioSpec(Frozen):
-    """A whole scenario file."""
+class SpecBase(Frozen):
+    """A whole scenario file: ``[scenario]`` and one table per registered service plug-in."""
 
     scenario: Meta
-    shuttles: Shuttles = Shuttles.model_validate({})
-    certification: Certification | None = None
-    drones: Drones | None = None
+
+    def section(self, table: str) -> Any:
+        """The config of a plug-in's table (its default when the file leaves it out)."""
+        return getattr(self, table, None)
+
+    def services_configs(self) -> list[tuple[Any, Any]]:
+        """``(plug-in, its table's config)`` for every plug-in whose table is present, in plug-in order."""
+        return [(plugin, self.section(plugin.table)) for plugin in plugins()
+                if plugin.table and self.section(plugin.table) is not None]
 
     def needs_roads(self) -> bool:
-        """Whether any service drives on roads (shuttles, or trucks bringing parts to the center)."""
-        return bool(self.shuttles.fleet) or (self.certification is not None and self.certification.transport == "road")
+        """Whether any service drives on roads."""
+        return any(plugin.needs_roads(config) for plugin, config in self.services_configs())
 
     def area_refs(self) -> list[str]:
         """Every area the scenario's services work in: its own first, then the others named, in order."""
-        refs = [self.scenario.area, *(fleet.area for fleet in self.shuttles.fleet if fleet.area)]
-        if self.certification is not None and self.certification.area:
-            refs.append(self.certification.area)
+        refs = [self.scenario.area]
+        for plugin, config in self.services_configs():
+            refs += plugin.area_refs(config)
         return list(dict.fromkeys(refs))
 
 
-__all__ = ["SHUTTLE_SPEED_CAP_MPS", "Scenario", "ScenarioSpec", "from_data", "load", "loads", "parse_toml", "packaged", "resolve"]
+@cache
+def spec_model() -> type[SpecBase]:
+    """The scenario schema: ``[scenario]`` plus the table of every registered plug-in."""
+    fields: dict[str, Any] = {}
+    for plugin in plugins():
+        if plugin.table and plugin.config_model is not None:
+            fields[plugin.table] = (plugin.config_model | None, plugin.default)
+    return create_model("ScenarioSpec", __base__=SpecBase, **fields)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ScenarioSpec":  # the assembled schema, for type hints and isinstance checks
+        return spec_model()
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)
 class Scenario:
     """A validated scenario with the text and file it came from (kept for run manifests)."""
 
-    spec: ScenarioSpec
+    spec: SpecBase
     text: str
     file: Path
 
@@ -75,18 +94,18 @@ def load(path: Path) -> Scenario:
     path = Path(path)
     data = read_toml(path, ScenarioError)
     text = path.read_text(encoding="utf-8")
-    return Scenario(validate(ScenarioSpec, data, str(path), ScenarioError), text, path)
+    return Scenario(validate(spec_model(), data, str(path), ScenarioError), text, path)
 
 
 def loads(text: str, file: str = "<scenario>") -> Scenario:
     """Validate scenario text (for tests and sweeps that build scenarios in memory)."""
     data = parse_toml(text, file, ScenarioError)
-    return Scenario(validate(ScenarioSpec, data, file, ScenarioError), text, Path(file))
+    return Scenario(validate(spec_model(), data, file, ScenarioError), text, Path(file))
 
 
 def from_data(data: dict, text: str, file: str) -> Scenario:
     """Validate already-parsed scenario data (a sweep's overridden copy of a file)."""
-    return Scenario(validate(ScenarioSpec, data, file, ScenarioError), text, Path(file))
+    return Scenario(validate(spec_model(), data, file, ScenarioError), text, Path(file))
 
 
 def packaged() -> dict[str, Path]:

@@ -26,6 +26,7 @@ from gwangju_twin.areas import Area
 from gwangju_twin.errors import TwinError
 from gwangju_twin.network import RoadNetwork
 from gwangju_twin.osm import check_extract, clip_extract
+from gwangju_twin.plugins import plugin_of
 
 # SUMO's OSM type map opens service roads to delivery vehicles but not to cars: the shuttles are
 # service vehicles, so they are of SUMO's "delivery" class.
@@ -99,18 +100,12 @@ class TaxiFleet:
     max_speed_mps: float
     capacity: int
     requests: tuple[tuple[float, int, int], ...]  # (time s, origin node, destination node)
+    waits_s: tuple[float | None, ...] = ()  # the twin's wait for each request's pick-up (None: not served)
 
 
 def taxi_fleets(model: Any) -> list[TaxiFleet]:
-    """The on-demand fleets of a model (services with requests and a seat capacity) as taxi fleets."""
-    return [TaxiFleet(service.id, tuple(v.name for v in service.vehicles), service.depot.node,
-                      service.config.max_speed_mps, service.config.capacity,
-                      tuple((r.t_s, r.origin, r.destination) for r in service.requests))
-            for service in _on_demand_services(model)]
-
-
-def _on_demand_services(model: Any) -> list[Any]:
-    return [s for s in model.services if hasattr(s, "requests") and hasattr(s.config, "capacity")]
+    """The fleets a model's plug-ins give SUMO as taxis (each plug-in says which of its services are)."""
+    return [fleet for service in model.services for fleet in plugin_of(service).sumo(service).taxi_fleets]
 
 
 def write_trips(
@@ -237,10 +232,10 @@ def sumo_rides(tripinfo_xml: Path) -> RideFigures:
 def twin_rides(model: Any, junctions: set[str] | None = None) -> RideFigures:
     """The same figures for the twin's on-demand fleets (requests SUMO could be given, with ``junctions``)."""
     ids = model.world.network.osm_ids
-    requests = [r for service in _on_demand_services(model) for r in service.requests if r.origin != r.destination
-                and (junctions is None or {str(ids[r.origin]), str(ids[r.destination])} <= junctions)]
-    waits = [r.pickup_s - r.t_s for r in requests if r.status == "served"]
-    return RideFigures(len(requests), len(waits), sum(waits) / len(waits) if waits else None)
+    asked = [wait_s for fleet in taxi_fleets(model) for (_, origin, destination), wait_s in zip(fleet.requests, fleet.waits_s)
+             if origin != destination and (junctions is None or {str(ids[origin]), str(ids[destination])} <= junctions)]
+    waits = [wait_s for wait_s in asked if wait_s is not None]
+    return RideFigures(len(asked), len(waits), sum(waits) / len(waits) if waits else None)
 
 
 def twin_figures(model: Any, junctions: set[str] | None = None, exclude: set[str] = frozenset()) -> TripFigures:

@@ -13,7 +13,7 @@ import pygame
 import pyproj
 import shapely
 import shapely.ops
-from gwangju_twin.agents.vehicle import FleetPositions
+from gwangju_twin.agents.shuttles.vehicle import FleetPositions
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.model import TwinModel
 from gwangju_twin.viz.basemap import basemap_for

@@ -13,11 +13,11 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from gwangju_twin.agents.fleet import FleetService, Operations
-from gwangju_twin.agents.vehicle import RoadVehicle
-from gwangju_twin.shuttle_config import WasteFleet
+from gwangju_twin.agents.shuttles.config import WasteFleet
+from gwangju_twin.agents.shuttles.operations import FleetService, Operations
+from gwangju_twin.agents.shuttles.vehicle import RoadVehicle
+from gwangju_twin.agents.shuttles.vehicle_routing import savings_tours
 from gwangju_twin.units import DAY_S
-from gwangju_twin.vehicle_routing import savings_tours
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
@@ -126,6 +126,8 @@ class Collector(RoadVehicle):
 
 class WasteService(FleetService):
     """Bins, collectors, window-by-window tour planning and the key figures."""
+
+    kind = "waste"
 
     def __init__(self, model: TwinModel, config: WasteFleet, operations: Operations) -> None:
         super().__init__(model, config, operations)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gwangju_twin.agents.fleet import FleetService, Operations
-from gwangju_twin.agents.vehicle import RoadVehicle
-from gwangju_twin.shuttle_config import LoopFleet
+from gwangju_twin.agents.shuttles.config import LoopFleet
+from gwangju_twin.agents.shuttles.operations import FleetService, Operations
+from gwangju_twin.agents.shuttles.vehicle import RoadVehicle
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
@@ -77,6 +77,8 @@ class LoopShuttle(RoadVehicle):
 
 class LoopService(FleetService):
     """A fleet of loop shuttles and its key figures."""
+
+    kind = "loop"
 
     def __init__(self, model: TwinModel, config: LoopFleet, operations: Operations) -> None:
         super().__init__(model, config, operations)

@@ -23,9 +23,9 @@ from operator import attrgetter, ne
 from typing import TYPE_CHECKING
 
 import numpy as np
+from gwangju_twin.agents.shuttles.config import Charging, Energy, Supervision
 from gwangju_twin.mesa_core import Agent
 from gwangju_twin.resources import Resource
-from gwangju_twin.shuttle_config import Charging, Energy, Supervision
 from gwangju_twin.units import J_PER_KWH
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from gwangju_twin.certification_config import WEEKDAYS, Certification, Distribution, PartType
+from gwangju_twin.agents.certification.config import WEEKDAYS, Certification, Distribution, PartType
 from gwangju_twin.mesa_core import Agent
 from gwangju_twin.resources import Resource
 from gwangju_twin.units import DAY_S, WEEK_S, poisson_times_s
@@ -96,6 +96,8 @@ class Part(Agent):
 
 class CertificationCenter:
     """Equipment, staff, arriving parts and the key figures of the center."""
+
+    kind = "certification"
 
     id = "certification"
 

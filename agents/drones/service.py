@@ -17,7 +17,7 @@ Deconfliction: ``tactical`` lets the planner fly the flight slower (80 %, then 6
 ``strategic`` lets it delay the departure (a ground hold, the departure slot). With both off,
 flights leave as soon as pads allow, and the separation checker will count what happens. The
 figures for separation are not the planner's: ``losses_of_separation``, the closest approach and
-the time in loss come from :func:`twin.audit.separation_figures` reading the recorded tracks.
+the time in loss come from :func:`agents.drones.audit.separation_figures` reading the recorded tracks.
 
 Places follow the scenario's area: vertiports resolve through the area's ``[site_aliases]`` and
 geofences through its ``[zone_aliases]``, so with ``--area`` the drones fly over the same map as
@@ -37,10 +37,10 @@ import networkx as nx
 import numpy as np
 import pyproj
 import shapely
-from gwangju_twin.airspace import Airspace, PadTimeline, Trajectory, detour_m
+from gwangju_twin.agents.drones.airspace import Airspace, PadTimeline, Trajectory, detour_m
+from gwangju_twin.agents.drones.audit import separation_figures
+from gwangju_twin.agents.drones.config import Drones, DroneType, Flow
 from gwangju_twin.areas import area_files, load_area
-from gwangju_twin.audit import separation_figures
-from gwangju_twin.drone_config import Drones, DroneType, Flow
 from gwangju_twin.errors import RoutingError, TwinError
 from gwangju_twin.mesa_core import Agent
 from gwangju_twin.units import DAY_S, J_PER_KWH, poisson_times_s
@@ -120,6 +120,8 @@ class Drone(Agent):
 
 class DroneService:
     """Airspace, drones, demand, deconfliction and the key figures."""
+
+    kind = "drones"
 
     id = "drones"
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyproj
 import shapely
-from gwangju_twin.agents.fleet import FleetService, Operations
-from gwangju_twin.agents.vehicle import RoadVehicle
-from gwangju_twin.arc_routing import cover_walk, covering_bound_m, split_walk
+from gwangju_twin.agents.shuttles.arc_routing import cover_walk, covering_bound_m, split_walk
+from gwangju_twin.agents.shuttles.config import CleaningFleet
+from gwangju_twin.agents.shuttles.operations import FleetService, Operations
+from gwangju_twin.agents.shuttles.vehicle import RoadVehicle
 from gwangju_twin.errors import RoutingError
-from gwangju_twin.shuttle_config import CleaningFleet
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
@@ -82,6 +82,8 @@ class Sweeper(RoadVehicle):
 
 class CleaningService(FleetService):
     """A sweeper fleet, its covering plan and its key figures."""
+
+    kind = "cleaning"
 
     def __init__(self, model: TwinModel, config: CleaningFleet, operations: Operations) -> None:
         super().__init__(model, config, operations)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gwangju_twin.agents.vehicle import Depot, RoadVehicle
+from gwangju_twin.agents.shuttles.config import FleetBase, Shuttles
+from gwangju_twin.agents.shuttles.vehicle import Depot, RoadVehicle
 from gwangju_twin.errors import RoutingError
 from gwangju_twin.resources import Resource
-from gwangju_twin.shuttle_config import FleetBase, Shuttles
 from gwangju_twin.units import DAY_S, J_PER_KWH
 
 if TYPE_CHECKING:
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 class Operations:
     """The control centre (remote operators) and every depot's chargers, for all fleets of a model."""
+
+    kind = "operations"
 
     id = "operations"
 

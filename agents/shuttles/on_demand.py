@@ -37,13 +37,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from gwangju_twin.agents.fleet import FleetService, Operations
-from gwangju_twin.agents.vehicle import RoadVehicle
-from gwangju_twin.shuttle_config import OnDemandFleet
+from gwangju_twin.agents.shuttles.config import OnDemandFleet
+from gwangju_twin.agents.shuttles.operations import FleetService, Operations
+from gwangju_twin.agents.shuttles.vehicle import RoadVehicle
 from gwangju_twin.units import DAY_S, poisson_times_s
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
+    from gwangju_twin.sumo_bridge import TaxiFleet
 
 REBALANCE_LOOKBACK_S = 3600.0
 CHARGING_STATES = ("to_charger", "charging")
@@ -254,6 +255,8 @@ class OnDemandShuttle(RoadVehicle):
 
 class OnDemandService(FleetService):
     """Stops, demand, dispatch and the key figures of an on-demand fleet."""
+
+    kind = "on_demand"
 
     def __init__(self, model: TwinModel, config: OnDemandFleet, operations: Operations) -> None:
         super().__init__(model, config, operations)
@@ -529,6 +532,13 @@ class OnDemandService(FleetService):
         return False
 
     # --- figures --------------------------------------------------------------------------
+    def taxi_fleet(self) -> TaxiFleet:
+        """This fleet and its requests as SUMO taxis (the twin's waits kept for the comparison)."""
+        from gwangju_twin.sumo_bridge import TaxiFleet  # here: a run never pays for the SUMO bridge
+        return TaxiFleet(self.id, tuple(v.name for v in self.vehicles), self.depot.node, self.config.max_speed_mps,
+                         self.config.capacity, tuple((r.t_s, r.origin, r.destination) for r in self.requests),
+                         tuple(r.pickup_s - r.t_s if r.status == "served" else None for r in self.requests))
+
     def kpis(self) -> dict[str, Any]:
         served = [r for r in self.requests if r.status == "served"]
         rejected = sum(r.status == "rejected" for r in self.requests)
