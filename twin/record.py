@@ -49,8 +49,12 @@ class Tracks:
         if self.enabled:
             self.rows.append((agent, kind, t_s, x_m, y_m, odometer_m, state, battery_kwh, altitude_m))
 
-    def frame(self, until_s: float = float("inf")) -> pd.DataFrame:
+    def until(self, until_s: float = float("inf")) -> list[tuple]:
         """The rows up to ``until_s`` (planned flights and truck drives are booked ahead of time)."""
+        return [r for r in self.rows if r[2] <= until_s]
+
+    def frame(self, until_s: float = float("inf")) -> pd.DataFrame:
+        """:meth:`until` as a table."""
         import pandas as pd
 
-        return pd.DataFrame([r for r in self.rows if r[2] <= until_s], columns=list(self.COLUMNS))
+        return pd.DataFrame(self.until(until_s), columns=list(self.COLUMNS))
