@@ -18,8 +18,9 @@ import bisect
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
+from functools import reduce
 from itertools import accumulate
-from operator import attrgetter, ne
+from operator import add, attrgetter, ne, sub
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,10 +29,28 @@ from gwangju_twin.mesa_core import Agent
 from gwangju_twin.resources import Resource
 from gwangju_twin.units import J_PER_KWH
 
+LEGS_KEPT = 20_000  # legs a depot keeps for its vehicles before it starts afresh
+
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
     from gwangju_twin.world import World
 
+
+
+class Leg:
+    """A drive between two nodes as a vehicle of one cap and energy rates books it, worked out once:
+    its edges and, per edge, the time, length and energy, and whether the battery only drains on it."""
+
+    __slots__ = ("edges", "durations", "lengths", "energies", "drains")
+
+    def __init__(self, edges: list[int], times: list[float], lengths: list[float], per_length_jpm: float,
+                 per_time_w: float) -> None:
+        self.edges = edges
+        self.durations = [times[edge] for edge in edges]
+        self.lengths = [lengths[edge] for edge in edges]
+        self.energies = [length_m * per_length_jpm + elapsed_s * per_time_w
+                         for length_m, elapsed_s in zip(self.lengths, self.durations)]
+        self.drains = min(self.energies, default=0.0) >= 0.0
 
 
 class Depot:
@@ -42,6 +61,7 @@ class Depot:
         self.world = world
         self.node, self.chargers, self.charging = node, chargers, charging
         self.control, self.supervision = control, supervision
+        self.legs: dict[tuple, Leg] = {}  # the drives its vehicles repeat, by (from, to, cap, energy rates)
 
 
 class RoadVehicle(Agent):
@@ -76,6 +96,7 @@ class RoadVehicle(Agent):
         self.window_end_s = 0.0
         self._edges: deque[int] = deque()
         self._stretch: tuple[list[int], list[float]] | None = None  # express: the edges and when each ends
+        self._stretch_leg: Leg | None = None  # the stretch as a whole leg, when it is one (depart_at)
         self._then: Callable[[], None] | None = None
         self._until_disengagement_s = self._draw_disengagement()
         self._recorded_s = -1.0
@@ -87,13 +108,15 @@ class RoadVehicle(Agent):
 
         It drives ``edge`` from ``start_s`` to ``end_s`` at constant speed, and stands where it
         was at ``stopped_at_s`` if it stopped on the way (NaN: it did not); ``edge`` is -1 while
-        it stands on ``node``. ``next_edge_s`` is when a stretch moves on to its next edge
-        (infinity when only an event changes the motion). :meth:`position_m` and
+        it stands on ``node``. ``next_edge_s`` is when a stretch moves on to its next edge, or
+        sets off (infinity when only an event changes the motion). :meth:`position_m` and
         :class:`FleetPositions` read it alike.
         """
         if self.edge is None:
             return -1, 0.0, 0.0, math.nan, math.inf
         if self._stretch is not None:
+            if now_s < self.edge_start_s:  # booked ahead (depart_at): on its node until it sets off
+                return -1, 0.0, 0.0, math.nan, self.edge_start_s
             edges, ends = self._stretch
             i = min(bisect.bisect_right(ends, now_s), len(edges) - 1)  # the edge under way
             return (edges[i], ends[i - 1] if i else self.edge_start_s, ends[i], math.nan,
@@ -135,12 +158,54 @@ class RoadVehicle(Agent):
             then = self._recorded(int(self.world.network.edge_v[edges[-1]]), then)
         self._follow(edges, then)
 
-    def _recorded(self, target: int, then: Callable[[], None]) -> Callable[[], None]:
-        """``then``, noting the drive from here to ``target`` and when it arrived, if the model records drives."""
+    def depart_at(self, leave_s: float, target: int, then: Callable[[], None]) -> None:
+        """Stand here until ``leave_s``, then :meth:`drive_to` ``target`` and call ``then``.
+
+        An express vehicle that no disengagement can stop on the way books the whole drive now, as
+        one event at its arrival: nothing happens to it while it stands (it takes no decision and
+        meets no one), so the event that would start the drive at ``leave_s`` is not needed. The
+        drive's times, its recorded track point at ``leave_s`` and its rank among simultaneous events
+        are those of the two-event way; :meth:`motion` places it at its node until ``leave_s``.
+        """
+        clock = self.model.clock
+        leg = self._leg(target) if self.express and self._stretch is None and not self._edges else None
+        if leg is None or len(leg.edges) < 2:
+            clock.at(leave_s, lambda: self.drive_to(target, then))
+            return
+        budget_s = self._until_disengagement_s
+        if budget_s != math.inf:
+            for duration_s in leg.durations:
+                if budget_s < duration_s:  # a disengagement on the way: drive it the long way, at leave_s
+                    clock.at(leave_s, lambda: self.drive_to(target, then))
+                    return
+                budget_s -= duration_s
+        if self._recorded_s < leave_s:
+            self.record(leave_s)  # the track shows when it set off
+        self._until_disengagement_s = budget_s
+        self._then = self._recorded(target, then, leave_s)
+        self._book_drive(leg.edges, list(accumulate(leg.durations, initial=leave_s))[1:], leave_s)
+        self._stretch_leg = leg
+
+    def _leg(self, target: int) -> Leg:
+        """The :class:`Leg` from here to ``target`` at this vehicle's cap and energy rates (kept at the depot)."""
+        energy = self.energy
+        key = (self.node, target, self.max_speed_mps, energy.per_length_jpm, energy.per_time_w)
+        leg = self.depot.legs.get(key)
+        if leg is None:
+            net = self.world.network
+            if len(self.depot.legs) >= LEGS_KEPT:
+                self.depot.legs.clear()
+            leg = self.depot.legs[key] = Leg(net.route_edges(self.node, target), net.edge_times_s(self.max_speed_mps),
+                                             net.edge_length_list, energy.per_length_jpm, energy.per_time_w)
+        return leg
+
+    def _recorded(self, target: int, then: Callable[[], None], start_s: float | None = None) -> Callable[[], None]:
+        """``then``, noting the drive from here to ``target`` (setting off now, or at ``start_s``) and when
+        it arrived, if the model records drives."""
         drives = self.model.drives
         if drives is None:
             return then
-        drive = [self.model.now_s, self.name, self.node, target, None]
+        drive = [self.model.now_s if start_s is None else start_s, self.name, self.node, target, None]
         drives.append(drive)
 
         def arrived() -> None:
@@ -211,42 +276,45 @@ class RoadVehicle(Agent):
             for _ in edges:
                 ahead.popleft()
             self._until_disengagement_s = budget_s
+        self._book_drive(edges, ends, now_s)
+        return True
+
+    def _book_drive(self, edges: list[int], ends: list[float], start_s: float) -> None:
+        """Drive ``edges`` (two or more) from ``start_s``, each ending at its ``ends``: one event at the last."""
         self._stretch = (edges, ends)
-        self.edge, self.edge_start_s = edges[0], now_s
-        self.next_node, self.next_node_s = net.edge_v_list[edges[-1]], ends[-1]
+        self.edge, self.edge_start_s = edges[0], start_s
+        self.next_node, self.next_node_s = self.world.network.edge_v_list[edges[-1]], ends[-1]
         # Ranked among simultaneous events as the last edge's arrival would be: scheduled when that edge starts.
         self.model.clock.at(ends[-1], self._end_stretch, scheduled_s=ends[-2])
-        return True
 
     def _end_stretch(self) -> None:
         assert self._stretch is not None
         edges, ends = self._stretch
-        self._stretch = None
+        leg, self._stretch, self._stretch_leg = self._stretch_leg, None, None
         times = self.world.network.edge_times_s(self.max_speed_mps)
         if self._books_plainly and not self.model.tracks.enabled:
-            self._book_stretch(edges, times)
+            self._book_stretch(leg or Leg(edges, times, self.world.network.edge_length_list,
+                                          self.energy.per_length_jpm, self.energy.per_time_w))
         else:
             for edge, end_s in zip(edges, ends):
                 self._apply_edge(edge, times[edge])
                 self.record(end_s)
         self._next_edge()
 
-    def _book_stretch(self, edges: list[int], times: list[float]) -> None:
-        """:meth:`_apply_edge` for every edge of a stretch in one loop of plain arithmetic: the same
-        sums in the same order (so the same floats), for vehicles whose per-edge hooks do nothing."""
-        net = self.world.network
-        lengths = net.edge_length_list
-        per_length_jpm, per_time_w = self.energy.per_length_jpm, self.energy.per_time_w
-        odometer_m, driving_s, battery_j, lowest_j = self.odometer_m, self.driving_s, self.battery_j, self.min_battery_j
-        for edge in edges:
-            length_m, elapsed_s = lengths[edge], times[edge]
-            odometer_m += length_m
-            driving_s += elapsed_s
-            battery_j -= length_m * per_length_jpm + elapsed_s * per_time_w
-            if battery_j < lowest_j:
-                lowest_j = battery_j
-        self.odometer_m, self.driving_s, self.battery_j, self.min_battery_j = odometer_m, driving_s, battery_j, lowest_j
-        self.node, self.edge = net.edge_v_list[edges[-1]], None
+    def _book_stretch(self, leg: Leg) -> None:
+        """:meth:`_apply_edge` for every edge of a stretch at C speed, for vehicles whose per-edge hooks
+        do nothing: each running total is folded edge by edge (``reduce``), the same additions in the
+        same order as edge-by-edge booking, so the same floats."""
+        self.odometer_m = reduce(add, leg.lengths, self.odometer_m)
+        self.driving_s = reduce(add, leg.durations, self.driving_s)
+        if leg.drains:  # the battery only goes down: its lowest is where the stretch ends
+            self.battery_j = reduce(sub, leg.energies, self.battery_j)
+            self.min_battery_j = min(self.min_battery_j, self.battery_j)
+        else:
+            levels = list(accumulate(leg.energies, sub, initial=self.battery_j))
+            self.battery_j = levels[-1]
+            self.min_battery_j = min(self.min_battery_j, *levels[1:])
+        self.node, self.edge = self.world.network.edge_v_list[leg.edges[-1]], None
 
     @property
     def _books_plainly(self) -> bool:
