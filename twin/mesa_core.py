@@ -66,6 +66,7 @@ def _import_model_module() -> ModuleType:
 
 mesa = _package()
 Agent = importlib.import_module("mesa.agent").Agent
+AgentSet = importlib.import_module("mesa.agent").AgentSet
 Model = _import_model_module().Model
 
-__all__ = ["Agent", "Model"]
+__all__ = ["Agent", "AgentSet", "Model"]

@@ -21,6 +21,7 @@ order of random draws.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -131,8 +132,10 @@ class ServiceView:
 
 @dataclass(frozen=True)
 class SumoVehicles:
-    """A service's part of a SUMO export: recorded drives (the default), and taxi fleets."""
+    """A service's part of a SUMO export: the speed cap of each of its road vehicles (by name) whose
+    recorded drives SUMO replays, and the fleets SUMO dispatches itself as taxis."""
 
+    max_speed_mps: Mapping[str, float] = dataclasses.field(default_factory=dict)
     taxi_fleets: Sequence[Any] = ()
 
 
@@ -157,6 +160,9 @@ class ServicePlugin:
     table: str = ""
     config_model: type | None = None
     default: Any = None  # the table's value when a scenario leaves it out (None: the service is absent)
+    zone_kinds: tuple[str, ...] = ()  # kinds of area file the service brings (airspace zones, say)
+    reference_keys: tuple[str, ...] = ()  # keys of its table that name things, not figures (``twin facts``)
+    sourced_ids: tuple[str, ...] = ()  # key prefixes whose ``id`` names a real thing from a source
 
     def build(self, model: TwinModel, config: Any) -> list[Service]:
         """The services this plug-in makes for ``model`` from its table ``config`` (possibly none)."""
@@ -210,6 +216,11 @@ def plugin_kinds(plugin: ServicePlugin) -> Iterable[str]:
     return plugin.kinds or (plugin.name,)
 
 
+def area_kinds() -> tuple[str, ...]:
+    """Every kind an area file may have: road areas, and the zone kinds the plug-ins bring."""
+    return ("road_area", *dict.fromkeys(kind for plugin in plugins() for kind in plugin.zone_kinds))
+
+
 def kpi_meta(kind: str) -> Mapping[str, Kpi]:
     """The key-figure metadata of a service kind, from whichever plug-in has it."""
     for plugin in plugins():
@@ -219,4 +230,4 @@ def kpi_meta(kind: str) -> Mapping[str, Kpi]:
 
 
 __all__ = ["GROUP", "AuditCheck", "AuditContext", "Chart", "Kpi", "Layer", "Mover", "Service", "ServicePlugin",
-           "ServiceView", "SumoVehicles", "kpi_meta", "plugin_of", "plugins"]
+           "ServiceView", "SumoVehicles", "area_kinds", "kpi_meta", "plugin_of", "plugins"]

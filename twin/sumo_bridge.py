@@ -288,7 +288,8 @@ def write_routes(model: Any, net_xml: Path, routes_xml: Path) -> Routes:
     """Write a finished run (``record_drives``) for SUMO: every drive replayed as a trip at its
     vehicle's cap, on-demand fleets as taxis, drives SUMO's network cannot take left out and counted."""
     junctions = sumo_junctions(net_xml)
-    caps = {agent.name: agent.max_speed_mps for agent in model.agents if hasattr(agent, "max_speed_mps")}
+    caps = {name: cap for service in model.services
+            for name, cap in plugin_of(service).sumo(service).max_speed_mps.items()}
     taxis = taxi_fleets(model)
     write_trips(model.drives, model.world.network, routes_xml, caps, junctions, taxis=taxis, skip_missing=True)
     replayed = {name for fleet in taxis for name in fleet.vehicles}

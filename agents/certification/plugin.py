@@ -36,6 +36,8 @@ class CertificationPlugin(ServicePlugin):
     name = "certification"
     table = "certification"
     config_model = Certification
+    reference_keys = ("equipment", "building", "transport", "hands_to")
+    sourced_ids = ("certification.equipment[",)
 
     def build(self, model: TwinModel, config: Certification) -> list[Service]:
         from gwangju_twin.agents.certification.center import CertificationCenter

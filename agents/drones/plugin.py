@@ -35,6 +35,9 @@ class DronesPlugin(ServicePlugin):
     name = "drones"
     table = "drones"
     config_model = Drones
+    # drone_free_zone: drones fly there; geofence: no drone may enter; control_zone: approval needed
+    zone_kinds = ("drone_free_zone", "geofence", "control_zone")
+    reference_keys = ("drone", "strategic", "tactical", "operational_volume", "geofences")
 
     def build(self, model: TwinModel, config: Drones) -> list[Service]:
         from gwangju_twin.agents.drones.service import DroneService

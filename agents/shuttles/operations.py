@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from gwangju_twin.agents.shuttles.config import FleetBase, Shuttles
 from gwangju_twin.agents.shuttles.vehicle import Depot, RoadVehicle
 from gwangju_twin.errors import RoutingError
+from gwangju_twin.mesa_core import AgentSet
 from gwangju_twin.resources import Resource
 from gwangju_twin.units import DAY_S, J_PER_KWH
 
@@ -95,14 +96,20 @@ class FleetService:
                     if t_s < min(end_abs_s, self.model.duration_s):
                         self.model.clock.at(t_s, lambda v=vehicle, e=end_abs_s: start(v, e))
 
+    @property
+    def agents(self) -> AgentSet:
+        """The fleet's vehicles as a mesa AgentSet (in the order they were made)."""
+        return AgentSet(self.vehicles, random=self.model.random)
+
     def vehicle_kpis(self) -> dict[str, Any]:
-        km = sum(v.odometer_m for v in self.vehicles) / 1000.0
-        hours = sum(v.driving_s for v in self.vehicles) / 3600.0
+        fleet = self.agents
+        km = fleet.agg("odometer_m", sum) / 1000.0 if len(fleet) else 0.0
+        hours = fleet.agg("driving_s", sum) / 3600.0 if len(fleet) else 0.0
         return {
-            "vehicles": len(self.vehicles),
+            "vehicles": len(fleet),
             "vehicle_km": round(km, 3),
             "driving_hours": round(hours, 3),
             "mean_speed_kmh": round(km / hours, 3) if hours else None,
-            "disengagements": sum(v.disengagements for v in self.vehicles),
-            "charge_sessions": sum(v.charge_sessions for v in self.vehicles),
+            "disengagements": fleet.agg("disengagements", sum) if len(fleet) else 0,
+            "charge_sessions": fleet.agg("charge_sessions", sum) if len(fleet) else 0,
         }

@@ -93,6 +93,7 @@ class ShuttlesPlugin(ServicePlugin):
     table = "shuttles"
     config_model = Shuttles
     default = Shuttles.model_validate({})
+    reference_keys = ("dispatch",)
 
     def build(self, model: TwinModel, config: Shuttles) -> list[Service]:
         if not config.fleet:
@@ -121,9 +122,10 @@ class ShuttlesPlugin(ServicePlugin):
         return view.service_view(service)
 
     def sumo(self, service: Any) -> SumoVehicles:
-        if service.kind != "on_demand":
+        if service.kind == "operations":
             return SumoVehicles()
-        return SumoVehicles(taxi_fleets=(service.taxi_fleet(),))
+        caps = {vehicle.name: vehicle.max_speed_mps for vehicle in service.vehicles}
+        return SumoVehicles(caps, (service.taxi_fleet(),) if service.kind == "on_demand" else ())
 
 
 PLUGIN = ShuttlesPlugin()

@@ -1,0 +1,237 @@
+"""How an on-demand fleet chooses the vehicle for a request: nearest idle vehicle, or the cheapest
+insertion into every candidate's plan (the service's ``dispatch``), with the candidates pruned by
+lower bounds over the fleet's arrays. A mix-in of :class:`OnDemandService`, which holds the state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gwangju_twin.agents.shuttles.on_demand import OnDemandShuttle, Request
+
+TRIES_PER_CANDIDATE = 4  # insertion dispatch tries at most 3 x candidates vehicles with a plan, plus empty ones
+FILTER_TOLERANCE_S = 1e-3  # a filter (not the exact walk) rejects only what misses by more than this
+REACH_TOLERANCE_S = 1e-6  # pruning by the lower bound never drops a vehicle that float rounding would let through
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A stop of a vehicle's plan: the pick-up or the drop-off of a request."""
+
+    node: int
+    pickup: bool
+    request: Request
+
+
+class Dispatch:
+    """Dispatch for :class:`~gwangju_twin.agents.shuttles.on_demand.OnDemandService`."""
+
+    def _nearest(self, request: Request) -> tuple[OnDemandShuttle, list[Visit]] | None:
+        best = None
+        for vehicle in self.vehicles:
+            if not vehicle.dispatchable or vehicle.plan or vehicle.onboard:
+                continue
+            plan = [Visit(request.origin, True, request), Visit(request.destination, False, request)]
+            end_s = self._feasible_end_s(vehicle, plan)
+            if end_s is not None:
+                pickup_s = self._start(vehicle)[1] + self._time(self._start(vehicle)[0], request.origin)
+                if best is None or pickup_s < best[0]:
+                    best = (pickup_s, vehicle, plan)
+        return None if best is None else (best[1], best[2])
+
+    def _insertion(self, request: Request) -> tuple[OnDemandShuttle, list[Visit]] | None:
+        """The vehicle and plan where the request adds the least time, or None if nobody can serve it.
+
+        Vehicles are tried in order of how soon they could reach the pick-up, until ``candidates``
+        of them could take the request; among those the least added time wins, and of equal
+        times the lower-numbered vehicle (as a search in fleet order would pick). Vehicles that
+        already have a plan are tried only up to ``TRIES_PER_CANDIDATE - 1`` times ``candidates``:
+        near a busy pick-up most of them are full, and an empty vehicle a little further away
+        should still get its turn.
+        """
+        best = None
+        found_by = busy_tried = 0
+        enough = self.config.candidates or len(self.vehicles) + 1  # 0: try them all
+        busy_most = (TRIES_PER_CANDIDATE - 1) * enough
+        legs = _Legs(self.world.network, self.config.max_speed_mps)
+        for vehicle in self._candidates(request):
+            if vehicle.plan or vehicle.onboard:
+                if busy_tried == busy_most:
+                    continue
+                busy_tried += 1
+            found = self._best_insertion(vehicle, request, legs, float("inf") if best is None else best[0])
+            if found is not None:
+                if best is None or (found[0], vehicle.index) < (best[0], best[1].index):
+                    best = (found[0], vehicle, found[1])
+                found_by += 1
+                if found_by == enough:
+                    break
+        return None if best is None else (best[1], best[2])
+
+    def _candidates(self, request: Request) -> Iterator[OnDemandShuttle]:
+        """The dispatchable vehicles that could serve the request, soonest at the pick-up first.
+
+        Two lower bounds prune the fleet without walking any plan, both from the shortest
+        distance at the vehicle's cap from where and when it can next act (no plan gets it
+        anywhere sooner): it must reach the pick-up within the maximum wait, and it must be able
+        to then drive the trip and get home by the end of its window.
+        """
+        cfg, net = self.config, self.world.network
+        to_origin_m = net.toward(request.origin)[0]
+        start_s = np.maximum(np.maximum(self.next_node_times_s, self.free_times_s), self.model.now_s)
+        pickup_s = start_s + to_origin_m[self.next_nodes] / cfg.max_speed_mps
+        trip_home_m = net.distance_m(request.origin, request.destination) + net.distance_m(request.destination,
+                                                                                        self.depot.node)
+        home_s = pickup_s + trip_home_m / cfg.max_speed_mps + 2 * cfg.dwell_s
+        ok = ((pickup_s <= request.t_s + cfg.max_wait_s + REACH_TOLERANCE_S)
+              & (home_s <= self.window_ends_s + REACH_TOLERANCE_S))
+        reachable = np.flatnonzero(ok)
+        order = reachable[np.argsort(pickup_s[reachable], kind="stable")]
+        vehicles = self.vehicles
+        return (vehicles[i] for i in order.tolist() if vehicles[i].dispatchable)
+
+    def _best_insertion(self, vehicle: OnDemandShuttle, request: Request, legs: _Legs,
+                        beat_s: float = float("inf")) -> tuple[float, list[Visit]] | None:
+        """The cheapest feasible insertion of the request into the vehicle's plan: (added time, plan).
+
+        Pick-up positions ``i`` and drop-off positions ``j >= i`` in the order an exhaustive search
+        takes them (first cheapest wins); the plan's prefix before ``i`` is walked once, the part
+        between pick-up and drop-off once per ``i``. The rest of the plan after a drop-off only
+        shifts by the delay the two new visits cause there; it is walked only if that delay fits
+        the rest's slack (every later pick-up's wait, on-board rider's ride and the window's end)
+        and adds less than ``beat_s``, the best found so far elsewhere. Both filters keep a
+        tolerance, so the walk, not the filter, decides every close call.
+        """
+        plan = vehicle.plan
+        node, t_s = self._start(vehicle)
+        known = {r.id: r.pickup_s for r in vehicle.onboard}
+        prefix = [(node, t_s, 0.0, len(vehicle.onboard))]
+        for visit in plan:
+            state = self._step(prefix[-1], visit, known, legs)
+            if state is None:
+                return None  # the current plan is broken already; it takes nothing more
+            prefix.append(state)
+        before_s = self._finish(vehicle, prefix[-1], legs) if plan else t_s  # the cost is the time added
+        if before_s is None:
+            return None
+        arrive_s, slack_s = self._slack(vehicle, prefix, before_s, legs)
+        pickup, dropoff = Visit(request.origin, True, request), Visit(request.destination, False, request)
+        best = None
+        for i in range(len(plan) + 1):
+            after = {}  # pick-up times that moved: this pick-up's and those after it
+            state = self._step(prefix[i], pickup, after, legs, known)
+            for j in range(i, len(plan) + 1):
+                if state is None:
+                    break  # every later drop-off passes the same broken stretch
+                end = self._step(state, dropoff, after, legs, known)
+                if end is not None and j < len(plan):
+                    reach_s = end[1] + (legs(end[0], plan[j].node)[0] if end[0] != plan[j].node else 0.0)
+                    delay_s = reach_s - arrive_s[j]  # what the rest of the plan shifts by
+                    limit_s = min(slack_s[j], beat_s if best is None else best[0])
+                    if delay_s > limit_s + FILTER_TOLERANCE_S:
+                        end = None
+                    for visit in plan[j:]:
+                        if end is None:
+                            break
+                        end = self._step(end, visit, after, legs, known)
+                end_s = None if end is None else self._finish(vehicle, end, legs)
+                if end_s is not None and (best is None or end_s - before_s < best[0]):
+                    best = (end_s - before_s, [*plan[:i], pickup, *plan[i:j], dropoff, *plan[j:]])
+                if j < len(plan):
+                    state = self._step(state, plan[j], after, legs, known)
+        return best
+
+    def _slack(self, vehicle: OnDemandShuttle, prefix: list[tuple[int, float, float, int]], before_s: float,
+               legs: _Legs) -> tuple[list[float], list[float]]:
+        """When each visit of the plan is reached now, and how late visit k and all after it may be
+        reached (every later pick-up's wait, on-board rider's ride, the window's end)."""
+        cfg, plan = self.config, vehicle.plan
+        arrive_s = [after[1] - cfg.dwell_s for after in prefix[1:]]
+        slack_s = [float("inf")] * (len(plan) + 1)
+        if plan:
+            slack_s[-1] = vehicle.window_end_s - before_s - legs(prefix[-1][0], vehicle.depot.node)[0]
+        for k in range(len(plan) - 1, -1, -1):
+            visit = plan[k]
+            rider = visit.request
+            if visit.pickup:
+                room_s = rider.t_s + cfg.max_wait_s - arrive_s[k]
+            elif rider.pickup_s is not None:  # on board: picked up at a fixed time
+                room_s = cfg.max_detour * rider.direct_s + cfg.dwell_s - (arrive_s[k] - rider.pickup_s)
+            else:
+                room_s = float("inf")
+            slack_s[k] = min(slack_s[k + 1], room_s)
+        return arrive_s, slack_s
+
+    def _step(self, state: tuple[int, float, float, int], visit: Visit, pickups: dict[int, float],
+              legs: _Legs, fallback: dict[int, float] | None = None) -> tuple[int, float, float, int] | None:
+        """Drive to and serve one visit from ``(node, time, distance, load)``; None if it breaks a rule.
+
+        A pick-up records its time in ``pickups``; a drop-off reads its pick-up's time there,
+        else in ``fallback`` (pick-ups earlier in the plan that did not move).
+        """
+        cfg = self.config
+        node, t_s, distance_m, load = state
+        if visit.node != node:
+            leg_s, leg_m = legs(node, visit.node)
+            t_s += leg_s
+            distance_m += leg_m
+            node = visit.node
+        request = visit.request
+        if visit.pickup:
+            load += 1
+            if load > cfg.capacity or t_s > request.t_s + cfg.max_wait_s:
+                return None
+            pickups[request.id] = t_s
+        else:
+            load -= 1
+            picked_s = pickups[request.id] if request.id in pickups or fallback is None else fallback[request.id]
+            if t_s - picked_s > cfg.max_detour * request.direct_s + cfg.dwell_s:
+                return None
+        return node, t_s + cfg.dwell_s, distance_m, load
+
+    def _finish(self, vehicle: OnDemandShuttle, state: tuple[int, float, float, int], legs: _Legs) -> float | None:
+        """When the last visit ends, or None if the vehicle could not then get home in its window with energy."""
+        node, t_s, distance_m, _ = state
+        home_s, home_m = legs(node, vehicle.depot.node)
+        distance_m += home_m
+        if t_s + home_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.now_s):
+            return None  # back home by the window's end, with the energy reserve intact
+        return t_s
+
+    def _start(self, vehicle: OnDemandShuttle) -> tuple[int, float]:
+        """Where and when the vehicle can next act on a plan."""
+        return vehicle.next_node, max(vehicle.next_node_s, vehicle.free_at_s, self.model.now_s)
+
+    def _time(self, a: int, b: int) -> float:
+        return self.world.network.travel_time_s(a, b, self.config.max_speed_mps)
+
+    def _feasible_end_s(self, vehicle: OnDemandShuttle, plan: list[Visit]) -> float | None:
+        """When the plan would end, or None if it breaks a rider's wait, ride, seats, window or energy."""
+        legs = _Legs(self.world.network, self.config.max_speed_mps)
+        node, t_s = self._start(vehicle)
+        state: tuple[int, float, float, int] | None = (node, t_s, 0.0, len(vehicle.onboard))
+        pickups = {r.id: r.pickup_s for r in vehicle.onboard}
+        for visit in plan:
+            state = self._step(state, visit, pickups, legs)
+            if state is None:
+                return None
+        return self._finish(vehicle, state, legs)
+
+
+class _Legs:
+    """Shortest-path legs ``(time_s, distance_m)`` at one speed cap, with each destination's tree fetched once."""
+
+    def __init__(self, network, max_speed_mps: float) -> None:
+        self.network, self.max_speed_mps = network, max_speed_mps
+        self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, source: int, target: int) -> tuple[float, float]:
+        tree = self._trees.get(target)
+        if tree is None:
+            net = self.network
+            tree = self._trees[target] = (net.time_to_s(target, self.max_speed_mps), net.toward(target)[0])
+        return float(tree[0][source]), float(tree[1][source])
