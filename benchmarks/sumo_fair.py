@@ -12,7 +12,8 @@ write the loop day that way. Here SUMO gets it as they would:
 * **Vehicles with routes and stops.** One SUMO vehicle per shuttle, departing when the twin's
   shuttle leaves its depot (a headway apart), on a route defined once per itinerary and shared by
   every vehicle that drives it: the depot to the first stop, the loop's legs in order, home from
-  the last stop. At every stop of the loop, a ``<stop>`` of the same dwell on the leg's last edge.
+  the last stop. At every stop of the loop, a ``<stop>`` of the same dwell on the leg's last edge,
+  ``parking="true"`` (off the lane, as the twin's shuttles stand: nobody queues behind a dwell).
 * **Routed once.** Each distinct leg (stop to stop, depot to the first stop, stop to depot) is
   routed once by ``duarouter`` (SUMO's router, with junctions as origins and destinations, as the
   twin routes node to node); the routes are the legs' edges joined. ``duarouter`` runs once, before
@@ -103,7 +104,7 @@ def write_loop_routes(model, net_xml: Path, routes_xml: Path, folder: Path) -> d
     ids = model.world.network.osm_ids
     routed = duarouter([f'    <trip id="{rid}" depart="0" fromJunction="{ids[legs[0][0]]}" '
                         f'toJunction="{ids[legs[-1][1]]}" type="t">'
-                        + "".join(f'<stop lane="{ends[leg]}_0" duration="{d:g}"/>' for leg in legs[:-1]) + "</trip>"
+                        + "".join(f'<stop lane="{ends[leg]}_0" duration="{d:g}" parking="true"/>' for leg in legs[:-1]) + "</trip>"
                         for (legs, d), rid in keys.items()], net_xml, folder, "itineraries")
     lines = ["<routes>"] + ["    " + sumo_bridge.SUMO_VEHICLE_TYPE.format(
         id=f"cap_{speed * 3.6:.2f}_kmh", vclass=sumo_bridge.SUMO_VEHICLE_CLASS, speed=speed) for speed in sorted(caps)]
