@@ -115,7 +115,7 @@ source = "SYNTHETIC"
     bench = """
 import time, numpy as np, json
 from gwangju_twin.world import load_world
-from gwangju_twin import arc_routing
+from gwangju_twin.agents.shuttles import arc_routing
 net = load_world('city').network
 rng = np.random.default_rng(2)
 chosen = rng.choice(net.node_count, 120, replace=False).tolist()

@@ -22,7 +22,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 from gwangju_twin import scenario  # noqa: E402
 from gwangju_twin.model import TwinModel  # noqa: E402
 from gwangju_twin.viz.app import Viewer  # noqa: E402
-from gwangju_twin.viz.scene import Marker  # noqa: E402
+from gwangju_twin.viz.scene import EMPTY_STATE, Marker, mover_of  # noqa: E402
 from gwangju_twin.world import load_world  # noqa: E402
 
 SCENARIO = """
@@ -47,13 +47,16 @@ battery = "1000 kWh"
 def one_at_a_time(scene) -> None:  # noqa: ANN001 - the viewer's Scene
     """The peer: each vehicle placed by its own ``position_m`` and drawn as its own two circles."""
 
-    def draw_vehicles(screen, camera, service, now_s: float) -> None:  # noqa: ANN001
-        dx = scene.service_dx(service)
-        for vehicle in getattr(service, "vehicles", ()):
+    def draw_agents(screen, camera, view, sprites, now_s: float) -> None:  # noqa: ANN001
+        dx = scene.view_dx(view)
+        agents, _, states = view.positions(now_s)
+        for vehicle, state in zip(agents, states):
             x, y = vehicle.position_m(now_s)
-            scene._draw_marker(screen, camera, Marker(vehicle.name, vehicle.kind, vehicle.state, x + dx, y, vehicle))
+            mover = mover_of(view, state)
+            scene.draw_marker(screen, camera, Marker(vehicle.name, mover.kind, state, x + dx, y, vehicle,
+                                                     colour=mover.colour, core=mover.core or EMPTY_STATE))
 
-    scene._draw_vehicles = draw_vehicles
+    scene._draw_agents = draw_agents
 
 
 def frame_times(agents: int, frames: int, cached: bool, vectorised: bool = True) -> list[float]:

@@ -119,7 +119,7 @@ def test_a_run_imports_only_the_mesa_it_uses_and_mesa_stays_whole() -> None:
     a later ``import mesa`` is the whole package, with the same Agent and Model classes and mesa.model's logger."""
     code = (
         "import sys\n"
-        "from gwangju_twin import model, units\n"
+        "from gwangju_twin import mesa_core, model, units\n"
         "units.to_si('5 km/h', 'speed'), units.to_si('3 mi/h', 'speed')  # the table, then pint\n"
         "from mesa import mesa_logging\n"
         "logger = mesa_logging._module_loggers['mesa.model']\n"
@@ -127,7 +127,7 @@ def test_a_run_imports_only_the_mesa_it_uses_and_mesa_stays_whole() -> None:
         "heavy = sorted(m for m in ('pandas', 'scipy.spatial', 'dask', 'tqdm', 'mesa.datacollection') if m in sys.modules)\n"
         "import mesa\n"
         "from mesa import DataCollector, batch_run\n"
-        "print(heavy, mesa.Agent is model.Agent, mesa.Model is model.Model, mesa.__version__, 'dask' in sys.modules)\n"
+        "print(heavy, mesa.Agent is mesa_core.Agent, mesa.Model is model.Model, mesa.__version__, 'dask' in sys.modules)\n"
         "import dask\n"
         "print(dask.__name__)\n"
     )

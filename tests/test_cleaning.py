@@ -110,7 +110,7 @@ def test_both_balancing_solvers_find_the_same_optimum(helsinki_world, data) -> N
     """Balancing as an assignment on shortest paths (few unbalanced units) and as a linear program on
     the network (many) are two ways to one min-cost flow: equal length, and both balance every node."""
     import numpy as np
-    from gwangju_twin import arc_routing
+    from gwangju_twin.agents.shuttles import arc_routing
 
     net = helsinki_world.network
     required = data.draw(st.sets(st.integers(min_value=0, max_value=net.edge_count - 1), min_size=1, max_size=60))

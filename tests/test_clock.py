@@ -1,7 +1,7 @@
 """The one clock: exact order of events, ties broken deterministically."""
 
 import pytest
-from gwangju_twin.clock import EventQueue
+from gwangju_twin.clock import EventQueue, Priority
 
 
 def test_exact_event_log_with_ties() -> None:
@@ -9,7 +9,7 @@ def test_exact_event_log_with_ties() -> None:
     clock.at(5.0, lambda: log.append(("b", clock.now_s)))
     clock.at(1.0, lambda: log.append(("a", clock.now_s)))
     clock.at(5.0, lambda: log.append(("c", clock.now_s)))
-    clock.at(5.0, lambda: log.append(("first at 5", clock.now_s)), priority=-1)
+    clock.at(5.0, lambda: log.append(("first at 5", clock.now_s)), priority=Priority.HIGH)
     clock.at(2.0, lambda: clock.after(3.0, lambda: log.append(("scheduled later, same time", clock.now_s))))
     clock.run_until(10.0)
     assert log == [("a", 1.0), ("first at 5", 5.0), ("b", 5.0), ("c", 5.0), ("scheduled later, same time", 5.0)]

@@ -10,7 +10,7 @@ import shapely
 from gwangju_twin import runner, scenario
 from gwangju_twin.agents.drones.airspace import Trajectory
 from gwangju_twin.agents.drones.audit import separation_figures
-from gwangju_twin.agents.drones.service import TAKEOFF_PAD_S
+from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S
 from gwangju_twin.areas import load_area
 from gwangju_twin.audit import audit
 from gwangju_twin.errors import RoutingError, ScenarioError, TwinError
@@ -218,7 +218,7 @@ AIRPORT = (126.809, 35.126)  # the aerodrome reference point (GWANGJU_FACTS.md);
 def test_the_cargo_corridor_goes_around_the_airport_control_zone_without_approval() -> None:
     service = _cargo_model().services[-1]
     line = service.corridors["cargo_link"]
-    airport = shapely.Point(service._to_crs(*AIRPORT))
+    airport = shapely.Point(service.places.to_crs(*AIRPORT))
     straight = shapely.LineString([service.port_xy["cheomdan3_vertiport"], service.port_xy["bitgreen_vertiport"]])
     # the straight line's volume (500 m wide) would clip the 9.26 km zone; the detour keeps 250 m + 200 m off it
     assert straight.distance(airport) < 9260.0 + 250.0

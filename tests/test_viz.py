@@ -20,7 +20,7 @@ from gwangju_twin import scenario  # noqa: E402
 from gwangju_twin.model import TwinModel  # noqa: E402
 from gwangju_twin.viz.app import Viewer  # noqa: E402
 from gwangju_twin.viz.fonts import hangul_font_path  # noqa: E402
-from gwangju_twin.viz.scene import KIND_COLOUR, ROAD, STATE_COLOUR  # noqa: E402
+from gwangju_twin.viz.scene import ROAD  # noqa: E402
 
 LOOP = """
 [[shuttles.fleet]]
@@ -58,8 +58,9 @@ def test_roads_and_agents_are_drawn_where_they_are() -> None:
     road = viewer.camera.point(net.x_m.max() - 50.0, net.y_m.max())
     assert _pixel(viewer, road) == ROAD
     centre = viewer.camera.point(x_m, y_m)
-    assert _pixel(viewer, centre) == STATE_COLOUR["serving"]
-    assert _pixel(viewer, (centre[0] + 6, centre[1])) == KIND_COLOUR["shuttle"]
+    serving = viewer.scene.views[0].movers["serving"]  # what the shuttles' plug-in declares
+    assert _pixel(viewer, centre) == serving.core
+    assert _pixel(viewer, (centre[0] + 6, centre[1])) == serving.colour == (80, 160, 255)
     # 200 px off the road: no road, no agent, but the drone free zone's tint (the synthetic road
     # lies at 126.85 E, 35.23 N, inside the Buk-gu zone); with the zone layer off, background
     off_road = (centre[0], centre[1] - 200)
@@ -75,14 +76,14 @@ def test_vehicles_drawn_at_once_are_the_markers_drawn_one_by_one() -> None:
     one-marker-at-a-time drawing, in every state the vehicle passes through."""
     model = _model()
     viewer = Viewer(lambda loop: model, size=(400, 300), speed=1.0)
-    scene, service = viewer.scene, model.services[0]
+    scene, view, sprites = viewer.scene, viewer.scene.views[0], viewer.scene._state_sprites[0]
     states = set()
     for t_s in (0.0, 250.0, 700.0, 5000.0, 84000.0, 86300.0):
         model.run_until(t_s)
         (marker,) = scene.markers()
         one_by_one, at_once = pygame.Surface((400, 300)), pygame.Surface((400, 300))
-        scene._draw_marker(one_by_one, viewer.camera, marker)
-        scene._draw_vehicles(at_once, viewer.camera, service, model.now_s)
+        scene.draw_marker(one_by_one, viewer.camera, marker)
+        scene._draw_agents(at_once, viewer.camera, view, sprites, model.now_s)
         assert pygame.image.tobytes(at_once, "RGB") == pygame.image.tobytes(one_by_one, "RGB")
         assert pygame.image.tobytes(at_once, "RGB").count(b"\x00") < 400 * 300 * 3  # something was drawn
         states.add(marker.state)
@@ -181,12 +182,13 @@ def test_corridors_and_drones_are_drawn_with_no_road_map() -> None:
     while not any(d.phase(model.now_s) == "cruise" for d in model.services[-1].drones):
         model.run_until(model.now_s + 5.0)
     viewer.render()
-    flying = next(m for m in viewer.scene.markers() if m.kind == "drone" and m.state == "cruise")
+    flying = next(m for m in viewer.scene.markers() if m.kind == "drone" and m.state.endswith(":cruise"))
     x, y = viewer.camera.point(flying.x_m, flying.y_m)
     lift = int(min(flying.altitude_m * PX_PER_M_ALTITUDE, 40))
     assert flying.altitude_m > 60 and lift > 10
-    assert _pixel(viewer, (x, y - lift)) == STATE_COLOUR["cruise"]
-    assert _pixel(viewer, (x + 6, y - lift)) == KIND_COLOUR["drone"]
+    cruise = flying.view.movers["parcel_multicopter:cruise"]
+    assert _pixel(viewer, (x, y - lift)) == cruise.core
+    assert _pixel(viewer, (x + 6, y - lift)) == cruise.colour
     assert _pixel(viewer, (x - 4, y)) == SHADOW
     pygame.quit()
 
@@ -211,9 +213,62 @@ def test_the_whole_testbed_panel_fits_the_screen(helsinki_map) -> None:
     titles = {text for text, _, _ in drawn}
     assert {service.id for service in model.services} <= titles
     assert max(y + h for _, y, h in drawn) <= 720
-    kpi_lines = [(text, y) for text, y, _ in drawn if text.startswith("  ")]
-    legend_y = min(y for text, y, _ in drawn if text in KIND_COLOUR)
-    assert kpi_lines and max(y for _, y in kpi_lines) < legend_y  # figures never run into the legend
+    kpi_lines = [(text, y) for text, y, _ in drawn if text.startswith(("streets swept", "rides served", "parcels"))]
+    assert len(kpi_lines) >= 5 and max(y for _, y in kpi_lines) < viewer.legend_top_px  # figures never run into the legend
+
+
+def test_testbed_day_charts_each_kind_of_service_and_captions_match_the_scenario(helsinki_map, tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """A chart per kind of service (a line per service), and captions that tell the scenario's own
+    counts, read here from the scenario file; drone_free_zone, which has no hydrogen drone, says none."""
+    import tomllib
+
+    from gwangju_twin import runner
+    from gwangju_twin.viz.captions import captions
+
+    path = scenario.packaged()["testbed_day"]
+    spec = tomllib.loads(Path(path).read_text())
+    model = runner.build_model(path, area="helsinki_test")
+    viewer = Viewer(lambda loop: model, size=(1280, 720), speed=600.0)
+    for _ in range(70):  # to 11:40, a chart sample every 600 simulated seconds
+        viewer.advance(1.0)
+    fleets = spec["shuttles"]["fleet"]
+    kinds = {fleet["service"] for fleet in fleets} | {"drones", "certification"}
+    charts = viewer.series.charts
+    assert len(charts) == len(kinds) == 6, list(charts)
+    lines = {service_id for chart in charts.values() for service_id in chart}
+    assert lines == {fleet["id"] for fleet in fleets} | {"drones", "certification"}
+    assert all(len(values) >= 60 for chart in charts.values() for _, values in chart.values())
+    swept = next(chart for title, chart in charts.items() if "streets swept" in title)
+    assert max(values[-1] for _, values in swept.values()) > 10  # the sweepers swept from 10:00
+    drawn: list[str] = []
+    original = viewer._text
+    viewer._text = lambda text, pos, font="normal", colour=(235, 235, 240): drawn.append(text) or original(
+        text, pos, font, colour)
+    viewer.render()
+    for title in charts:
+        assert any(text.startswith(title.split(" · ")[0]) for text in drawn), title  # each chart on screen
+    english = [en for _, en, _ in captions(viewer.scene.views)]
+    nouns = {"cleaning": "driverless sweepers", "waste": "driverless collectors", "on_demand": "on-demand shuttles",
+             "loop": "loop shuttles"}
+    for fleet in fleets:
+        assert any(f"{fleet['count']} {nouns[fleet['service']]}" in en for en in english), fleet["id"]
+    kinds_of = {t["id"]: t["store"] for t in spec["drones"]["types"]}
+    based = [(kinds_of[t], n) for port in spec["drones"]["vertiports"] for t, n in port.get("drones", {}).items()]
+    parcel, hydrogen = (sum(n for store, n in based if store == s) for s in ("battery", "hydrogen"))
+    drone = next(en for en in english if "drone" in en)
+    assert f"{parcel} parcel drones" in drone and f"{hydrogen} hydrogen cargo drone" in drone
+    pygame.quit()
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    free = runner.build_model(scenario.packaged()["drone_free_zone"])
+    viewer = Viewer(lambda loop: free, size=(1280, 720))
+    free_spec = tomllib.loads(Path(scenario.packaged()["drone_free_zone"]).read_text())
+    ((ko, en, _),) = captions(viewer.scene.views)
+    assert "hydrogen" not in en and "수소" not in ko
+    count = sum(n for port in free_spec["drones"]["vertiports"] for n in port.get("drones", {}).values())
+    assert f"{count} parcel drones in the drone free zone" in en
+    assert [title.split(" (")[0] for title in viewer.series.charts] == ["배송 · parcels delivered"]
+    pygame.quit()
 
 
 def test_a_screenshot_without_frames_ends_and_a_bad_start_names_start(helsinki_map, tmp_path: Path) -> None:
@@ -334,3 +389,46 @@ def test_twin_record_testbed_day_on_the_stand_in_map(helsinki_map, tmp_path: Pat
     assert imageio_ffmpeg.count_frames_and_secs(str(target)) == (18, 1.5)
     meta = next(imageio_ffmpeg.read_frames(str(target)))
     assert tuple(meta["size"]) == (1280, 720) and meta["fps"] == 12.0 and meta["codec"] == "h264"
+
+
+def test_a_toy_service_from_outside_the_package_is_drawn_and_charted(helsinki_map, monkeypatch, tmp_path: Path) -> None:
+    """The toy plug-in (tests/data/toy_plugin), registered at test time: the viewer draws its stands
+    and carts and charts its trips from what its ServiceView declares, with no change to viz/."""
+    from gwangju_twin import plugins, runner
+    from gwangju_twin.viz.panel import PANEL_W
+
+    def forget() -> None:  # the registered plug-ins and the schema assembled from them
+        plugins.plugins.cache_clear()
+        scenario.spec_model.cache_clear()
+
+
+    toy = Path(__file__).parent / "data" / "toy_plugin"
+    site = tmp_path / "site"
+    shutil.copytree(toy / "toy_carts", site / "toy_carts")
+    info = site / "toy_carts-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-carts\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[gwangju_twin.services]\n90_carts = toy_carts:PLUGIN\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    forget()
+    try:
+        model = runner.build_model(toy / "toy.toml", area="helsinki_test")
+        viewer = Viewer(lambda loop: model, size=(1280, 720), speed=600.0)
+        for _ in range(10):
+            viewer.advance(1.0)
+        viewer.render()
+        (chart,) = viewer.series.charts
+        assert chart == "아이스크림 운행 · ice-cream trips (count)"
+        assert len(viewer.series.charts[chart]["carts"][1]) >= 9
+        pink = np.all(pygame.surfarray.array3d(viewer.screen) == (255, 105, 180), axis=2)
+        panel = pink[1280 - PANEL_W:, :viewer.legend_top_px].sum()
+        assert panel > 150  # the chart's line (and the service's dot) in the panel
+        net = model.world.network
+        for node in model.services[0].ends:
+            x, y = viewer.camera.point(float(net.x_m[node]), float(net.y_m[node]))
+            assert pink[x + 5, y]  # a stand (or a cart standing on it)
+        assert {"cone A", "cone B"} <= set(viewer.labels.placed_text)  # the layer's labels
+    finally:
+        monkeypatch.undo()
+        forget()
+        pygame.quit()

@@ -6,7 +6,6 @@ exit status 2; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from gwangju_twin import speedups
 from gwangju_twin.errors import TwinError
 from rich.console import Console
 from rich.table import Table
@@ -525,19 +525,9 @@ def _print_kpis(kpis: dict) -> None:
         out.print(f"  {service}: {line}", highlight=False)
 
 
-# Python's cyclic garbage collector, tuned for a short process: a cold `twin run testbed_day`
-# creates about 130,000 long-lived objects (imported modules, the map's arrays, the event log), and
-# the default first-generation threshold (700 allocations) makes the collector walk them again and
-# again while they are built (about 0.1 s of that run); at exit, the interpreter's final
-# collections walk them once more while nothing can be freed that the exit itself would not free
-# (0.3 s). benchmarks/RESULTS.md has the measured figures.
-GC_FIRST_GENERATION_THRESHOLD = 20_000
-
-
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit status 2."""
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_FIRST_GENERATION_THRESHOLD, older, oldest)
+    speedups.process_start()  # the garbage collector tuned for a short process (TWIN_SPEEDUPS=0: untouched)
     try:
         app()
     except TwinError as exc:
@@ -547,7 +537,7 @@ def main() -> None:
         err.print("interrupted", highlight=False)
         sys.exit(130)
     finally:
-        gc.freeze()  # the process is ending: spare the exit's collections a walk over every object it made
+        speedups.process_exit()
 
 
 if __name__ == "__main__":

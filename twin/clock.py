@@ -12,13 +12,25 @@ takes exactly the place among simultaneous events that the long way would have g
 
 from __future__ import annotations
 
-import gc
 import heapq
 import itertools
 from collections.abc import Callable
+from enum import IntEnum
 
-# Allocations between young garbage collections while events run (Python's default is 700).
-YOUNG_COLLECTION_ALLOCATIONS = 100_000
+from gwangju_twin import speedups
+
+
+class Priority(IntEnum):
+    """Which of several events at the same instant runs first (lower first).
+
+    ``HIGH``: state changes the others should see (a staff shift starting, a day's plan);
+    ``DEFAULT``: everything else; ``LOW``: observations of the instant once it is settled
+    (samples of parts in work).
+    """
+
+    HIGH = -1
+    DEFAULT = 0
+    LOW = 1
 
 
 class Event:
@@ -39,7 +51,7 @@ class EventQueue:
     """Discrete-event clock in seconds since the start of the scenario."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, float, int, Event]] = []
+        self._heap: list[tuple[float, Priority, float, int, Event]] = []
         self._sequence = itertools.count()
         self.now_s = 0.0
         self.processed = 0
@@ -47,7 +59,7 @@ class EventQueue:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def at(self, time_s: float, action: Callable[[], None], priority: int = 0,
+    def at(self, time_s: float, action: Callable[[], None], priority: Priority = Priority.DEFAULT,
            scheduled_s: float | None = None) -> Event:
         """Schedule ``action`` at absolute ``time_s`` (never in the past).
 
@@ -64,7 +76,7 @@ class EventQueue:
         heapq.heappush(self._heap, (time_s, priority, scheduled_s, next(self._sequence), event))
         return event
 
-    def after(self, delay_s: float, action: Callable[[], None], priority: int = 0) -> Event:
+    def after(self, delay_s: float, action: Callable[[], None], priority: Priority = Priority.DEFAULT) -> Event:
         """Schedule ``action`` ``delay_s`` seconds from now."""
         return self.at(self.now_s + delay_s, action, priority)
 
@@ -77,15 +89,11 @@ class EventQueue:
     def run_until(self, end_s: float) -> None:
         """Process every event at or before ``end_s``, then leave the clock at ``end_s``.
 
-        While events run, the objects that existed before are frozen out of the cyclic garbage
-        collector and young collections run less often: every event allocates a little, and with
-        thousands of agents the collector's passes over long-lived state (agents, logs) cost a third
-        of the run (benchmarks/scaling.py). Both are restored afterwards, so garbage is still collected.
+        While events run, the garbage collector is tuned for them (:func:`gwangju_twin.speedups.events_running`:
+        every event allocates a little, and with thousands of agents the collector's passes over
+        long-lived state cost a third of the run), unless the speed-ups are off.
         """
-        thresholds = gc.get_threshold()
-        gc.freeze()
-        gc.set_threshold(max(thresholds[0], YOUNG_COLLECTION_ALLOCATIONS), *thresholds[1:])
-        try:
+        with speedups.events_running():
             heap = self._heap
             while heap and heap[0][0] <= end_s:
                 time_s, _, _, _, event = heapq.heappop(heap)
@@ -95,6 +103,3 @@ class EventQueue:
                 self.processed += 1
                 event.action()
             self.now_s = max(self.now_s, end_s)
-        finally:
-            gc.set_threshold(*thresholds)
-            gc.unfreeze()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gwangju_twin import speedups
 from gwangju_twin.clock import EventQueue
 from gwangju_twin.errors import ScenarioError
-from gwangju_twin.mesa_core import Agent, Model
+from gwangju_twin.mesa_core import Model
 from gwangju_twin.plugins import Service
 from gwangju_twin.record import EventLog, Tracks
 from gwangju_twin.scenario import Scenario
@@ -72,9 +73,10 @@ class TwinModel(Model):
 
         mesa 3.3 numbers its Agent instances per model in a class-level dict keyed by the model
         itself (``mesa.Agent._ids``), which keeps every model ever built alive: a process that builds
-        model after model would grow by one model each time. Dropping the key frees it.
+        model after model would grow by one model each time. Dropping the key frees it (one of the
+        speed-ups, :func:`gwangju_twin.speedups.forget_model`).
         """
-        Agent._ids.pop(self, None)
+        speedups.forget_model(self)
 
     def step(self) -> None:
         """Advance the clock by one scenario step (mesa's tick)."""

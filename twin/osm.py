@@ -14,6 +14,8 @@ Two ways in, one way out:
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import networkx as nx
@@ -86,6 +88,29 @@ def _refuse_busy(response, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, AN
     return response
 
 
+@contextmanager
+def osmnx_settings(**changes: object) -> Iterator[None]:
+    """Set osmnx's process-wide ``ox.settings`` named in ``changes`` while the block runs, then put every
+    one back as it was, whether the block succeeds or raises.
+
+    Raises
+    ------
+    AttributeError
+        If ``changes`` names something osmnx has no setting for (nothing is changed then).
+    """
+    unknown = sorted(name for name in changes if not hasattr(ox.settings, name))
+    if unknown:
+        raise AttributeError(f"osmnx has no settings named {', '.join(unknown)}")
+    saved = {name: getattr(ox.settings, name) for name in changes}
+    try:
+        for name, value in changes.items():
+            setattr(ox.settings, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(ox.settings, name, value)
+
+
 def fetch_graph(area: Area, *, timeout_s: float = 180.0, overpass_url: str | None = None) -> nx.MultiDiGraph:
     """Download the area's service roads from OpenStreetMap (Overpass) with osmnx.
 
@@ -95,30 +120,26 @@ def fetch_graph(area: Area, *, timeout_s: float = 180.0, overpass_url: str | Non
     import os
 
     url = overpass_url or os.environ.get(OVERPASS_ENV) or ox.settings.overpass_url
-    ox.settings.overpass_url = url
-    ox.settings.requests_timeout = timeout_s
-    # One area is one Overpass query; osmnx's status probe would stall 60 s when offline.
-    ox.settings.overpass_rate_limit = False
-    ox.settings.use_cache = False  # the twin's map cache keeps the result; osmnx's would write ./cache
-    ox.settings.requests_kwargs = {"hooks": {"response": [_refuse_busy]}}
-    try:
-        graph = ox.graph_from_polygon(
-            area.polygon_wgs84, custom_filter=overpass_filter(), simplify=True, retain_all=True,
-            truncate_by_edge=True,
-        )
-    except ox._errors.InsufficientResponseError:
-        raise MapError(f"OpenStreetMap has no service roads inside area '{area.id}'") from None
-    except OverpassBusy as exc:
-        raise MapError(f"Overpass at {url} is busy ({exc}); try again in a few minutes, or set "
-                       f"{OVERPASS_ENV} to another Overpass server; the map cache is unchanged") from None
-    except Exception as exc:  # noqa: BLE001 - requests raises many types; all mean "cannot download"
-        kind = "timed out" if "Timeout" in exc.__class__.__name__ else f"failed ({exc.__class__.__name__})"
-        raise MapError(
-            f"downloading area '{area.id}' from {url} {kind}; offline, "
-            f"import a local extract instead: twin maps import {area.id} FILE.osm.pbf"
-        ) from None
-    finally:
-        ox.settings.requests_kwargs = {}
+    # One area is one Overpass query; osmnx's status probe would stall 60 s when offline. The twin's
+    # map cache keeps the result; osmnx's own cache would write ./cache.
+    with osmnx_settings(overpass_url=url, requests_timeout=timeout_s, overpass_rate_limit=False, use_cache=False,
+                        requests_kwargs={"hooks": {"response": [_refuse_busy]}}):
+        try:
+            graph = ox.graph_from_polygon(
+                area.polygon_wgs84, custom_filter=overpass_filter(), simplify=True, retain_all=True,
+                truncate_by_edge=True,
+            )
+        except ox._errors.InsufficientResponseError:
+            raise MapError(f"OpenStreetMap has no service roads inside area '{area.id}'") from None
+        except OverpassBusy as exc:
+            raise MapError(f"Overpass at {url} is busy ({exc}); try again in a few minutes, or set "
+                           f"{OVERPASS_ENV} to another Overpass server; the map cache is unchanged") from None
+        except Exception as exc:  # noqa: BLE001 - requests raises many types; all mean "cannot download"
+            kind = "timed out" if "Timeout" in exc.__class__.__name__ else f"failed ({exc.__class__.__name__})"
+            raise MapError(
+                f"downloading area '{area.id}' from {url} {kind}; offline, "
+                f"import a local extract instead: twin maps import {area.id} FILE.osm.pbf"
+            ) from None
     return finish_graph(graph, area, "the download")
 
 

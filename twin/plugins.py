@@ -73,7 +73,11 @@ class Layer:
     ``kind`` is one of ``"lines"`` (polylines in metres, ``points`` is a list of (n, 2) arrays),
     ``"points"`` (``points`` is an (n, 2) array), ``"areas"`` (closed rings); ``labels`` runs
     beside ``points`` or ``lines`` (empty strings: no label); ``colour`` is an RGB triple.
-    ``live`` layers are asked again every frame (swept streets, bin fill).
+    ``live`` layers are asked again every frame (swept streets, bin fill). ``colours`` (optional)
+    gives each point its own colour (a state: a bin's fill); ``shape`` draws points as ``"dot"``,
+    ``"ring"`` or ``"square"`` of ``size_px``; ``site_ids`` names the map sites the points are
+    (the layer labels them, the map's own diamond and label step aside); ``priority`` orders the
+    labels when space runs out (higher first).
     """
 
     name: str
@@ -85,6 +89,11 @@ class Layer:
     live: bool = False
     legend_en: str = ""
     legend_ko: str = ""
+    colours: Sequence[tuple[int, int, int]] = ()
+    shape: Literal["dot", "ring", "square"] = "dot"
+    size_px: int = 6
+    site_ids: Sequence[str] = ()
+    priority: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,12 +108,20 @@ class Chart:
 
 @dataclass(frozen=True)
 class Mover:
-    """A kind of moving agent a service shows, for the legend and the sprite cache."""
+    """How a moving agent in one state looks, for the legend and the sprite cache.
+
+    ``kind`` and ``colour`` say what the agent is (the disc: a shuttle, a drone); ``core`` is the
+    colour of the dot in its middle for the state (``None``: driving empty, a dark dot), named by
+    ``state_en`` and ``state_ko`` in the legend.
+    """
 
     kind: str
     colour: tuple[int, int, int]
     legend_en: str
     legend_ko: str
+    core: tuple[int, int, int] | None = None
+    state_en: str = ""
+    state_ko: str = ""
 
 
 @dataclass
@@ -113,8 +130,17 @@ class ServiceView:
 
     ``positions(now_s)`` gives the moving agents as ``(agents, xy_m, states)``: the agents (for
     clicks and the follow camera), an (n, 2) array in the service's own area's metres, and a state
-    name per agent (a key of ``movers``). ``altitudes_m(now_s)`` (drones) gives heights for the
-    agents ``positions`` returned, or ``None`` for ground vehicles.
+    name per agent (a key of ``movers``; a state that is not a key is drawn as ``default_state``'s
+    mover with a dark core). ``altitudes_m(now_s)`` (drones) gives heights for the agents ``positions``
+    returned, or ``None`` for ground vehicles.
+
+    For visitors: ``caption_ko``/``caption_en`` say what the service does (from its config: nothing it
+    does not have); ``headline_kpis`` are the keys of ``kpis()`` the panel shows (labelled by the
+    plug-in's :class:`Kpi`), the first ``tiles`` of them as the exhibition's big numbers; ``charts``
+    are sampled as the day goes. For the clock: ``active_s()`` gives the (start, end) seconds of
+    the day the service works; ``busy_per_hour()`` 24 figures, how many agents it expects to move
+    in each hour of the day (the exhibition opens in the busiest). ``describe(agent, now_s)`` gives
+    the lines the viewer shows about an agent a user clicked.
     """
 
     service_id: str
@@ -128,6 +154,10 @@ class ServiceView:
     headline_kpis: Sequence[str] = ()
     altitudes_m: Callable[[float], Any] | None = None
     active_s: Callable[[], Sequence[tuple[float, float]]] = lambda: ()
+    busy_per_hour: Callable[[], Sequence[float]] = lambda: ()
+    default_state: str = ""
+    tiles: int = 1
+    describe: Callable[[Any, float], Sequence[str]] = lambda agent, now_s: ()
 
 
 @dataclass(frozen=True)

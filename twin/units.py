@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+from gwangju_twin import speedups
 
 if TYPE_CHECKING:
     import pint
@@ -78,30 +78,11 @@ def registry() -> pint.UnitRegistry:
     cache folder, which brings that to 0.05 s. Where that folder cannot be written, parse anyway.
     pint is imported here, on the first quantity read, not when the twin is imported.
     """
-    pint = _import_pint()
+    pint = speedups.import_pint()
     try:
         return pint.UnitRegistry(cache_folder=":auto:")
     except OSError:
         return pint.UnitRegistry(cache_folder=None)
-
-
-def _import_pint():  # noqa: ANN202 - the pint module
-    """Import pint without its optional dask support: the twin hands pint no dask arrays.
-
-    pint probes for dask at import and, when it is installed (the sweep's cluster brings it),
-    imports it: 0.1-0.2 s of every cold start. With dask not yet imported, the probe is told it
-    is absent; dask itself stays importable for everything else.
-    """
-    if "pint" in sys.modules or "dask" in sys.modules:
-        import pint
-
-        return pint
-    sys.modules["dask"] = None  # type: ignore[assignment]  # makes ``import dask`` raise ImportError
-    try:
-        import pint
-    finally:
-        del sys.modules["dask"]
-    return pint
 
 
 def to_si(text: object, kind: str) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,30 +19,16 @@ from gwangju_twin.model import TwinModel  # noqa: E402
 from gwangju_twin.viz.camera import Camera  # noqa: E402
 from gwangju_twin.viz.captions import caption_at  # noqa: E402
 from gwangju_twin.viz.fonts import hangul_font_path  # noqa: E402
-from gwangju_twin.viz.scene import KIND_COLOUR, LAYERS, STATE_COLOUR, Marker, Scene  # noqa: E402
+from gwangju_twin.viz.panel import PANEL_W, Series, draw_panel  # noqa: E402
+from gwangju_twin.viz.scene import LAYERS, Marker, Scene  # noqa: E402
 
 SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1000)
-PANEL_W = 380
-CHART_POINTS = 240
 KPI_REFRESH_S = 1.0  # the panel's figures are at most this old (wall time)
 TOUR_S = 15.0
 GLIDE_S = 3.0  # wall seconds a tour's camera move takes
 HELP = ["space  pause / play", "+ / -  speed 1x ... 1000x", ".      one step", "wheel  zoom", "drag   pan",
         "click  follow an agent", "1-9    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
         "H      this help", "Esc    quit"]
-HEADLINES = {
-    "cleaning": ("coverage_pct", "km_swept", "deadhead_km"),
-    "waste": ("kg_collected", "overflow_events", "tours"),
-    "on_demand": ("requests", "served", "rejected", "wait_mean_s", "occupancy_mean"),
-    "loop": ("loops_completed", "vehicle_km"),
-    "certification": ("parts_shipped", "certified", "wip", "lead_time_all_mean_d", "retest_rate"),
-    "drones": ("deliveries", "on_time_rate", "conflicts_resolved", "losses_of_separation", "holding_h"),
-}
-SERVICE_KIND = {"cleaning": "sweeper", "waste": "collector", "on_demand": "shuttle", "loop": "shuttle",
-                "drones": "drone", "certification": "part"}
-OPERATIONS = ("disengagements", "operator_utilisation", "charge_sessions", "min_battery_kwh")
-SERIES = {"served requests": ("on_demand", "served"), "kg collected": ("waste", "kg_collected"),
-          "coverage %": ("sweepers", "coverage_pct"), "parts in work": ("certification", "wip")}
 
 
 class Viewer:
@@ -71,12 +56,16 @@ class Viewer:
         self.camera = Camera(*self.screen.get_size())
         self.scene = Scene(self.model, self.fonts)
         self.scene.right_px = PANEL_W
+        self.scene.bottom_px = self._caption_h() + 16 if self.overlay else 0
+        if exhibit:
+            pygame.mouse.set_visible(False)  # a hall: no cursor over the map
         self._fit()
         self.speed = speed
         self.paused = False
         self.help = False
         self.following: Marker | None = None
-        self.series = {name: deque(maxlen=CHART_POINTS) for name in SERIES}
+        self.series = Series(self.scene.views)
+        self.panel_cache: tuple | None = None
         self._last_sample_s = -1e9
         self._kpis: tuple[float, TwinModel | None, dict] = (-1e9, None, {})
         self._drag: tuple[int, int] | None = None
@@ -111,38 +100,35 @@ class Viewer:
             self.model = self.make_model(self.loop)
             self.model.tracks.enabled = False
             self.scene.bind(self.model)
-            for values in self.series.values():
-                values.clear()
+            self.following = None
+            self.series = Series(self.scene.views)
             self._last_sample_s = -1e9
         self.wall_s += dt_s
         if self.exhibit:
             self._tour(dt_s)
         self.camera.update(dt_s)
         if self.following is not None:
-            x_m, y_m = self.following.agent.position_m(self.model.now_s)
-            self.camera.look_at(x_m + self.following.dx_m, y_m)
+            self.following = self.scene.locate(self.following)
+            if self.following is not None:
+                self.camera.look_at(self.following.x_m, self.following.y_m)
         self._sample()
 
     def _tour(self, dt_s: float) -> None:
         self._tour_clock += dt_s
-        sites = self.scene.sites_m
+        sites = self.scene.tour_points()
         if self._tour_clock >= TOUR_S and sites:
             self._tour_clock = 0.0
             self._tour_index = (self._tour_index + 1) % (len(sites) + 1)
             if self._tour_index == len(sites):
                 self._fit()
             else:
-                self.camera.glide_to(*sites[self._tour_index][1], GLIDE_S)
+                self.camera.glide_to(*sites[self._tour_index], GLIDE_S)
 
     def _sample(self) -> None:
         if self.model.now_s - self._last_sample_s < 600.0:
             return
         self._last_sample_s = self.model.now_s
-        kpis = self.kpis(fresh=True)
-        for name, (service, key) in SERIES.items():
-            value = kpis.get(service, {}).get(key)
-            if value is not None:
-                self.series[name].append(float(value))
+        self.series.sample()
 
     def kpis(self, fresh: bool = False) -> dict:
         """The services' KPIs, recomputed at most every KPI_REFRESH_S of wall time (some, such as the
@@ -150,8 +136,6 @@ class Viewer:
         computed_at, model, figures = self._kpis
         if fresh or model is not self.model or time.monotonic() - computed_at >= KPI_REFRESH_S:
             figures = {s.id: s.kpis() for s in self.model.services}
-            if "certification" in figures:
-                figures["certification"]["wip"] = next(s for s in self.model.services if s.id == "certification").wip
             self._kpis = (time.monotonic(), self.model, figures)
         return figures
 
@@ -160,8 +144,10 @@ class Viewer:
         for event in pygame.event.get():
             if event.type == pygame.QUIT:
                 return False
-            if self.exhibit:
-                continue  # an exhibition needs no input and ignores stray presses
+            if self.exhibit:  # a hall: Esc and q quit, every other press is ignored
+                if event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q):
+                    return False
+                continue
             if event.type == pygame.KEYDOWN:
                 if not self._key(event):
                     return False
@@ -222,8 +208,8 @@ class Viewer:
 
     # --- drawing --------------------------------------------------------------------------
     def render(self) -> None:
-        self.scene.draw(self.screen, self.camera)
-        self._panel()
+        self.labels = self.scene.draw(self.screen, self.camera, top_px=self._banner_bottom_px())
+        draw_panel(self)
         self._stand_in_banner()
         if self.overlay:
             self._caption()
@@ -237,47 +223,17 @@ class Viewer:
         self.screen.blit(surface, pos)
         return surface.get_height()
 
-    def _panel(self) -> None:
-        width, height = self.screen.get_size()
-        panel = pygame.Surface((PANEL_W, height), pygame.SRCALPHA)
-        panel.fill((10, 12, 18, 215))
-        self.screen.blit(panel, (width - PANEL_W, 0))
-        x, y = width - PANEL_W + 14, 12
-        meta = self.model.scenario.spec.scenario
+    def place_title(self) -> str:
+        """The places shown, in Korean and English."""
         areas = list({w.area.id: w.area.spec for w in self.model.worlds.values()}.values())
-        title = " + ".join(a.name_ko for a in areas) + " · " + " + ".join(a.name_en for a in areas)
-        y += self._text(title, (x, y), "title") + 4
+        return " + ".join(a.name_ko for a in areas) + " · " + " + ".join(a.name_en for a in areas)
+
+    def clock_text(self) -> str:
+        """The simulated date and time, and the speed (or paused)."""
+        meta = self.model.scenario.spec.scenario
         when = dt.datetime.combine(meta.start_date, dt.time()) + dt.timedelta(seconds=self.model.now_s)
         state = "paused" if self.paused else f"{self.speed:g}x"
-        y += self._text(f"{when:%Y-%m-%d %H:%M}  ({state})", (x, y)) + 8
-        shown = []
-        for service, figures in self.kpis().items():
-            if service == "engine":
-                continue
-            keys = HEADLINES.get(figures.get("service", ""), OPERATIONS if service == "operations" else ())
-            values = [(key, figures[key]) for key in keys if key in figures and (figures[key] is None or (
-                      isinstance(figures[key], (int, float)) and not isinstance(figures[key], bool)))]
-            shown.append((service, values, SERVICE_KIND.get(figures.get("service", ""))))
-        # A whole-testbed scenario has many services: then each gets one line with its first figures.
-        compact = sum(1 + len(values) for _, values, _ in shown) * 17 > height - y - 170
-        for service, values, kind in shown:
-            # each service's name is drawn with its agents' colour and mark: the legend, per service
-            colour = KIND_COLOUR.get(kind, (255, 210, 90))
-            if kind is not None:
-                pygame.draw.circle(self.screen, colour, (x - 6, y + 9), 4)
-            if compact:
-                line = " · ".join(f"{key} {_shown(value, '.3g')}" for key, value in values[:2])
-                y += self._text(service, (x, y), "small", colour)
-                y += self._text(f"  {line}", (x, y), "small") + 2
-                continue
-            y += self._text(service, (x, y), "normal", colour)
-            for key, value in values:
-                y += self._text(f"  {key}: {_shown(value, 'g')}", (x, y), "small")
-            y += 4
-        for name, values in self.series.items():
-            if len(values) >= 2 and y < height - 150:
-                y = self._chart(name, values, x, y + 4)
-        self._legend(x, max(y + 8, height - 120))
+        return f"{when:%Y-%m-%d %H:%M}  ({state})"
 
     def _fit(self) -> None:
         """The whole scene in view, clear of the panel on the right and of the banners and the
@@ -297,17 +253,22 @@ class Viewer:
         return 10 + len(lines) * (self.fonts["normal"].get_height() + 10) if lines else 0
 
     def _stand_in_banner(self) -> None:
-        """On a stand-in map the screen says so, in Korean and English."""
-        y = 10
+        """On a stand-in map the screen says so, in Korean and English (left of the panel)."""
+        y, usable = 10, self.screen.get_width() - PANEL_W - 36
         for line in self._banner_lines():
             text = self.fonts["normal"].render(line, True, (30, 24, 0))
+            if text.get_width() > usable:
+                text = pygame.transform.smoothscale(text, (usable, text.get_height()))
             pygame.draw.rect(self.screen, (250, 205, 80), text.get_rect(topleft=(12, y)).inflate(12, 6))
             self.screen.blit(text, (12, y))
             y += text.get_height() + 10
 
+    def _caption_h(self) -> int:
+        return self.fonts["title"].get_height() + self.fonts["normal"].get_height() + 28
+
     def _caption(self) -> None:
         """The exhibition caption: what one of the services is doing and why it matters."""
-        shown = caption_at(self.model, self.wall_s)
+        shown = caption_at(self.scene.views, self.wall_s)
         if shown is None:
             return
         width, height = self.screen.get_size()
@@ -325,40 +286,14 @@ class Viewer:
             self.screen.blit(line, (20, y))
             y += line.get_height() + 4
 
-    def _chart(self, name: str, values: deque, x: int, y: int) -> int:
-        self._text(f"{name}: {values[-1]:g}", (x, y), "small")
-        rect = pygame.Rect(x, y + 18, PANEL_W - 28, 38)
-        pygame.draw.rect(self.screen, (40, 44, 56), rect)
-        low, high = min(values), max(values)
-        span = (high - low) or 1.0
-        points = [(rect.left + i * rect.width / (CHART_POINTS - 1), rect.bottom - (v - low) / span * rect.height)
-                  for i, v in enumerate(values)]
-        pygame.draw.lines(self.screen, (120, 200, 255), False, points, 2)
-        return rect.bottom + 4
-
-    def _legend(self, x: int, y: int) -> None:
-        step = (PANEL_W - 28) // 5
-        for i, (kind, colour) in enumerate(KIND_COLOUR.items()):
-            pygame.draw.circle(self.screen, colour, (x + i * step + 6, y + 8), 6)
-            self._text(kind, (x + i * step + 15, y), "small")
-        for i, state in enumerate(("serving", "charging", "stopped", "idle", "flying")):
-            pygame.draw.circle(self.screen, STATE_COLOUR[state], (x + i * step + 6, y + 30), 4)
-            self._text(state, (x + i * step + 15, y + 22), "small")
-        self._text("H: help", (x, y + 44), "small", (160, 160, 170))
-
     def _agent_box(self, marker: Marker) -> None:
-        agent = marker.agent
-        lines = [marker.name, f"{marker.kind}, {agent.state}"]
-        if hasattr(agent, "battery_j"):
-            lines += [f"battery {100 * agent.battery_j / agent.energy.battery_j:.0f} %",
-                      f"odometer {agent.odometer_m / 1000:.2f} km"]
-        if hasattr(agent, "onboard"):
-            lines.append(f"on board {len(agent.onboard)}, plan {len(agent.plan)} stops")
-        box = pygame.Surface((260, 22 * len(lines) + 12), pygame.SRCALPHA)
-        box.fill((10, 12, 18, 220))
-        self.screen.blit(box, (12, 12))
+        """What the followed agent is doing, below the banners (its service says what to show)."""
+        lines = list(marker.view.describe(marker.agent, self.model.now_s)) if marker.view is not None else []
+        lines = lines or [marker.name, f"{marker.kind}, {marker.state}"]
+        top = self._banner_bottom_px() + 12
+        pygame.draw.rect(self.screen, (10, 12, 18), pygame.Rect(12, top, 280, 22 * len(lines) + 12))
         for i, line in enumerate(lines):
-            self._text(line, (22, 18 + 22 * i))
+            self._text(line, (22, top + 6 + 22 * i))
 
     def _help(self) -> None:
         box = pygame.Surface((420, 26 * len(HELP) + 20), pygame.SRCALPHA)
@@ -369,7 +304,3 @@ class Viewer:
         for i, line in enumerate(HELP):
             self._text(line, (left + 16, top + 10 + 26 * i))
 
-
-def _shown(value: float | None, spec: str) -> str:
-    """A KPI as the panel prints it: a figure without data says so rather than showing 0."""
-    return "no data" if value is None else format(value, spec)

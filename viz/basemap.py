@@ -56,6 +56,7 @@ class Basemap:
         self.labels.sort(key=lambda lab: (not lab.district, -lab.area_m2))
         self.extent_m = np.concatenate(self.district_rings[: len(city)]) if city else np.zeros((0, 2))
         self._cache: tuple[int, tuple[int, int], pygame.Surface] | None = None
+        self._boxes: tuple[tuple | None, list[pygame.Rect]] = (None, [])
 
     @staticmethod
     def _rings(shapes: list[shapely.Geometry]) -> list[np.ndarray]:
@@ -79,6 +80,20 @@ class Basemap:
             self._cache = (camera.version, size, self._render(size, camera, marks))
         screen.blit(self._cache[2], (0, 0))
         taken.extend(self._placed)
+
+    def boxes(self, camera: Camera, size: tuple[int, int]) -> list[pygame.Rect]:
+        """Where the names would go if nothing else were on the map (other labels prefer to avoid them)."""
+        key = (camera.version, size)
+        if self._boxes[0] != key:
+            view, found = pygame.Rect(0, 0, *size), []
+            for label in self.labels:
+                x, y = camera.point(*label.anchor_m)
+                font = self.fonts["normal" if label.district else "small"]
+                w = max(font.size(label.ko)[0], font.size(label.en)[0])
+                if view.collidepoint(x, y) and (label.district or np.sqrt(label.area_m2) * camera.px_per_m >= 1.2 * w):
+                    found.append(pygame.Rect(x - w // 2, y - font.get_height(), w, 2 * font.get_height()))
+            self._boxes = (key, found)
+        return self._boxes[1]
 
     def _render(self, size: tuple[int, int], camera: Camera, reserved: list[pygame.Rect]) -> pygame.Surface:
         surface = pygame.Surface(size, pygame.SRCALPHA)

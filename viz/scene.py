@@ -1,11 +1,11 @@
 """What the map shows: roads (drawn once per camera and cached), zones, sites with Korean and
-English labels, swept streets, waste bins by fill, moving vehicles by kind and state, and parts
-on their way to the certification center."""
+English labels, and what each service declares in its :class:`~gwangju_twin.plugins.ServiceView`:
+its layers (corridors, vertiports, swept streets, bins, ...) and its moving agents by kind and
+state. The scene names no service: it draws what the plug-ins declare."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -13,66 +13,67 @@ import pygame
 import pyproj
 import shapely
 import shapely.ops
-from gwangju_twin.agents.shuttles.vehicle import FleetPositions
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.model import TwinModel
+from gwangju_twin.plugins import Layer, Mover, ServiceView, area_kinds, plugin_of
 from gwangju_twin.viz.basemap import basemap_for
 from gwangju_twin.viz.camera import Camera
+from gwangju_twin.viz.labels import LabelPlacer
 
 BACKGROUND = (18, 22, 30)
 ROAD = (92, 100, 116)
-SWEPT = (70, 190, 110)
+# zones by the kind of their area file; a kind not listed here is drawn in ZONE_OTHER
 ZONE_FILL = {"drone_free_zone": (60, 120, 200, 40), "geofence": (210, 60, 60, 50), "control_zone": (230, 170, 60, 28)}
 ZONE_EDGE = {"drone_free_zone": (90, 150, 230), "geofence": (230, 80, 80), "control_zone": (235, 180, 80)}
-KIND_COLOUR = {"shuttle": (80, 160, 255), "sweeper": (90, 210, 120), "collector": (230, 160, 60),
-               "part": (190, 120, 240), "drone": (240, 240, 250)}
-CORRIDOR = (120, 200, 230)
-STATE_COLOUR = {"serving": (255, 255, 255), "sweeping": (255, 255, 255), "collecting": (255, 255, 255),
-                "dwelling": (220, 220, 220), "charging": (250, 220, 60), "to_charger": (250, 220, 60),
-                "stopped": (240, 60, 60), "idle": (110, 110, 120), "flying": (80, 200, 255),
-                "holding": (250, 150, 60), "climb": (120, 230, 140), "cruise": (80, 200, 255),
-                "transition": (200, 160, 255), "descent": (250, 150, 60), "pad": (110, 110, 120)}
+ZONE_TEXT = {"drone_free_zone": (150, 190, 250), "geofence": (255, 190, 190), "control_zone": (250, 215, 150)}
+ZONE_LEGEND = {"drone_free_zone": ("drone free zone", "드론특별자유화구역"), "geofence": ("no-fly zone", "비행 금지 구역"),
+               "control_zone": ("airport control zone", "관제권")}
+ZONE_OTHER = ((160, 160, 180, 30), (170, 170, 190), (210, 210, 225), ("zone", "구역"))
+SITE = (255, 210, 90)
 SHADOW = (10, 12, 16)
 PX_PER_M_ALTITUDE = 0.25  # how far up a drone is drawn above its shadow, per metre of altitude
-EMPTY_STATE = (40, 44, 56)  # driving empty: to a pick-up, deadheading, returning, rebalancing
-LAYERS = ("basemap", "roads", "zones", "sites", "coverage", "bins", "vehicles", "parts", "drones")
-MARKER_RADIUS_PX, MARKER_CORE_PX = 7, 4  # a vehicle: a disc of its kind's colour, a dot of its state's
+EMPTY_STATE = (40, 44, 56)  # the core of an agent in a state its service gave no colour (driving empty)
+LAYERS = ("basemap", "roads", "zones", "sites", "service_layers", "ground", "air")
+MARKER_RADIUS_PX, MARKER_CORE_PX = 7, 4  # an agent: a disc of its kind's colour, a dot of its state's
 SPRITE_KEY = (255, 0, 255)  # the transparent colour of marker sprites (no kind or state is drawn in it)
-
-
-def place_label(screen: pygame.Surface, label: pygame.Surface, at: tuple[int, int], taken: list[pygame.Rect],
-                marks: list[pygame.Rect], backdrop: tuple[int, int, int] | None = None, right_px: int = 0) -> bool:
-    """Draw ``label`` at the first of eight places around ``at`` that overlaps no placed label
-    (``taken``, which it joins) nor a mark, inside the screen less ``right_px`` on the right (a
-    panel); False when none is free."""
-    x, y = at
-    w, h = label.get_size()
-    view = pygame.Rect(0, 0, screen.get_width() - right_px, screen.get_height())
-    for dx, dy in ((10, -h // 2), (-10 - w, -h // 2), (-w // 2, -10 - h), (-w // 2, 10),
-                   (10, -h - 4), (10, 4), (-10 - w, -h - 4), (-10 - w, 4)):
-        rect = pygame.Rect(x + dx, y + dy, w, h)
-        if view.contains(rect) and rect.collidelist(taken) < 0 and rect.collidelist(marks) < 0:
-            taken.append(rect)
-            if backdrop is not None:
-                pygame.draw.rect(screen, backdrop, rect.inflate(4, 2))
-            screen.blit(label, rect.topleft)
-            return True
-    return False
+UNKNOWN = Mover("agent", (200, 200, 200), "agent", "에이전트")
 
 
 class MarkerSprites(dict):
-    """A vehicle's marker by ``(kind, state)``, drawn once: the same pixels as :meth:`Scene._draw_marker`."""
+    """An agent's marker by ``(colour, core)``, drawn once: the same pixels as :meth:`Scene.draw_marker`."""
 
-    def __missing__(self, key: tuple[str, str]) -> pygame.Surface:
-        kind, state = key
+    def __missing__(self, key: tuple[tuple[int, int, int], tuple[int, int, int]]) -> pygame.Surface:
+        colour, core = key
         size = 2 * MARKER_RADIUS_PX + 1
         sprite = pygame.Surface((size, size))
         sprite.fill(SPRITE_KEY)
         sprite.set_colorkey(SPRITE_KEY)
         centre = (MARKER_RADIUS_PX, MARKER_RADIUS_PX)
-        pygame.draw.circle(sprite, KIND_COLOUR.get(kind, (200, 200, 200)), centre, MARKER_RADIUS_PX)
-        pygame.draw.circle(sprite, STATE_COLOUR.get(state, EMPTY_STATE), centre, MARKER_CORE_PX)
+        pygame.draw.circle(sprite, colour, centre, MARKER_RADIUS_PX)
+        pygame.draw.circle(sprite, core, centre, MARKER_CORE_PX)
         self[key] = sprite
+        return sprite
+
+
+def mover_of(view: ServiceView, state: str) -> Mover:
+    """How an agent of ``view`` in ``state`` looks (its default state's disc when the state is not declared)."""
+    found = view.movers.get(state)
+    if found is not None:
+        return found
+    base = view.movers.get(view.default_state) or next(iter(view.movers.values()), UNKNOWN)
+    return Mover(base.kind, base.colour, base.legend_en, base.legend_ko)
+
+
+class StateSprites(dict):
+    """One service's sprite by state (looked up once per state, then a dict hit per agent)."""
+
+    def __init__(self, view: ServiceView, sprites: MarkerSprites) -> None:
+        super().__init__()
+        self.view, self.sprites = view, sprites
+
+    def __missing__(self, state: str) -> pygame.Surface:
+        mover = mover_of(self.view, state)
+        self[state] = sprite = self.sprites[(mover.colour, mover.core or EMPTY_STATE)]
         return sprite
 
 
@@ -88,6 +89,33 @@ class Marker:
     agent: Any
     altitude_m: float = 0.0
     dx_m: float = 0.0  # where its area is drawn, when areas sharing one stand-in map sit side by side
+    colour: tuple[int, int, int] = UNKNOWN.colour
+    core: tuple[int, int, int] = EMPTY_STATE
+    view: ServiceView | None = None
+
+
+def draw_layer(screen: pygame.Surface, layer: Layer, shapes: list[np.ndarray]) -> None:
+    if layer.kind == "lines":
+        for line in shapes:
+            if len(line) >= 2:
+                pygame.draw.lines(screen, layer.colour, False, line, layer.width_px)
+        return
+    if layer.kind == "areas":
+        for ring in shapes:
+            pygame.draw.polygon(screen, layer.colour, ring, layer.width_px)
+        return
+    size = layer.size_px
+    for i, (x, y) in enumerate(shapes[0].astype(int).tolist()):
+        colour = layer.colours[i] if i < len(layer.colours) else layer.colour
+        if layer.shape == "square":
+            half = size // 2
+            pygame.draw.rect(screen, (60, 64, 76), pygame.Rect(x - half - 1, y - half - 1, size + 2, size + 2))
+            pygame.draw.rect(screen, colour, pygame.Rect(x - half, y - half, size, size))
+        elif layer.shape == "ring":
+            pygame.draw.circle(screen, BACKGROUND, (x, y), size)
+            pygame.draw.circle(screen, colour, (x, y), size, 2)
+        else:
+            pygame.draw.circle(screen, colour, (x, y), size)
 
 
 class Scene:
@@ -95,11 +123,13 @@ class Scene:
         self.fonts = fonts
         self.visible = dict.fromkeys(LAYERS, True)
         self.right_px = 0  # screen width on the right that a panel covers: labels stay out of it
+        self.bottom_px = 0  # screen height at the bottom that a caption covers
         self._road_cache: tuple[int, tuple[int, int], pygame.Surface] | None = None
         self._sprites = MarkerSprites()
+        self._rendered: dict = {}  # label surfaces by (text, colour)
+        self._static: tuple | None = None  # (key, the still map, its labels)
+        self._bound = 0  # bumps with each model shown
         self.bind(model)
-        # Every distinct world of the model (a testbed scenario spans both areas; all share one CRS).
-        worlds = list({id(world): world for world in model.worlds.values()}.values())
         # Areas that one stand-in map stands in for are drawn side by side, never on top of each other.
         self.place_dx = self._places(model)
         self._copies = list({(id(w), self.place_dx[ref]): (w, self.place_dx[ref], ref)
@@ -110,15 +140,17 @@ class Scene:
         self._starts = np.cumsum([0] + [len(c) for c in edges])
         self.zones = self._zones(model.world.area.crs)
         self.basemap = basemap_for(model, fonts)  # the real Gwangju under everything (None on a stand-in map)
-        to_m = pyproj.Transformer.from_crs("EPSG:4326", model.world.area.crs, always_xy=True)
-        self.sites_m = []
-        for w, dx, _ in self._copies:
-            for site in w.area.spec.sites:
-                x, y = to_m.transform(site.lon, site.lat)
-                self.sites_m.append((site, (x + dx, y)))
-        self.sites_m += self._zone_vertiports(to_m)
+        self.sites_m = self._sites(model)
         self.place_titles = self._place_titles()
-        self._extent_m = self._extent(worlds)
+        self._extent_m = self._extent([w for w, _, _ in self._copies])
+
+    def bind(self, model: TwinModel) -> None:
+        """Show another model of the same world (exhibition loops restart the model)."""
+        self.model = model
+        self._bound += 1
+        self.views: list[ServiceView] = [view for service in model.services
+                                         if (view := plugin_of(service).view(service)) is not None]
+        self._state_sprites = [StateSprites(view, self._sprites) for view in self.views]
 
     @staticmethod
     def _places(model: TwinModel) -> dict[str, float]:
@@ -134,6 +166,26 @@ class Scene:
             offsets[ref] = k * 1.25 * (x1 - x0)
         return offsets
 
+    def view_dx(self, view: ServiceView) -> float:
+        """The x offset of the area a service works in."""
+        return self.place_dx.get(view.area_ref or self.model.scenario.spec.scenario.area, 0.0)
+
+    def _sites(self, model: TwinModel) -> list[tuple[Any, tuple[float, float]]]:
+        """The map's sites, less those a service's layer draws and names itself (a vertiport)."""
+        to_m = pyproj.Transformer.from_crs("EPSG:4326", model.world.area.crs, always_xy=True)
+        claimed_ids = {sid for view in self.views for layer in view.layers() for sid in layer.site_ids}
+        claimed_xy = [np.asarray(layer.points, dtype=float) + (self.view_dx(view), 0.0) for view in self.views
+                      for layer in view.layers() if layer.kind == "points" and layer.labels and len(layer.points)]
+        claimed = np.concatenate(claimed_xy) if claimed_xy else np.zeros((0, 2))
+        found = []
+        for w, dx, _ in self._copies:
+            for site in w.area.spec.sites:
+                x, y = to_m.transform(site.lon, site.lat)
+                near = len(claimed) and float(np.hypot(*(claimed - (x + dx, y)).T).min()) < 1.0
+                if site.id not in claimed_ids and not near:
+                    found.append((site, (x + dx, y)))
+        return found
+
     def _place_titles(self) -> list[tuple[str, float, float]]:
         """Side by side, each copy of a stand-in map says whose place it is."""
         if len(self._copies) < 2 or not self.model.stand_in:
@@ -147,100 +199,156 @@ class Scene:
             titles.append((f"{spec.name_ko} · {spec.name_en}\n{world.area.id} 지도 · map", (x0 + x1) / 2 + dx, y1))
         return titles
 
-    def service_dx(self, service: Any) -> float:
-        """The x offset of the area a service works in."""
-        ref = getattr(getattr(service, "config", None), "area", None) or self.model.scenario.spec.scenario.area
-        return self.place_dx.get(ref, 0.0)
-
-    def bind(self, model: TwinModel) -> None:
-        """Show another model of the same world (exhibition loops restart the model)."""
-        self.model = model
-        self._fleets: dict[int, FleetPositions] = {}  # by service: its vehicles' positions, kept between frames
-
-    def _zone_vertiports(self, to_m: pyproj.Transformer) -> list[tuple[Any, tuple[float, float]]]:
-        """Vertiports the drones use that a zone file holds (the drone park), so they get their names too."""
-        if self.model.stand_in:
-            return []  # on a stand-in map the vertiports are that map's own sites, already shown
-        ports = {p for service in self.model.services for p in getattr(service, "port_xy", {})}
-        shown = {site.id for site, _ in self.sites_m}
-        found = []
-        for area_id in area_files():
-            for site in load_area(area_id).spec.sites:
-                if site.id in ports and site.id not in shown:
-                    found.append((site, to_m.transform(site.lon, site.lat)))
-                    shown.add(site.id)
-        return found
-
     def _extent(self, worlds: list) -> np.ndarray:
-        """Points the first view must show: the roads, or without roads the areas, vertiports and
-        corridors, and the free zone the corridors fly in."""
+        """Points the first view must show: the roads, or without roads the areas and what the services'
+        layers draw, and the free zone they lie in, and the edge of a zone within 5 km."""
         if len(self._coords):
             return self._coords
         points = [ring for w in worlds for ring in w.area.rings_m]
-        lines = [np.asarray(line.coords) for service in self.model.services
-                 for line in getattr(service, "corridors", {}).values()]
-        if lines:
-            flown = shapely.MultiPoint(np.concatenate(lines)).envelope
+        drawn = [np.asarray(p, dtype=float).reshape(-1, 2) + (self.view_dx(view), 0.0) for view in self.views
+                 for layer in view.layers() if not layer.live
+                 for p in (layer.points if layer.kind != "points" else [layer.points])]
+        drawn = [p for p in drawn if len(p)]
+        if drawn:
+            flown = shapely.MultiPoint(np.concatenate(drawn)).envelope
             points += [ring for kind, ring, _ in self.zones
                        if kind == "drone_free_zone" and shapely.Polygon(ring).intersects(flown)]
-            for kind, ring, _ in self.zones:  # the edge of a no-fly or control zone within 5 km: show it
+            for kind, ring, _ in self.zones:
                 zone = shapely.Polygon(ring)
                 if kind in ("geofence", "control_zone") and 0 < zone.distance(flown) < 5000.0:
                     near = shapely.ops.nearest_points(zone.exterior, flown)[0]
                     points.append(np.asarray(near.buffer(800.0).exterior.coords))
-        return np.concatenate(points + lines)
+        return np.concatenate(points + drawn)
 
     def bounds(self) -> tuple[float, float, float, float]:
         (x0, y0), (x1, y1) = self._extent_m.min(axis=0), self._extent_m.max(axis=0)
         return float(x0), float(y0), float(x1), float(y1)
+
+    def tour_points(self) -> list[tuple[float, float]]:
+        """Places worth a closer look: the sites and every labelled point a service draws."""
+        points = [xy for _, xy in self.sites_m]
+        for view in self.views:
+            for layer in view.layers():
+                if layer.kind == "points" and layer.labels:
+                    points += [(float(x) + self.view_dx(view), float(y)) for x, y in np.asarray(layer.points)]
+        return points
 
     def _zones(self, crs: str) -> list[tuple[str, np.ndarray, Any]]:
         to_m = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         zones = []
         for area_id in area_files():
             area = load_area(area_id)
-            if area.spec.kind in ZONE_FILL:
+            if area.spec.kind in area_kinds() and area.spec.kind != "road_area":  # a zone a plug-in brings
                 for ring in area.rings_wgs84:
                     zones.append((area.spec.kind, np.column_stack(to_m.transform(ring[:, 0], ring[:, 1])), area.spec))
         return zones
 
-    # --- layers ---------------------------------------------------------------------------
-    def draw(self, screen: pygame.Surface, camera: Camera) -> None:
+    # --- drawing ---------------------------------------------------------------------------
+    def draw(self, screen: pygame.Surface, camera: Camera, *, top_px: int = 0) -> LabelPlacer:
+        """Everything: the still map (kept until the camera, the screen or the layers shown change),
+        the services' live layers, the labels (placed by priority, none over another nor over a mark)
+        and the agents on top. Returns the frame's labels (what was placed and left out)."""
+        key = (camera.version, screen.get_size(), self.right_px, self.bottom_px, top_px,
+               tuple(self.visible.values()), self._bound)
+        if self._static is None or self._static[0] != key:
+            self._static = (key, *self._still(screen.get_size(), camera, top_px))
+        _, still, placed = self._static
+        screen.blit(still, (0, 0))
+        labels = LabelPlacer(screen, placed.view, self.fonts["small"], BACKGROUND, self._rendered)
+        labels.taken, labels.marks, labels.placed = list(placed.taken), list(placed.marks), list(placed.placed)
+        labels.left_out, labels.placed_text = list(placed.left_out), list(placed.placed_text)
+        live = [(view, layer, self._layer_px(camera, view, layer)) for view in self.views
+                for layer in view.layers() if layer.live] if self.visible["service_layers"] else []
+        for _, layer, shapes in live:
+            draw_layer(screen, layer, shapes)
+        self._ask_labels(labels, [], live, [])
+        labels.place()
+        labels.draw()
+        self._draw_titles(screen)
+        now_s = self.model.now_s
+        for view, sprites in zip(self.views, self._state_sprites):
+            self._draw_agents(screen, camera, view, sprites, now_s)
+        return labels
+
+    def _still(self, size: tuple[int, int], camera: Camera, top_px: int) -> tuple[pygame.Surface, LabelPlacer]:
+        """The map that does not move, drawn once per camera: basemap, zones, roads, the services'
+        still layers and the sites; and the labels of all of these, placed (drawn each frame)."""
+        screen = pygame.Surface(size)
+        if pygame.display.get_surface() is not None:
+            screen = screen.convert()
         screen.fill(BACKGROUND)
-        # screen boxes of labels placed so far: later labels avoid them, and the site marks
-        taken: list[pygame.Rect] = []
-        self._marks = [pygame.Rect(x - 12, y - 12, 24, 24) for x, y in
-                       (camera.point(*xy) for _, xy in self.sites_m)] if self.visible["sites"] else []
+        width, height = size
+        view_rect = pygame.Rect(0, top_px, width - self.right_px, height - top_px - self.bottom_px)
+        labels = LabelPlacer(screen, view_rect, self.fonts["small"], BACKGROUND, self._rendered)
+        layers = [(view, layer, self._layer_px(camera, view, layer)) for view in self.views
+                  for layer in view.layers() if not layer.live] if self.visible["service_layers"] else []
+        sites = [(site, camera.point(*xy_m)) for site, xy_m in self.sites_m] if self.visible["sites"] else []
+        labels.marks += [pygame.Rect(x - 7, y - 7, 14, 14) for _, (x, y) in sites]
+        for _, layer, shapes in layers:
+            if layer.kind == "points":
+                r = layer.size_px
+                labels.marks += [pygame.Rect(x - r, y - r, 2 * r + 1, 2 * r + 1) for x, y in shapes[0].astype(int).tolist()]
+        self._titles(camera, labels)
+        zones = self._zone_shapes(size, camera) if self.visible["zones"] else []
+        self._ask_labels(labels, zones, layers, sites)
         if self.basemap is not None and self.visible["basemap"]:
-            self.basemap.draw(screen, camera, taken, self._marks)
-        if self.visible["zones"]:
-            self._draw_zones(screen, camera, taken)
+            labels.soft = self.basemap.boxes(camera, size)
+        labels.place(at_least=1)
+        if self.basemap is not None and self.visible["basemap"]:
+            outside = [pygame.Rect(view_rect.right, 0, width, height), pygame.Rect(0, 0, width, top_px),
+                       pygame.Rect(0, view_rect.bottom, width, height)]
+            outside = [rect for rect in outside if rect.width and rect.height]
+            self.basemap.draw(screen, camera, labels.taken, labels.marks + labels.taken + outside)
+        labels.place()
+        if zones:
+            overlay = pygame.Surface(size, pygame.SRCALPHA)
+            for kind, points, _, _ in zones:
+                pygame.draw.polygon(overlay, ZONE_FILL.get(kind, ZONE_OTHER[0]), points)
+                pygame.draw.polygon(overlay, ZONE_EDGE.get(kind, ZONE_OTHER[1]), points, 2)
+            screen.blit(overlay, (0, 0))
         if self.visible["roads"]:
-            screen.blit(self._roads(screen.get_size(), camera), (0, 0))
-        if self.visible["drones"]:
-            self._draw_corridors(screen, camera, taken)
-        if self.visible["coverage"]:
-            self._draw_coverage(screen, camera)
-        if self.visible["bins"]:
-            self._draw_bins(screen, camera)
-        if self.visible["sites"]:
-            self._draw_sites(screen, camera, taken)
+            screen.blit(self._roads(size, camera), (0, 0))
+        for _, layer, shapes in sorted(layers, key=lambda vls: vls[1].kind != "areas"):
+            draw_layer(screen, layer, shapes)
+        for _, (x, y) in sites:
+            pygame.draw.polygon(screen, SITE, [(x, y - 7), (x + 6, y), (x, y + 7), (x - 6, y)])
+        return screen, labels
+
+    def _ask_labels(self, labels: LabelPlacer, zones: list, layers: list, sites: list) -> None:
+        for kind, _, inside, spec in zones:
+            if inside is not None:
+                centre = labels.view.center
+                at = shapely.ops.nearest_points(inside.boundary, shapely.Point(centre))[0]
+                labels.ask(f"{spec.name_ko} · {spec.name_en}", (int(at.x), int(at.y)), ZONE_TEXT.get(kind, ZONE_OTHER[2]),
+                           inside=inside)
+        for _, layer, shapes in layers:
+            if layer.kind == "lines":
+                for text, line in zip(layer.labels, shapes):
+                    if text and len(line) >= 2:
+                        labels.ask(text, None, layer.colour, priority=layer.priority, along=line)
+            elif layer.kind == "points":
+                for text, (x, y) in zip(layer.labels, shapes[0].astype(int).tolist()):
+                    if text:
+                        labels.ask(text, (x, y), (235, 235, 240), priority=layer.priority, clear_px=layer.size_px + 3)
+        for site, (x, y) in sites:
+            labels.ask(f"{site.name_ko} · {site.name_en}", (x, y), (235, 235, 240), priority=2)
+
+    def _titles(self, camera: Camera, labels: LabelPlacer) -> None:
+        self._title_rects = []
         for title, x_m, y_m in self.place_titles:
             name, _, where = title.partition("\n")
             x, y = camera.point(x_m, y_m)
-            for text in (self.fonts["small"].render(where, True, (200, 170, 90)),
-                         self.fonts["title"].render(name, True, (250, 205, 80))):
-                rect = text.get_rect(midbottom=(x, y - 6))
-                taken.append(rect)
-                screen.blit(text, rect)
+            for text, font in ((where, "small"), (name, "title")):
+                rect = pygame.Rect((0, 0), self.fonts[font].size(text))
+                rect.midbottom = (x, y - 6)
+                labels.taken.append(rect)
+                self._title_rects.append((text, font, rect))
                 y = rect.top
-        now_s = self.model.now_s
-        for service in self.model.services:
-            if self.visible["vehicles"]:
-                self._draw_vehicles(screen, camera, service, now_s)
-            for marker in self._flying_and_carried(service, now_s):
-                if self.visible["parts" if marker.kind == "part" else "drones"]:
-                    self._draw_marker(screen, camera, marker)
+
+    def _draw_titles(self, screen: pygame.Surface) -> None:
+        for text, font, rect in self._title_rects:
+            colour = (250, 205, 80) if font == "title" else (200, 170, 90)
+            screen.blit(self.fonts[font].render(text, True, colour), rect)
 
     def _roads(self, size: tuple[int, int], camera: Camera) -> pygame.Surface:
         if self._road_cache is None or self._road_cache[0] != camera.version or self._road_cache[1] != size:
@@ -252,131 +360,77 @@ class Scene:
             self._road_cache = (camera.version, size, surface)
         return self._road_cache[2]
 
-    def _draw_zones(self, screen: pygame.Surface, camera: Camera, taken: list[pygame.Rect]) -> None:
-        """Zones filled by kind; each named where its edge is in view, nearest the screen's centre."""
-        overlay = pygame.Surface(screen.get_size(), pygame.SRCALPHA)
-        view = shapely.box(0, 0, *screen.get_size())
-        named = []
+    def _zone_shapes(self, size: tuple[int, int], camera: Camera) -> list:
+        """Zones in view as (kind, screen points, where a name fits inside or None, spec)."""
+        view = shapely.box(0, 0, *size)
+        shown = []
         for kind, ring, spec in self.zones:
             points = camera.to_screen(ring)
-            if view.intersects(shapely.Polygon(points)):
-                pygame.draw.polygon(overlay, ZONE_FILL[kind], points)
-                pygame.draw.polygon(overlay, ZONE_EDGE[kind], points, 2)
-                edge = shapely.LinearRing(points).intersection(view.buffer(-30))
-                if not edge.is_empty:
-                    centre = shapely.Point(screen.get_width() / 2, screen.get_height() / 2)
-                    at = shapely.ops.nearest_points(edge, centre)[0]
-                    named.append((kind, spec, (int(at.x), int(at.y))))
-        screen.blit(overlay, (0, 0))
-        for kind, spec, at in named:
-            label = self.fonts["small"].render(f"{spec.name_ko} · {spec.name_en}", True, ZONE_EDGE[kind])
-            place_label(screen, label, at, taken, self._marks, backdrop=BACKGROUND, right_px=self.right_px)
-
-    def _draw_corridors(self, screen: pygame.Surface, camera: Camera, taken: list[pygame.Rect]) -> None:
-        for service in self.model.services:
-            if getattr(service, "id", "") != "drones":
+            polygon = shapely.Polygon(points)
+            if not view.intersects(polygon):
                 continue
-            bands = {c.id: (c.floor_m, c.ceiling_m) for c in service.config.corridors}
-            for line in service.corridors.values():
-                points = camera.to_screen(np.asarray(line.coords))
-                pygame.draw.lines(screen, CORRIDOR, False, points, 3)
-            for corridor_id, line in service.corridors.items():
-                floor_m, ceiling_m = bands[corridor_id]
-                label = self.fonts["small"].render(f"{corridor_id} {floor_m:.0f}-{ceiling_m:.0f} m", True, CORRIDOR)
-                for fraction in (0.5, 0.3, 0.7, 0.15, 0.85):  # along the line until the label fits
-                    at = line.interpolate(fraction, normalized=True)
-                    if place_label(screen, label, camera.point(at.x, at.y), taken, self._marks, backdrop=BACKGROUND, right_px=self.right_px):
-                        break
-            for x_m, y_m in service.port_xy.values():
-                x, y = camera.point(x_m, y_m)
-                pygame.draw.circle(screen, CORRIDOR, (x, y), 11, 2)
-                screen.blit(self.fonts["small"].render("H", True, CORRIDOR), (x - 4, y - 8))
+            inside = polygon.buffer(-6).intersection(view)
+            shown.append((kind, points, None if inside.is_empty else inside, spec))
+        return shown
 
-    def _draw_coverage(self, screen: pygame.Surface, camera: Camera) -> None:
-        width = max(2, min(5, int(camera.px_per_m * 8)))
-        for service in self.model.services:
-            dx = self.service_dx(service)
-            for edge in getattr(service, "swept", ()):
-                net = service.world.network
-                pygame.draw.lines(screen, SWEPT, False, camera.to_screen(net.edge_coords_m[edge] + (dx, 0.0)), width)
+    def _layer_px(self, camera: Camera, view: ServiceView, layer: Layer) -> list[np.ndarray]:
+        """A layer's points (one (n, 2) array) or polylines on screen."""
+        dx = (self.view_dx(view), 0.0)
+        if layer.kind == "points":
+            return [camera.to_screen(np.asarray(layer.points, dtype=float).reshape(-1, 2) + dx)]
+        return [camera.to_screen(np.asarray(line, dtype=float) + dx) for line in layer.points]
 
-    def _draw_bins(self, screen: pygame.Surface, camera: Camera) -> None:
-        now_s = self.model.now_s
-        for service in self.model.services:
-            for bin_ in getattr(service, "bins", ()):
-                net = service.world.network
-                fill = bin_.level_kg(now_s) / bin_.capacity_kg
-                colour = (int(80 + 175 * fill), int(200 - 150 * fill), 70)
-                x, y = camera.point(float(net.x_m[bin_.node]) + self.service_dx(service), float(net.y_m[bin_.node]))
-                rect = pygame.Rect(x - 6, y - 8, 12, 16)
-                pygame.draw.rect(screen, (60, 64, 76), rect)
-                level = int(14 * fill)
-                pygame.draw.rect(screen, colour, pygame.Rect(x - 5, y + 7 - level, 10, level))
-                if fill >= 1.0:
-                    pygame.draw.rect(screen, (255, 50, 50), rect, 2)
-
-    def _draw_sites(self, screen: pygame.Surface, camera: Camera, taken: list[pygame.Rect]) -> None:
-        """Sites as diamonds; each label goes to the first of eight places around its site that
-        overlaps no label placed before (sites first in the order of their files), else it is left out."""
-        points = [(site, camera.point(*xy_m)) for site, xy_m in self.sites_m]
-        for _, (x, y) in points:
-            pygame.draw.polygon(screen, (255, 210, 90), [(x, y - 7), (x + 6, y), (x, y + 7), (x - 6, y)])
-        marks = [pygame.Rect(x - 7, y - 7, 14, 14) for _, (x, y) in points]
-        for site, (x, y) in points:
-            label = self.fonts["small"].render(f"{site.name_ko} · {site.name_en}", True, (235, 235, 240))
-            place_label(screen, label, (x, y), taken, marks, backdrop=BACKGROUND, right_px=self.right_px)
-
-    def _draw_vehicles(self, screen: pygame.Surface, camera: Camera, service: Any, now_s: float) -> None:
-        """A service's vehicles, thousands a frame: placed in one numpy pass, drawn in one ``blits``
-        of a sprite per kind and state (the same pixels :meth:`_draw_marker` would draw)."""
-        vehicles, xy_m = self._vehicles_at(service, now_s)
-        if not vehicles:
+    def _draw_agents(self, screen: pygame.Surface, camera: Camera, view: ServiceView, sprites: StateSprites,
+                     now_s: float) -> None:
+        """A service's agents, thousands a frame: placed in one numpy pass, drawn in one ``blits`` of a
+        sprite per state (the same pixels :meth:`draw_marker` would draw); agents in the air one by one."""
+        air = view.altitudes_m is not None
+        if not self.visible["air" if air else "ground"]:
             return
-        corners = (camera.to_screen(xy_m + (self.service_dx(service), 0.0)).astype(int) - MARKER_RADIUS_PX).tolist()
-        sprites = map(self._sprites.__getitem__, zip(map(attrgetter("kind"), vehicles), map(attrgetter("state"), vehicles)))
-        screen.blits(zip(sprites, corners), doreturn=False)
+        agents, xy_m, states = view.positions(now_s)
+        if not len(agents):
+            return
+        if air:
+            for marker in self._markers_of(view, now_s, (agents, xy_m, states)):
+                self.draw_marker(screen, camera, marker)
+            return
+        corners = (camera.to_screen(xy_m + (self.view_dx(view), 0.0)).astype(int) - MARKER_RADIUS_PX).tolist()
+        screen.blits(zip(map(sprites.__getitem__, states), corners), doreturn=False)
 
-    def _draw_marker(self, screen: pygame.Surface, camera: Camera, marker: Marker) -> None:
+    def draw_marker(self, screen: pygame.Surface, camera: Camera, marker: Marker) -> None:
         x, y = camera.point(marker.x_m, marker.y_m)
-        if marker.altitude_m > 0:  # a drone in the air: its shadow on the ground, itself raised, its height
+        if marker.altitude_m > 0:  # in the air: its shadow on the ground, itself raised on a stalk
             lift = int(min(marker.altitude_m * PX_PER_M_ALTITUDE, 40))
             pygame.draw.ellipse(screen, SHADOW, pygame.Rect(x - 6, y - 3, 12, 6))
             pygame.draw.line(screen, SHADOW, (x, y), (x, y - lift), 1)
             y -= lift
-            label = self.fonts["small"].render(f"{marker.altitude_m:.0f} m", True, (200, 220, 240))
-            screen.blit(label, (x + 9, y - 8))
-        pygame.draw.circle(screen, KIND_COLOUR.get(marker.kind, (200, 200, 200)), (x, y), MARKER_RADIUS_PX)
-        pygame.draw.circle(screen, STATE_COLOUR.get(marker.state, EMPTY_STATE), (x, y), MARKER_CORE_PX)
+        pygame.draw.circle(screen, marker.colour, (x, y), MARKER_RADIUS_PX)
+        pygame.draw.circle(screen, marker.core, (x, y), MARKER_CORE_PX)
 
     # --- what moves -----------------------------------------------------------------------
     def markers(self) -> list[Marker]:
         """Everything that moves, where it is now (for clicking and following)."""
-        now_s, found = self.model.now_s, []
-        for service in self.model.services:
-            dx = self.service_dx(service)
-            vehicles, xy_m = self._vehicles_at(service, now_s)
-            found += [Marker(vehicle.name, vehicle.kind, vehicle.state, x + dx, y, vehicle, dx_m=dx)
-                      for vehicle, (x, y) in zip(vehicles, xy_m.tolist())]
-            found += self._flying_and_carried(service, now_s)
-        return found
+        now_s = self.model.now_s
+        return [marker for view in self.views for marker in self._markers_of(view, now_s)]
 
-    def _vehicles_at(self, service: Any, now_s: float) -> tuple[list, np.ndarray]:
-        """A service's road vehicles and their positions (metres, in their area's own place)."""
-        vehicles = list(getattr(service, "vehicles", ()))
-        fleet = self._fleets.get(id(service))
-        if fleet is None or fleet.vehicles != vehicles:
-            fleet = self._fleets[id(service)] = FleetPositions(vehicles)
-        return fleet.vehicles, fleet.at(now_s)
-
-    def _flying_and_carried(self, service: Any, now_s: float) -> list[Marker]:
-        """A service's drones and the parts on their way to the certification center (a few each)."""
+    def _markers_of(self, view: ServiceView, now_s: float, drawn: tuple | None = None) -> list[Marker]:
+        agents, xy_m, states = drawn if drawn is not None else view.positions(now_s)
+        if not len(agents):
+            return []
+        dx = self.view_dx(view)
+        heights = view.altitudes_m(now_s) if view.altitudes_m is not None else np.zeros(len(agents))
         found = []
-        if getattr(service, "id", "") == "drones":
-            for drone in service.drones:
-                x, y = drone.position_m(now_s)
-                found.append(Marker(drone.name, "drone", drone.phase(now_s), x, y, drone, drone.altitude_m(now_s)))
-        for part in getattr(service, "parts", ()):
-            if part.state == "in_transit" and part.route_m is not None:
-                x, y = part.route_position_m(now_s)
-                found.append(Marker(part.name, "part", "serving", x, y, part))
+        for agent, (x, y), state, z in zip(agents, np.asarray(xy_m).tolist(), states, np.asarray(heights).tolist()):
+            mover = mover_of(view, state)
+            found.append(Marker(agent.name, mover.kind, state, x + dx, y, agent, float(z), dx, mover.colour,
+                                mover.core or EMPTY_STATE, view))
         return found
+
+    def locate(self, marker: Marker) -> Marker | None:
+        """Where a followed agent is now (None once its service no longer shows it)."""
+        if marker.view is None:
+            return None
+        for found in self._markers_of(marker.view, self.model.now_s):
+            if found.agent is marker.agent:
+                return found
+        return None

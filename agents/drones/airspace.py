@@ -7,12 +7,10 @@ candidate: does it come closer than the separation minima (horizontal AND vertic
 to any committed one while both are airborne? Pads are reserved on :class:`PadTimeline` too, so a
 drone leaves only when its landing pad will be free; nothing is left to chance in the air.
 
-The check is exact for linear motion: over each pair of segments that overlap in time the vertical
-gap is linear and the horizontal distance quadratic in time, so the instants where both minima are
-broken form an interval found in closed form (vectorised over all segment pairs with numpy). Only
-pairs that overlap in time are formed: committed segments are kept sorted by start time, so each
-candidate segment finds its few neighbours in time by binary search, and a departure-slot search
-checks a whole batch of slots in one pass.
+Only pairs that overlap in time are formed: committed segments are kept sorted by start time, so
+each candidate segment finds its few neighbours in time by binary search, and a departure-slot
+search checks a whole batch of slots in one pass; whether a pair breaks the minima is
+:mod:`agents.drones.detection`'s question.
 """
 
 from __future__ import annotations
@@ -21,9 +19,9 @@ import bisect
 from dataclasses import dataclass
 
 import numpy as np
+from gwangju_twin.agents.drones.detection import Segments, pair_conflicts
 
 GROUND_PHASES = ("pad", "landed")  # on the ground: not subject to separation
-TOLERANCE_M = 1e-6
 
 
 @dataclass(frozen=True)
@@ -66,64 +64,6 @@ class Trajectory:
 
     def horizontal_length_m(self) -> float:
         return float(np.hypot(*np.diff(self.xyz_m[:, :2], axis=0).T).sum())
-
-
-@dataclass(frozen=True)
-class Segments:
-    """Airborne segments of several trajectories as arrays (structure of arrays)."""
-
-    owner: np.ndarray  # index into the list of trajectories
-    t0: np.ndarray
-    t1: np.ndarray
-    p0: np.ndarray  # (m, 3)
-    p1: np.ndarray
-    horizontal_m: np.ndarray
-    vertical_m: np.ndarray
-
-    @staticmethod
-    def of(trajectories: list[Trajectory]) -> Segments:
-        parts = []
-        for k, trajectory in enumerate(trajectories):
-            i = trajectory.airborne()
-            parts.append((np.full(len(i), k), trajectory.t_s[i], trajectory.t_s[i + 1], trajectory.xyz_m[i],
-                          trajectory.xyz_m[i + 1], np.full(len(i), trajectory.horizontal_m),
-                          np.full(len(i), trajectory.vertical_m)))
-        if not parts:
-            empty = np.zeros(0)
-            return Segments(empty.astype(int), empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), empty, empty)
-        return Segments(*(np.concatenate([p[j] for p in parts]) for j in range(7)))
-
-
-def pair_conflicts(a: Segments, i: np.ndarray, b: Segments, j: np.ndarray) -> np.ndarray:
-    """Segment ``a[i[k]]`` against ``b[j[k]]`` for every k (pairs that overlap in time): both minima broken at once?"""
-    a_t0, a_t1, b_t0, b_t1 = a.t0[i], a.t1[i], b.t0[j], b.t1[j]
-    lo, hi = np.maximum(a_t0, b_t0), np.minimum(a_t1, b_t1)
-    va = (a.p1[i] - a.p0[i]) / np.maximum(a_t1 - a_t0, 1e-12)[:, None]
-    vb = (b.p1[j] - b.p0[j]) / np.maximum(b_t1 - b_t0, 1e-12)[:, None]
-    # Relative position at ``lo`` and relative velocity, per pair.
-    d0 = (a.p0[i] + va * (lo - a_t0)[:, None]) - (b.p0[j] + vb * (lo - b_t0)[:, None])
-    dv = va - vb
-    span = hi - lo
-    h_min = np.maximum(a.horizontal_m[i], b.horizontal_m[j]) - TOLERANCE_M
-    v_min = np.maximum(a.vertical_m[i], b.vertical_m[j]) - TOLERANCE_M
-    # Instants (relative to lo) when the vertical gap is under its minimum: an interval.
-    dz, vz = d0[:, 2], dv[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r1, r2 = (-v_min - dz) / vz, (v_min - dz) / vz
-    still = np.abs(vz) < 1e-12
-    inside = np.abs(dz) < v_min
-    enter = np.where(still, np.where(inside, 0.0, np.inf), np.minimum(r1, r2))
-    leave = np.where(still, np.where(inside, span, -np.inf), np.maximum(r1, r2))
-    enter, leave = np.maximum(enter, 0.0), np.minimum(leave, span)
-    vertical = leave > enter
-    # Closest horizontal approach within that interval.
-    dh, vh = d0[:, :2], dv[:, :2]
-    speed2 = (vh**2).sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau = np.where(speed2 > 0, -(dh * vh).sum(axis=-1) / speed2, 0.0)
-    tau = np.where(vertical, np.clip(tau, np.where(vertical, enter, 0.0), np.where(vertical, leave, 0.0)), 0.0)
-    closest = dh + vh * tau[:, None]
-    return vertical & ((closest**2).sum(axis=-1) < h_min**2)
 
 
 class Airspace:
@@ -266,38 +206,3 @@ class PadTimeline:
         if self._ends and self._ends[0] <= now_s:
             self._intervals = [(a, b) for a, b in self._intervals if b > now_s]
             self._ends = self._ends[bisect.bisect_right(self._ends, now_s):]
-
-
-def detour_m(start_xy: tuple[float, float], end_xy: tuple[float, float], obstacles: list, clearance_m: float,
-             ) -> list[tuple[float, float]]:
-    """The shortest path from ``start_xy`` to ``end_xy`` that keeps ``clearance_m`` from every obstacle.
-
-    A visibility graph: the nodes are the two ends and the corners of each obstacle's convex hull
-    grown by the clearance; an edge joins two nodes whose straight segment does not enter any grown
-    obstacle. Returns the waypoints between the ends (empty when the straight line is clear).
-    Raises ``ValueError`` when an end lies inside a grown obstacle or no path exists.
-    """
-    import networkx as nx
-    import shapely
-
-    grown = [shapely.convex_hull(o).buffer(clearance_m, quad_segs=4) for o in obstacles]
-    blocked = shapely.union_all(grown)
-    # corners pushed a metre outwards, so that a path along a hull's edge does not graze it
-    corners = [tuple(c) for g in grown for c in np.asarray(g.buffer(1.0, join_style="mitre").exterior.coords)[:-1]]
-    for end in (start_xy, end_xy):
-        if blocked.contains(shapely.Point(end)):
-            raise ValueError(f"the point {end[0]:.0f}, {end[1]:.0f} lies within {clearance_m:.0f} m of a zone")
-    nodes = [tuple(start_xy), tuple(end_xy), *corners]
-    xy = np.asarray(nodes, dtype=float)
-    i, j = np.triu_indices(len(nodes), k=1)
-    segments = shapely.linestrings(np.stack([xy[i], xy[j]], axis=1))
-    clear = ~shapely.intersects(segments, shapely.buffer(blocked, -0.01))
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(nodes)))
-    for a, b in zip(i[clear], j[clear]):
-        graph.add_edge(int(a), int(b), length=float(np.hypot(*(xy[a] - xy[b]))))
-    try:
-        path = nx.shortest_path(graph, 0, 1, weight="length")
-    except nx.NetworkXNoPath:
-        raise ValueError("no path around the zones") from None
-    return [nodes[k] for k in path[1:-1]]

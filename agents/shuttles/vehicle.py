@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from gwangju_twin.agents.shuttles.config import Charging, Energy, Supervision
 from gwangju_twin.mesa_core import Agent
-from gwangju_twin.resources import Resource
+from gwangju_twin.resources import Grant, Resource
 from gwangju_twin.units import J_PER_KWH
 
 LEGS_KEPT = 20_000  # legs a depot keeps for its vehicles before it starts afresh
@@ -351,11 +351,11 @@ class RoadVehicle(Agent):
         self.disengagements += 1
         self.model.log.add(stopped_at_s, self.name, "disengage", f"edge {edge}")
 
-        def handle() -> None:
+        def handle(operator: Grant) -> None:
             handling_s = float(self.model.rng.exponential(self.depot.supervision.handling_s))
 
             def resume() -> None:
-                self.depot.control.release()
+                self.depot.control.release(operator)
                 self.state = before
                 stopped_s = self.model.now_s - stopped_at_s
                 self.stopped_s += stopped_s
@@ -405,11 +405,11 @@ class RoadVehicle(Agent):
         self.state = "charging"
         self.record()
 
-        def plugged_in() -> None:
+        def plugged_in(charger: Grant) -> None:
             missing_j = max(self.energy.battery_j - self.battery_j, 0.0)
 
             def full() -> None:
-                self.depot.chargers.release()
+                self.depot.chargers.release(charger)
                 self.battery_j = self.energy.battery_j
                 self.charged_j += missing_j
                 self.charge_sessions += 1

@@ -17,6 +17,7 @@ from gwangju_twin.agents.shuttles.config import WasteFleet
 from gwangju_twin.agents.shuttles.operations import FleetService, Operations
 from gwangju_twin.agents.shuttles.vehicle import RoadVehicle
 from gwangju_twin.agents.shuttles.vehicle_routing import savings_tours
+from gwangju_twin.clock import Priority
 from gwangju_twin.units import DAY_S
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ class WasteService(FleetService):
             for start_s, end_s in config.windows_s:
                 if day * DAY_S + start_s < model.duration_s:
                     # priority -1: plan before the collectors of this window start working
-                    model.clock.at(day * DAY_S + start_s, lambda e=day * DAY_S + end_s: self._plan(e), priority=-1)
+                    model.clock.at(day * DAY_S + start_s, lambda e=day * DAY_S + end_s: self._plan(e), priority=Priority.HIGH)
 
     def _place_bins(self, config: WasteFleet) -> list[Bin]:
         rng, net = self.model.rng, self.world.network

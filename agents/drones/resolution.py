@@ -1,0 +1,84 @@
+"""Conflict resolution strategies: one class per manoeuvre behind one interface.
+
+Detection is not here (:mod:`agents.drones.detection` and the airspace's time index answer whether
+a candidate flight conflicts). A strategy only proposes alternatives to a flight whose nominal plan
+conflicts; the planner tries the nominal plan and then each strategy's alternatives in the order
+the strategies are given, at each departure slot, and keeps the first that is clear (BlueSky's
+``ConflictResolution`` plug-ins, chosen by name, play the same part). :class:`GroundHold` is the
+last resort: it moves the departure, so the planner asks it for the next slot only when no
+alternative is clear at the current one.
+
+Every resolution the planner applies is recorded as a ``resolution`` event with its kind.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gwangju_twin.agents.drones.airspace import Trajectory
+    from gwangju_twin.agents.drones.detection import Segments
+
+
+@dataclass
+class Option:
+    """One way to fly a flight: its trajectory from the planned departure, energy and segments."""
+
+    kind: str  # "nominal" or the strategy's kind
+    detail: str  # what the strategy did, for the event log
+    trajectory: Trajectory
+    energy_j: float
+    segments: Segments | None = None
+
+
+# Builds an option from keyword changes to the nominal flight (``speed=0.8``: fly at 80 % of cruise).
+Build = Callable[..., Option]
+
+
+class Resolution(ABC):
+    """A manoeuvre that changes the shape of a flight (not its departure)."""
+
+    kind: str = ""
+
+    @abstractmethod
+    def alternatives(self, build: Build) -> list[Option]:
+        """The flights this manoeuvre offers instead of the nominal one, best first."""
+
+
+class SpeedChange(Resolution):
+    """Fly the whole flight slower: the same path, later at every point."""
+
+    kind = "speed"
+
+    def __init__(self, fractions: tuple[float, ...] = (0.8, 0.6)) -> None:
+        self.fractions = fractions
+
+    def alternatives(self, build: Build) -> list[Option]:
+        return [build(kind=self.kind, detail=f"speed {f:.0%} of cruise", speed=f) for f in self.fractions]
+
+
+class GroundHold:
+    """Delay the departure: slots ``step_s`` apart, the step doubling up to ``max_step_s`` (busy
+    airspace: look further ahead, faster), until ``max_hold_s``."""
+
+    kind = "ground_hold"
+
+    def __init__(self, *, max_step_s: float, max_hold_s: float) -> None:
+        self.max_step_s, self.max_hold_s = max_step_s, max_hold_s
+
+    def steps(self, first_step_s: float) -> Iterator[float]:
+        """The gaps between one departure slot and the next."""
+        step_s = first_step_s
+        while True:
+            yield step_s
+            step_s = min(2.0 * step_s, self.max_step_s)
+
+    @staticmethod
+    def detail(hold_s: float) -> str:
+        return f"ground hold {hold_s:.0f} s"
+
+
+STRATEGIES: dict[str, Callable[[], Resolution]] = {"speed": SpeedChange}

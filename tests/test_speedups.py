@@ -1,0 +1,59 @@
+"""The speed-ups behind one switch: off, the process is left as it comes; on or off, the results are the same."""
+
+import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gwangju_twin import speedups
+from gwangju_twin.clock import EventQueue
+
+
+def _gc_seen_by_an_event() -> tuple[tuple[int, int, int], int]:
+    clock, seen = EventQueue(), []
+    clock.at(1.0, lambda: seen.append((gc.get_threshold(), gc.get_freeze_count())))
+    clock.run_until(2.0)
+    return seen[0]
+
+
+def test_the_switch_turns_the_event_loops_collector_tuning_off_and_on() -> None:
+    before = gc.get_threshold()
+    try:
+        speedups.disable()
+        assert _gc_seen_by_an_event() == (before, gc.get_freeze_count())
+        speedups.enable()
+        threshold, frozen = _gc_seen_by_an_event()
+        assert threshold[0] == max(before[0], speedups.YOUNG_COLLECTION_ALLOCATIONS) and frozen > 0
+    finally:
+        speedups.enable()
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0  # put back after the run
+
+
+@pytest.mark.parametrize("switch", ["0", "1"])
+def test_imports_follow_the_switch(switch: str) -> None:
+    """Off: mesa is imported whole and pint probes for dask; on: neither (tests/test_architecture.py has more)."""
+    code = ("import sys\nfrom gwangju_twin import model, units, speedups\nunits.to_si('3 mi/h', 'speed')\n"
+            "import mesa\nprint(speedups.enabled(), '__getattr__' in vars(mesa), 'mesa.datacollection' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, speedups.ENV: switch})
+    expected = "True True False" if switch == "1" else "False False True"
+    assert done.stdout.strip() == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "until"), [("certification_center", "21 d"), ("bitgreen_shuttles", "24 h"),
+                                             ("cargo_link", "2 d")])
+def test_results_are_byte_identical_with_the_switch_on_and_off(name: str, until: str, helsinki_map,
+                                                               tmp_path: Path) -> None:
+    outputs = {}
+    for switch in ("1", "0"):
+        out = tmp_path / switch
+        done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "run", name, "--area", "helsinki_test",
+                               "--seed", "2", "--until", until, "--out", str(out)], capture_output=True, text=True,
+                              timeout=300, env={**os.environ, speedups.ENV: switch})
+        assert done.returncode == 0, done.stderr
+        outputs[switch] = {f: (out / f).read_bytes() for f in ("events.csv", "summary.json")}
+    assert len(outputs["1"]["events.csv"].splitlines()) > 10
+    assert outputs["1"] == outputs["0"]

@@ -1,0 +1,175 @@
+"""Every process-wide trick the twin plays for speed, in one module, behind one switch.
+
+None of them changes what a run computes (``tests/test_speedups.py`` runs scenarios with the switch
+on and off and compares ``events.csv`` and ``summary.json`` byte for byte); each touches state that
+belongs to the whole process or to another library, so a program that embeds the twin may want
+none of them:
+
+* **garbage collection while events run** (:func:`events_running`): the objects that existed before
+  are frozen out of the cyclic collector and young collections run less often; with thousands of
+  agents the collector's passes over long-lived state cost a third of a run (benchmarks/scaling.py);
+* **garbage collection of a short command-line process** (:func:`process_start`, :func:`process_exit`):
+  a higher first-generation threshold while a cold ``twin run`` builds about 130,000 long-lived
+  objects (0.1 s), and a freeze at exit, which spares the interpreter's last collections a walk over
+  all of them (0.3 s);
+* **pint without its dask probe** (:func:`import_pint`): pint imports dask when it is installed,
+  0.1-0.2 s of every cold start, though the twin hands pint no dask arrays;
+* **mesa without its package ``__init__``** (:func:`import_mesa`): ``import mesa`` imports all of mesa
+  (pandas, tqdm, networkx, scipy), 0.6 s of a cold run that needs ``mesa.agent`` and ``mesa.model``
+  only; and ``mesa.model``'s logger named without ``inspect.stack()`` (30 ms);
+* **models let go by mesa** (:func:`forget_model`): mesa 3.3 keeps every model it numbered agents for
+  in a class-level dict (``mesa.Agent._ids``); a process that builds model after model (the
+  exhibition loop, a sweep worker) would grow by one model each time.
+
+The switch: the environment variable ``TWIN_SPEEDUPS`` (``0`` turns everything off; unset or ``1``:
+on, the default, as the command line uses it), or :func:`disable` / :func:`enable` at run time. The
+import-time tricks (mesa, pint) follow the switch as it is when ``gwangju_twin.model`` and the first
+quantity are imported; the others follow it on every call.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+ENV = "TWIN_SPEEDUPS"
+
+# Allocations between young garbage collections while events run (Python's default is 700).
+YOUNG_COLLECTION_ALLOCATIONS = 100_000
+# The first-generation threshold of a command-line process (benchmarks/RESULTS.md has the figures).
+GC_FIRST_GENERATION_THRESHOLD = 20_000
+
+_enabled = os.environ.get(ENV, "1").strip() != "0"
+
+
+def enabled() -> bool:
+    """True if the speed-ups are on."""
+    return _enabled
+
+
+def enable() -> None:
+    """Turn the speed-ups on (the default)."""
+    global _enabled
+    _enabled = True
+
+
+def disable() -> None:
+    """Turn the speed-ups off: the process's garbage collector, pint and mesa as they come."""
+    global _enabled
+    _enabled = False
+
+
+@contextmanager
+def events_running() -> Iterator[None]:
+    """While events run: freeze what exists out of the cyclic collector, collect the young less often.
+
+    Both are restored afterwards, so garbage is still collected.
+    """
+    if not _enabled:
+        yield
+        return
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(thresholds[0], YOUNG_COLLECTION_ALLOCATIONS), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def process_start() -> None:
+    """A command-line process begins: collect the young less often while it builds its long-lived state."""
+    if _enabled:
+        _, older, oldest = gc.get_threshold()
+        gc.set_threshold(GC_FIRST_GENERATION_THRESHOLD, older, oldest)
+
+
+def process_exit() -> None:
+    """A command-line process ends: spare the exit's collections a walk over every object it made."""
+    if _enabled:
+        gc.freeze()
+
+
+def forget_model(model: Any) -> None:
+    """Drop ``model`` from mesa's class-level agent numbering so it can be freed."""
+    if _enabled:
+        importlib.import_module("mesa.agent").Agent._ids.pop(model, None)
+
+
+def import_pint() -> ModuleType:
+    """pint, imported without its optional dask support (dask itself stays importable)."""
+    if not _enabled or "pint" in sys.modules or "dask" in sys.modules:
+        import pint
+
+        return pint
+    sys.modules["dask"] = None  # type: ignore[assignment]  # makes pint's ``import dask`` raise ImportError
+    try:
+        import pint
+    finally:
+        del sys.modules["dask"]
+    return pint
+
+
+def import_mesa() -> tuple[ModuleType, ModuleType]:
+    """``mesa.agent`` and ``mesa.model``, with mesa's package ``__init__`` waiting until something needs it.
+
+    The package is registered from its import spec *without* running its ``__init__``; it completes
+    itself the first time anything asks it for a name it does not have yet (``mesa.DataCollector``,
+    ``from mesa import batch_run``, ``mesa.__version__``): mesa's own loader then runs the
+    ``__init__`` as a plain ``import mesa`` would have, and it finds these same two modules, so there
+    is one ``Agent`` and one ``Model`` class either way. Switched off, this is ``import mesa``.
+    """
+    if not _enabled:
+        importlib.import_module("mesa")
+        return importlib.import_module("mesa.agent"), importlib.import_module("mesa.model")
+    _lazy_package()
+    return importlib.import_module("mesa.agent"), _import_model_module()
+
+
+def _lazy_package() -> ModuleType:
+    if "mesa" in sys.modules:
+        return sys.modules["mesa"]
+    spec = importlib.util.find_spec("mesa")
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError("mesa is not installed", name="mesa")
+    package = importlib.util.module_from_spec(spec)
+
+    def complete(name: str) -> object:
+        del package.__dict__["__getattr__"]
+        spec.loader.exec_module(package)  # mesa's __init__, as ``import mesa`` runs it
+        return getattr(package, name)
+
+    package.__dict__["__getattr__"] = complete
+    sys.modules["mesa"] = package
+    return package
+
+
+def _import_model_module() -> ModuleType:
+    """``mesa.model``, whose import names its logger after itself, without reading source files.
+
+    ``mesa.model`` calls ``mesa_logging.create_module_logger()``, which finds the calling module
+    with ``inspect.stack()``: that reads the source of every frame on the stack. While ``mesa.model``
+    is imported, the call gets that same name, the caller's ``__name__``, from the frame directly;
+    the logger is the one mesa would make.
+    """
+    if "mesa.model" in sys.modules:
+        return sys.modules["mesa.model"]
+    logging_module = importlib.import_module("mesa.mesa_logging")
+    create = logging_module.create_module_logger
+
+    def create_named(name: str | None = None):  # noqa: ANN202 - mesa's logger
+        return create(sys._getframe(1).f_globals["__name__"] if name is None else name)
+
+    logging_module.create_module_logger = create_named
+    try:
+        return importlib.import_module("mesa.model")
+    finally:
+        logging_module.create_module_logger = create
