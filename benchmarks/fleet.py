@@ -114,7 +114,8 @@ def _everything_scaled(data: dict, fleets: list[dict], per_share: float) -> list
     factor = per_share * sum(MIX_SHARES.values()) / PACKAGED_VEHICLES
     shuttles = data["shuttles"]
     shuttles["supervision"]["operators"] = max(1, round(shuttles["supervision"]["operators"] * factor))
-    shuttles["charging"]["chargers"] = max(1, round(shuttles["charging"]["chargers"] * factor))
+    # At most the scenario schema's 1,000 chargers at a depot (5,000 vehicles would get 1,429).
+    shuttles["charging"]["chargers"] = min(1000, max(1, round(shuttles["charging"]["chargers"] * factor)))
     scaled = []
     for fleet in fleets:
         if fleet["service"] != "cleaning":
