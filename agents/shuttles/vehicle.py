@@ -19,7 +19,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from functools import reduce
-from itertools import accumulate
+from itertools import accumulate, islice
 from operator import add, attrgetter, ne, sub
 from typing import TYPE_CHECKING
 
@@ -97,6 +97,8 @@ class RoadVehicle(Agent):
         self._edges: deque[int] = deque()
         self._stretch: tuple[list[int], list[float]] | None = None  # express: the edges and when each ends
         self._stretch_leg: Leg | None = None  # the stretch as a whole leg, when it is one (depart_at)
+        # True when on_edge and energy_j are the base's, so _book_stretch may stand in for _apply_edge.
+        self._books_plainly = type(self).on_edge is RoadVehicle.on_edge and type(self).energy_j is RoadVehicle.energy_j
         self._then: Callable[[], None] | None = None
         self._until_disengagement_s = self._draw_disengagement()
         self._recorded_s = -1.0
@@ -183,7 +185,7 @@ class RoadVehicle(Agent):
             self.record(leave_s)  # the track shows when it set off
         self._until_disengagement_s = budget_s
         self._then = self._recorded(target, then, leave_s)
-        self._book_drive(leg.edges, list(accumulate(leg.durations, initial=leave_s))[1:], leave_s)
+        self._book_drive(leg.edges, list(islice(accumulate(leg.durations, initial=leave_s), 1, None)), leave_s)
         self._stretch_leg = leg
 
     def _leg(self, target: int) -> Leg:
@@ -293,8 +295,10 @@ class RoadVehicle(Agent):
         leg, self._stretch, self._stretch_leg = self._stretch_leg, None, None
         times = self.world.network.edge_times_s(self.max_speed_mps)
         if self._books_plainly and not self.model.tracks.enabled:
-            self._book_stretch(leg or Leg(edges, times, self.world.network.edge_length_list,
-                                          self.energy.per_length_jpm, self.energy.per_time_w))
+            if leg is None:
+                leg = Leg(edges, times, self.world.network.edge_length_list, self.energy.per_length_jpm,
+                          self.energy.per_time_w)
+            self._book_stretch(leg)
         else:
             for edge, end_s in zip(edges, ends):
                 self._apply_edge(edge, times[edge])
@@ -315,12 +319,6 @@ class RoadVehicle(Agent):
             self.battery_j = levels[-1]
             self.min_battery_j = min(self.min_battery_j, *levels[1:])
         self.node, self.edge = self.world.network.edge_v_list[leg.edges[-1]], None
-
-    @property
-    def _books_plainly(self) -> bool:
-        """True when :meth:`on_edge` and :meth:`energy_j` are the base's (so :meth:`_book_stretch` may stand in)."""
-        cls = type(self)
-        return cls.on_edge is RoadVehicle.on_edge and cls.energy_j is RoadVehicle.energy_j
 
     def _apply_edge(self, edge: int, elapsed_s: float) -> None:
         """Book one driven edge: position, odometer, driving time, battery, the service's count."""
