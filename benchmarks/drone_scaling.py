@@ -26,8 +26,9 @@ from scaling import _scaled_drones, slope  # noqa: E402
 
 
 def child(total: int) -> dict:
+    from gwangju_twin.agents.drones.audit import separation_figures
+    from gwangju_twin.agents.drones.figures import terminals
     from gwangju_twin.areas import load_area
-    from gwangju_twin.audit import separation_figures
     from gwangju_twin.model import TwinModel
     from gwangju_twin.world import World
 
@@ -39,7 +40,7 @@ def child(total: int) -> dict:
     service = next(s for s in model.services if s.id == "drones")
     minima = {kind.id: service.minima(kind) for kind in service.types.values()}
     started = time.perf_counter()
-    figures = separation_figures([r for r in service.rows if r[2] <= model.now_s], minima)
+    figures = separation_figures([r for r in service.rows if r[2] <= model.now_s], minima, terminals(service))
     check_s = time.perf_counter() - started
     return {"drones": total, "wall_s": wall_s, "events": model.clock.processed, "flights": service.flights,
             "deliveries": service.delivered, "conflicts": service.conflicts, "check_s": check_s,

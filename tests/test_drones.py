@@ -60,19 +60,23 @@ def test_flight_time_is_climb_cruise_descent() -> None:
     model, drone = _one_flight(_gwangju(), 'wind = { speed = "0 m/s" }')
     service = model.services[-1]
     a, b = (np.array(service.port_xy[s]) for s in ("daechon_drone_park", "cheomdan3_vertiport"))
-    length_m = float(np.hypot(*(b - a)))
-    assert 950 < length_m < 1100  # the real Gwangju distance (both in Daechon-dong): no road map was needed
+    assert 950 < float(np.hypot(*(b - a))) < 1100  # the real Gwangju distance (both in Daechon-dong): no road map
 
-    def expected_s(altitude_m: float) -> float:
+    def expected_s(altitude_m: float, length_m: float) -> float:
         return TAKEOFF_PAD_S + altitude_m / 3.0 + length_m / (54 / 3.6) + altitude_m / 2.0
 
-    # Out in the forward layer (floor + 1/4 of the band), requested at 01:00, delivered on landing:
-    delivered = [t for t, _, event, _ in model.log.rows if event == "delivered"]
-    assert delivered == [pytest.approx(3600.0 + expected_s(60.0 + 0.25 * 90.0), rel=1e-9)]
-    # home again in the backward layer (floor + 3/4 of the band):
+    # Home again in the backward layer (the second of the band's four layers, 90 m), from pad to pad:
     flight = drone.flight.trajectory
-    assert flight.position(flight.t_s[3])[2] == pytest.approx(60.0 + 0.75 * 90.0)
-    assert flight.end_s - flight.start_s == pytest.approx(expected_s(60.0 + 0.75 * 90.0), rel=1e-9)
+    assert flight.position(flight.t_s[3])[2] == pytest.approx(90.0)
+    home_m = flight.horizontal_length_m()
+    assert flight.end_s - flight.start_s == pytest.approx(expected_s(90.0, home_m), rel=1e-9)
+    # Out in the forward layer (the floor, 60 m), requested at 01:00, delivered on landing; the park's
+    # first pad lies half a pad spacing (the terminal minimum 10 m + D 1.5 m, halved) off the site:
+    delivered = [t for t, _, event, _ in model.log.rows if event == "delivered"]
+    port = service.vertiports["daechon_drone_park"]
+    assert np.hypot(*(port.pads_xy_m[0] - port.centre_xy_m)) == pytest.approx(port.pad_spacing_m / 2)
+    takeoff = next(t for t, agent, event, _ in model.log.rows if event == "takeoff" and agent == drone.name)
+    assert delivered[0] - takeoff == pytest.approx(expected_s(60.0, home_m), rel=1e-9)  # the same path, reversed
     events = [event for _, agent, event, _ in model.log.rows if agent == drone.name]
     assert events == ["takeoff", "descent", "landed", "delivered", "takeoff", "descent", "landed"]
 
@@ -95,7 +99,7 @@ def test_tailwind_shortens_the_cruise() -> None:
 # Heavy traffic: ten drones at the park, three times the parcels, four pads at Cheomdan 3.
 BUSY = {"drones = { parcel_multicopter = 4 }": "drones = { parcel_multicopter = 10 }",
         'id = "parcels_out"': 'id = "parcels_out"\nscale = 3.0',
-        'site = "cheomdan3_vertiport"\npads = 1 ': 'site = "cheomdan3_vertiport"\npads = 4 '}
+        'site = "cheomdan3_vertiport"\npads = 2 ': 'site = "cheomdan3_vertiport"\npads = 4 '}
 OFF = {"strategic = true\ntactical = true": "strategic = false\ntactical = false"}
 
 
@@ -329,3 +333,36 @@ def test_the_airspace_index_finds_exactly_the_conflicts_the_checker_sees(committ
     shape = airspace.segments_of(mine)
     assert airspace.conflicts_with(mine) == expected(0.0)
     assert airspace.conflicts_at(mine.agent, [(shape, d) for d in delays]) == [expected(d) for d in delays]
+
+
+def test_pads_sit_on_their_own_grid_spaced_from_the_controlling_dimension() -> None:
+    """Four pads of 3 D (EB 105A: FATO 2 D + 0.5 D safety area each side) or the terminal minimum + D apart."""
+    text = _text(FREE_ZONE, **{'site = "cheomdan3_vertiport"\npads = 1 ': 'site = "cheomdan3_vertiport"\npads = 4 ',
+                               'size = "1.5 m"': 'size = "6 m"'})
+    service = TwinModel(scenario.loads(text), _gwangju()).services[-1]
+    port = service.vertiports["cheomdan3_vertiport"]
+    assert port.pad_spacing_m == 18.0 and port.fato_m == 12.0 and port.tlof_m == 6.0
+    gaps = np.hypot(*(port.pads_xy_m[:, None, :] - port.pads_xy_m[None, :, :]).T)
+    assert sorted(np.round(gaps[np.triu_indices(4, 1)], 6)) == [18.0] * 4 + [round(18.0 * 2**0.5, 6)] * 2
+    assert np.allclose(port.pads_xy_m.mean(axis=0), port.centre_xy_m)  # centred on the site
+    for corridor, gate in port.gates_xy_m.items():  # each gate on its corridor, on the terminal boundary
+        assert np.hypot(*(np.subtract(gate, port.centre_xy_m))) == pytest.approx(200.0, abs=1e-6)
+        assert service.corridors[corridor].distance(shapely.Point(gate)) < 1e-6
+    assert service.kpis()["airspace"]["vertiports"]["cheomdan3_vertiport"]["pad_spacing_m"] == 18.0
+
+
+def test_a_terminal_radius_too_small_for_the_pads_is_one_line() -> None:
+    text = _text(FREE_ZONE, **{'terminal_radius = "200 m"': 'terminal_radius = "5 m"'})
+    with pytest.raises(TwinError, match=r"^drones.terminal_radius 5 m is too small for vertiport daechon_drone_park's "
+                                        r"2 pads 11.5 m apart: it must be at least 17 m$"):
+        TwinModel(scenario.loads(text), _gwangju())
+
+
+def test_each_resolution_is_an_event_with_its_kind() -> None:
+    model = _run(_text(FREE_ZONE, **BUSY), _gwangju())
+    kpis = model.kpis()["drones"]
+    details = [detail for _, _, event, detail in model.log.rows if event == "resolution"]
+    kinds = {detail.split(":")[0] for detail in details}
+    assert kinds <= set(kpis["resolutions"]) and len(details) == sum(kpis["resolutions"].values()) > 0
+    assert kpis["resolutions"]["layer_change"] > 0  # a free layer is tried before slowing down or holding
+    assert min(kpis["wait_by_cause_h"].values()) >= 0 and kpis["wait_by_cause_h"]["fleet"] > 0

@@ -77,6 +77,7 @@ def test_vehicles_drawn_at_once_are_the_markers_drawn_one_by_one() -> None:
     model = _model()
     viewer = Viewer(lambda loop: model, size=(400, 300), speed=1.0)
     scene, view, sprites = viewer.scene, viewer.scene.views[0], viewer.scene._state_sprites[0]
+    scene.trails = False  # the markers alone
     states = set()
     for t_s in (0.0, 250.0, 700.0, 5000.0, 84000.0, 86300.0):
         model.run_until(t_s)
@@ -249,10 +250,11 @@ def test_testbed_day_charts_each_kind_of_service_and_captions_match_the_scenario
     for title in charts:
         assert any(text.startswith(title.split(" · ")[0]) for text in drawn), title  # each chart on screen
     english = [en for _, en, _ in captions(viewer.scene.views)]
-    nouns = {"cleaning": "driverless sweepers", "waste": "driverless collectors", "on_demand": "on-demand shuttles",
-             "loop": "loop shuttles"}
+    nouns = {"cleaning": "driverless sweeper", "waste": "driverless collector", "on_demand": "on-demand shuttle",
+             "loop": "loop shuttle"}
     for fleet in fleets:
-        assert any(f"{fleet['count']} {nouns[fleet['service']]}" in en for en in english), fleet["id"]
+        noun = nouns[fleet["service"]] + ("" if fleet["count"] == 1 else "s")
+        assert any(f"{fleet['count']} {noun} " in en or f"{fleet['count']} {noun}:" in en for en in english), fleet["id"]
     kinds_of = {t["id"]: t["store"] for t in spec["drones"]["types"]}
     based = [(kinds_of[t], n) for port in spec["drones"]["vertiports"] for t, n in port.get("drones", {}).items()]
     parcel, hydrogen = (sum(n for store, n in based if store == s) for s in ("battery", "hydrogen"))
@@ -294,7 +296,11 @@ def test_twin_record_writes_a_video_with_the_frames_size_and_length_asked(tmp_pa
                            "--size", "640x360", "--fps", "10", "--length", "2 s", "--speed", "1800", "--start", "10 h"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "wrote" in done.stdout and "20 frames, 2 s at 10 fps, 640x360, 1 simulated hours" in done.stdout
+    assert "wrote" in done.stdout and "20 frames, 2 s at 10 fps, 640x360, " in done.stdout
+    hours = float(done.stdout.split("640x360, ")[1].split(" simulated hours")[0])
+    assert 0 < hours <= 1.0  # 2 s at 1800x, less while the director is close up
+    cues = target.with_suffix(".srt").read_text(encoding="utf-8").split("\n\n")
+    assert len(cues) == 2 and cues[0].split("\n")[2].startswith("10:00  ")  # --start: the clock opens at 10:00
     assert imageio_ffmpeg.count_frames_and_secs(str(target)) == (20, 2.0)
     reader = imageio_ffmpeg.read_frames(str(target))
     meta = next(reader)
@@ -432,3 +438,93 @@ def test_a_toy_service_from_outside_the_package_is_drawn_and_charted(helsinki_ma
         monkeypatch.undo()
         forget()
         pygame.quit()
+
+
+def _map_changes(video: Path, fps: int, map_w: int, map_h: int) -> tuple[list[int], int]:
+    """Pixels of the map (left of the panel, above the tiles) that change over each second of video,
+    and over the first second."""
+    import imageio_ffmpeg
+
+    count = imageio_ffmpeg.count_frames_and_secs(str(video))[0]
+    reader = imageio_ffmpeg.read_frames(str(video))
+    try:  # read the frames there are, no further: the reader then closes its pipes itself
+        w, h = next(reader)["size"]
+        frames = [np.frombuffer(next(reader), np.uint8).reshape(h, w, 3)[:map_h, :map_w].astype(int)
+                  for _ in range(count)]
+    finally:
+        reader.close()
+
+    def changed(a: np.ndarray, b: np.ndarray) -> int:
+        return int((np.abs(a - b).sum(axis=2) > 30).sum())
+
+    steps = [changed(frames[k * fps], frames[(k + 1) * fps]) for k in range(len(frames) // fps - 1)]
+    return steps, changed(frames[0], frames[fps - 1])
+
+
+@pytest.mark.parametrize("name", ["drone_free_zone", "testbed_day"])
+def test_twin_record_with_its_defaults_is_alive_from_the_busy_hour(name: str, helsinki_map, tmp_path: Path) -> None:
+    """Default speed and length (30 s), a small frame: the map changes in 90 % of the one-second steps
+    and in the first second; the clip opens in an hour with at least a quarter of the busiest hour's
+    movements (the services' own busy hours); the .srt beside it has the clock and both languages."""
+    import re
+    import tomllib
+
+    from gwangju_twin import runner
+    from gwangju_twin.viz.panel import PANEL_W, TILE_H
+    from gwangju_twin.viz.timeline import Timeline
+
+    target = tmp_path / f"{name}.mp4"
+    area = ["--area", "helsinki_test"] if name == "testbed_day" else []
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "record", name, str(target), *area,
+                           "--size", "800x450", "--fps", "5"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and "ALSA" not in done.stdout and "pygame" not in done.stdout  # no library noise
+    assert "150 frames, 30 s at 5 fps" in done.stdout
+    steps, first = _map_changes(target, 5, 800 - PANEL_W, 450 - 90 - TILE_H)
+    assert len(steps) == 29 and sum(s > 20 for s in steps) >= 0.9 * len(steps), steps
+    assert first > 20
+    cues = (tmp_path / f"{name}.srt").read_text(encoding="utf-8").split("\n\n")
+    assert len(cues) == 30
+    opening = re.match(r"1\n00:00:00,000 --> 00:00:01,000\n(\d\d):(\d\d)  (.+)\n(.+)", cues[0])
+    assert opening and re.search("[가-힣]", opening[3]) and re.search("[a-z]{4}", opening[4]), cues[0]
+    model = runner.build_model(scenario.packaged()[name], area="helsinki_test" if area else None)
+    from gwangju_twin.plugins import plugin_of
+
+    busy = Timeline.of([plugin_of(s).view(s) for s in model.services]).busy_per_hour
+    assert busy[int(opening[1])] >= max(busy) / 4
+    spec = tomllib.loads(Path(scenario.packaged()[name]).read_text(encoding="utf-8"))
+    assert spec["scenario"]["name"] == name
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_labels_never_overlap_in_the_packaged_scenarios(size: tuple[int, int], helsinki_map, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    """Every label on screen (sites, vertiports, corridors, zones, the basemap's names, the places'
+    titles) overlaps no other label and no marker: 0 px2; each lies in the map's view; every site is
+    labelled or said to be left out (by the stated priority)."""
+    from gwangju_twin import runner
+    from gwangju_twin.viz.labels import overlap_px2
+
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))  # drone_free_zone: the real Gwangju
+    for name, path in sorted(scenario.packaged().items()):
+        if name == "drone_free_zone":
+            model = runner.build_model(path)
+        else:
+            monkeypatch.delenv("TWIN_CACHE_DIR")
+            model = runner.build_model(path, area="helsinki_test")
+            monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))
+        viewer = Viewer(lambda loop, m=model: m, size=size, overlay=True, fullscreen=False)
+        viewer.render()
+        labels = viewer.labels
+        rects = [rect for _, rect in labels.placed]
+        basemap = viewer.scene.basemap._placed if viewer.scene.basemap is not None else []
+        titles = [rect for _, _, rect in viewer.scene._title_rects]
+        assert overlap_px2(rects + basemap + titles) == 0, name
+        assert sum(r.clip(m).width * r.clip(m).height for r in rects + basemap for m in labels.marks) == 0, name
+        assert all(labels.view.contains(rect) for rect in rects), name
+        on_screen = [site for site, xy in viewer.scene.sites_m if labels.view.collidepoint(viewer.camera.point(*xy))]
+        said = set(labels.placed_text) | set(labels.left_out)
+        assert all(f"{site.name_ko} · {site.name_en}" in said for site in on_screen), name
+        assert len(rects) >= 3, name  # something is labelled
+        model.close()
+    pygame.quit()

@@ -15,12 +15,23 @@ import shapely
 import shapely.ops
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.model import TwinModel
-from gwangju_twin.plugins import Layer, Mover, ServiceView, area_kinds, plugin_of
+from gwangju_twin.plugins import Layer, ServiceView, area_kinds, plugin_of
 from gwangju_twin.viz.basemap import basemap_for
 from gwangju_twin.viz.camera import Camera
 from gwangju_twin.viz.labels import LabelPlacer
+from gwangju_twin.viz.marks import (
+    BACKGROUND,
+    EMPTY_STATE,
+    MARKER_CORE_PX,
+    MARKER_RADIUS_PX,
+    UNKNOWN,
+    MarkerSprites,
+    StateSprites,
+    draw_layer,
+    mover_of,
+)
+from gwangju_twin.viz.motion import SHAPE_PX_PER_M, Motion, ShapeSprites, draw_shapes, draw_trails
 
-BACKGROUND = (18, 22, 30)
 ROAD = (92, 100, 116)
 # zones by the kind of their area file; a kind not listed here is drawn in ZONE_OTHER
 ZONE_FILL = {"drone_free_zone": (60, 120, 200, 40), "geofence": (210, 60, 60, 50), "control_zone": (230, 170, 60, 28)}
@@ -32,49 +43,7 @@ ZONE_OTHER = ((160, 160, 180, 30), (170, 170, 190), (210, 210, 225), ("zone", "�
 SITE = (255, 210, 90)
 SHADOW = (10, 12, 16)
 PX_PER_M_ALTITUDE = 0.25  # how far up a drone is drawn above its shadow, per metre of altitude
-EMPTY_STATE = (40, 44, 56)  # the core of an agent in a state its service gave no colour (driving empty)
 LAYERS = ("basemap", "roads", "zones", "sites", "service_layers", "ground", "air")
-MARKER_RADIUS_PX, MARKER_CORE_PX = 7, 4  # an agent: a disc of its kind's colour, a dot of its state's
-SPRITE_KEY = (255, 0, 255)  # the transparent colour of marker sprites (no kind or state is drawn in it)
-UNKNOWN = Mover("agent", (200, 200, 200), "agent", "에이전트")
-
-
-class MarkerSprites(dict):
-    """An agent's marker by ``(colour, core)``, drawn once: the same pixels as :meth:`Scene.draw_marker`."""
-
-    def __missing__(self, key: tuple[tuple[int, int, int], tuple[int, int, int]]) -> pygame.Surface:
-        colour, core = key
-        size = 2 * MARKER_RADIUS_PX + 1
-        sprite = pygame.Surface((size, size))
-        sprite.fill(SPRITE_KEY)
-        sprite.set_colorkey(SPRITE_KEY)
-        centre = (MARKER_RADIUS_PX, MARKER_RADIUS_PX)
-        pygame.draw.circle(sprite, colour, centre, MARKER_RADIUS_PX)
-        pygame.draw.circle(sprite, core, centre, MARKER_CORE_PX)
-        self[key] = sprite
-        return sprite
-
-
-def mover_of(view: ServiceView, state: str) -> Mover:
-    """How an agent of ``view`` in ``state`` looks (its default state's disc when the state is not declared)."""
-    found = view.movers.get(state)
-    if found is not None:
-        return found
-    base = view.movers.get(view.default_state) or next(iter(view.movers.values()), UNKNOWN)
-    return Mover(base.kind, base.colour, base.legend_en, base.legend_ko)
-
-
-class StateSprites(dict):
-    """One service's sprite by state (looked up once per state, then a dict hit per agent)."""
-
-    def __init__(self, view: ServiceView, sprites: MarkerSprites) -> None:
-        super().__init__()
-        self.view, self.sprites = view, sprites
-
-    def __missing__(self, state: str) -> pygame.Surface:
-        mover = mover_of(self.view, state)
-        self[state] = sprite = self.sprites[(mover.colour, mover.core or EMPTY_STATE)]
-        return sprite
 
 
 @dataclass
@@ -92,30 +61,7 @@ class Marker:
     colour: tuple[int, int, int] = UNKNOWN.colour
     core: tuple[int, int, int] = EMPTY_STATE
     view: ServiceView | None = None
-
-
-def draw_layer(screen: pygame.Surface, layer: Layer, shapes: list[np.ndarray]) -> None:
-    if layer.kind == "lines":
-        for line in shapes:
-            if len(line) >= 2:
-                pygame.draw.lines(screen, layer.colour, False, line, layer.width_px)
-        return
-    if layer.kind == "areas":
-        for ring in shapes:
-            pygame.draw.polygon(screen, layer.colour, ring, layer.width_px)
-        return
-    size = layer.size_px
-    for i, (x, y) in enumerate(shapes[0].astype(int).tolist()):
-        colour = layer.colours[i] if i < len(layer.colours) else layer.colour
-        if layer.shape == "square":
-            half = size // 2
-            pygame.draw.rect(screen, (60, 64, 76), pygame.Rect(x - half - 1, y - half - 1, size + 2, size + 2))
-            pygame.draw.rect(screen, colour, pygame.Rect(x - half, y - half, size, size))
-        elif layer.shape == "ring":
-            pygame.draw.circle(screen, BACKGROUND, (x, y), size)
-            pygame.draw.circle(screen, colour, (x, y), size, 2)
-        else:
-            pygame.draw.circle(screen, colour, (x, y), size)
+    index: int = 0  # its place in its service's agents
 
 
 class Scene:
@@ -128,6 +74,9 @@ class Scene:
         self._sprites = MarkerSprites()
         self._rendered: dict = {}  # label surfaces by (text, colour)
         self._static: tuple | None = None  # (key, the still map, its labels)
+        self._shapes = ShapeSprites()
+        self.trails = True  # fading trails of recent movement
+        self.trail_step_s = 10.0  # simulated seconds between trail points (the viewer sets it by its speed)
         self._bound = 0  # bumps with each model shown
         self.bind(model)
         # Areas that one stand-in map stands in for are drawn side by side, never on top of each other.
@@ -151,6 +100,9 @@ class Scene:
         self.views: list[ServiceView] = [view for service in model.services
                                          if (view := plugin_of(service).view(service)) is not None]
         self._state_sprites = [StateSprites(view, self._sprites) for view in self.views]
+        self._motion: dict[int, Motion] = {}  # by id of view: positions over the last frames, trails
+        self._looks: dict[tuple[int, str], tuple] = {}
+        self._codes: dict[int, dict[str, int]] = {}
 
     @staticmethod
     def _places(model: TwinModel) -> dict[str, float]:
@@ -334,16 +286,28 @@ class Scene:
             labels.ask(f"{site.name_ko} · {site.name_en}", (x, y), (235, 235, 240), priority=2)
 
     def _titles(self, camera: Camera, labels: LabelPlacer) -> None:
-        self._title_rects = []
+        """Each place's title over its roads; titles side by side that would overlap move apart."""
+        blocks = []
         for title, x_m, y_m in self.place_titles:
             name, _, where = title.partition("\n")
             x, y = camera.point(x_m, y_m)
+            block = []
             for text, font in ((where, "small"), (name, "title")):
                 rect = pygame.Rect((0, 0), self.fonts[font].size(text))
                 rect.midbottom = (x, y - 6)
-                labels.taken.append(rect)
-                self._title_rects.append((text, font, rect))
+                block.append((text, font, rect))
                 y = rect.top
+            blocks.append(block)
+        blocks.sort(key=lambda b: b[1][2].centerx)
+        for left, right in zip(blocks, blocks[1:]):
+            overlap = max(r.right for _, _, r in left) + 12 - min(r.left for _, _, r in right)
+            if overlap > 0:
+                for _, _, rect in left:
+                    rect.move_ip(-(overlap // 2) - 1, 0)
+                for _, _, rect in right:
+                    rect.move_ip(overlap - overlap // 2, 0)
+        self._title_rects = [item for block in blocks for item in block]
+        labels.taken += [rect for _, _, rect in self._title_rects]
 
     def _draw_titles(self, screen: pygame.Surface) -> None:
         for text, font, rect in self._title_rects:
@@ -383,19 +347,55 @@ class Scene:
     def _draw_agents(self, screen: pygame.Surface, camera: Camera, view: ServiceView, sprites: StateSprites,
                      now_s: float) -> None:
         """A service's agents, thousands a frame: placed in one numpy pass, drawn in one ``blits`` of a
-        sprite per state (the same pixels :meth:`draw_marker` would draw); agents in the air one by one."""
+        sprite per state (the same pixels :meth:`draw_marker` would draw), or close up as oriented
+        shapes; agents in the air one by one; fading trails under them."""
         air = view.altitudes_m is not None
         if not self.visible["air" if air else "ground"]:
             return
         agents, xy_m, states = view.positions(now_s)
+        motion = self._motion.setdefault(id(view), Motion())
         if not len(agents):
             return
+        xy_m = np.asarray(xy_m, dtype=float) + (self.view_dx(view), 0.0)
+        due = self.trails and motion.due(now_s, self.trail_step_s)
+        close = camera.px_per_m >= SHAPE_PX_PER_M
+        looks = [self._look(view, state) for state in states] if close else []
+        motion.see(now_s, xy_m, self._colours(view, states) if due else None, self.trail_step_s)
+        if self.trails:
+            draw_trails(screen, camera, motion, BACKGROUND)
         if air:
-            for marker in self._markers_of(view, now_s, (agents, xy_m, states)):
+            for marker in self._markers_of(view, now_s, (agents, xy_m - (self.view_dx(view), 0.0), states)):
                 self.draw_marker(screen, camera, marker)
-            return
-        corners = (camera.to_screen(xy_m + (self.view_dx(view), 0.0)).astype(int) - MARKER_RADIUS_PX).tolist()
-        screen.blits(zip(map(sprites.__getitem__, states), corners), doreturn=False)
+        elif close:
+            length_px = int(min(max(5.0 * camera.px_per_m, 24), 44))
+            draw_shapes(screen, camera.to_screen(xy_m), motion.heading, looks, self._shapes, length_px)
+        else:
+            corners = (camera.to_screen(xy_m).astype(int) - MARKER_RADIUS_PX).tolist()
+            screen.blits(zip(map(sprites.__getitem__, states), corners), doreturn=False)
+
+    def _look(self, view: ServiceView, state: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        key = (id(view), state)
+        if key not in self._looks:
+            mover = mover_of(view, state)
+            self._looks[key] = (mover.colour, mover.core or EMPTY_STATE)
+        return self._looks[key]
+
+    def _colours(self, view: ServiceView, states: list[str]) -> np.ndarray:
+        """Each agent's kind colour, as an (n, 3) array (a palette index per state, then one take)."""
+        codes = self._codes.setdefault(id(view), {})
+        for state in set(states) - codes.keys():
+            codes[state] = len(codes)
+        palette = np.array([self._look(view, state)[0] for state in codes], dtype=float)
+        return palette[np.fromiter(map(codes.__getitem__, states), dtype=np.intp, count=len(states))]
+
+    def moved_m(self, marker: Marker) -> float:
+        """How far an agent moved over the last frame."""
+        motion = self._motion.get(id(marker.view))
+        return motion.moved_m(marker.index) if motion is not None else 0.0
+
+    def speed_mps(self, marker: Marker) -> float:
+        motion = self._motion.get(id(marker.view))
+        return motion.speed_mps(marker.index) if motion is not None else 0.0
 
     def draw_marker(self, screen: pygame.Surface, camera: Camera, marker: Marker) -> None:
         x, y = camera.point(marker.x_m, marker.y_m)
@@ -420,10 +420,11 @@ class Scene:
         dx = self.view_dx(view)
         heights = view.altitudes_m(now_s) if view.altitudes_m is not None else np.zeros(len(agents))
         found = []
-        for agent, (x, y), state, z in zip(agents, np.asarray(xy_m).tolist(), states, np.asarray(heights).tolist()):
+        for i, (agent, (x, y), state, z) in enumerate(zip(agents, np.asarray(xy_m).tolist(), states,
+                                                           np.asarray(heights).tolist())):
             mover = mover_of(view, state)
             found.append(Marker(agent.name, mover.kind, state, x + dx, y, agent, float(z), dx, mover.colour,
-                                mover.core or EMPTY_STATE, view))
+                                mover.core or EMPTY_STATE, view, i))
         return found
 
     def locate(self, marker: Marker) -> Marker | None:

@@ -34,6 +34,8 @@ class Trajectory:
     phases: tuple[str, ...]  # (n,): the phase from this point to the next; the last is "landed"
     horizontal_m: float  # this drone's separation minima (a pair keeps the larger of the two)
     vertical_m: float
+    # per segment (n - 1,): the minima that apply there (terminal volumes have their own); None: the above
+    segment_minima: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def start_s(self) -> float:
@@ -44,7 +46,8 @@ class Trajectory:
         return float(self.t_s[-1])
 
     def shifted(self, delay_s: float) -> Trajectory:
-        return Trajectory(self.agent, self.t_s + delay_s, self.xyz_m, self.phases, self.horizontal_m, self.vertical_m)
+        return Trajectory(self.agent, self.t_s + delay_s, self.xyz_m, self.phases, self.horizontal_m, self.vertical_m,
+                          self.segment_minima)
 
     def airborne(self) -> np.ndarray:
         """Indices of the segments flown in the air."""
@@ -182,8 +185,8 @@ class PadTimeline:
     def fits(self, start_s: float, end_s: float) -> bool:
         """Would one more reservation over ``[start_s, end_s)`` keep at most ``pads`` in use?"""
         overlapping = self._overlapping(start_s, end_s)
-        if len(overlapping) < self.pads:
-            return True
+        if self.pads == 1 or len(overlapping) < self.pads:
+            return len(overlapping) < self.pads
         # The most in use at once inside the window: count at every start within it.
         instants = [start_s] + [a for a, _ in overlapping if a > start_s]
         return all(sum(1 for a, b in overlapping if a <= t < b) < self.pads for t in instants)

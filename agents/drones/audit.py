@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 # --- drones --------------------------------------------------------------------------------------
 AIRBORNE_PHASES = ("climb", "cruise", "transition", "descent")  # a track point's state: the phase from it on
 MERGE_GAP_S = 1.0  # two loss intervals of one pair closer than this are one encounter
+FLOAT_M = 1e-6  # "closer than" a minimum: by more than rounding (layers lie exactly one minimum apart)
+BOUNDARY_M = 0.05  # a point this far outside a terminal volume counts as inside it (the record rounds nothing,
+# the declared centres are rounded to 1e-6 m; the planner allows 1e-3 m: the audit never holds it to more)
 
 
 def _drone_segments(tracks: pd.DataFrame | list[tuple]) -> list[tuple[float, float, str, np.ndarray, np.ndarray]]:
@@ -86,14 +89,32 @@ def _encounter(first: tuple, second: tuple, horizontal_m: float, vertical_m: flo
     return closest, (lo + s0 * (hi - lo), lo + s1 * (hi - lo))
 
 
-def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tuple[float, float]]) -> dict[str, Any]:
+def _terminal_of(pieces: list[tuple], terminals: dict[str, Any] | None) -> list[int]:
+    """Per piece: the terminal volume (index) holding both its ends, or -1."""
+    if not terminals or not terminals["radii_m"]:
+        return [-1] * len(pieces)
+    centres, radii = np.asarray(terminals["centres_xy_m"], dtype=float), np.asarray(terminals["radii_m"], dtype=float)
+    found = []
+    for piece in pieces:
+        ends = [np.hypot(*(centres - p[:2]).T) <= radii + BOUNDARY_M for p in (piece[3], piece[4])]
+        both = np.flatnonzero(ends[0] & ends[1])
+        found.append(int(both[0]) if len(both) else -1)
+    return found
+
+
+def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tuple[float, float]],
+                       terminals: dict[str, Any] | None = None) -> dict[str, Any]:
     """Losses of separation between airborne drones, from their recorded 3D tracks alone.
 
     A loss is an encounter of two drones closer than BOTH minima at once (horizontal and vertical,
     each pair keeping the larger of its two types' minima; a drone's type is its name up to the
-    first '-'). Every pair of recorded straight pieces that overlap in time is checked exactly.
+    first '-'). Where both pieces lie inside one vertiport's terminal volume (``terminals``:
+    ``centres_xy_m``, ``radii_m`` and ``minima_m``), the terminal minima apply instead. Every pair
+    of recorded straight pieces that overlap in time is checked exactly.
     """
     pieces = _drone_segments(tracks)
+    where = _terminal_of(pieces, terminals)
+    pieces = [(*piece, k) for piece, k in zip(pieces, where)]
     widest = (max((h for h, _ in minima.values()), default=0.0), max((v for _, v in minima.values()), default=0.0))
     closest, losses, active = None, {}, []
     for piece in pieces:
@@ -101,9 +122,13 @@ def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tup
         for other in active:
             if other[2] == piece[2]:
                 continue
-            h_a, v_a = minima.get(piece[2].split("-")[0], widest)
-            h_b, v_b = minima.get(other[2].split("-")[0], widest)
-            distance, loss = _encounter(other, piece, max(h_a, h_b), max(v_a, v_b))
+            if piece[5] >= 0 and piece[5] == other[5]:
+                horizontal, vertical = terminals["minima_m"]
+            else:
+                h_a, v_a = minima.get(piece[2].split("-")[0], widest)
+                h_b, v_b = minima.get(other[2].split("-")[0], widest)
+                horizontal, vertical = max(h_a, h_b), max(v_a, v_b)
+            distance, loss = _encounter(other[:5], piece[:5], horizontal - FLOAT_M, vertical - FLOAT_M)
             closest = distance if closest is None else min(closest, distance)
             if loss is not None:
                 losses.setdefault(tuple(sorted((piece[2], other[2]))), []).append(loss)
@@ -129,7 +154,7 @@ def check_separation(record: Record) -> list[Check]:
         return [Check("drone_separation", "SKIP", f"no drone tracks to check ({record.tracks_missing_why})")]
     minima = {t.id: (t.separation_horizontal_m or drones.separation_horizontal_m,
                      t.separation_vertical_m or drones.separation_vertical_m) for t in drones.types}
-    figures = separation_figures(record.tracks, minima)
+    figures = separation_figures(record.tracks, minima, declared_terminals(record))
     flights = int(((record.tracks["kind"] == "drone") & (record.tracks["state"] == "pad")).sum())
     closest = figures["closest_approach_m"]
     figure = (f"{figures['losses_of_separation']} losses in {flights} flights, {figures['time_in_loss_s']} s in loss; "
@@ -140,6 +165,17 @@ def check_separation(record: Record) -> list[Check]:
     if figures["pairs_in_loss"]:
         figure += f" ({', '.join(figures['pairs_in_loss'][:3])})"
     return [passed_if(figures["losses_of_separation"] == 0 and summary in (None, 0), "drone_separation", figure)]
+
+
+def declared_terminals(record: Record) -> dict[str, Any] | None:
+    """The terminal volumes the run declared in its summary, with the scenario's terminal minima."""
+    drones = record.spec.drones
+    ports = record.summary["kpis"].get("drones", {}).get("airspace", {}).get("vertiports")
+    if not ports:
+        return None
+    return {"centres_xy_m": [p["centre_xy_m"] for p in ports.values()],
+            "radii_m": [min(p["terminal_radius_m"], drones.terminal_radius_m) for p in ports.values()],
+            "minima_m": (drones.terminal_separation_horizontal_m, drones.terminal_separation_vertical_m)}
 
 
 def _zone_shape(zone_id: str, record: Record, crs: str) -> tuple[str, str, Any]:

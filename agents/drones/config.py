@@ -36,6 +36,9 @@ class DroneType(Frozen):
     hover_factor: float = Field(default=1.2, ge=1.0, le=5.0)
     reserve: float = Field(default=0.2, ge=0.0, le=0.9)
     turnaround_s: quantity("duration", at_least="0 s", at_most="6 h") = Field(default="10 min", alias="turnaround")
+    # The controlling dimension D (FAA EB 105A, Vertiport Design, 2024: the smallest circle enclosing
+    # the aircraft); the vertiport's pads are sized and spaced from it.
+    size_m: quantity("length", above="0 m", at_most="30 m") = Field(default="1.5 m", alias="size")
     # Its own separation minima (default: the airspace's); a pair of drones keeps the larger of each.
     separation_horizontal_m: quantity("length", above="0 m", at_most="10 km") | None = Field(
         default=None, alias="separation_horizontal")
@@ -101,6 +104,15 @@ class Drones(Frozen):
         default="150 m", alias="separation_horizontal")
     separation_vertical_m: quantity("length", above="0 m", at_most="1 km") = Field(
         default="30 m", alias="separation_vertical")
+    # The terminal volume: a cylinder around each vertiport, up to the highest corridor ceiling, where
+    # drones fly the pads' procedures (climb over the pad, out to the corridor's gate; in from the
+    # gate, descent over the pad) under their own, smaller separation minima. ASSUMPTION (values).
+    terminal_radius_m: quantity("length", above="0 m", at_most="2 km") = Field(
+        default="200 m", alias="terminal_radius")
+    terminal_separation_horizontal_m: quantity("length", above="0 m", at_most="1 km") = Field(
+        default="10 m", alias="terminal_separation_horizontal")
+    terminal_separation_vertical_m: quantity("length", above="0 m", at_most="1 km") = Field(
+        default="10 m", alias="terminal_separation_vertical")
     strategic: bool = True  # departure slots (4D reservations) along corridors
     tactical: bool = True  # conflict detection and resolution in flight
     wind: Wind = Wind.model_validate({})

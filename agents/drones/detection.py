@@ -37,9 +37,12 @@ class Segments:
         parts = []
         for k, trajectory in enumerate(trajectories):
             i = trajectory.airborne()
+            if trajectory.segment_minima is None:
+                horizontal, vertical = np.full(len(i), trajectory.horizontal_m), np.full(len(i), trajectory.vertical_m)
+            else:
+                horizontal, vertical = trajectory.segment_minima[0][i], trajectory.segment_minima[1][i]
             parts.append((np.full(len(i), k), trajectory.t_s[i], trajectory.t_s[i + 1], trajectory.xyz_m[i],
-                          trajectory.xyz_m[i + 1], np.full(len(i), trajectory.horizontal_m),
-                          np.full(len(i), trajectory.vertical_m)))
+                          trajectory.xyz_m[i + 1], horizontal, vertical))
         if not parts:
             empty = np.zeros(0)
             return Segments(empty.astype(int), empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), empty, empty)

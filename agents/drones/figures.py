@@ -19,14 +19,25 @@ def _airspace(service: DroneService) -> dict[str, Any]:
         "approved_crossings": dict(places.approved),
         "detours_km": {c: round(m / 1000.0, 3) for c, m in places.detours_m.items()},
         "operational_volumes": dict(places.operational_volumes),
+        "vertiports": {site: layout.as_data() for site, layout in places.vertiports.items()},
+        "terminal_separation_m": [service.config.terminal_separation_horizontal_m,
+                                  service.config.terminal_separation_vertical_m],
     }
+
+
+def terminals(service: DroneService) -> dict[str, Any]:
+    """The terminal volumes and their minima, as the checker takes them."""
+    cfg = service.config
+    return {"centres_xy_m": [list(p.centre_xy_m) for p in service.places.vertiports.values()],
+            "radii_m": [p.terminal_radius_m for p in service.places.vertiports.values()],
+            "minima_m": (cfg.terminal_separation_horizontal_m, cfg.terminal_separation_vertical_m)}
 
 
 def drone_kpis(service: DroneService) -> dict[str, Any]:
     """The figures of ``service`` at the model's current time; a figure with no data is None with a reason."""
     now_s, delivered = service.model.now_s, service.delivered
     minima = {kind.id: service.minima(kind) for kind in service.types.values()}
-    separation = separation_figures([r for r in service.rows if r[2] <= now_s], minima)
+    separation = separation_figures([r for r in service.rows if r[2] <= now_s], minima, terminals(service))
     why_null = {key: "no delivery yet" for key in ("on_time_rate", "delay_mean_s", "energy_per_delivery_kwh")
                 if not delivered}
     if separation["closest_approach_m"] is None:
@@ -42,6 +53,7 @@ def drone_kpis(service: DroneService) -> dict[str, Any]:
         "on_time_rate": round(service.on_time / delivered, 4) if delivered else None,
         "delay_mean_s": round(service.delay_s / delivered, 1) if delivered else None,
         "ground_hold_h": round(service.ground_hold_s / 3600.0, 3),
+        "wait_by_cause_h": {cause: round(s / 3600.0, 3) for cause, s in service.wait_s.items()},
         "deconfliction": {"strategic": service.config.strategic, "tactical": service.config.tactical},
         "conflicts_detected": service.conflicts,
         "resolutions": dict(service.resolutions),

@@ -15,13 +15,15 @@ import networkx as nx
 import numpy as np
 import pyproj
 import shapely
-from gwangju_twin.agents.drones.config import Corridor, Drones
+from gwangju_twin.agents.drones.config import Corridor, Drones, Vertiport
+from gwangju_twin.agents.drones.vertiports import FATO_D, TLOF_D, VertiportLayout, pad_grid, pad_spacing_m
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.errors import RoutingError, TwinError
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
 
+MAX_LAYERS = 4  # ASSUMPTION: cruise layers in a corridor's band, at most
 DETOUR_MARGIN_M = 200.0  # ASSUMPTION: an automatic detour keeps half the corridor width plus this from a zone
 
 
@@ -67,6 +69,9 @@ class Places:
             self.graph.add_edge(c.start, c.end, corridor=c.id, length=self.corridors[c.id].length)
         self._by_id = {c.id: c for c in config.corridors}
         self._legs: dict[tuple[str, str], list[Leg]] = {}
+        self.vertiports = {v.site: self._layout(v) for v in config.vertiports}
+        self.terminal_centres_m = np.array([p.centre_xy_m for p in self.vertiports.values()], dtype=float)
+        self.terminal_radii_m = np.array([p.terminal_radius_m for p in self.vertiports.values()], dtype=float)
 
     def to_crs(self, lon: float, lat: float) -> tuple[float, float]:
         return self._from_wgs84.transform(lon, lat)
@@ -148,6 +153,48 @@ class Places:
                                    f"({outside.area:.0f} m2 outside, up to {far_m:.0f} m); move its vertiports or 'via'")
             self.operational_volumes[c.id] = name
 
+    def _layout(self, port: Vertiport) -> VertiportLayout:
+        """The vertiport's pads, gates and terminal volume; one line if they do not fit."""
+        cfg = self.config
+        size_m = max(t.size_m for t in cfg.types)
+        spacing = pad_spacing_m(size_m, cfg.terminal_separation_horizontal_m)
+        centre = self.port_xy[port.site]
+        pads = pad_grid(centre, port.pads, spacing)
+        radius = cfg.terminal_radius_m
+        reach_m = float(np.hypot(pads[:, 0] - centre[0], pads[:, 1] - centre[1]).max()) + spacing
+        if reach_m > radius:
+            raise TwinError(f"drones.terminal_radius {radius:g} m is too small for vertiport {port.site}'s "
+                            f"{port.pads} pads {spacing:.1f} m apart: it must be at least {reach_m:.0f} m")
+        gates = {}
+        for c in cfg.corridors:
+            if port.site not in (c.start, c.end):
+                continue
+            line = self.corridors[c.id]
+            if line.length <= 2 * radius:
+                raise TwinError(f"drones.terminal_radius {radius:g} m: corridor {c.id} is only {line.length:.0f} m "
+                                f"long; it must be longer than two terminal radii")
+            at = line.interpolate(radius if c.start == port.site else line.length - radius)
+            gates[c.id] = (float(at.x), float(at.y))
+        ceiling = max(c.ceiling_m for c in cfg.corridors)
+        return VertiportLayout(port.site, centre, pads, spacing, TLOF_D * size_m, FATO_D * size_m, radius,
+                               ceiling, gates)
+
+    def layers(self, corridor: Corridor, forward: bool) -> list[float]:
+        """The cruise layers of ``corridor`` in one direction, lowest first.
+
+        Layers lie one vertical minimum apart (at most four in the band, ASSUMPTION) from the
+        floor up; a two-way corridor flies even layers one way and odd layers the other, so
+        opposite directions never share a layer.
+        """
+        band = corridor.ceiling_m - corridor.floor_m
+        step = max(self.config.separation_vertical_m, band / (MAX_LAYERS - 1))
+        count = int(band // step + 1e-9) + 1
+        altitudes = [corridor.floor_m + k * step for k in range(count)]
+        if not corridor.two_way:
+            return altitudes
+        own = altitudes[0 if forward else 1::2]
+        return own or altitudes[:1]
+
     def legs(self, start: str, end: str) -> list[Leg]:
         """The corridors from vertiport ``start`` to ``end`` (shortest by length), each in its layer."""
         key = (start, end)
@@ -165,8 +212,7 @@ class Places:
             c = self._by_id[self.graph.edges[a, b]["corridor"]]
             forward = c.start == a
             xy = np.asarray(self.corridors[c.id].coords)[:: 1 if forward else -1]
-            band = c.ceiling_m - c.floor_m
-            altitude = c.floor_m + band * (0.25 if forward or not c.two_way else 0.75)
+            altitude = self.layers(c, forward)[0]
             legs.append(Leg(xy, altitude, float(self.corridors[c.id].length), c, forward))
         return legs
 

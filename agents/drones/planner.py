@@ -22,16 +22,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from gwangju_twin.agents.drones.airspace import Airspace, PadTimeline, Trajectory
+from gwangju_twin.agents.drones import flightpath
+from gwangju_twin.agents.drones.airspace import Airspace, Trajectory
+from gwangju_twin.agents.drones.detection import Segments
 from gwangju_twin.agents.drones.drone import Flight
 from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S, trajectory_energy_j
-from gwangju_twin.agents.drones.resolution import GroundHold, Option, Resolution
+from gwangju_twin.agents.drones.flightpath import Shape
+from gwangju_twin.agents.drones.resolution import GroundHold, Option, Resolution, Room
+from gwangju_twin.agents.drones.vertiports import PadSet
 from gwangju_twin.units import DAY_S
 
 if TYPE_CHECKING:
     from gwangju_twin.agents.drones.config import DroneType
     from gwangju_twin.agents.drones.drone import Drone
     from gwangju_twin.agents.drones.places import Leg, Places
+    from gwangju_twin.agents.drones.vertiports import VertiportLayout
 
 MAX_GROUND_HOLD_S = 2 * DAY_S
 MAX_SLOT_STEP_S = 120.0  # the departure-slot search doubles its step after each try that conflicts, up to this
@@ -39,32 +44,48 @@ MAX_SLOT_BATCH = 64  # slots checked in one pass, at most
 
 
 @dataclass
+class Variant:
+    """An option flown from given pads: the trajectory (departing now), its energy and segments."""
+
+    option: Option
+    pads: tuple[int, int]
+    trajectory: Trajectory
+    energy_j: float
+    segments: Segments
+
+
+@dataclass
 class Choice:
     """What the search settled on, and what the first plan ran into."""
 
-    option: Option
+    variant: Variant
     delay_s: float
     first_conflicts: list[str]
     first_delay_s: float
     clear: bool  # a conflict-free option was found (False: no deconfliction, or the longest hold reached)
+    nominal_s: float = 0.0  # how long the nominal flight lasts
+
+    @property
+    def option(self) -> Option:
+        return self.variant.option
 
 
 class FlightPlanner:
-    """Plans flights against the committed airspace and the pads' timelines.
+    """Plans flights against the committed airspace and each pad's timeline.
 
     Parameters
     ----------
     places : Places
-        Where the corridors and vertiports are, and the wind.
-    pads : dict[str, PadTimeline]
-        Each vertiport's pad reservations.
+        Corridors, vertiports (pads, gates, terminal volumes) and the wind.
+    pads : dict[str, PadSet]
+        Each vertiport's pads, each with its own reservations.
     strategies : list[Resolution]
         Shape changes tried, in order, when the nominal flight conflicts.
     hold : GroundHold or None
         Later departures, tried when no shape is clear; None: never hold for the airspace.
     """
 
-    def __init__(self, places: Places, pads: dict[str, PadTimeline], *, strategies: list[Resolution],
+    def __init__(self, places: Places, pads: dict[str, PadSet], *, strategies: list[Resolution],
                  hold: GroundHold | None) -> None:
         self.places, self.config, self.pads = places, places.config, pads
         self.strategies, self.hold = strategies, hold
@@ -75,112 +96,163 @@ class FlightPlanner:
         return (kind.separation_horizontal_m or self.config.separation_horizontal_m,
                 kind.separation_vertical_m or self.config.separation_vertical_m)
 
-    def trajectory(self, drone: Drone, legs: list[Leg], depart_s: float, speed: float, gust: float) -> Trajectory:
-        """The flight as 4D points: pad, climb, each leg's vertices, transitions between layers, descent."""
-        kind = drone.type
-        x, y = self.places.port_xy[drone.at]
-        t = depart_s + TAKEOFF_PAD_S
-        points = [(depart_s, x, y, 0.0, "pad"), (t, x, y, 0.0, "climb")]
-        z = legs[0].altitude_m
-        t += z / kind.climb_rate_mps
-        for leg in legs:
-            if leg.altitude_m != z:  # a transition to the next corridor's layer, over the vertiport
-                points.append((t, x, y, z, "transition"))
-                rate = kind.climb_rate_mps if leg.altitude_m > z else kind.descent_rate_mps
-                t += abs(leg.altitude_m - z) / rate
-                z = leg.altitude_m
-            v = self.places.ground_speed_mps(leg, kind.cruise_speed_mps * speed, gust)
-            for (x0, y0), (x1, y1) in zip(leg.xy_m[:-1], leg.xy_m[1:]):
-                points.append((t, x0, y0, z, "cruise"))
-                t += float(np.hypot(x1 - x0, y1 - y0)) / v
-            x, y = leg.xy_m[-1]
-        points.append((t, float(x), float(y), z, "descent"))
-        points.append((t + z / kind.descent_rate_mps, float(x), float(y), 0.0, "landed"))
-        horizontal, vertical = self.minima(kind)
-        return Trajectory(drone.name, np.array([p[0] for p in points]),
-                          np.array([p[1:4] for p in points], dtype=float), tuple(p[4] for p in points),
-                          horizontal, vertical)
-
-    def pad_wait_s(self, drone: Drone, trajectory: Trajectory, destination: str, delay_s: float = 0.0) -> float:
-        """How much later than ``delay_s`` after its planned departure the flight must leave to find its
-        take-off pad and its landing pad free."""
-        origin, landing_pads = self.pads[drone.at], self.pads[destination]
-        times = trajectory.t_s
-        start, descent, end = times[0] + delay_s, times[-2] + delay_s, times[-1] + delay_s  # as shifted() would
-        wait_s = 0.0
-        while True:
-            start_s = float(start) + wait_s
-            takeoff = origin.earliest_shift(start_s, start_s + TAKEOFF_PAD_S)
-            descent_s = float(descent) + wait_s + takeoff
-            landing = landing_pads.earliest_shift(descent_s, float(end) + wait_s + takeoff + drone.type.turnaround_s)
-            if takeoff == landing == 0.0:
-                return wait_s
-            wait_s += takeoff + landing
-
     def plan(self, drone: Drone, legs: list[Leg], destination: str, payload_kg: float, *, now_s: float,
              gust_mps: float) -> tuple[Flight, Choice]:
         """The earliest flight that keeps the minima, finds its pads free and keeps the reserve."""
         self.airspace.prune(now_s)
-        for timeline in self.pads.values():
-            timeline.prune(now_s)
-        options = self._options(drone, legs, payload_kg, now_s, gust_mps)
-        kind = drone.type
-        step_s = float(np.clip(self.minima(kind)[0] / kind.cruise_speed_mps / 2.0, 2.0, 30.0))
-        choice = self._search(drone, options, destination, step_s)
-        trajectory = choice.option.trajectory.shifted(choice.delay_s)
-        return Flight(drone, payload_kg, trajectory, choice.option.energy_j), choice
+        for pad_set in self.pads.values():
+            pad_set.prune(now_s)
+        search = _Search(self, drone, legs, destination, payload_kg, now_s, gust_mps)
+        choice = search.run()
+        choice.nominal_s = float(search.options[0].trajectory.end_s - search.options[0].trajectory.start_s)
+        trajectory = choice.variant.trajectory.shifted(choice.delay_s)
+        return Flight(drone, payload_kg, trajectory, choice.variant.energy_j, *choice.variant.pads), choice
 
-    def _options(self, drone: Drone, legs: list[Leg], payload_kg: float, now_s: float, gust: float) -> list[Option]:
-        """The nominal flight and each strategy's alternatives that keep the energy reserve."""
-        drone_type = drone.type
 
-        def build(*, kind: str = "nominal", detail: str = "", speed: float = 1.0) -> Option:
-            trajectory = self.trajectory(drone, legs, now_s, speed, gust)
-            return Option(kind, detail, trajectory, trajectory_energy_j(drone_type, trajectory, payload_kg))
+class _Search:
+    """One flight's departure-slot search: the options, their pads at each slot, the conflict checks."""
 
-        nominal = build()
-        options = [nominal, *(o for s in self.strategies for o in s.alternatives(build))]
-        reserve_j = drone_type.reserve * drone_type.energy_j
-        options = [o for o in options if drone.energy_j - o.energy_j >= reserve_j] or [nominal]
-        for option in options:
-            option.segments = self.airspace.segments_of(option.trajectory)
-        return options
+    def __init__(self, planner: FlightPlanner, drone: Drone, legs: list[Leg], destination: str, payload_kg: float,
+                 now_s: float, gust_mps: float) -> None:
+        self.planner, self.drone, self.legs, self.destination = planner, drone, legs, destination
+        self.payload_kg, self.now_s, self.gust_mps = payload_kg, now_s, gust_mps
+        places = planner.places
+        self.origin_pads, self.landing_pads = planner.pads[drone.at], planner.pads[destination]
+        self.origin, self.landing = places.vertiports[drone.at], places.vertiports[destination]
+        self.minima = planner.minima(drone.type)
+        reach_m = max(_reach_m(self.origin), _reach_m(self.landing))
+        self.margin_s = 2.0 * reach_m / (0.25 * drone.type.cruise_speed_mps) + 1.0  # pad choice changes the timing
+        self.variants: dict[tuple[int, int, int], Variant | None] = {}
+        self.takeoff_pads: dict[float, int | None] = {}
+        self.options = self._options(alternatives=False)
 
-    def _slots(self, drone: Drone, options: list[Option], destination: str,
-               step_s: float) -> Iterator[tuple[float, list[Option], bool]]:
-        """Departure slots in the order the search tries them: ``(delay_s, options whose pads are free,
-        final)``. Each slot starts where the nominal flight finds both pads free; the ground hold
-        gives the gap to the next. ``final``: no deconfliction, or the longest ground hold reached."""
-        delay_s, nominal = 0.0, options[0]
-        steps = self.hold.steps(step_s) if self.hold else None
-        deconflict = bool(self.hold or self.strategies)
+    def _trajectory(self, shape: Shape, pads_xy: tuple) -> Trajectory:
+        return flightpath.build(self.planner.places, name=self.drone.name, kind=self.drone.type, legs=self.legs,
+                                pads_xy=pads_xy, depart_s=self.now_s, gust_mps=self.gust_mps, shape=shape,
+                                minima=self.minima)
+
+    def _options(self, *, alternatives: bool) -> list[Option]:
+        """The nominal flight and (``alternatives``) each strategy's, flown from the vertiports' centres."""
+        centres = (np.asarray(self.origin.centre_xy_m), np.asarray(self.landing.centre_xy_m))
+        kind = self.drone.type
+
+        def build(*, kind_of: str = "nominal", detail: str = "", **changes: float) -> Option:
+            shape = Shape(**changes)
+            trajectory = self._trajectory(shape, centres)
+            return Option(kind_of, detail, shape, trajectory, trajectory_energy_j(kind, trajectory, self.payload_kg))
+
+        def strategy_build(*, kind: str, detail: str, **changes: float) -> Option:
+            return build(kind_of=kind, detail=detail, **changes)
+
+        room = Room(min(len(self.planner.places.layers(leg.corridor, leg.forward)) for leg in self.legs),
+                    min(leg.corridor.width_m for leg in self.legs) / 2.0)
+        if not alternatives:
+            return [build()]
+        return [*self.options, *(o for s in self.planner.strategies for o in s.alternatives(strategy_build, room))]
+
+    def _windows(self, option: Option, delay_s: float) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The take-off pad's window, and the landing pad's (widened by the margin for the pads' positions)."""
+        t = option.trajectory.t_s
+        start = float(t[0]) + delay_s
+        return ((start, start + TAKEOFF_PAD_S),
+                (float(t[-2]) + delay_s - self.margin_s,
+                 float(t[-1]) + delay_s + self.drone.type.turnaround_s + self.margin_s))
+
+    def pad_wait_s(self, option: Option, delay_s: float) -> float:
+        """How much later than ``delay_s`` the flight must leave to find a take-off pad and a landing pad free."""
+        wait_s = 0.0
         while True:
-            delay_s += self.pad_wait_s(drone, nominal.trajectory, destination, delay_s)
-            free = [o for o in options if self.pad_wait_s(drone, o.trajectory, destination, delay_s) == 0.0]
-            final = not deconflict or delay_s >= MAX_GROUND_HOLD_S
+            takeoff, landing = self._windows(option, delay_s + wait_s)
+            shift = self.origin_pads.earliest_shift(*takeoff)
+            landing = (landing[0] + shift, landing[1] + shift)
+            shift_landing = self.landing_pads.earliest_shift(*landing)
+            if shift == shift_landing == 0.0:
+                return wait_s
+            wait_s += shift + shift_landing
+
+    def _variant(self, k: int, delay_s: float) -> Variant | None:
+        """Option ``k`` at ``delay_s`` from the first free pads, or None (no pad free, or the reserve broken)."""
+        option = self.options[k]
+        takeoff, landing = self._windows(option, delay_s)
+        if delay_s not in self.takeoff_pads:  # the same window for every option
+            self.takeoff_pads[delay_s] = self.origin_pads.free_pad(*takeoff)
+        pads = (self.takeoff_pads[delay_s], self.landing_pads.free_pad(*landing))
+        if None in pads:
+            return None
+        key = (k, *pads)
+        if key not in self.variants:
+            xy = (self.origin.pads_xy_m[pads[0]], self.landing.pads_xy_m[pads[1]])
+            trajectory = flightpath.with_pads(option.trajectory, xy)
+            energy_j = trajectory_energy_j(self.drone.type, trajectory, self.payload_kg)
+            kind = self.drone.type
+            ok = self.drone.energy_j - energy_j >= kind.reserve * kind.energy_j or k == 0
+            self.variants[key] = Variant(option, pads, trajectory, energy_j,
+                                         self.planner.airspace.segments_of(trajectory)) if ok else None
+        return self.variants[key]
+
+    def _slots(self, step_s: float) -> Iterator[tuple[float, list[Variant], bool]]:
+        """Departure slots in the order the search tries them: ``(delay_s, variants whose pads are free,
+        final)``. Each slot starts where the nominal flight finds pads free; the ground hold gives the
+        gap to the next. ``final``: no deconfliction, or the longest ground hold reached."""
+        planner, delay_s = self.planner, 0.0
+        steps = planner.hold.steps(step_s) if planner.hold else None
+        deconflict = bool(planner.hold or planner.strategies)
+        while True:
+            delay_s += self.pad_wait_s(self.options[0], delay_s)
+            free = [v for v in (self._variant(k, delay_s) for k in range(len(self.options))) if v is not None]
+            final = not deconflict or delay_s >= MAX_GROUND_HOLD_S or not free
             yield delay_s, free, final
             if final:
                 return
             delay_s += next(steps) if steps else step_s
 
-    def _search(self, drone: Drone, options: list[Option], destination: str, step_s: float) -> Choice:
+    def run(self) -> Choice:
         """The first clear option at the earliest slot, slots checked a batch at a time (1, 2, 4, ...):
         the same answer as one at a time, with far fewer passes when the airspace is busy."""
-        slots = self._slots(drone, options, destination, step_s)
+        kind = self.drone.type
+        step_s = float(np.clip(self.minima[0] / kind.cruise_speed_mps / 2.0, 2.0, 30.0))
+        quick = self._nominal_now()
+        if quick is not None:
+            return quick
+        self.options = self._options(alternatives=True)
+        slots = self._slots(step_s)
         first: tuple[list[str], float] | None = None
         batch = 1
         while True:
             tried = list(itertools.islice(slots, batch))
             batch = min(2 * batch, MAX_SLOT_BATCH)
-            checks = [(o.segments, delay) for delay, free, final in tried if not final for o in free]
-            hits = iter(self.airspace.conflicts_at(drone.name, checks))
+            checks = [(v.segments, delay) for delay, free, final in tried if not final for v in free]
+            hits = iter(self.planner.airspace.conflicts_at(self.drone.name, checks))
             for delay, free, final in tried:
                 if final:
                     conflicts, first_delay = first or ([], 0.0)
-                    return Choice(free[0] if free else options[0], delay, conflicts, first_delay, False)
+                    return Choice(free[0] if free else self._fallback(delay), delay, conflicts, first_delay, False)
                 found = [next(hits) for _ in free]
                 if first is None:
                     first = (found[0], delay)
-                clear = next((o for o, hit in zip(free, found) if not hit), None)
-                if clear is not None or self.hold is None:
+                clear = next((v for v, hit in zip(free, found) if not hit), None)
+                if clear is not None or self.planner.hold is None:
                     return Choice(clear or free[0], delay, first[0], first[1], clear is not None)
+
+    def _nominal_now(self) -> Choice | None:
+        """The nominal flight at the first slot, when it is clear: most flights, checked alone."""
+        planner = self.planner
+        if not (planner.hold or planner.strategies):
+            return None
+        delay_s = self.pad_wait_s(self.options[0], 0.0)
+        variant = self._variant(0, delay_s)
+        if variant is None or planner.airspace.conflicts_at(self.drone.name, [(variant.segments, delay_s)])[0]:
+            return None
+        return Choice(variant, delay_s, [], delay_s, True)
+
+    def _fallback(self, delay_s: float) -> Variant:
+        """The nominal flight from the first pads free at ``delay_s`` (found by the pad wait, so there are)."""
+        variant = self._variant(0, delay_s)
+        if variant is None:
+            raise AssertionError("the pad wait found pads free for the nominal flight")
+        return variant
+
+
+def _reach_m(port: VertiportLayout) -> float:
+    centre = np.asarray(port.centre_xy_m)
+    return float(np.hypot(*(port.pads_xy_m - centre).T).max())

@@ -48,9 +48,9 @@ class DronesPlugin(ServicePlugin):
         return KPIS if kind == self.name else {}
 
     def audit_checks(self) -> tuple:
-        from gwangju_twin.agents.drones import audit
+        from gwangju_twin.agents.drones import audit, audit_record
 
-        return audit.CHECKS
+        return audit.CHECKS + audit_record.CHECKS
 
     def view(self, service: Service) -> ServiceView | None:
         from gwangju_twin.agents.drones import view

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gwangju_twin.agents.drones.airspace import Trajectory
-    from gwangju_twin.agents.drones.detection import Segments
+    from gwangju_twin.agents.drones.flightpath import Shape
 
 
 @dataclass
@@ -29,9 +29,9 @@ class Option:
 
     kind: str  # "nominal" or the strategy's kind
     detail: str  # what the strategy did, for the event log
-    trajectory: Trajectory
+    shape: Shape
+    trajectory: Trajectory  # flown from the vertiports' centres: the windows its pads must be free for
     energy_j: float
-    segments: Segments | None = None
 
 
 # Builds an option from keyword changes to the nominal flight (``speed=0.8``: fly at 80 % of cruise).
@@ -44,8 +44,39 @@ class Resolution(ABC):
     kind: str = ""
 
     @abstractmethod
-    def alternatives(self, build: Build) -> list[Option]:
+    def alternatives(self, build: Build, room: Room) -> list[Option]:
         """The flights this manoeuvre offers instead of the nominal one, best first."""
+
+
+@dataclass(frozen=True)
+class Room:
+    """What a flight has room for: cruise layers in its direction, and half its narrowest corridor's width."""
+
+    layers: int
+    half_width_m: float
+
+
+class LayerChange(Resolution):
+    """Climb or descend to another layer of the flight's direction inside the corridor's band."""
+
+    kind = "layer_change"
+
+    def alternatives(self, build: Build, room: Room) -> list[Option]:
+        return [build(kind=self.kind, detail=f"layer {k + 1} of {room.layers}", layer=k) for k in range(1, room.layers)]
+
+
+class LateralOffset(Resolution):
+    """Fly parallel to the corridor's centre line, to either side, inside the corridor's width."""
+
+    kind = "lateral_offset"
+
+    def __init__(self, fraction: float = 0.6) -> None:
+        self.fraction = fraction  # ASSUMPTION: of the half width, keeping the rest as a margin to the edge
+
+    def alternatives(self, build: Build, room: Room) -> list[Option]:
+        offset_m = round(self.fraction * room.half_width_m, 1)
+        return [build(kind=self.kind, detail=f"offset {side * offset_m:+.0f} m", offset_m=side * offset_m)
+                for side in (1, -1)]
 
 
 class SpeedChange(Resolution):
@@ -56,7 +87,7 @@ class SpeedChange(Resolution):
     def __init__(self, fractions: tuple[float, ...] = (0.8, 0.6)) -> None:
         self.fractions = fractions
 
-    def alternatives(self, build: Build) -> list[Option]:
+    def alternatives(self, build: Build, room: Room) -> list[Option]:
         return [build(kind=self.kind, detail=f"speed {f:.0%} of cruise", speed=f) for f in self.fractions]
 
 
@@ -81,4 +112,6 @@ class GroundHold:
         return f"ground hold {hold_s:.0f} s"
 
 
-STRATEGIES: dict[str, Callable[[], Resolution]] = {"speed": SpeedChange}
+STRATEGIES: dict[str, Callable[[], Resolution]] = {
+    "layer_change": LayerChange, "lateral_offset": LateralOffset, "speed": SpeedChange}
+TACTICAL_ORDER = ("layer_change", "lateral_offset", "speed")  # the ground hold comes last of all

@@ -7,8 +7,9 @@ flight before it leaves, against the committed airspace and the pads, resolving 
 the scenario's strategies (:mod:`.resolution`); the service commits the flight, records its
 track and events, and hands cargo on where a flow says so.
 
-Deconfliction: ``tactical`` lets the planner fly the flight slower (80 %, then 60 % airspeed);
-``strategic`` lets it delay the departure (a ground hold, the departure slot). With both off,
+Deconfliction: ``tactical`` lets the planner change layer inside the corridor's band, fly offset
+sideways inside its width, or fly slower (80 %, then 60 % airspeed); ``strategic`` lets it delay
+the departure (a ground hold, the departure slot), the last resort. With both off,
 flights leave as soon as pads allow, and the separation checker will count what happens. The
 figures for separation are not the planner's: they come from :mod:`.audit` reading the recorded
 tracks (:mod:`.figures`).
@@ -16,12 +17,13 @@ tracks (:mod:`.figures`).
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from gwangju_twin.agents.drones.airspace import Airspace, PadTimeline
+from gwangju_twin.agents.drones.airspace import Airspace
 from gwangju_twin.agents.drones.config import Drones, DroneType, Flow
 from gwangju_twin.agents.drones.demand import schedule_flow
 from gwangju_twin.agents.drones.drone import Drone, Flight
@@ -29,7 +31,8 @@ from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S, flight_energy_j, re
 from gwangju_twin.agents.drones.figures import drone_kpis
 from gwangju_twin.agents.drones.places import Leg, Places
 from gwangju_twin.agents.drones.planner import MAX_GROUND_HOLD_S, MAX_SLOT_STEP_S, FlightPlanner
-from gwangju_twin.agents.drones.resolution import GroundHold, SpeedChange
+from gwangju_twin.agents.drones.resolution import STRATEGIES, TACTICAL_ORDER, GroundHold, SpeedChange
+from gwangju_twin.agents.drones.vertiports import PadSet
 from gwangju_twin.errors import RoutingError, TwinError
 from gwangju_twin.units import J_PER_KWH
 from mesa.agent import AgentSet
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
 
 TACTICAL_SPEEDS = (0.8, 0.6)  # fractions of cruise airspeed tried before a ground hold
+GUST_SDS = 3.0
+CAUSES = ("airspace", "pads", "fleet", "energy")  # why a parcel waited
 
 
 class DroneService:
@@ -62,21 +67,30 @@ class DroneService:
         self.places = Places(model, config)
         self.port_xy, self.corridors, self.geofences = self.places.port_xy, self.places.corridors, self.places.geofences
         self.stand_in = self.places.stand_in
-        self.pads = {v.site: PadTimeline(v.pads) for v in config.vertiports}
+        self.vertiports = self.places.vertiports  # pads, gates, terminal volumes (metres), for the viewer too
+        self.pads = {v.site: PadSet(v.pads) for v in config.vertiports}
         self.pad_reserved: dict[str, list[tuple[float, float]]] = {v.site: [] for v in config.vertiports}
         self.types = {t.id: t for t in config.types}
         self.drones = AgentSet([Drone(model, self, f"{kind}-{port.site}-{i + 1}", self.types[kind], port.site)
                                 for port in config.vertiports for kind, n in sorted(port.drones.items())
                                 for i in range(n)], random=model.random)
         self.waiting: dict[str, deque] = {v.site: deque() for v in config.vertiports}
-        strategies = [SpeedChange(TACTICAL_SPEEDS)] if config.tactical else []
+        # Idle drones at home by (vertiport, type), as heaps of (number, drone): dispatch takes the
+        # first-built idle drone without scanning the fleet.
+        self._order = {drone: k for k, drone in enumerate(self.drones)}
+        self._idle: dict[tuple[str, str], list[tuple[int, Drone]]] = {}
+        for drone in self.drones:
+            self._idle.setdefault((drone.home, drone.type.id), []).append((self._order[drone], drone))
+        strategies = [SpeedChange(TACTICAL_SPEEDS) if name == "speed" else STRATEGIES[name]()
+                      for name in TACTICAL_ORDER] if config.tactical else []
         hold = GroundHold(max_step_s=MAX_SLOT_STEP_S, max_hold_s=MAX_GROUND_HOLD_S) if config.strategic else None
         self.planner = FlightPlanner(self.places, self.pads, strategies=strategies, hold=hold)
         self.rows: list[tuple] = []  # every drone's recorded track, also when trajectories are not written
         self.requests = self.delivered = self.on_time = self.flights = 0
         self.delay_s = self.ground_hold_s = self.delivery_energy_j = 0.0
         self.conflicts = 0
-        self.resolutions = {"ground_hold": 0, "speed": 0}
+        self.resolutions = {name: 0 for name in (*TACTICAL_ORDER, GroundHold.kind)}
+        self.wait_s = dict.fromkeys(CAUSES, 0.0)  # delivered parcels' waits by cause
         for flow in config.flows:
             schedule_flow(model, flow, self.request)
 
@@ -101,14 +115,21 @@ class DroneService:
         queue = self.waiting[port]
         while queue:
             asked_s, flow = queue[0]
-            drone = next((d for d in self.drones if d.state == "idle" and d.at == port and d.type.id == flow.drone), None)
-            if drone is None:
+            idle = self._idle.get((port, flow.drone))
+            if not idle:
                 return
+            drone = heapq.heappop(idle)[1]
             queue.popleft()
-            self.fly(drone, flow.end, flow.payload_kg, lambda d=drone, a=asked_s, f=flow: self._delivered(d, a, f))
+            causes = dict.fromkeys(CAUSES, 0.0)
+            causes["fleet"] = self.model.now_s - asked_s
+            self.fly(drone, flow.end, flow.payload_kg,
+                     lambda d=drone, a=asked_s, f=flow, c=causes: self._delivered(d, a, f, c), causes=causes)
 
-    def fly(self, drone: Drone, destination: str, payload_kg: float, landed: Callable[[], None]) -> None:
-        """Plan and commit ``drone``'s flight to ``destination``, recharging first if it must."""
+    def fly(self, drone: Drone, destination: str, payload_kg: float, landed: Callable[[], None], *,
+            causes: dict[str, float] | None = None) -> None:
+        """Plan and commit ``drone``'s flight to ``destination``, recharging first if it must.
+
+        ``causes``: a parcel's waits by cause, added to here (energy, pads, airspace)."""
         kind = drone.type
         legs = self.places.legs(drone.at, destination)
         # Energy is checked for a strong gust against the drone (3 standard deviations) both ways.
@@ -121,9 +142,11 @@ class DroneService:
                                f"and keep its reserve even when full: needs {need / J_PER_KWH:.1f} kWh, "
                                f"has {usable_j / J_PER_KWH:.1f} kWh above the reserve")
         if drone.energy_j - need < kind.reserve * kind.energy_j:
-            self._recharge(drone, lambda: self.fly(drone, destination, payload_kg, landed))
+            if causes is not None:
+                causes["energy"] += recharge_s(kind, drone.energy_j)
+            self._recharge(drone, lambda: self.fly(drone, destination, payload_kg, landed, causes=causes))
             return
-        self._commit(self._plan(drone, legs, destination, payload_kg), destination, landed)
+        self._commit(self._plan(drone, legs, destination, payload_kg, causes), destination, landed)
 
     def _recharge(self, drone: Drone, then: Callable[[], None]) -> None:
         drone.state = "charging"
@@ -136,10 +159,17 @@ class DroneService:
         self.model.clock.after(recharge_s(drone.type, drone.energy_j), full)
 
     # --- planning and its outcome ---------------------------------------------------------
-    def _plan(self, drone: Drone, legs: list[Leg], destination: str, payload_kg: float) -> Flight:
+    def _plan(self, drone: Drone, legs: list[Leg], destination: str, payload_kg: float,
+              causes: dict[str, float] | None) -> Flight:
         now_s, wind = self.model.now_s, self.config.wind
-        gust = float(self.model.rng.normal(0.0, wind.gust_sd_mps)) if wind.gust_sd_mps else 0.0
+        # A gust is drawn per flight and kept within 3 standard deviations, the most the energy check allows for.
+        sd = wind.gust_sd_mps
+        gust = float(np.clip(self.model.rng.normal(0.0, sd), -GUST_SDS * sd, GUST_SDS * sd)) if sd else 0.0
         flight, choice = self.planner.plan(drone, legs, destination, payload_kg, now_s=now_s, gust_mps=gust)
+        if causes is not None:
+            flown_s = flight.trajectory.end_s - flight.trajectory.start_s
+            causes["pads"] += choice.first_delay_s
+            causes["airspace"] += choice.delay_s - choice.first_delay_s + max(0.0, flown_s - choice.nominal_s)
         if choice.first_conflicts:
             log = self.model.log
             self.conflicts += len(choice.first_conflicts)
@@ -147,10 +177,10 @@ class DroneService:
             hold_s = choice.delay_s - choice.first_delay_s
             if choice.clear and hold_s > 0:
                 self.resolutions["ground_hold"] += 1
-                log.add(now_s, drone.name, "resolution", GroundHold.detail(hold_s))
+                log.add(now_s, drone.name, "resolution", f"{GroundHold.kind}: {GroundHold.detail(hold_s)}")
             elif choice.clear and choice.option.kind != "nominal":
-                self.resolutions[choice.option.kind] = self.resolutions.get(choice.option.kind, 0) + 1
-                log.add(now_s, drone.name, "resolution", choice.option.detail)
+                self.resolutions[choice.option.kind] += 1
+                log.add(now_s, drone.name, "resolution", f"{choice.option.kind}: {choice.option.detail}")
         return flight
 
     def _commit(self, flight: Flight, destination: str, landed: Callable[[], None]) -> None:
@@ -158,8 +188,8 @@ class DroneService:
         self.airspace.commit(trajectory)
         takeoff = (trajectory.start_s, trajectory.start_s + TAKEOFF_PAD_S)
         landing = (flight.descent_s, flight.landed_s + drone.type.turnaround_s)
-        for port, interval in ((drone.at, takeoff), (destination, landing)):
-            self.pads[port].reserve(*interval)
+        for port, pad, interval in ((drone.at, flight.origin_pad, takeoff), (destination, flight.landing_pad, landing)):
+            self.pads[port].reserve(pad, *interval)
             self.pad_reserved[port].append(interval)
         hold_s = trajectory.start_s - now_s
         self.ground_hold_s += hold_s
@@ -169,7 +199,8 @@ class DroneService:
         self._record(flight)
         self.flights += 1
         clock = self.model.clock
-        clock.at(trajectory.start_s, lambda: self._event(drone, "takeoff", f"{drone.at} to {destination}", "flying"))
+        route = f"{drone.at} to {destination}, pad {flight.origin_pad + 1} to pad {flight.landing_pad + 1}"
+        clock.at(trajectory.start_s, lambda: self._event(drone, "takeoff", route, "flying"))
         clock.at(flight.descent_s, lambda: self._event(drone, "descent", destination))
         clock.at(flight.landed_s, lambda: self._landed(flight, destination, landed))
 
@@ -185,8 +216,11 @@ class DroneService:
         used = np.concatenate([[0.0], np.cumsum(seconds / seconds.sum() * flight.energy_j)]) if seconds.sum() else \
             np.zeros(len(trajectory.t_s))
         flown = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(trajectory.xyz_m[:, :2], axis=0).T))])
+        if drone.last_xy_m is not None:  # from the pad it landed on to the pad it takes off from
+            drone.ground_m += float(np.hypot(*(trajectory.xyz_m[0, :2] - drone.last_xy_m)))
+        drone.last_xy_m = trajectory.xyz_m[-1, :2].copy()
         for t_s, (x, y, z), phase, u, f in zip(trajectory.t_s, trajectory.xyz_m, trajectory.phases, used, flown):
-            row = (drone.name, "drone", float(t_s), float(x), float(y), drone.flown_m + float(f), phase,
+            row = (drone.name, "drone", float(t_s), float(x), float(y), drone.flown_m + drone.ground_m + float(f), phase,
                    (drone.energy_j - float(u)) / J_PER_KWH, float(z))
             self.rows.append(row)
             self.model.tracks.add(*row)
@@ -209,10 +243,13 @@ class DroneService:
         if drone.at != drone.home:
             self.fly(drone, drone.home, 0.0, lambda: None)
         else:
+            heapq.heappush(self._idle.setdefault((drone.home, drone.type.id), []), (self._order[drone], drone))
             self.dispatch(drone.at)
 
-    def _delivered(self, drone: Drone, asked_s: float, flow: Flow) -> None:
+    def _delivered(self, drone: Drone, asked_s: float, flow: Flow, causes: dict[str, float]) -> None:
         self.delivered += 1
+        for cause, wait_s in causes.items():
+            self.wait_s[cause] += wait_s
         late_s = self.model.now_s - (asked_s + flow.deadline_s)
         self.on_time += late_s <= 0
         self.delay_s += max(late_s, 0.0)

@@ -164,8 +164,15 @@ def _balancing_network_flow(net: RoadNetwork, surplus: np.ndarray) -> dict[int, 
 
 
 def split_walk(net: RoadNetwork, walk: list[int], required: set[int], parts: int) -> list[list[int]]:
-    """Cut a walk into ``parts`` consecutive pieces with about equal required length each."""
-    if parts <= 1 or not walk:
+    """Cut a walk into ``parts`` consecutive pieces with about equal required length each.
+
+    No parts (a fleet of 0 sweepers) is no pieces: nobody sweeps. A negative count is a bug of the caller.
+    """
+    if parts < 0:
+        raise ValueError(f"split_walk: parts = {parts}; must be 0 or more")
+    if parts == 0:
+        return []
+    if parts == 1 or not walk:
         return [walk] + [[] for _ in range(max(parts - 1, 0))]
     weights = np.array([net.edge_length_m[e] if e in required else 0.0 for e in walk])
     cumulative = np.cumsum(weights)
