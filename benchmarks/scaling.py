@@ -93,12 +93,12 @@ def measure(job: str, folder: Path) -> dict:
     worlds = scenario_worlds(loaded.spec, override=AREA)
     plugins.plugins()  # every service's module imported before the timer (the first run's imports are not its work)
     load_peak_mib, base_mib = _reset_peak()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     model = model_for(loaded, worlds, duration_s=duration_s)
     model.run_until(model.duration_s)
-    wall_s = time.perf_counter() - started
+    wall_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     run_peak_mib = _status_mib("VmHWM")
-    return {"job": job, "wall_s": wall_s, "events": model.clock.processed, "simulated_s": model.now_s,
+    return {"job": job, "wall_s": wall_s, "cpu_s": cpu_s, "events": model.clock.processed, "simulated_s": model.now_s,
             "peak_mib": max(load_peak_mib, run_peak_mib), "run_peak_mib": run_peak_mib - base_mib,
             "kpis": model.kpis(), "track_points": len(model.tracks.rows),
             "vehicle_km": sum(v.get("vehicle_km", 0.0) for v in model.kpis().values() if isinstance(v, dict))}
@@ -189,8 +189,10 @@ def _mix_report(kind: str, sizes: list[int], runs: dict[str, list[dict]], walls:
     """The service mix's growth exponent and, per size, the work done (so equal work per vehicle shows)."""
     if len(sizes) > 1:
         mix = [(n, walls[f"{kind}:{n}"]) for n in sizes]
+        cpu = [(n, statistics.median(r["cpu_s"] for r in runs[f"{kind}:{n}"])) for n in sizes]
         print(f"{_label(f'{kind}:N')}: growth exponent of wall time {slope(mix):.2f} over {sizes}; "
-              f"{slope(mix[-2:]):.2f} between the two largest")
+              f"{slope(mix[-2:]):.2f} between the two largest; of CPU time {slope(cpu):.2f} and {slope(cpu[-2:]):.2f} "
+              f"(CPU s: {', '.join(f'{c:.2f}' for _, c in cpu)})")
     for n in sizes:
         run = runs[f"{kind}:{n}"][0]
         od = next(v for v in run["kpis"].values() if isinstance(v, dict) and v.get("service") == "on_demand")
