@@ -190,7 +190,8 @@ def test_corridors_and_drones_are_drawn_with_no_road_map() -> None:
     cruise = flying.view.movers["parcel_multicopter:cruise"]
     assert _pixel(viewer, (x, y - lift)) == cruise.core
     assert _pixel(viewer, (x + 6, y - lift)) == cruise.colour
-    assert _pixel(viewer, (x - 4, y)) == SHADOW
+    assert _pixel(viewer, (x, y - lift // 2)) == SHADOW  # the height stalk
+    assert _pixel(viewer, (x - 4, y)) == SHADOW  # its shadow, over any drone on the ground there
     pygame.quit()
 
 

@@ -28,6 +28,7 @@ from gwangju_twin.viz.timeline import DAY_S, Timeline, clock  # noqa: E402
 SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1000)
 KPI_REFRESH_S = 1.0  # the panel's figures are at most this old (wall time)
 CARD_S = 2.0  # wall seconds the card of skipped quiet hours stays
+CHART_STEP_S = 120.0  # simulated seconds between chart samples
 HELP = ["space  pause / play", "+ / -  speed 1x ... 1000x", ".      one step", "wheel  zoom", "drag   pan",
         "click  follow an agent", "1-9    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
         "H      this help", "Esc    quit"]
@@ -154,7 +155,7 @@ class Viewer:
         return False
 
     def _sample(self) -> None:
-        if self.model.now_s - self._last_sample_s < 600.0:
+        if self.model.now_s - self._last_sample_s < CHART_STEP_S:
             return
         self._last_sample_s = self.model.now_s
         self.series.sample()

@@ -364,7 +364,8 @@ class Scene:
         if self.trails:
             draw_trails(screen, camera, motion, BACKGROUND)
         if air:
-            for marker in self._markers_of(view, now_s, (agents, xy_m - (self.view_dx(view), 0.0), states)):
+            markers = self._markers_of(view, now_s, (agents, xy_m - (self.view_dx(view), 0.0), states))
+            for marker in sorted(markers, key=lambda m: m.altitude_m):  # on the ground first, the highest last
                 self.draw_marker(screen, camera, marker)
         elif close:
             length_px = int(min(max(5.0 * camera.px_per_m, 24), 44))
