@@ -99,7 +99,7 @@ def test_tailwind_shortens_the_cruise() -> None:
 # Heavy traffic: ten drones at the park, three times the parcels, four pads at Cheomdan 3.
 BUSY = {"drones = { parcel_multicopter = 4 }": "drones = { parcel_multicopter = 10 }",
         'id = "parcels_out"': 'id = "parcels_out"\nscale = 3.0',
-        'site = "cheomdan3_vertiport"\npads = 1 ': 'site = "cheomdan3_vertiport"\npads = 4 '}
+        'site = "cheomdan3_vertiport"\npads = 2 ': 'site = "cheomdan3_vertiport"\npads = 4 '}
 OFF = {"strategic = true\ntactical = true": "strategic = false\ntactical = false"}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -376,6 +377,93 @@ def _scalar(text: str) -> bool | int | float | str:
         except ValueError:
             pass
     return {"true": True, "false": False}.get(text, text)
+
+
+@app.command("design")
+def design(
+    target: Annotated[str, typer.Argument(metavar="SCENARIO|DESIGN_FILE", help="A scenario, or a design .toml file.")],
+    vary: Annotated[list[str] | None, typer.Option("--vary", help="PATH=LO..HI or PATH=V1,V2 (repeatable).")] = None,
+    require: Annotated[list[str] | None, typer.Option("--require", help='"KPI<=VALUE" (or >=; repeatable).')] = None,
+    cost: Annotated[list[str] | None, typer.Option("--cost", help="PATH=WEIGHT (default 1 per varied number).")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Seeds every configuration runs first (default 5).")] = None,
+    max_seeds: Annotated[int | None, typer.Option("--max-seeds", help="Seeds at most, where close (default 20).")] = None,
+    confidence: Annotated[float | None, typer.Option(help="One-sided confidence per requirement (default 0.95).")] = None,
+    until: Annotated[str | None, typer.Option(help='Simulated time of each run, e.g. "30 d".')] = None,
+    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    db_path: Annotated[Path | None, typer.Option("--db", help="Results database (default designs/NAME.duckdb).")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = os.cpu_count() or 1,
+    dask_local: Annotated[int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
+) -> None:
+    """Find the cheapest configuration whose every requirement holds at the stated confidence over seeds."""
+    from gwangju_twin import preflight
+    from gwangju_twin.design_run import best_line, solve
+    from gwangju_twin.results_db import ResultsDB
+
+    if workers < 1:
+        raise TwinError(f"--workers {workers}: must be at least 1")
+    area = _area_ref(area)
+    options = {"seeds": seeds, "max_seeds": max_seeds, "confidence": confidence, "until": until, "area": area}
+    plan = _design_plan(target, vary or [], require or [], cost or [], options)
+    target_db = db_path or Path("designs") / f"{plan.spec.name}.duckdb"
+    preflight.path_text(target_db, "--db")
+    preflight.writable_folder(target_db.parent, "results database")
+    db = ResultsDB(target_db)
+    backend = _backend(workers, dask_local, scheduler, plan.spec.retries)
+    out.print(f"design {plan.spec.name}: {plan.grid_size()} configurations, requirements "
+              f"{', '.join(map(str, plan.requirements))} at confidence {plan.spec.confidence:g}", highlight=False)
+    try:
+        outcome, answer = solve(plan, db, backend, command=shlex.join(["twin", *sys.argv[1:]]),
+                                say=lambda line: out.print(line, highlight=False))
+    except KeyboardInterrupt:
+        db.close()
+        err.print(f"interrupted; finished runs are in {db.path}; run the same command again to resume", highlight=False)
+        raise typer.Exit(130) from None
+    finally:
+        backend.close()
+    db.refresh_view()
+    db.close()
+    _say_design_done(answer, outcome.method, db.path)
+    out.print(best_line(plan, outcome), highlight=False)
+    if outcome.best is None:
+        raise typer.Exit(1)
+
+
+def _say_design_done(answer: dict, method: str, db_path: Path) -> None:
+    effort = answer["effort"]
+    out.print(f"{method}: {effort['configurations']} of {effort['grid_configurations']} configurations, "
+              f"{effort['runs']} runs ({effort['ran_now']} ran now); wrote {db_path.with_suffix('')}.design.json "
+              f"and .design.html", highlight=False)
+
+
+def _design_plan(target: str, vary: list[str], require: list[str], cost: list[str], options: dict):  # noqa: ANN202
+    """The design of ``twin design``: from a design file, or from the scenario and the options."""
+    from gwangju_twin import design_config
+
+    if _is_design_file(target):
+        if vary or require or cost:
+            raise TwinError(f"{target}: a design file states --vary, --require and --cost itself; give one or the other")
+        return design_config.load(Path(target), area=options["area"])
+    spec = design_config.from_options(target, vary=vary, require=require, cost=cost, options=options)
+    return design_config.build(spec, "<command line>")
+
+
+def _is_design_file(target: str) -> bool:
+    path = Path(target)
+    if path.suffix != ".toml" or not path.is_file():
+        return False
+    from gwangju_twin.config import read_toml
+    from gwangju_twin.errors import ScenarioError
+
+    return "design" in read_toml(path, ScenarioError)
+
+
+def _backend(workers: int, dask_local: int | None, scheduler: str | None, retries: int):  # noqa: ANN202
+    from gwangju_twin.sweep import DaskBackend, LocalBackend
+
+    if scheduler or dask_local:
+        return DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=retries)
+    return LocalBackend(max(workers, 1))
 
 
 @results_app.command("query")

@@ -81,6 +81,18 @@ class ResultsDB:
         rows = self.con.execute("SELECT run_key FROM runs WHERE status = 'ok'").fetchall()
         return {key for (key,) in rows}
 
+    def status_of(self, keys: list[str]) -> dict[str, tuple[str, str | None]]:
+        """``run_key -> (status, error)`` for the given runs that are recorded."""
+        rows = self.con.execute("SELECT run_key, status, error FROM runs WHERE list_contains(?, run_key)",
+                                [keys]).fetchall()
+        return {key: (status, error) for key, status, error in rows}
+
+    def kpis_of(self, keys: list[str]) -> dict[str, dict[str, float]]:
+        """``run_key -> flat KPIs`` for the given runs that finished."""
+        rows = self.con.execute("SELECT run_key, kpis FROM runs WHERE status = 'ok' AND list_contains(?, run_key)",
+                                [keys]).fetchall()
+        return {key: json.loads(kpis) for key, kpis in rows}
+
     def failures(self, keys: list[str]) -> list[tuple[str, int]]:
         """The distinct errors (first line) of the runs among ``keys`` that did not end ``ok``, most frequent first."""
         rows = self.con.execute(

@@ -47,7 +47,7 @@ class SpecBase(Frozen):
     def services_configs(self) -> list[tuple[Any, Any]]:
         """``(plug-in, its table's config)`` for every plug-in whose table is present, in plug-in order."""
         return [(plugin, self.section(plugin.table)) for plugin in plugins()
-                if plugin.table and self.section(plugin.table) is not None]
+                if plugin.table and plugin.present(self.section(plugin.table))]
 
     def needs_roads(self) -> bool:
         """Whether any service drives on roads."""

@@ -15,7 +15,7 @@ objectives = { "on_demand.wait_mean_s" = "min" }
 ```
 
 A parameter is a key path into the scenario; a list of tables (fleets, parts) is entered by the
-``id`` of its item. Every combination is validated before the first run starts.
+``id`` of its item (or its ``site``, for vertiports). Every combination is validated before the first run starts.
 """
 
 from __future__ import annotations
@@ -120,9 +120,9 @@ def apply(data: dict[str, Any], path: str, value: Scalar, file: str) -> None:
     current: Any = data
     for depth, part in enumerate(parts[:-1]):
         if isinstance(current, list):
-            items = [item for item in current if isinstance(item, dict) and item.get("id") == part]
+            items = [item for item in current if isinstance(item, dict) and _item_id(item) == part]
             if not items:
-                ids = ", ".join(str(item.get("id")) for item in current if isinstance(item, dict))
+                ids = ", ".join(str(_item_id(item)) for item in current if isinstance(item, dict))
                 raise ScenarioError(file, f"sweep.parameters.{path}", None,
                                     f"'{'.'.join(parts[:depth])}' has no item with id '{part}'; ids: {ids}")
             current = items[0]
@@ -133,6 +133,11 @@ def apply(data: dict[str, Any], path: str, value: Scalar, file: str) -> None:
     if not isinstance(current, dict):
         raise ScenarioError(file, f"sweep.parameters.{path}", None, "does not name a key of a table")
     current[parts[-1]] = value
+
+
+def _item_id(item: dict[str, Any]) -> Any:
+    """How a path names an item of a list of tables: its ``id``, or its ``site`` (vertiports have no id)."""
+    return item.get("id", item.get("site"))
 
 
 def run_key(params: dict[str, Scalar], seed: int) -> str:
