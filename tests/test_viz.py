@@ -573,8 +573,8 @@ def test_exhibition_for_a_hall_quits_on_esc_and_q_hides_the_cursor_and_the_help_
 
 def test_the_show_opens_in_the_busiest_hour_skips_quiet_hours_and_restarts_there() -> None:
     """Two shuttles 10-12, one more 14-16 (so 10:00 is the busiest hour): the exhibition opens at
-    10:00, jumps from 12:00 to 14:00 with a card, and after 16:00 starts a fresh day at 10:00 again;
-    --start 14 h starts every loop at 14:00."""
+    10:00 (on to the first minute something moves: 10:01), jumps from 12:00 to 14:00 with a card,
+    and after 16:00 starts a fresh day there again; --start 14 h starts every loop at 14:00 sharp."""
     fleet = LOOP.replace('count = 1', 'count = 2').replace('windows = ["00:00-23:00"]', 'windows = ["10:00-12:00"]')
     fleet += fleet.replace('id = "loop"', 'id = "late"').replace('count = 2', 'count = 1').replace(
         '"10:00-12:00"', '"14:00-16:00"')
@@ -588,13 +588,13 @@ def test_the_show_opens_in_the_busiest_hour_skips_quiet_hours_and_restarts_there
 
     viewer = Viewer(make, exhibit=True, fullscreen=False, size=(800, 500), speed=600.0)
     assert viewer.timeline.spans_s == ((36000.0, 43200.0), (50400.0, 57600.0))
-    assert viewer.model.now_s == 36000.0 and viewer.card is None
+    assert viewer.model.now_s == 36060.0 and viewer.card is None  # 10:00, on to the first minute that moves
     while viewer.model.now_s < 43200.0:
         viewer.advance(1.0)  # 600 simulated seconds a call
-    assert viewer.model.now_s == 50400.0 and viewer.card[:2] == ("12:00", "14:00")
+    assert viewer.model.now_s == 50400.0 and viewer.card[:2] == ("12:01", "14:00")  # 600 s steps from 10:01
     while viewer.loop == 0:
         viewer.advance(1.0)
-    assert made == [0, 1] and viewer.model.now_s == 36000.0 and viewer.card[:2] == ("16:00", "10:00")
+    assert made == [0, 1] and viewer.model.now_s == 36060.0 and viewer.card[:2] == ("16:00", "10:01")
     pygame.quit()
     later = Viewer(make, exhibit=True, fullscreen=False, size=(800, 500), speed=600.0, start_s=14 * 3600.0)
     assert later.model.now_s == 50400.0
