@@ -505,6 +505,7 @@ def test_labels_never_overlap_in_the_packaged_scenarios(size: tuple[int, int], h
     labelled or said to be left out (by the stated priority)."""
     from gwangju_twin import runner
     from gwangju_twin.viz.labels import overlap_px2
+    from gwangju_twin.viz.zones import SITE
 
     monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))  # drone_free_zone: the real Gwangju
     for name, path in sorted(scenario.packaged().items()):
@@ -523,9 +524,13 @@ def test_labels_never_overlap_in_the_packaged_scenarios(size: tuple[int, int], h
         assert overlap_px2(rects + basemap + titles) == 0, name
         assert sum(r.clip(m).width * r.clip(m).height for r in rects + basemap for m in labels.marks) == 0, name
         assert all(labels.view.contains(rect) for rect in rects), name
-        on_screen = [site for site, xy in viewer.scene.sites_m if labels.view.collidepoint(viewer.camera.point(*xy))]
+        on_screen = [(site, viewer.camera.point(*xy)) for site, xy in viewer.scene.sites_m
+                     if labels.view.collidepoint(viewer.camera.point(*xy))]
         said = set(labels.placed_text) | set(labels.left_out)
-        assert all(f"{site.name_ko} · {site.name_en}" in said for site in on_screen), name
+        assert all(f"{site.name_ko} · {site.name_en}" in said for site, _ in on_screen), name
+        for site, (x, y) in on_screen:  # labelled, or hidden with its label: no nameless diamond
+            named = f"{site.name_ko} · {site.name_en}" in labels.placed_text
+            assert named or _pixel(viewer, (x, y + 5)) != SITE, (name, site.id)
         assert len(rects) >= 3, name  # something is labelled
         model.close()
     pygame.quit()

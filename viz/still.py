@@ -58,8 +58,10 @@ def still_map(scene: Scene, size: tuple[int, int], camera: Camera, top_px: int) 
         screen.blit(scene._roads(size, camera), (0, 0))
     for _, layer, shapes in sorted(layers, key=lambda vls: vls[1].kind != "areas"):
         draw_layer(screen, layer, shapes)
-    for _, (x, y) in sites:
-        pygame.draw.polygon(screen, SITE, [(x, y - 7), (x + 6, y), (x, y + 7), (x - 6, y)])
+    named = set(labels.placed_text)
+    for site, (x, y) in sites:  # a site whose name found no place is hidden with it: no nameless diamonds
+        if f"{site.name_ko} · {site.name_en}" in named:
+            pygame.draw.polygon(screen, SITE, [(x, y - 7), (x + 6, y), (x, y + 7), (x - 6, y)])
     return screen, labels
 
 
