@@ -141,6 +141,8 @@ class Viewer:
             self.model.tracks.enabled = False
             self.scene.bind(self.model)
             self.following = None
+            if self.director is not None:
+                self.director.subject = None  # it holds an agent of the finished day's model
             self.series = Series(self.scene.views)
             self._last_sample_s = -1e9
             self._begin_loop()
