@@ -48,7 +48,7 @@ def helsinki_map(twin_env: dict[str, str]):
     from gwangju_twin.areas import load_area
 
     area = load_area("helsinki_test")
-    return mapcache.save(osm.import_graph(area, HELSINKI_PBF), area.id, f"import {HELSINKI_PBF.name}")
+    return mapcache.save(osm.import_graph(area, HELSINKI_PBF), area.id, f"import {HELSINKI_PBF.name}", area=area)
 
 
 @pytest.fixture(scope="session")

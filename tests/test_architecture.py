@@ -171,3 +171,23 @@ def test_no_engine_module_names_a_service() -> None:
     named = sorted({f"{path.relative_to(ROOT)}:{line} {found}" for path in sorted((ROOT / "twin").rglob("*.py"))
                     for line, text in _code_texts(path) for found in pattern.findall(text)})
     assert not named, f"engine modules that name a service: {named[:20]} ({len(named)} in all)"
+
+
+MODULE_LINES, CLASS_LINES, FUNCTION_LINES = 450, 300, 50
+
+
+def test_modules_classes_and_functions_stay_readable_in_one_sitting() -> None:
+    """No module of the engine, the services or the viewer over 450 lines, no class over 300, no function over 50."""
+    too_long = []
+    for folder in ("twin", "agents", "viz"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            source = path.read_text(encoding="utf-8")
+            where = path.relative_to(ROOT)
+            if len(source.splitlines()) > MODULE_LINES:
+                too_long.append(f"{where}: {len(source.splitlines())} lines")
+            for node in ast.walk(ast.parse(source)):
+                limit = (CLASS_LINES if isinstance(node, ast.ClassDef) else
+                         FUNCTION_LINES if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None)
+                if limit is not None and node.end_lineno - node.lineno + 1 > limit:
+                    too_long.append(f"{where}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert not too_long, too_long

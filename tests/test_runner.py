@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from gwangju_twin import runner, scenario
+from gwangju_twin import gpkg, runner, scenario
 from gwangju_twin.errors import TwinError
 
 BITGREEN = scenario.packaged()["bitgreen_shuttles"]
@@ -73,8 +73,8 @@ def test_a_crash_while_writing_leaves_the_old_results_whole(helsinki_map, tmp_pa
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", crash)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(gpkg, "write_points", crash)  # the trajectories' writer fails mid-folder
+    with pytest.raises(TwinError, match="results could not be written \\(disk full\\); nothing was replaced"):
         runner.run(BITGREEN, out, seed=2, area="helsinki_test")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["results"]  # no staging folder left behind
@@ -82,7 +82,7 @@ def test_a_crash_while_writing_leaves_the_old_results_whole(helsinki_map, tmp_pa
 
 def test_refuses_to_overwrite_a_folder_that_is_not_results(helsinki_map, tmp_path: Path) -> None:
     (tmp_path / "thesis.tex").write_text("precious", encoding="utf-8")
-    with pytest.raises(TwinError, match="exists and is not a twin results folder"):
+    with pytest.raises(TwinError, match="exists and was not written by the twin"):
         runner.run(BITGREEN, tmp_path, area="helsinki_test")
     assert (tmp_path / "thesis.tex").read_text(encoding="utf-8") == "precious"
 

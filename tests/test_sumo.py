@@ -148,3 +148,22 @@ def test_the_service_mix_in_sumo_sweeps_collects_and_dispatches_taxis(helsinki_w
     twin_rides, sumo_rides = sumo_bridge.twin_rides(model, junctions), sumo_bridge.sumo_rides(tripinfo)
     assert sumo_rides.requests == twin_rides.requests > 10  # every request SUMO's network can take was asked
     assert 0 < sumo_rides.served <= sumo_rides.requests
+
+
+def test_routes_are_xml_with_names_escaped_and_departures_in_order(helsinki_world, tmp_path: Path) -> None:
+    """Names with XML's special characters come back as written; trips, taxis and persons sorted by departure."""
+    ids, routes = helsinki_world.network.osm_ids, tmp_path / "r.rou.xml"
+    drives = [(60.0, 'loop "A" & <B>-1', 0, 5, 90.0), (30.0, "loop-2", 3, 4, None), (45.0, "loop-2", 2, 2, 45.0)]
+    fleet = sumo_bridge.TaxiFleet("on'demand", ("taxi&1",), 7, 2.0, 4, ((10.0, 1, 6), (20.0, 3, 3)))
+    written = sumo_bridge.write_trips(drives, helsinki_world.network, routes, {'loop "A" & <B>-1': 1.0, "loop-2": 2.0},
+                                      taxis=[fleet])
+    root = ET.parse(routes).getroot()
+    assert written == 2 and [e.tag for e in root] == ["vType", "vType", "vType", "trip", "person", "trip", "trip"]
+    assert [e.get("id") for e in root if e.tag != "vType"] == ["taxi&1", "on'demand.request1", "loop-2.0",
+                                                               'loop "A" & <B>-1.1']
+    taxi_type = root.find("vType[@id=\"taxi_on'demand\"]")
+    assert taxi_type.get("personCapacity") == "4" and taxi_type.find("param").get("key") == "has.taxi.device"
+    person = root.find("person")
+    assert person.find("personTrip").attrib == {"fromJunction": str(ids[1]), "toJunction": str(ids[6]),
+                                                "modes": "taxi"}
+    assert [float(e.get("depart")) for e in root if e.tag != "vType"] == [0.0, 10.0, 30.0, 60.0]

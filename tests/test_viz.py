@@ -77,6 +77,7 @@ def test_vehicles_drawn_at_once_are_the_markers_drawn_one_by_one() -> None:
     model = _model()
     viewer = Viewer(lambda loop: model, size=(400, 300), speed=1.0)
     scene, view, sprites = viewer.scene, viewer.scene.views[0], viewer.scene._state_sprites[0]
+    scene.trails = False  # the markers alone
     states = set()
     for t_s in (0.0, 250.0, 700.0, 5000.0, 84000.0, 86300.0):
         model.run_until(t_s)
@@ -200,7 +201,8 @@ def test_corridors_and_drones_are_drawn_with_no_road_map() -> None:
     cruise = flying.view.movers["parcel_multicopter:cruise"]
     assert _pixel(viewer, (x, y - lift)) == cruise.core
     assert _pixel(viewer, (x + 6, y - lift)) == cruise.colour
-    assert _pixel(viewer, (x - 4, y)) == SHADOW
+    assert _pixel(viewer, (x, y - lift // 2)) == SHADOW  # the height stalk
+    assert _pixel(viewer, (x - 4, y)) == SHADOW  # its shadow, over any drone on the ground there
     pygame.quit()
 
 
@@ -260,10 +262,11 @@ def test_testbed_day_charts_each_kind_of_service_and_captions_match_the_scenario
     for title in charts:
         assert any(text.startswith(title.split(" · ")[0]) for text in drawn), title  # each chart on screen
     english = [en for _, en, _ in captions(viewer.scene.views)]
-    nouns = {"cleaning": "driverless sweepers", "waste": "driverless collectors", "on_demand": "on-demand shuttles",
-             "loop": "loop shuttles"}
+    nouns = {"cleaning": "driverless sweeper", "waste": "driverless collector", "on_demand": "on-demand shuttle",
+             "loop": "loop shuttle"}
     for fleet in fleets:
-        assert any(f"{fleet['count']} {nouns[fleet['service']]}" in en for en in english), fleet["id"]
+        noun = nouns[fleet["service"]] + ("" if fleet["count"] == 1 else "s")
+        assert any(f"{fleet['count']} {noun} " in en or f"{fleet['count']} {noun}:" in en for en in english), fleet["id"]
     kinds_of = {t["id"]: t["store"] for t in spec["drones"]["types"]}
     based = [(kinds_of[t], n) for port in spec["drones"]["vertiports"] for t, n in port.get("drones", {}).items()]
     parcel, hydrogen = (sum(n for store, n in based if store == s) for s in ("battery", "hydrogen"))
@@ -305,7 +308,11 @@ def test_twin_record_writes_a_video_with_the_frames_size_and_length_asked(tmp_pa
                            "--size", "640x360", "--fps", "10", "--length", "2 s", "--speed", "1800", "--start", "10 h"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "wrote" in done.stdout and "20 frames, 2 s at 10 fps, 640x360, 1 simulated hours" in done.stdout
+    assert "wrote" in done.stdout and "20 frames, 2 s at 10 fps, 640x360, " in done.stdout
+    hours = float(done.stdout.split("640x360, ")[1].split(" simulated hours")[0])
+    assert 0 < hours <= 1.0  # 2 s at 1800x, less while the director is close up
+    cues = target.with_suffix(".srt").read_text(encoding="utf-8").split("\n\n")
+    assert len(cues) == 2 and cues[0].split("\n")[2].startswith("10:00  ")  # --start: the clock opens at 10:00
     assert imageio_ffmpeg.count_frames_and_secs(str(target)) == (20, 2.0)
     reader = imageio_ffmpeg.read_frames(str(target))
     meta = next(reader)
@@ -443,3 +450,171 @@ def test_a_toy_service_from_outside_the_package_is_drawn_and_charted(helsinki_ma
         monkeypatch.undo()
         forget()
         pygame.quit()
+
+
+def _map_changes(video: Path, fps: int, map_w: int, map_h: int) -> tuple[list[int], int]:
+    """Pixels of the map (left of the panel, above the tiles) that change over each second of video,
+    and over the first second."""
+    import imageio_ffmpeg
+
+    count = imageio_ffmpeg.count_frames_and_secs(str(video))[0]
+    reader = imageio_ffmpeg.read_frames(str(video))
+    try:  # read the frames there are, no further: the reader then closes its pipes itself
+        w, h = next(reader)["size"]
+        frames = [np.frombuffer(next(reader), np.uint8).reshape(h, w, 3)[:map_h, :map_w].astype(int)
+                  for _ in range(count)]
+    finally:
+        reader.close()
+
+    def changed(a: np.ndarray, b: np.ndarray) -> int:
+        return int((np.abs(a - b).sum(axis=2) > 30).sum())
+
+    steps = [changed(frames[k * fps], frames[(k + 1) * fps]) for k in range(len(frames) // fps - 1)]
+    return steps, changed(frames[0], frames[fps - 1])
+
+
+@pytest.mark.parametrize("name", ["drone_free_zone", "testbed_day"])
+def test_twin_record_with_its_defaults_is_alive_from_the_busy_hour(name: str, helsinki_map, tmp_path: Path) -> None:
+    """Default speed and length (30 s), a small frame: the map changes in 90 % of the one-second steps
+    and in the first second; the clip opens in an hour with at least a quarter of the busiest hour's
+    movements (the services' own busy hours); the .srt beside it has the clock and both languages."""
+    import re
+    import tomllib
+
+    from gwangju_twin import runner
+    from gwangju_twin.viz.panel import PANEL_W, TILE_H
+    from gwangju_twin.viz.timeline import Timeline
+
+    target = tmp_path / f"{name}.mp4"
+    area = ["--area", "helsinki_test"] if name == "testbed_day" else []
+    done = subprocess.run([sys.executable, "-m", "gwangju_twin.cli", "record", name, str(target), *area,
+                           "--size", "800x450", "--fps", "5"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and "ALSA" not in done.stdout and "pygame" not in done.stdout  # no library noise
+    assert "150 frames, 30 s at 5 fps" in done.stdout
+    steps, first = _map_changes(target, 5, 800 - PANEL_W, 450 - 90 - TILE_H)
+    assert len(steps) == 29 and sum(s > 20 for s in steps) >= 0.9 * len(steps), steps
+    assert first > 20
+    cues = (tmp_path / f"{name}.srt").read_text(encoding="utf-8").split("\n\n")
+    assert len(cues) == 30
+    opening = re.match(r"1\n00:00:00,000 --> 00:00:01,000\n(\d\d):(\d\d)  (.+)\n(.+)", cues[0])
+    assert opening and re.search("[가-힣]", opening[3]) and re.search("[a-z]{4}", opening[4]), cues[0]
+    model = runner.build_model(scenario.packaged()[name], area="helsinki_test" if area else None)
+    from gwangju_twin.plugins import plugin_of
+
+    busy = Timeline.of([plugin_of(s).view(s) for s in model.services]).busy_per_hour
+    assert busy[int(opening[1])] >= max(busy) / 4
+    spec = tomllib.loads(Path(scenario.packaged()[name]).read_text(encoding="utf-8"))
+    assert spec["scenario"]["name"] == name
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_labels_never_overlap_in_the_packaged_scenarios(size: tuple[int, int], helsinki_map, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    """Every label on screen (sites, vertiports, corridors, zones, the basemap's names, the places'
+    titles) overlaps no other label and no marker: 0 px2; each lies in the map's view; every site is
+    labelled or said to be left out (by the stated priority)."""
+    from gwangju_twin import runner
+    from gwangju_twin.viz.labels import overlap_px2
+    from gwangju_twin.viz.zones import SITE
+
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))  # drone_free_zone: the real Gwangju
+    for name, path in sorted(scenario.packaged().items()):
+        if name == "drone_free_zone":
+            model = runner.build_model(path)
+        else:
+            monkeypatch.delenv("TWIN_CACHE_DIR")
+            model = runner.build_model(path, area="helsinki_test")
+            monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))
+        viewer = Viewer(lambda loop, m=model: m, size=size, overlay=True, fullscreen=False)
+        viewer.render()
+        labels = viewer.labels
+        rects = [rect for _, rect in labels.placed]
+        basemap = viewer.scene.basemap._placed if viewer.scene.basemap is not None else []
+        titles = [rect for _, _, rect in viewer.scene._title_rects]
+        assert overlap_px2(rects + basemap + titles) == 0, name
+        assert sum(r.clip(m).width * r.clip(m).height for r in rects + basemap for m in labels.marks) == 0, name
+        assert all(labels.view.contains(rect) for rect in rects), name
+        on_screen = [(site, viewer.camera.point(*xy)) for site, xy in viewer.scene.sites_m
+                     if labels.view.collidepoint(viewer.camera.point(*xy))]
+        said = set(labels.placed_text) | set(labels.left_out)
+        assert all(f"{site.name_ko} · {site.name_en}" in said for site, _ in on_screen), name
+        for site, (x, y) in on_screen:  # labelled, or hidden with its label: no nameless diamond
+            named = f"{site.name_ko} · {site.name_en}" in labels.placed_text
+            assert named or _pixel(viewer, (x, y + 5)) != SITE, (name, site.id)
+        assert len(rects) >= 3, name  # something is labelled
+        model.close()
+    pygame.quit()
+
+
+def _texts_drawn(viewer: Viewer) -> list[str]:
+    """The texts the viewer's panel and boxes draw from now on, in order."""
+    drawn: list[str] = []
+    original = viewer._text
+
+    def spy(text: str, pos: tuple[int, int], font: str = "normal", colour=(235, 235, 240)) -> int:
+        drawn.append(text)
+        return original(text, pos, font, colour)
+
+    viewer._text = spy
+    return drawn
+
+
+def test_exhibition_for_a_hall_quits_on_esc_and_q_hides_the_cursor_and_the_help_hint() -> None:
+    """Exhibition mode: no cursor, no 'H: help' (no key but Esc and q works), an opaque panel, Esc
+    and q quit; a stray key does nothing. The engineers' viewer shows the hint."""
+    from gwangju_twin.viz.panel import PANEL_W
+
+    for key in (pygame.K_ESCAPE, pygame.K_q):
+        model = _model()
+        viewer = Viewer(lambda loop, m=model: m, exhibit=True, fullscreen=False, size=(1000, 600))
+        assert not pygame.mouse.get_visible()
+        drawn = _texts_drawn(viewer)
+        viewer.render()
+        assert "H: help" not in drawn
+        panel = pygame.surfarray.array3d(viewer.screen)[1000 - PANEL_W + 2:1000 - PANEL_W + 6, 300:310]
+        assert np.all(panel == (10, 12, 18))  # opaque: the map's roads and zones never show through
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_h, mod=0, unicode="h", scancode=0))
+        assert viewer._events() and not viewer.help  # ignored
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+        assert viewer._events() is False
+        pygame.quit()
+    model = _model()
+    viewer = Viewer(lambda loop: model, size=(1000, 600))
+    drawn = _texts_drawn(viewer)
+    viewer.render()
+    assert "H: help" in drawn and pygame.mouse.get_visible()
+    pygame.quit()
+
+
+def test_the_show_opens_in_the_busiest_hour_skips_quiet_hours_and_restarts_there() -> None:
+    """Two shuttles 10-12, one more 14-16 (so 10:00 is the busiest hour): the exhibition opens at
+    10:00 (on to the first minute something moves: 10:01), jumps from 12:00 to 14:00 with a card,
+    and after 16:00 starts a fresh day there again; --start 14 h starts every loop at 14:00 sharp."""
+    fleet = LOOP.replace('count = 1', 'count = 2').replace('windows = ["00:00-23:00"]', 'windows = ["10:00-12:00"]')
+    fleet += fleet.replace('id = "loop"', 'id = "late"').replace('count = 2', 'count = 1').replace(
+        '"10:00-12:00"', '"14:00-16:00"')
+    world = synthetic.world(synthetic.line_graph(10, 100.0), {"depot": 1, "a": 1, "b": 11})
+    spec = scenario.loads(synthetic.scenario_text(fleet, extra='[shuttles.supervision]\ndisengagement_rate = "0 / h"'))
+    made: list[int] = []
+
+    def make(loop: int) -> TwinModel:
+        made.append(loop)
+        return TwinModel(spec, world)
+
+    viewer = Viewer(make, exhibit=True, fullscreen=False, size=(800, 500), speed=600.0)
+    assert viewer.timeline.spans_s == ((36000.0, 43200.0), (50400.0, 57600.0))
+    assert viewer.model.now_s == 36060.0 and viewer.card is None  # 10:00, on to the first minute that moves
+    while viewer.model.now_s < 43200.0:
+        viewer.advance(1.0)  # 600 simulated seconds a call
+    assert viewer.model.now_s == 50400.0 and viewer.card[:2] == ("12:01", "14:00")  # 600 s steps from 10:01
+    while viewer.loop == 0:
+        viewer.advance(1.0)
+    assert made == [0, 1] and viewer.model.now_s == 36060.0 and viewer.card[:2] == ("16:00", "10:01")
+    pygame.quit()
+    later = Viewer(make, exhibit=True, fullscreen=False, size=(800, 500), speed=600.0, start_s=14 * 3600.0)
+    assert later.model.now_s == 50400.0
+    while later.loop == 0:
+        later.advance(1.0)
+    assert later.model.now_s == 50400.0  # every loop starts at --start
+    pygame.quit()

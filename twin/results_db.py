@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -41,29 +42,64 @@ CREATE TABLE IF NOT EXISTS runs (
 
 
 class ResultsDB:
-    """One sweep database file."""
+    """One sweep database file.
+
+    Only the commands that own a database (sweep, design) open it for writing; query, report and
+    export open it read-only, with the ``results`` view made as a temporary view of their own.
+    """
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         if read_only and not self.path.is_file():
             raise TwinError(f"{self.path}: no such results database")
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise TwinError(f"{self.path}: is a folder, not a results database")
         try:
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
-            raise TwinError(f"{self.path}: not a readable results database ({exc.__class__.__name__})") from None
-        if not read_only:
-            self.con.execute(SCHEMA)
-            self.con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS map VARCHAR")  # files from before it
+            raise TwinError(f"{self.path}: {_open_failure(exc)}") from None
+        except OSError as exc:
+            raise TwinError(f"{self.path}: cannot create its folder ({exc.strerror or exc})") from None
+        try:
+            if not read_only:
+                self.con.execute(SCHEMA)
+                self.con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS map VARCHAR")  # files from before it
+            self.con.execute("SELECT run_key, status, params, kpis FROM runs LIMIT 0")
+        except duckdb.Error as exc:
+            self.con.close()
+            raise TwinError(f"{self.path}: not a results database written by 'twin sweep' "
+                            f"({str(exc).splitlines()[0]})") from None
 
     def close(self) -> None:
         self.con.close()
 
     def finished(self) -> set[str]:
-        """Keys of runs that need not run again (done, or failing by themselves)."""
-        rows = self.con.execute("SELECT run_key FROM runs WHERE status IN ('ok', 'error')").fetchall()
+        """Keys of runs that need not run again: those that ended ``ok`` (failed runs are tried again)."""
+        rows = self.con.execute("SELECT run_key FROM runs WHERE status = 'ok'").fetchall()
         return {key for (key,) in rows}
+
+    def status_of(self, keys: list[str]) -> dict[str, tuple[str, str | None]]:
+        """``run_key -> (status, error)`` for the given runs that are recorded."""
+        rows = self.con.execute("SELECT run_key, status, error FROM runs WHERE list_contains(?, run_key)",
+                                [keys]).fetchall()
+        return {key: (status, error) for key, status, error in rows}
+
+    def kpis_of(self, keys: list[str]) -> dict[str, dict[str, float]]:
+        """``run_key -> flat KPIs`` for the given runs that finished."""
+        rows = self.con.execute("SELECT run_key, kpis FROM runs WHERE status = 'ok' AND list_contains(?, run_key)",
+                                [keys]).fetchall()
+        return {key: json.loads(kpis) for key, kpis in rows}
+
+    def failures(self, keys: list[str]) -> list[tuple[str, int]]:
+        """The distinct errors (first line) of the runs among ``keys`` that did not end ``ok``, most frequent first."""
+        rows = self.con.execute(
+            "SELECT split_part(coalesce(error, status), chr(10), 1) AS first, count(*) AS n FROM runs "
+            "WHERE status <> 'ok' AND list_contains(?, run_key) GROUP BY first ORDER BY n DESC, first",
+            [keys]).fetchall()
+        return [(first, int(n)) for first, n in rows]
 
     def record(self, sweep: str, result: dict[str, Any], attempts: int) -> None:
         """Write one run's row in its own transaction (replacing an earlier 'lost' row)."""
@@ -87,8 +123,9 @@ class ResultsDB:
         columns += [f"TRY_CAST(json_extract(kpis, '$.\"{k}\"') AS DOUBLE) AS \"{k}\"" for k in kpis]
         select = ", ".join(["run_key", "sweep", "seed", "status", "error", "attempts", "duration_s",
                             "map", "map_fingerprint", "finished_utc", *columns])
+        kind = "TEMP VIEW" if self.read_only else "VIEW"
         with _signals_held():
-            self.con.execute(f"CREATE OR REPLACE VIEW results AS SELECT {select} FROM runs")
+            self.con.execute(f"CREATE OR REPLACE {kind} results AS SELECT {select} FROM runs")
 
     def _keys(self, column: str) -> list[str]:
         rows = self.con.execute(f"SELECT DISTINCT unnest(json_keys({column})) FROM runs").fetchall()
@@ -102,7 +139,23 @@ class ResultsDB:
         return [d[0] for d in cursor.description or []], cursor.fetchall()
 
     def export_parquet(self, target: Path) -> None:
-        self.con.execute(f"COPY (SELECT * FROM results) TO '{target}' (FORMAT PARQUET)")
+        """Write the ``results`` view to ``target`` as Parquet, atomically."""
+        from gwangju_twin.fileio import atomic_path
+
+        with atomic_path(target) as tmp:
+            quoted = str(tmp).replace("'", "''")
+            self.con.execute(f"COPY (SELECT * FROM results) TO '{quoted}' (FORMAT PARQUET)")
+
+
+def _open_failure(exc: Exception) -> str:
+    """Why a database did not open, in words: locked by another process, or not a database."""
+    text = str(exc)
+    if "lock" in text.lower():
+        holder = re.search(r"\(PID (\d+)\)", text)
+        by = f" by process {holder.group(1)}" if holder else ""
+        return (f"is locked{by} (a sweep writing it?); wait for it to finish, or query a copy of the file")
+    first = text.splitlines()[0] if text else exc.__class__.__name__
+    return f"not a readable results database ({first})"
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gwangju_twin import preflight
 from gwangju_twin import scenario as scenario_io
 from gwangju_twin.model import TwinModel
 from gwangju_twin.results import write_results
@@ -77,11 +78,21 @@ def summarize(model: TwinModel) -> dict[str, Any]:
 
 def run(
     scenario_path: Path | scenario_io.Scenario, out_dir: Path, *, seed: int | None = None, until_s: float | None = None,
-    area: str | None = None, progress: Callable[[float, float], None] | None = None,
+    area: str | None = None, progress: Callable[[float, float], None] | None = None, force: bool = False,
 ) -> RunResult:
-    """Run a scenario headless and write its results folder."""
+    """Run a scenario headless and write its results folder.
+
+    The folder is checked first (the twin's own or new, writable, with room): a run that could not
+    be written is refused before it starts. ``force`` writes into a folder the twin did not write,
+    keeping its other files.
+    """
     started = time.perf_counter()
+    preflight.seed(seed)
+    preflight.duration(until_s)
+    preflight.memory(until_s)
+    preflight.results_folder(Path(out_dir), force=force, duration_s=until_s)
     model = build_model(scenario_path, seed=seed, until_s=until_s, area=area)
+    preflight.duration(model.duration_s, "the scenario's duration")
     summary = simulate(model, progress)
     meta = model.scenario.spec.scenario
     write_results(
@@ -90,9 +101,11 @@ def run(
         manifest=manifest(model, wall_s=time.perf_counter() - started),
         events=model.log.rows,
         event_columns=model.log.COLUMNS,
-        tracks=model.tracks.frame(until_s=model.now_s) if model.tracks.rows else None,
+        tracks=model.tracks.until(model.now_s) if model.tracks.rows else None,
+        track_columns=model.tracks.COLUMNS,
         crs=model.world.area.crs,
         start=dt.datetime.combine(meta.start_date, dt.time()),
+        force=force,
     )
     return RunResult(summary, model)
 

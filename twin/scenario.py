@@ -28,8 +28,9 @@ class Meta(Frozen):
     description: str = ""
     area: str = Field(min_length=1)
     duration_s: quantity("duration", above="0 s", at_most="400 d") = Field(default="24 h", alias="duration")
-    seed: int = Field(default=0, ge=0, lt=2**63)
-    start_date: dt.date = dt.date(2026, 4, 1)
+    seed: int = Field(default=0, ge=0, lt=2**32)  # [0, 2**32), as on the command line
+    # a run's day must be a day whose timestamps every writer handles, with room for 400 days after it
+    start_date: dt.date = Field(default=dt.date(2026, 4, 1), ge=dt.date(1970, 1, 1), le=dt.date(2200, 12, 31))
     step_s: quantity("duration", above="0 s", at_most="1 d") = Field(default="60 s", alias="step")
     record_trajectories: bool = True
 
@@ -46,7 +47,7 @@ class SpecBase(Frozen):
     def services_configs(self) -> list[tuple[Any, Any]]:
         """``(plug-in, its table's config)`` for every plug-in whose table is present, in plug-in order."""
         return [(plugin, self.section(plugin.table)) for plugin in plugins()
-                if plugin.table and self.section(plugin.table) is not None]
+                if plugin.table and plugin.present(self.section(plugin.table))]
 
     def needs_roads(self) -> bool:
         """Whether any service drives on roads."""

@@ -16,11 +16,10 @@ from __future__ import annotations
 import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from gwangju_twin.areas import Area
 from gwangju_twin.errors import TwinError
@@ -31,15 +30,11 @@ from gwangju_twin.plugins import plugin_of
 # SUMO's OSM type map opens service roads to delivery vehicles but not to cars: the shuttles are
 # service vehicles, so they are of SUMO's "delivery" class.
 SUMO_VEHICLE_CLASS = "delivery"
-# Vehicle type: no driver imperfection (sigma 0), no speed spread; SUMO's default acceleration
-# and deceleration for a small vehicle. Length and gap of a compact electric service vehicle (ASSUMPTION).
-SUMO_VEHICLE_TYPE = (
-    '<vType id="{id}" vClass="{vclass}" maxSpeed="{speed:.6f}" accel="2.6" decel="4.5" sigma="0" '
-    'speedFactor="1" speedDev="0" length="3.5" minGap="1.5"/>'
-)
-# An on-demand fleet's type: the same vehicle with its seats and SUMO's taxi device.
-SUMO_TAXI_TYPE = SUMO_VEHICLE_TYPE.replace("/>", ' personCapacity="{capacity}"><param key="has.taxi.device" '
-                                                 'value="true"/></vType>')
+# Vehicle type (after id, class and maxSpeed): no driver imperfection (sigma 0), no speed spread; SUMO's
+# default acceleration and deceleration for a small vehicle. Length and gap of a compact electric service
+# vehicle (ASSUMPTION). An on-demand fleet's type adds its seats and SUMO's taxi device.
+SUMO_VEHICLE_TYPE = {"accel": "2.6", "decel": "4.5", "sigma": "0", "speedFactor": "1", "speedDev": "0",
+                     "length": "3.5", "minGap": "1.5"}
 # SUMO's dispatcher for the taxi device that shares rides, as the twin's insertion dispatch does.
 SUMO_TAXI_DISPATCH = "greedyShared"
 NETCONVERT_OPTIONS = (
@@ -130,35 +125,60 @@ def write_trips(
                    if a != b and vehicle not in taxi_vehicles and (not skip_missing or known(a, b)))
     caps = max_speed_mps if isinstance(max_speed_mps, dict) else {vehicle: max_speed_mps for _, vehicle, _, _ in trips}
     types = {speed: f"cap_{speed * 3.6:.2f}_kmh" for speed in sorted(set(caps.values()))}
-    lines = ["<routes>"]
-    lines += ["    " + SUMO_VEHICLE_TYPE.format(id=name, vclass=SUMO_VEHICLE_CLASS, speed=speed)
-              for speed, name in types.items()]
-    entries: list[tuple[float, int, str]] = []  # (depart, order, XML): SUMO reads departures in order
+    vehicle_types = [_vehicle_type(name, speed) for speed, name in types.items()]
+    entries: list[tuple[float, int, ET.Element]] = []  # (depart, order, element): SUMO reads departures in order
     for i, (t_s, vehicle, a, b) in enumerate(trips):
         start, end = str(network.osm_ids[a]), str(network.osm_ids[b])
         if not known(a, b):
             missing = start if not known(a) else end
             raise TwinError(f"OSM node {missing} (a trip end of {vehicle}) is not a junction of SUMO's network")
-        entries.append((t_s, len(entries),
-                        f'    <trip id={quoteattr(f"{vehicle}.{i}")} type="{types[caps[vehicle]]}" depart="{t_s:.2f}" '
-                        f'fromJunction="{start}" toJunction="{end}" departSpeed="max" arrivalPos="max"/>'))
+        entries.append((t_s, len(entries), ET.Element("trip", {
+            "id": f"{vehicle}.{i}", "type": types[caps[vehicle]], "depart": f"{t_s:.2f}", "fromJunction": start,
+            "toJunction": end, "departSpeed": "max", "arrivalPos": "max"})))
     for fleet in taxis:
-        lines.append("    " + SUMO_TAXI_TYPE.format(id=f"taxi_{fleet.id}", vclass=SUMO_VEHICLE_CLASS,
-                                                  speed=fleet.max_speed_mps, capacity=fleet.capacity))
-        depot = str(network.osm_ids[fleet.depot])
-        for name in fleet.vehicles:
-            entries.append((0.0, len(entries), f'    <trip id={quoteattr(name)} type="taxi_{fleet.id}" depart="0.00" '
-                                               f'fromJunction="{depot}" toJunction="{depot}" line="taxi"/>'))
-        for i, (t_s, origin, destination) in enumerate(fleet.requests):
-            if origin == destination or not known(origin, destination):
-                continue
-            entries.append((t_s, len(entries), f'    <person id={quoteattr(f"{fleet.id}.request{i + 1}")} '
-                                               f'depart="{t_s:.2f}"><personTrip fromJunction="{network.osm_ids[origin]}" '
-                                               f'toJunction="{network.osm_ids[destination]}" modes="taxi"/></person>'))
-    lines += [xml for _, _, xml in sorted(entries)]
-    lines.append("</routes>\n")
-    routes_xml.write_text("\n".join(lines), encoding="utf-8")
+        vehicle_types.append(_vehicle_type(f"taxi_{fleet.id}", fleet.max_speed_mps, taxi_seats=fleet.capacity))
+        entries += [(t_s, len(entries) + k, element) for k, (t_s, element) in enumerate(_taxi_entries(fleet, network, known))]
+    _write_xml(routes_xml, "routes", [*vehicle_types, *(element for _, _, element in sorted(entries))])
     return len(trips)
+
+
+def _vehicle_type(type_id: str, max_speed_mps: float, *, taxi_seats: int | None = None) -> ET.Element:
+    """A ``vType``: the twin's vehicle at ``max_speed_mps``; with ``taxi_seats``, a taxi of that many seats."""
+    vehicle_type = ET.Element("vType", {"id": type_id, "vClass": SUMO_VEHICLE_CLASS, "maxSpeed": f"{max_speed_mps:.6f}",
+                                        **SUMO_VEHICLE_TYPE})
+    if taxi_seats is not None:
+        vehicle_type.set("personCapacity", str(taxi_seats))
+        ET.SubElement(vehicle_type, "param", {"key": "has.taxi.device", "value": "true"})
+    return vehicle_type
+
+
+def _taxi_entries(fleet: TaxiFleet, network: RoadNetwork, known: Callable[..., bool]) -> list[tuple[float, ET.Element]]:
+    """A fleet's taxis waiting at the depot from the start, and each request SUMO's network can serve as a
+    person asking for a taxi ride, with their departures."""
+    depot = str(network.osm_ids[fleet.depot])
+    entries = [(0.0, ET.Element("trip", {"id": name, "type": f"taxi_{fleet.id}", "depart": "0.00",
+                                         "fromJunction": depot, "toJunction": depot, "line": "taxi"}))
+               for name in fleet.vehicles]
+    for i, (t_s, origin, destination) in enumerate(fleet.requests):
+        if origin == destination or not known(origin, destination):
+            continue
+        person = ET.Element("person", {"id": f"{fleet.id}.request{i + 1}", "depart": f"{t_s:.2f}"})
+        ET.SubElement(person, "personTrip", {"fromJunction": str(network.osm_ids[origin]),
+                                             "toJunction": str(network.osm_ids[destination]), "modes": "taxi"})
+        entries.append((t_s, person))
+    return entries
+
+
+def _write_xml(path: Path, root_tag: str, children: Iterable[ET.Element]) -> None:
+    """Write ``<root_tag>`` with ``children``, one to a line, as SUMO reads it."""
+    root = ET.Element(root_tag)
+    root.extend(children)
+    if len(root):
+        root.text = "\n    "
+        for child in root:
+            child.tail = "\n    "
+        root[-1].tail = "\n"
+    path.write_text(ET.tostring(root, encoding="unicode") + "\n", encoding="utf-8")
 
 
 def sumo_options(net_xml: Path, routes_xml: Path, tripinfo_xml: Path, end_s: float, *,
@@ -312,9 +332,7 @@ def export_run(model: Any, extract: Path, out_dir: Path) -> tuple[Path, Routes]:
     options = sumo_options(Path(net_xml.name), Path(routes_xml.name), Path("tripinfo.xml"), model.duration_s,
                            taxis=routes.taxis)
     config = out_dir / "run.sumocfg"
-    config.write_text("<configuration>\n" + "".join(f"    <{key} value={quoteattr(value)}/>\n"
-                                                    for key, value in options.items())
-                      + "</configuration>\n", encoding="utf-8")
+    _write_xml(config, "configuration", (ET.Element(key, {"value": value}) for key, value in options.items()))
     return config, routes
 
 

@@ -24,6 +24,7 @@ from gwangju_twin.results_db import ResultsDB
 from gwangju_twin.sweep_config import Sweep, Task, task_scenario
 
 WORLD_CACHE: dict[str, Any] = {}  # worlds loaded in this process, kept for its next runs
+SCHEDULER_TIMEOUT_S = 10
 PARENT_POLL_S = 1.0  # how often a local worker checks that the sweep that started it is still alive
 
 
@@ -132,7 +133,13 @@ class DaskBackend:
                                         host="127.0.0.1", dashboard_address=None, processes=True)
             self.client = Client(self.cluster)
         else:
-            self.client = Client(scheduler, timeout="20s")
+            try:
+                self.client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                from gwangju_twin.errors import TwinError
+
+                raise TwinError(f"--scheduler {scheduler}: no Dask scheduler answered within {SCHEDULER_TIMEOUT_S} s "
+                                f"({exc.__class__.__name__}); start one with 'dask scheduler' or use --dask-local N") from None
         self.workers = max(len(self.client.scheduler_info()["workers"]), 1)
 
     def submit(self, task: Task) -> Any:

@@ -15,7 +15,7 @@ objectives = { "on_demand.wait_mean_s" = "min" }
 ```
 
 A parameter is a key path into the scenario; a list of tables (fleets, parts) is entered by the
-``id`` of its item. Every combination is validated before the first run starts.
+``id`` of its item (or its ``site``, for vertiports). Every combination is validated before the first run starts.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from gwangju_twin import scenario as scenario_io
 from gwangju_twin.config import Frozen, quantity, read_toml, validate
 from gwangju_twin.errors import ScenarioError
-from pydantic import Field
+from pydantic import Field, model_validator
 
 Scalar = bool | int | float | str
 
@@ -45,9 +45,19 @@ class Range(Frozen):
     steps: int = Field(ge=1, le=10_000)
 
 
+SEED_LIMIT = 2**32  # seeds are in [0, 2**32), as on the command line (twin.preflight)
+Seed = Annotated[int, Field(ge=0, lt=SEED_LIMIT)]
+
+
 class SeedRange(Frozen):
-    start: int = Field(alias="from", ge=0)
+    start: Seed = Field(alias="from")
     count: int = Field(ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _within_limit(self) -> SeedRange:
+        if self.start + self.count > SEED_LIMIT:
+            raise ValueError(f"the last seed, from + count - 1, must be less than {SEED_LIMIT}")
+        return self
 
 
 class SweepSpec(Frozen):
@@ -57,7 +67,7 @@ class SweepSpec(Frozen):
     scenario: str
     area: str | None = None
     until_s: quantity("duration", above="0 s", at_most="400 d") | None = Field(default=None, alias="until")
-    seeds: list[int] | SeedRange = [0]
+    seeds: Annotated[list[Seed], Field(min_length=1)] | SeedRange = [0]
     keep: list[str] = []
     objectives: dict[str, Literal["min", "max"]] = {}
     retries: int = Field(default=2, ge=0, le=20)
@@ -110,9 +120,9 @@ def apply(data: dict[str, Any], path: str, value: Scalar, file: str) -> None:
     current: Any = data
     for depth, part in enumerate(parts[:-1]):
         if isinstance(current, list):
-            items = [item for item in current if isinstance(item, dict) and item.get("id") == part]
+            items = [item for item in current if isinstance(item, dict) and _item_id(item) == part]
             if not items:
-                ids = ", ".join(str(item.get("id")) for item in current if isinstance(item, dict))
+                ids = ", ".join(str(_item_id(item)) for item in current if isinstance(item, dict))
                 raise ScenarioError(file, f"sweep.parameters.{path}", None,
                                     f"'{'.'.join(parts[:depth])}' has no item with id '{part}'; ids: {ids}")
             current = items[0]
@@ -123,6 +133,11 @@ def apply(data: dict[str, Any], path: str, value: Scalar, file: str) -> None:
     if not isinstance(current, dict):
         raise ScenarioError(file, f"sweep.parameters.{path}", None, "does not name a key of a table")
     current[parts[-1]] = value
+
+
+def _item_id(item: dict[str, Any]) -> Any:
+    """How a path names an item of a list of tables: its ``id``, or its ``site`` (vertiports have no id)."""
+    return item.get("id", item.get("site"))
 
 
 def run_key(params: dict[str, Scalar], seed: int) -> str:

@@ -43,7 +43,7 @@ def load_world(area_ref: str, relative_to: Path | None = None, *, roads_required
     """
     area = load_area(area_ref, relative_to)
     try:
-        network, info = mapcache.load_network(area.id, area.crs)
+        network, info = mapcache.load_network(area.id, area.crs, area=area)
     except MapError:
         if roads_required:
             raise

@@ -14,15 +14,15 @@ class Camera:
         self._glide: tuple[float, float, float, float, float, float] | None = None  # from x, y, to x, y, t, duration
 
     def fit(self, min_x: float, min_y: float, max_x: float, max_y: float, margin: float = 0.08,
-            right_px: int = 0, top_px: int = 0) -> None:
-        """Show the box whole in the screen less ``right_px`` on the right (where a panel sits) and
-        ``top_px`` at the top (banners, titles)."""
+            right_px: int = 0, top_px: int = 0, bottom_px: int = 0) -> None:
+        """Show the box whole in the screen less ``right_px`` on the right (where a panel sits),
+        ``top_px`` at the top (banners, titles) and ``bottom_px`` at the bottom (captions)."""
         span_x, span_y = max(max_x - min_x, 1.0), max(max_y - min_y, 1.0)
         usable_px = max(self.width_px - right_px, 1)
-        usable_height_px = max(self.height_px - top_px, 1)
+        usable_height_px = max(self.height_px - top_px - bottom_px, 1)
         self.px_per_m = (1 - 2 * margin) * min(usable_px / span_x, usable_height_px / span_y)
         self.centre_x_m = (min_x + max_x) / 2 + right_px / 2 / self.px_per_m
-        self.centre_y_m = (min_y + max_y) / 2 + top_px / 2 / self.px_per_m
+        self.centre_y_m = (min_y + max_y) / 2 + (top_px - bottom_px) / 2 / self.px_per_m
         self.version += 1
 
     def to_screen(self, xy_m: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 PANEL_W = 380
 CHART_POINTS = 240
 CHART_H = 30
+CHART_H_HALL = 64  # the exhibition's panel has no figures list: taller charts
 TEXT = (235, 235, 240)
 
 
@@ -83,8 +84,10 @@ def _draw_panel(viewer: Viewer, screen: pygame.Surface, width: int, height: int)
         colour = next(iter(view.movers.values())).colour if view.movers else (255, 210, 90)
         rows.append((view.service_id, values, colour, bool(view.movers)))
     legend_h = 26 + 18 * ((len(legend_rows(viewer.scene)) + 1) // 2)
-    charts_h = ((len(viewer.series.charts) + 1) // 2) * (CHART_H + 20)
+    charts_h = ((len(viewer.series.charts) + 1) // 2) * (_chart_h(viewer) + 20)
     compact = sum(1 + len(values) for _, values, _, _ in rows) * 17 > height - y - legend_h - charts_h - 20
+    if viewer.exhibit:  # for visitors: the big numbers on the map, charts and legend here, no engineering list
+        rows, compact = [], True
     for service_id, values, colour, marked in rows:
         if marked:
             pygame.draw.circle(screen, colour, (x - 6, y + 9), 4)
@@ -109,17 +112,17 @@ def draw_charts(viewer: Viewer, x: int, y: int, bottom: int) -> int:
     """The charts two to a row, each with a line per service (in its agents' colour)."""
     colours = {view.service_id: next(iter(view.movers.values())).colour if view.movers else (120, 200, 255)
                for view in viewer.scene.views}
-    w = (PANEL_W - 28 - 8) // 2
+    w, chart_h = (PANEL_W - 28 - 8) // 2, _chart_h(viewer)
     for i, (title, lines) in enumerate(viewer.series.charts.items()):
-        left, top = x + (i % 2) * (w + 8), y + (i // 2) * (CHART_H + 20)
-        if top + CHART_H + 20 > bottom:
+        left, top = x + (i % 2) * (w + 8), y + (i // 2) * (chart_h + 20)
+        if top + chart_h + 20 > bottom:
             break
         latest = [values[-1] for _, values in lines.values() if values]
         unit = next(iter(lines.values()))[0].unit
         total = (sum(latest) / len(latest) if unit == "%" else sum(latest)) if latest else None  # a share: the mean
         name = title.split(" · ")[0] if viewer.fonts["small"].size(title)[0] > w else title.split(" (")[0]
         viewer._text(name if total is None else f"{name} {total:.3g}{' %' if unit == '%' else ''}", (left, top), "small")
-        rect = pygame.Rect(left, top + 17, w, CHART_H)
+        rect = pygame.Rect(left, top + 17, w, chart_h)
         pygame.draw.rect(viewer.screen, (40, 44, 56), rect)
         series = [values for _, values in lines.values()]
         low = min((min(v) for v in series if v), default=0.0)
@@ -131,7 +134,11 @@ def draw_charts(viewer: Viewer, x: int, y: int, bottom: int) -> int:
                 points = [(rect.left + j * step, rect.bottom - (v - low) / span * rect.height)
                           for j, v in enumerate(values)]
                 pygame.draw.lines(viewer.screen, colours.get(service_id, (120, 200, 255)), False, points, 2)
-    return y + ((len(viewer.series.charts) + 1) // 2) * (CHART_H + 20)
+    return y + ((len(viewer.series.charts) + 1) // 2) * (chart_h + 20)
+
+
+def _chart_h(viewer: Viewer) -> int:
+    return CHART_H_HALL if viewer.exhibit else CHART_H
 
 
 def legend_rows(scene: Scene) -> list[tuple[str, tuple[int, int, int], tuple[int, int, int] | None, str]]:
@@ -178,3 +185,63 @@ def draw_legend(viewer: Viewer, x: int, y: int) -> None:
     if not viewer.exhibit:
         viewer._text("H: help", (x, y + 18 * ((len(rows) + 1) // 2) + 2), "small", (160, 160, 170))
 
+
+
+TILE_W, TILE_H = 250, 92
+MAX_TILES = 3
+
+
+def tile_figures(viewer: Viewer) -> list[tuple[str, str, tuple[int, int, int]]]:
+    """The big numbers of the scene the caption describes: its service's first figures (as many as
+    its view asks), then the first figure of other kinds of service, up to three; each as
+    (number, "Korean · English" label, the service's colour). Figures without data are left out."""
+    from gwangju_twin.viz.captions import caption_at
+
+    shown = caption_at(viewer.scene.views, viewer.wall_s)
+    if shown is None:
+        return []
+    services = {s.id: s for s in viewer.model.services}
+    kpis = viewer.kpis()
+    order = [(shown[2], max(shown[2].tiles, 1))] + [(v, 1) for v in viewer.scene.views if v is not shown[2]]
+    tiles, kinds = [], set()
+    for view, n in order:
+        service = services[view.service_id]
+        if service.kind in kinds and view is not shown[2]:
+            continue
+        for key in view.headline_kpis[:n]:
+            value, kpi = kpis.get(view.service_id, {}).get(key), kpi_meta(service.kind).get(key)
+            if value is None or kpi is None or len(tiles) >= MAX_TILES:
+                continue
+            colour = next(iter(view.movers.values())).colour if view.movers else (255, 210, 90)
+            tiles.append((big_number(value, kpi), f"{kpi.label_ko} · {kpi.label_en}", colour))
+            kinds.add(service.kind)
+    return tiles
+
+
+def big_number(value: float, kpi: Kpi) -> str:
+    """A figure for visitors: a share as a whole percentage, a count whole, else three digits and the unit."""
+    if kpi.percent:
+        return f"{100 * value:.0f} %"
+    if kpi.unit == "%":
+        return f"{value:.0f} %"
+    if kpi.unit == "count":
+        return f"{value:,.0f}"
+    return f"{value:.3g} {kpi.unit}"
+
+
+def draw_tiles(viewer: Viewer) -> None:
+    """Two or three large bilingual numbers above the caption, for the hall."""
+    screen, fonts = viewer.screen, viewer.fonts
+    height = screen.get_height()
+    top = height - viewer._caption_h() - 16 - TILE_H - 8
+    for i, (number, label, colour) in enumerate(tile_figures(viewer)):
+        box = pygame.Rect(8 + i * (TILE_W + 10), top, TILE_W, TILE_H)
+        pygame.draw.rect(screen, (10, 12, 18), box, border_radius=8)
+        pygame.draw.rect(screen, colour, pygame.Rect(box.left, box.top, 6, box.height), border_top_left_radius=8,
+                         border_bottom_left_radius=8)
+        text = fonts["big"].render(number, True, (255, 255, 255))
+        screen.blit(text, (box.left + 18, box.top + 6))
+        name = fonts["normal"].render(label, True, (210, 220, 235))
+        if name.get_width() > TILE_W - 26:
+            name = pygame.transform.smoothscale(name, (TILE_W - 26, name.get_height()))
+        screen.blit(name, (box.left + 18, box.bottom - name.get_height() - 10))

@@ -15,66 +15,29 @@ import shapely
 import shapely.ops
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.model import TwinModel
-from gwangju_twin.plugins import Layer, Mover, ServiceView, area_kinds, plugin_of
+from gwangju_twin.plugins import Layer, ServiceView, area_kinds, plugin_of
 from gwangju_twin.viz.basemap import basemap_for
 from gwangju_twin.viz.camera import Camera
 from gwangju_twin.viz.labels import LabelPlacer
+from gwangju_twin.viz.marks import (
+    BACKGROUND,
+    EMPTY_STATE,
+    MARKER_CORE_PX,
+    MARKER_RADIUS_PX,
+    UNKNOWN,
+    MarkerSprites,
+    StateSprites,
+    draw_layer,
+    mover_of,
+)
+from gwangju_twin.viz.motion import SHAPE_PX_PER_M, Motion, ShapeSprites, draw_shapes, draw_trails
+from gwangju_twin.viz.still import ask_labels, draw_titles, still_map
+from gwangju_twin.viz.zones import ZONE_EDGE, ZONE_FILL, ZONE_LEGEND, ZONE_OTHER, ZONE_TEXT  # noqa: F401 - the viewer's zone styles
 
-BACKGROUND = (18, 22, 30)
 ROAD = (92, 100, 116)
-# zones by the kind of their area file; a kind not listed here is drawn in ZONE_OTHER
-ZONE_FILL = {"drone_free_zone": (60, 120, 200, 40), "geofence": (210, 60, 60, 50), "control_zone": (230, 170, 60, 28)}
-ZONE_EDGE = {"drone_free_zone": (90, 150, 230), "geofence": (230, 80, 80), "control_zone": (235, 180, 80)}
-ZONE_TEXT = {"drone_free_zone": (150, 190, 250), "geofence": (255, 190, 190), "control_zone": (250, 215, 150)}
-ZONE_LEGEND = {"drone_free_zone": ("drone free zone", "드론특별자유화구역"), "geofence": ("no-fly zone", "비행 금지 구역"),
-               "control_zone": ("airport control zone", "관제권")}
-ZONE_OTHER = ((160, 160, 180, 30), (170, 170, 190), (210, 210, 225), ("zone", "구역"))
-SITE = (255, 210, 90)
 SHADOW = (10, 12, 16)
 PX_PER_M_ALTITUDE = 0.25  # how far up a drone is drawn above its shadow, per metre of altitude
-EMPTY_STATE = (40, 44, 56)  # the core of an agent in a state its service gave no colour (driving empty)
 LAYERS = ("basemap", "roads", "zones", "sites", "service_layers", "ground", "air")
-MARKER_RADIUS_PX, MARKER_CORE_PX = 7, 4  # an agent: a disc of its kind's colour, a dot of its state's
-SPRITE_KEY = (255, 0, 255)  # the transparent colour of marker sprites (no kind or state is drawn in it)
-UNKNOWN = Mover("agent", (200, 200, 200), "agent", "에이전트")
-
-
-class MarkerSprites(dict):
-    """An agent's marker by ``(colour, core)``, drawn once: the same pixels as :meth:`Scene.draw_marker`."""
-
-    def __missing__(self, key: tuple[tuple[int, int, int], tuple[int, int, int]]) -> pygame.Surface:
-        colour, core = key
-        size = 2 * MARKER_RADIUS_PX + 1
-        sprite = pygame.Surface((size, size))
-        sprite.fill(SPRITE_KEY)
-        sprite.set_colorkey(SPRITE_KEY)
-        centre = (MARKER_RADIUS_PX, MARKER_RADIUS_PX)
-        pygame.draw.circle(sprite, colour, centre, MARKER_RADIUS_PX)
-        pygame.draw.circle(sprite, core, centre, MARKER_CORE_PX)
-        self[key] = sprite
-        return sprite
-
-
-def mover_of(view: ServiceView, state: str) -> Mover:
-    """How an agent of ``view`` in ``state`` looks (its default state's disc when the state is not declared)."""
-    found = view.movers.get(state)
-    if found is not None:
-        return found
-    base = view.movers.get(view.default_state) or next(iter(view.movers.values()), UNKNOWN)
-    return Mover(base.kind, base.colour, base.legend_en, base.legend_ko)
-
-
-class StateSprites(dict):
-    """One service's sprite by state (looked up once per state, then a dict hit per agent)."""
-
-    def __init__(self, view: ServiceView, sprites: MarkerSprites) -> None:
-        super().__init__()
-        self.view, self.sprites = view, sprites
-
-    def __missing__(self, state: str) -> pygame.Surface:
-        mover = mover_of(self.view, state)
-        self[state] = sprite = self.sprites[(mover.colour, mover.core or EMPTY_STATE)]
-        return sprite
 
 
 @dataclass
@@ -92,30 +55,7 @@ class Marker:
     colour: tuple[int, int, int] = UNKNOWN.colour
     core: tuple[int, int, int] = EMPTY_STATE
     view: ServiceView | None = None
-
-
-def draw_layer(screen: pygame.Surface, layer: Layer, shapes: list[np.ndarray]) -> None:
-    if layer.kind == "lines":
-        for line in shapes:
-            if len(line) >= 2:
-                pygame.draw.lines(screen, layer.colour, False, line, layer.width_px)
-        return
-    if layer.kind == "areas":
-        for ring in shapes:
-            pygame.draw.polygon(screen, layer.colour, ring, layer.width_px)
-        return
-    size = layer.size_px
-    for i, (x, y) in enumerate(shapes[0].astype(int).tolist()):
-        colour = layer.colours[i] if i < len(layer.colours) else layer.colour
-        if layer.shape == "square":
-            half = size // 2
-            pygame.draw.rect(screen, (60, 64, 76), pygame.Rect(x - half - 1, y - half - 1, size + 2, size + 2))
-            pygame.draw.rect(screen, colour, pygame.Rect(x - half, y - half, size, size))
-        elif layer.shape == "ring":
-            pygame.draw.circle(screen, BACKGROUND, (x, y), size)
-            pygame.draw.circle(screen, colour, (x, y), size, 2)
-        else:
-            pygame.draw.circle(screen, colour, (x, y), size)
+    index: int = 0  # its place in its service's agents
 
 
 class Scene:
@@ -128,6 +68,9 @@ class Scene:
         self._sprites = MarkerSprites()
         self._rendered: dict = {}  # label surfaces by (text, colour)
         self._static: tuple | None = None  # (key, the still map, its labels)
+        self._shapes = ShapeSprites()
+        self.trails = True  # fading trails of recent movement
+        self.trail_step_s = 10.0  # simulated seconds between trail points (the viewer sets it by its speed)
         self._bound = 0  # bumps with each model shown
         self.bind(model)
         # Areas that one stand-in map stands in for are drawn side by side, never on top of each other.
@@ -151,6 +94,9 @@ class Scene:
         self.views: list[ServiceView] = [view for service in model.services
                                          if (view := plugin_of(service).view(service)) is not None]
         self._state_sprites = [StateSprites(view, self._sprites) for view in self.views]
+        self._motion: dict[int, Motion] = {}  # by id of view: positions over the last frames, trails
+        self._looks: dict[tuple[int, str], tuple] = {}
+        self._codes: dict[int, dict[str, int]] = {}
 
     @staticmethod
     def _places(model: TwinModel) -> dict[str, float]:
@@ -251,7 +197,7 @@ class Scene:
         key = (camera.version, screen.get_size(), self.right_px, self.bottom_px, top_px,
                tuple(self.visible.values()), self._bound)
         if self._static is None or self._static[0] != key:
-            self._static = (key, *self._still(screen.get_size(), camera, top_px))
+            self._static = (key, *still_map(self, screen.get_size(), camera, top_px))
         _, still, placed = self._static
         screen.blit(still, (0, 0))
         labels = LabelPlacer(screen, placed.view, self.fonts["small"], BACKGROUND, self._rendered)
@@ -261,94 +207,14 @@ class Scene:
                 for layer in view.layers() if layer.live] if self.visible["service_layers"] else []
         for _, layer, shapes in live:
             draw_layer(screen, layer, shapes)
-        self._ask_labels(labels, [], live, [])
+        ask_labels(self, labels, [], live, [])
         labels.place()
         labels.draw()
-        self._draw_titles(screen)
+        draw_titles(self, screen)
         now_s = self.model.now_s
         for view, sprites in zip(self.views, self._state_sprites):
             self._draw_agents(screen, camera, view, sprites, now_s)
         return labels
-
-    def _still(self, size: tuple[int, int], camera: Camera, top_px: int) -> tuple[pygame.Surface, LabelPlacer]:
-        """The map that does not move, drawn once per camera: basemap, zones, roads, the services'
-        still layers and the sites; and the labels of all of these, placed (drawn each frame)."""
-        screen = pygame.Surface(size)
-        if pygame.display.get_surface() is not None:
-            screen = screen.convert()
-        screen.fill(BACKGROUND)
-        width, height = size
-        view_rect = pygame.Rect(0, top_px, width - self.right_px, height - top_px - self.bottom_px)
-        labels = LabelPlacer(screen, view_rect, self.fonts["small"], BACKGROUND, self._rendered)
-        layers = [(view, layer, self._layer_px(camera, view, layer)) for view in self.views
-                  for layer in view.layers() if not layer.live] if self.visible["service_layers"] else []
-        sites = [(site, camera.point(*xy_m)) for site, xy_m in self.sites_m] if self.visible["sites"] else []
-        labels.marks += [pygame.Rect(x - 7, y - 7, 14, 14) for _, (x, y) in sites]
-        for _, layer, shapes in layers:
-            if layer.kind == "points":
-                r = layer.size_px
-                labels.marks += [pygame.Rect(x - r, y - r, 2 * r + 1, 2 * r + 1) for x, y in shapes[0].astype(int).tolist()]
-        self._titles(camera, labels)
-        zones = self._zone_shapes(size, camera) if self.visible["zones"] else []
-        self._ask_labels(labels, zones, layers, sites)
-        if self.basemap is not None and self.visible["basemap"]:
-            labels.soft = self.basemap.boxes(camera, size)
-        labels.place(at_least=1)
-        if self.basemap is not None and self.visible["basemap"]:
-            outside = [pygame.Rect(view_rect.right, 0, width, height), pygame.Rect(0, 0, width, top_px),
-                       pygame.Rect(0, view_rect.bottom, width, height)]
-            outside = [rect for rect in outside if rect.width and rect.height]
-            self.basemap.draw(screen, camera, labels.taken, labels.marks + labels.taken + outside)
-        labels.place()
-        if zones:
-            overlay = pygame.Surface(size, pygame.SRCALPHA)
-            for kind, points, _, _ in zones:
-                pygame.draw.polygon(overlay, ZONE_FILL.get(kind, ZONE_OTHER[0]), points)
-                pygame.draw.polygon(overlay, ZONE_EDGE.get(kind, ZONE_OTHER[1]), points, 2)
-            screen.blit(overlay, (0, 0))
-        if self.visible["roads"]:
-            screen.blit(self._roads(size, camera), (0, 0))
-        for _, layer, shapes in sorted(layers, key=lambda vls: vls[1].kind != "areas"):
-            draw_layer(screen, layer, shapes)
-        for _, (x, y) in sites:
-            pygame.draw.polygon(screen, SITE, [(x, y - 7), (x + 6, y), (x, y + 7), (x - 6, y)])
-        return screen, labels
-
-    def _ask_labels(self, labels: LabelPlacer, zones: list, layers: list, sites: list) -> None:
-        for kind, _, inside, spec in zones:
-            if inside is not None:
-                centre = labels.view.center
-                at = shapely.ops.nearest_points(inside.boundary, shapely.Point(centre))[0]
-                labels.ask(f"{spec.name_ko} · {spec.name_en}", (int(at.x), int(at.y)), ZONE_TEXT.get(kind, ZONE_OTHER[2]),
-                           inside=inside)
-        for _, layer, shapes in layers:
-            if layer.kind == "lines":
-                for text, line in zip(layer.labels, shapes):
-                    if text and len(line) >= 2:
-                        labels.ask(text, None, layer.colour, priority=layer.priority, along=line)
-            elif layer.kind == "points":
-                for text, (x, y) in zip(layer.labels, shapes[0].astype(int).tolist()):
-                    if text:
-                        labels.ask(text, (x, y), (235, 235, 240), priority=layer.priority, clear_px=layer.size_px + 3)
-        for site, (x, y) in sites:
-            labels.ask(f"{site.name_ko} · {site.name_en}", (x, y), (235, 235, 240), priority=2)
-
-    def _titles(self, camera: Camera, labels: LabelPlacer) -> None:
-        self._title_rects = []
-        for title, x_m, y_m in self.place_titles:
-            name, _, where = title.partition("\n")
-            x, y = camera.point(x_m, y_m)
-            for text, font in ((where, "small"), (name, "title")):
-                rect = pygame.Rect((0, 0), self.fonts[font].size(text))
-                rect.midbottom = (x, y - 6)
-                labels.taken.append(rect)
-                self._title_rects.append((text, font, rect))
-                y = rect.top
-
-    def _draw_titles(self, screen: pygame.Surface) -> None:
-        for text, font, rect in self._title_rects:
-            colour = (250, 205, 80) if font == "title" else (200, 170, 90)
-            screen.blit(self.fonts[font].render(text, True, colour), rect)
 
     def _roads(self, size: tuple[int, int], camera: Camera) -> pygame.Surface:
         if self._road_cache is None or self._road_cache[0] != camera.version or self._road_cache[1] != size:
@@ -360,19 +226,6 @@ class Scene:
             self._road_cache = (camera.version, size, surface)
         return self._road_cache[2]
 
-    def _zone_shapes(self, size: tuple[int, int], camera: Camera) -> list:
-        """Zones in view as (kind, screen points, where a name fits inside or None, spec)."""
-        view = shapely.box(0, 0, *size)
-        shown = []
-        for kind, ring, spec in self.zones:
-            points = camera.to_screen(ring)
-            polygon = shapely.Polygon(points)
-            if not view.intersects(polygon):
-                continue
-            inside = polygon.buffer(-6).intersection(view)
-            shown.append((kind, points, None if inside.is_empty else inside, spec))
-        return shown
-
     def _layer_px(self, camera: Camera, view: ServiceView, layer: Layer) -> list[np.ndarray]:
         """A layer's points (one (n, 2) array) or polylines on screen."""
         dx = (self.view_dx(view), 0.0)
@@ -383,19 +236,56 @@ class Scene:
     def _draw_agents(self, screen: pygame.Surface, camera: Camera, view: ServiceView, sprites: StateSprites,
                      now_s: float) -> None:
         """A service's agents, thousands a frame: placed in one numpy pass, drawn in one ``blits`` of a
-        sprite per state (the same pixels :meth:`draw_marker` would draw); agents in the air one by one."""
+        sprite per state (the same pixels :meth:`draw_marker` would draw), or close up as oriented
+        shapes; agents in the air one by one; fading trails under them."""
         air = view.altitudes_m is not None
         if not self.visible["air" if air else "ground"]:
             return
         agents, xy_m, states = view.positions(now_s)
+        motion = self._motion.setdefault(id(view), Motion())
         if not len(agents):
             return
+        xy_m = np.asarray(xy_m, dtype=float) + (self.view_dx(view), 0.0)
+        due = self.trails and motion.due(now_s, self.trail_step_s)
+        close = camera.px_per_m >= SHAPE_PX_PER_M
+        looks = [self._look(view, state) for state in states] if close else []
+        motion.see(now_s, xy_m, self._colours(view, states) if due else None, self.trail_step_s)
+        if self.trails:
+            draw_trails(screen, camera, motion, BACKGROUND)
         if air:
-            for marker in self._markers_of(view, now_s, (agents, xy_m, states)):
+            markers = self._markers_of(view, now_s, (agents, xy_m - (self.view_dx(view), 0.0), states))
+            for marker in sorted(markers, key=lambda m: m.altitude_m):  # on the ground first, the highest last
                 self.draw_marker(screen, camera, marker)
-            return
-        corners = (camera.to_screen(xy_m + (self.view_dx(view), 0.0)).astype(int) - MARKER_RADIUS_PX).tolist()
-        screen.blits(zip(map(sprites.__getitem__, states), corners), doreturn=False)
+        elif close:
+            length_px = int(min(max(5.0 * camera.px_per_m, 24), 44))
+            draw_shapes(screen, camera.to_screen(xy_m), motion.heading, looks, self._shapes, length_px)
+        else:
+            corners = (camera.to_screen(xy_m).astype(int) - MARKER_RADIUS_PX).tolist()
+            screen.blits(zip(map(sprites.__getitem__, states), corners), doreturn=False)
+
+    def _look(self, view: ServiceView, state: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        key = (id(view), state)
+        if key not in self._looks:
+            mover = mover_of(view, state)
+            self._looks[key] = (mover.colour, mover.core or EMPTY_STATE)
+        return self._looks[key]
+
+    def _colours(self, view: ServiceView, states: list[str]) -> np.ndarray:
+        """Each agent's kind colour, as an (n, 3) array (a palette index per state, then one take)."""
+        codes = self._codes.setdefault(id(view), {})
+        for state in set(states) - codes.keys():
+            codes[state] = len(codes)
+        palette = np.array([self._look(view, state)[0] for state in codes], dtype=float)
+        return palette[np.fromiter(map(codes.__getitem__, states), dtype=np.intp, count=len(states))]
+
+    def moved_m(self, marker: Marker) -> float:
+        """How far an agent moved over the last frame."""
+        motion = self._motion.get(id(marker.view))
+        return motion.moved_m(marker.index) if motion is not None else 0.0
+
+    def speed_mps(self, marker: Marker) -> float:
+        motion = self._motion.get(id(marker.view))
+        return motion.speed_mps(marker.index) if motion is not None else 0.0
 
     def draw_marker(self, screen: pygame.Surface, camera: Camera, marker: Marker) -> None:
         x, y = camera.point(marker.x_m, marker.y_m)
@@ -420,10 +310,11 @@ class Scene:
         dx = self.view_dx(view)
         heights = view.altitudes_m(now_s) if view.altitudes_m is not None else np.zeros(len(agents))
         found = []
-        for agent, (x, y), state, z in zip(agents, np.asarray(xy_m).tolist(), states, np.asarray(heights).tolist()):
+        for i, (agent, (x, y), state, z) in enumerate(zip(agents, np.asarray(xy_m).tolist(), states,
+                                                           np.asarray(heights).tolist())):
             mover = mover_of(view, state)
             found.append(Marker(agent.name, mover.kind, state, x + dx, y, agent, float(z), dx, mover.colour,
-                                mover.core or EMPTY_STATE, view))
+                                mover.core or EMPTY_STATE, view, i))
         return found
 
     def locate(self, marker: Marker) -> Marker | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gwangju_twin.agents.certification import overrun
 from gwangju_twin.agents.certification.config import Certification
 from gwangju_twin.units import WEEK_S
 
@@ -18,11 +19,21 @@ def staffed(config: Certification) -> dict[str, bool]:
     return {e.id: any(t.staff for p in config.parts for t in p.tests if t.equipment == e.id) for e in config.equipment}
 
 
-def working_s_per_week(config: Certification, *, staffed: bool) -> float:
-    """Seconds a week a unit can work: the shifts on workdays if its tests need staff, else the whole week."""
+def working_s_per_week(config: Certification, holds: list[overrun.Hold], *, staffed: bool) -> float:
+    """Seconds a week a unit works with work always waiting: the whole week if its tests need no staff,
+    else the shifts on workdays and the overrun of the test started last in each (:mod:`overrun`)."""
     if not staffed:
         return WEEK_S
-    return len(config.workdays) * sum(end_s - start_s for start_s, end_s in config.shifts_s)
+    return overrun.working_s_per_week(holds, shifts_s=config.shifts_s, workdays=len(config.workdays))
+
+
+def equipment_holds(config: Certification, equipment_id: str) -> list[overrun.Hold]:
+    """Starts a week (re-tests included: 1 / (1 - fail) tries) and how long each holds a unit:
+    set-up, test and cleaning."""
+    equipment = next(e for e in config.equipment if e.id == equipment_id)
+    fixed_s = equipment.setup_s + equipment.cleaning_s
+    return [overrun.hold(p.per_week / max(1.0 - t.fail, 1e-9), fixed_s=fixed_s, dist=t.duration)
+            for p in config.parts for t in p.tests if t.equipment == equipment_id]
 
 
 def equipment_offered_load(config: Certification, equipment_id: str, *, staffed: bool) -> float:
@@ -30,23 +41,23 @@ def equipment_offered_load(config: Certification, equipment_id: str, *, staffed:
 
     Expected unit-seconds a week: every part type's rate times each of its tests on the equipment,
     tried 1 / (1 - fail) times on average (re-tests), holding a unit for set-up, test and cleaning.
-    Above 1, queues grow without bound. Tests started in a shift may run past its end, so the
-    realised utilisation over shift hours can exceed 1 a little.
+    What a unit can do counts its shifts and the overrun of tests started in them. Above 1, queues
+    grow without bound; below it they stay bounded (``tests/test_certification.py``, a year each side).
     """
-    equipment = next(e for e in config.equipment if e.id == equipment_id)
-    asked_s = sum(p.per_week * (equipment.setup_s + t.duration.mean_s + equipment.cleaning_s) / max(1.0 - t.fail, 1e-9)
-                  for p in config.parts for t in p.tests if t.equipment == equipment_id)
-    capacity_s = config.units(equipment_id) * working_s_per_week(config, staffed=staffed)
+    holds = equipment_holds(config, equipment_id)
+    asked_s = sum(rate * mean_s for rate, mean_s, _, _ in holds)
+    capacity_s = config.units(equipment_id) * working_s_per_week(config, holds, staffed=staffed)
     return asked_s / capacity_s if capacity_s else float("inf") if asked_s else 0.0
 
 
 def staff_offered_load(config: Certification) -> float | None:
-    """Staff-seconds a week the scenario asks for (set-up and test, re-tests included) over the staff's
-    shift hours; ``None`` without staff."""
+    """Staff-seconds a week the scenario asks for (set-up and test, re-tests included) over what the staff
+    can work (their shifts and the overrun of tests started in them); ``None`` without staff."""
     setup_s = {e.id: e.setup_s for e in config.equipment}
-    asked_s = sum(p.per_week * (setup_s[t.equipment] + t.duration.mean_s) * t.staff / max(1.0 - t.fail, 1e-9)
-                  for p in config.parts for t in p.tests)
-    capacity_s = (config.staff + config.extra_staff) * working_s_per_week(config, staffed=True)
+    holds = [overrun.hold(p.per_week * t.staff / max(1.0 - t.fail, 1e-9), fixed_s=setup_s[t.equipment],
+                          dist=t.duration) for p in config.parts for t in p.tests if t.staff]
+    asked_s = sum(rate * mean_s for rate, mean_s, _, _ in holds)
+    capacity_s = (config.staff + config.extra_staff) * working_s_per_week(config, holds, staffed=True)
     return asked_s / capacity_s if capacity_s else None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from gwangju_twin.mesa_core import Agent
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class Drone(Agent):
         self.state = "idle"
         self.flight: Flight | None = None
         self.flown_m = 0.0
+        # Moved on the ground between pads of one vertiport (landed on one, next take-off from another):
+        # on the odometer, so the recorded track never moves further than the odometer says.
+        self.ground_m = 0.0
+        self.last_xy_m: np.ndarray | None = None
 
     def _flying(self, now_s: float) -> bool:
         return self.flight is not None and self.flight.takeoff_s <= now_s <= self.flight.landed_s

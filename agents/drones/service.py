@@ -216,8 +216,11 @@ class DroneService:
         used = np.concatenate([[0.0], np.cumsum(seconds / seconds.sum() * flight.energy_j)]) if seconds.sum() else \
             np.zeros(len(trajectory.t_s))
         flown = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(trajectory.xyz_m[:, :2], axis=0).T))])
+        if drone.last_xy_m is not None:  # from the pad it landed on to the pad it takes off from
+            drone.ground_m += float(np.hypot(*(trajectory.xyz_m[0, :2] - drone.last_xy_m)))
+        drone.last_xy_m = trajectory.xyz_m[-1, :2].copy()
         for t_s, (x, y, z), phase, u, f in zip(trajectory.t_s, trajectory.xyz_m, trajectory.phases, used, flown):
-            row = (drone.name, "drone", float(t_s), float(x), float(y), drone.flown_m + float(f), phase,
+            row = (drone.name, "drone", float(t_s), float(x), float(y), drone.flown_m + drone.ground_m + float(f), phase,
                    (drone.energy_j - float(u)) / J_PER_KWH, float(z))
             self.rows.append(row)
             self.model.tracks.add(*row)

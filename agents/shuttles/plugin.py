@@ -95,9 +95,10 @@ class ShuttlesPlugin(ServicePlugin):
     default = Shuttles.model_validate({})
     reference_keys = ("dispatch",)
 
+    def present(self, config: Shuttles) -> bool:
+        return bool(config.fleet)
+
     def build(self, model: TwinModel, config: Shuttles) -> list[Service]:
-        if not config.fleet:
-            return []
         operations = Operations(model, config)
         fleets = [FLEET_SERVICES[fleet.service](model, fleet, operations) for fleet in config.fleet]
         return [*fleets, operations]

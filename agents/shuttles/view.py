@@ -142,14 +142,17 @@ def _windows(config: Any) -> str:
 def _caption(kind: str, config: Any) -> tuple[str, str]:
     """What the fleet does, in Korean and English, with its own count, speed and hours."""
     n, kmh, hours = config.count, round(config.max_speed_mps * 3.6), _windows(config)
+    s = "" if n == 1 else "s"
     if kind == "cleaning":
         return (f"무인 청소차 {n}대가 시속 {kmh}km 이하로 도로를 청소합니다 ({hours}) — 2021년 빛그린산단에서 국내 최초로 운전자 없이 달렸습니다.",
-                f"{n} driverless sweepers clean the streets at {kmh} km/h or less ({hours}), as they first did in Korea at Bitgreen in 2021.")
+                f"{n} driverless sweeper{s} clean{'s' if n == 1 else ''} the streets at {kmh} km/h or less ({hours}), "
+                "as they first did in Korea at Bitgreen in 2021.")
     if kind == "waste":
         return (f"무인 수거차 {n}대가 쓰레기통이 차기 전에 돌며 수거합니다 ({hours}). 작업자는 정류장에서 기다렸다가 싣습니다.",
-                f"{n} driverless collectors empty the bins before they overflow ({hours}); workers wait at the stops to load them.")
+                f"{n} driverless collector{s} empt{'ies' if n == 1 else 'y'} the bins before they overflow ({hours}); "
+                "workers wait at the stops to load them.")
     if kind == "on_demand":
         return (f"수요응답형 셔틀 {n}대: 호출하면 가장 알맞은 차량이 경로에 넣어 태웁니다 ({hours}).",
-                f"{n} on-demand shuttles: each request goes to the vehicle that can fit it best ({hours}).")
+                f"{n} on-demand shuttle{s}: each request goes to the vehicle that can fit it best ({hours}).")
     return (f"순환 셔틀 {n}대가 정해진 노선 {len(config.route)}곳을 돕니다 ({hours}).",
-            f"{n} loop shuttles drive a fixed route of {len(config.route)} stops ({hours}).")
+            f"{n} loop shuttle{s} drive{'s' if n == 1 else ''} a fixed route of {len(config.route)} stops ({hours}).")

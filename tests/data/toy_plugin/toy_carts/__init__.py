@@ -46,7 +46,7 @@ class Cart(Agent):
         net, goal = self.service.world.network, self.service.ends[self.target]
         if self.node == goal:
             self.trips += 1
-            self.model.log.add(self.model.now_s, self.name, "arrive", f"end {self.target}")
+            self.model.log.add(self.model.now_s, self.name, "arrive", f"stand_{self.target}")  # the first word names the place
             self.target = 1 - self.target
             goal = self.service.ends[self.target]
         if self.drive is None and self.model.drives is not None:
