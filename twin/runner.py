@@ -89,6 +89,7 @@ def run(
     started = time.perf_counter()
     preflight.seed(seed)
     preflight.duration(until_s)
+    preflight.memory(until_s)
     preflight.results_folder(Path(out_dir), force=force, duration_s=until_s)
     model = build_model(scenario_path, seed=seed, until_s=until_s, area=area)
     preflight.duration(model.duration_s, "the scenario's duration")
@@ -100,7 +101,8 @@ def run(
         manifest=manifest(model, wall_s=time.perf_counter() - started),
         events=model.log.rows,
         event_columns=model.log.COLUMNS,
-        tracks=model.tracks.frame(until_s=model.now_s) if model.tracks.rows else None,
+        tracks=model.tracks.until(model.now_s) if model.tracks.rows else None,
+        track_columns=model.tracks.COLUMNS,
         crs=model.world.area.crs,
         start=dt.datetime.combine(meta.start_date, dt.time()),
         force=force,
