@@ -26,6 +26,8 @@ from gwangju_twin.results import FORMAT
 from gwangju_twin.results_db import ResultsDB
 from gwangju_twin.sweep import run_task
 from gwangju_twin.sweep_config import SweepSpec, expand
+from hypothesis import given
+from hypothesis import strategies as st
 
 BITGREEN = scenario.packaged()["bitgreen_shuttles"]
 
@@ -293,3 +295,25 @@ def test_pygame_is_quiet_where_the_cli_imports_it() -> None:
                           env={**env, "SDL_VIDEODRIVER": "dummy"})
     assert done.returncode == 0, done.stderr
     assert done.stdout == "dummy\n" and "ALSA" not in done.stderr and "pygame" not in done.stderr.lower()
+
+
+@given(steps=st.lists(st.tuples(st.floats(-500, 500), st.floats(-500, 500), st.floats(0, 50)), min_size=2, max_size=30),
+       pick=st.integers(min_value=1), push_m=st.floats(1.0, 1000.0))
+def test_track_distance_holds_exactly_when_no_point_outruns_its_odometer(steps, pick, push_m) -> None:
+    """Points joined by straight moves with the odometer at least their length pass; one point put
+    further from a neighbour than the odometer advanced between them fails, naming the vehicle."""
+    import numpy as np
+    from gwangju_twin import evidence
+
+    xy = np.cumsum(np.array([(dx, dy) for dx, dy, _ in steps]), axis=0)
+    odometer = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T) + [extra for *_, extra in steps[1:]])])
+    frame = pd.DataFrame({"agent": "cart-1", "kind": "shuttle", "t_s": np.arange(len(xy), dtype=float),
+                          "odometer_m": odometer, "x_m": xy[:, 0], "y_m": xy[:, 1]})
+    assert evidence.track_distance(frame)[1] == "PASS"
+    k = pick % len(xy)
+    j = k - 1 if k > 0 else k + 1  # a neighbour: the point is put further from it than the odometer advanced
+    advance_m = abs(odometer[k] - odometer[j])
+    moved = frame.copy()
+    moved.loc[k, ["x_m", "y_m"]] = [xy[j, 0] + advance_m + push_m, xy[j, 1]]
+    name, status, figure = evidence.track_distance(moved)
+    assert status == "FAIL" and "cart-1" in figure

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -118,14 +119,16 @@ def _file_problem(folder: Path, name: str, entry: Any) -> list[str]:
     return [] if digest.hexdigest() == entry.get("sha256") else [f"{name} changed (sha256 differs)"]
 
 
+QUANTITY = re.compile(r"\s+-?\d+(?:\.\d+)?\s+[A-Za-z/%]+$")  # "bin_3 62.7 kg": the load, not the place
+
+
 def _place(event: str, detail: str) -> str | None:
-    """Where an event happens, as the log names it: a site or bin, or the request's OSM node."""
-    words = detail.split()
-    if not words:
-        return None
+    """Where an event happens, as the log names it: its detail without a trailing quantity
+    (a site, a bin, a node); pick-ups and drop-offs are placed through their request's row."""
     if event in ("pickup", "dropoff"):
         return None  # placed through the request's own row (see _request_places)
-    return words[0]
+    place = QUANTITY.sub("", detail.strip())
+    return place or None
 
 
 def _request_places(events: pd.DataFrame) -> dict[str, tuple[str, str]]:

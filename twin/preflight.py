@@ -46,6 +46,18 @@ def duration(duration_s: float | None, option: str = "--until") -> None:
                     f"{_size(days * FILES_PER_DAY_B)} of results")
 
 
+def memory(duration_s: float | None) -> None:
+    """A run whose estimated memory is more than this machine has free is refused with the estimate."""
+    need_b = (duration_s or 86400.0) / 86400.0 * MEMORY_PER_DAY_B
+    try:
+        free_b = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return  # no way to ask (not Linux): the run goes on
+    if need_b > free_b:
+        raise TwinError(f"--until: {duration_s / 86400.0:,.4g} simulated days would need at least {_size(need_b)} of "
+                        f"memory and {_size(free_b)} is free; run a shorter time")
+
+
 def _size(n_bytes: float) -> str:
     for unit, scale in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
         if n_bytes >= scale:

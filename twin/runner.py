@@ -89,6 +89,7 @@ def run(
     started = time.perf_counter()
     preflight.seed(seed)
     preflight.duration(until_s)
+    preflight.memory(until_s)
     preflight.results_folder(Path(out_dir), force=force, duration_s=until_s)
     model = build_model(scenario_path, seed=seed, until_s=until_s, area=area)
     preflight.duration(model.duration_s, "the scenario's duration")
