@@ -51,10 +51,12 @@ def machine() -> str:
 
 MIX_SCENARIO = "bitgreen_shuttles"
 MIX_SHARES = {"cleaning": 2, "waste": 1, "on_demand": 3, "loop": 1}  # vehicles per 7 of the mix
+PACKAGED_VEHICLES = 7  # the packaged Bitgreen mix without its information collector: 2 + 1 + 3 + 1
+PACKAGED_SWEEPERS = 2
 
 
 def mix_scenario(vehicles: int, candidates: int | None = None, neighbours: int | None = None,
-                 out: Path | None = None):
+                 out: Path | None = None, *, everything: bool = False):
     """The packaged Bitgreen service mix scaled to ``vehicles`` (on the Helsinki test map).
 
     Sweepers, waste collectors, on-demand shuttles and loop shuttles in the shares 2:1:3:1 of
@@ -64,6 +66,11 @@ def mix_scenario(vehicles: int, candidates: int | None = None, neighbours: int |
     many vehicles insertion dispatch tries per request and ``neighbours`` how many nearest bins each
     bin may be joined with in waste tours (default: the scenario's; 0: all). With ``out``, the
     scenario is also written there as a file (for ``twin run`` in its own process; needs tomli-w).
+
+    ``everything``: scale everything with the fleet, so the work per vehicle stays that of the
+    packaged day (``scaling.py``): remote operators and depot chargers in proportion; the sweepers
+    as one fleet of the packaged size per share (each sweeps every street, as the packaged fleet
+    does, instead of N sweepers sharing the same streets); and trajectories recorded.
     """
     import tomllib
 
@@ -88,9 +95,11 @@ def mix_scenario(vehicles: int, candidates: int | None = None, neighbours: int |
         if fleet["service"] == "waste":
             fleet["random_bins"] = fleet["random_bins"] * fleet["count"] // base
         fleets.append(fleet)
+    if everything:
+        fleets = _everything_scaled(data, fleets, per_share)
     data["shuttles"]["fleet"] = fleets
     data["scenario"]["area"] = AREA
-    data["scenario"]["record_trajectories"] = False
+    data["scenario"]["record_trajectories"] = everything
     if out is not None:
         import tomli_w
 
@@ -98,3 +107,21 @@ def mix_scenario(vehicles: int, candidates: int | None = None, neighbours: int |
         return scenario_io.load(out)
     return scenario_io.from_data(data, text, f"{path} x{vehicles}")
 
+
+
+def _everything_scaled(data: dict, fleets: list[dict], per_share: float) -> list[dict]:
+    """Operators and chargers in proportion to the fleet; sweepers as copies of the packaged fleet."""
+    factor = per_share * sum(MIX_SHARES.values()) / PACKAGED_VEHICLES
+    shuttles = data["shuttles"]
+    shuttles["supervision"]["operators"] = max(1, round(shuttles["supervision"]["operators"] * factor))
+    # At most the scenario schema's 1,000 chargers at a depot (5,000 vehicles would get 1,429).
+    shuttles["charging"]["chargers"] = min(1000, max(1, round(shuttles["charging"]["chargers"] * factor)))
+    scaled = []
+    for fleet in fleets:
+        if fleet["service"] != "cleaning":
+            scaled.append(fleet)
+            continue
+        base = PACKAGED_SWEEPERS
+        copies = max(1, round(fleet["count"] / base))
+        scaled += [{**fleet, "id": f"{fleet['id']}_{i + 1}", "count": base} for i in range(copies)]
+    return scaled

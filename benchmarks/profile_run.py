@@ -26,6 +26,8 @@ def main() -> None:
     what.add_argument("--shuttles", type=int, default=1000)
     what.add_argument("--scenario")
     what.add_argument("--mix", type=int, metavar="N", help="the Bitgreen service mix scaled to N vehicles")
+    parser.add_argument("--everything", action="store_true",
+                        help="with --mix: everything scaled with the fleet (fleet.mix_scenario(everything=True))")
     parser.add_argument("--hours", type=float, default=6.0, help="simulated hours to profile")
     parser.add_argument("--html", type=Path)
     args = parser.parse_args()
@@ -33,7 +35,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = (scenario_io.resolve(args.scenario) if args.scenario
                 else fleet_scenario(args.shuttles, Path(tmp) / "fleet.toml"))
-        loaded = mix_scenario(args.mix) if args.mix else scenario_io.load(path)
+        loaded = mix_scenario(args.mix, everything=args.everything) if args.mix else scenario_io.load(path)
         worlds = scenario_worlds(loaded.spec, override=AREA)
         profiler = Profiler(interval=0.001)
         with profiler:

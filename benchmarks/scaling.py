@@ -63,6 +63,7 @@ def _reset_peak() -> tuple[float, float]:
 
 def measure(job: str, folder: Path) -> dict:
     """Run one job in this process and return its figures (called in a fresh child process)."""
+    from gwangju_twin import plugins
     from gwangju_twin import scenario as scenario_io
     from gwangju_twin.runner import model_for
     from gwangju_twin.world import scenario_worlds
@@ -74,6 +75,9 @@ def measure(job: str, folder: Path) -> dict:
         duration_s = None
     elif kind == "mix":
         loaded = mix_scenario(int(size))
+        duration_s = None
+    elif kind == "mixall":
+        loaded = mix_scenario(int(size), everything=True)
         duration_s = None
     elif kind == "certification":
         loaded = scenario_io.load(scenario_io.resolve("certification_center"))
@@ -87,15 +91,17 @@ def measure(job: str, folder: Path) -> dict:
     else:
         raise SystemExit(f"unknown job {job!r}")
     worlds = scenario_worlds(loaded.spec, override=AREA)
+    plugins.plugins()  # every service's module imported before the timer (the first run's imports are not its work)
     load_peak_mib, base_mib = _reset_peak()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     model = model_for(loaded, worlds, duration_s=duration_s)
     model.run_until(model.duration_s)
-    wall_s = time.perf_counter() - started
+    wall_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     run_peak_mib = _status_mib("VmHWM")
-    return {"job": job, "wall_s": wall_s, "events": model.clock.processed, "simulated_s": model.now_s,
+    return {"job": job, "wall_s": wall_s, "cpu_s": cpu_s, "events": model.clock.processed, "simulated_s": model.now_s,
             "peak_mib": max(load_peak_mib, run_peak_mib), "run_peak_mib": run_peak_mib - base_mib,
-            "kpis": model.kpis()}
+            "kpis": model.kpis(), "track_points": len(model.tracks.rows),
+            "vehicle_km": sum(v.get("vehicle_km", 0.0) for v in model.kpis().values() if isinstance(v, dict))}
 
 
 def _scaled_drones(total: int):
@@ -135,6 +141,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 5000])
     parser.add_argument("--mix-sizes", type=int, nargs="*", default=[100, 1000, 5000],
                         help="vehicles of the Bitgreen service mix (none: skip the mix)")
+    parser.add_argument("--mix-all-sizes", type=int, nargs="*", default=[],
+                        help="vehicles of the service mix with everything scaled (operators, chargers, sweeper "
+                             "fleets, bins, demand, trajectories recorded; fleet.mix_scenario(everything=True))")
+    parser.add_argument("--only-mix", action="store_true", help="skip the shuttles, certification, drones and testbed jobs")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -143,8 +153,8 @@ def main() -> None:
             print(json.dumps(measure(args.child, Path(tmp))))
         return
     ensure_map()
-    jobs = ([f"shuttles:{n}" for n in args.sizes] + [f"mix:{n}" for n in args.mix_sizes]
-            + ["certification", "drones", "testbed"])
+    jobs = ([] if args.only_mix else [f"shuttles:{n}" for n in args.sizes]) + [f"mix:{n}" for n in args.mix_sizes]
+    jobs += [f"mixall:{n}" for n in args.mix_all_sizes] + ([] if args.only_mix else ["certification", "drones", "testbed"])
     runs: dict[str, list[dict]] = {job: [] for job in jobs}
     for _ in range(args.repeats):
         for job in jobs:
@@ -162,25 +172,39 @@ def main() -> None:
         added = statistics.median(x["run_peak_mib"] for x in rows)
         print(f"| {_label(job)} | {r['simulated_s'] / 86400:g} d | {wall:.2f} s | {r['events']:,} | "
               f"{r['events'] / wall:,.0f} | {peak:.0f} MiB | {added:.0f} MiB | {r['simulated_s'] / wall:,.0f} |")
-    points = [(n, walls[f"shuttles:{n}"]) for n in args.sizes]
-    print(f"growth exponent of wall time in shuttles: {slope(points):.2f} over {args.sizes}; "
-          f"{slope(points[-2:]):.2f} between the two largest")
-    memory = [(n, max(statistics.median(x["run_peak_mib"] for x in runs[f"shuttles:{n}"]), 0.1)) for n in args.sizes]
-    print(f"growth exponent of the run's own peak memory: {slope(memory[-2:]):.2f} between the two largest")
-    if len(args.mix_sizes) > 1:
-        mix = [(n, walls[f"mix:{n}"]) for n in args.mix_sizes]
-        print(f"service mix: growth exponent of wall time {slope(mix):.2f} over {args.mix_sizes}; "
-              f"{slope(mix[-2:]):.2f} between the two largest")
-        for n in args.mix_sizes:
-            od = runs[f"mix:{n}"][0]["kpis"]["on_demand"]
-            print(f"  mix {n}: on-demand requests {od['requests']}, served {od['served']}, rejected {od['rejected']}, "
-                  f"wait mean {od['wait_mean_s']} s, occupancy {od['occupancy_mean']}")
-    _key_figures(runs)
+    if not args.only_mix:
+        points = [(n, walls[f"shuttles:{n}"]) for n in args.sizes]
+        print(f"growth exponent of wall time in shuttles: {slope(points):.2f} over {args.sizes}; "
+              f"{slope(points[-2:]):.2f} between the two largest")
+        memory = [(n, max(statistics.median(x["run_peak_mib"] for x in runs[f"shuttles:{n}"]), 0.1))
+                  for n in args.sizes]
+        print(f"growth exponent of the run's own peak memory: {slope(memory[-2:]):.2f} between the two largest")
+    for kind, sizes in (("mix", args.mix_sizes), ("mixall", args.mix_all_sizes)):
+        _mix_report(kind, sizes, runs, walls)
+    if not args.only_mix:
+        _key_figures(runs)
+
+
+def _mix_report(kind: str, sizes: list[int], runs: dict[str, list[dict]], walls: dict[str, float]) -> None:
+    """The service mix's growth exponent and, per size, the work done (so equal work per vehicle shows)."""
+    if len(sizes) > 1:
+        mix = [(n, walls[f"{kind}:{n}"]) for n in sizes]
+        cpu = [(n, statistics.median(r["cpu_s"] for r in runs[f"{kind}:{n}"])) for n in sizes]
+        print(f"{_label(f'{kind}:N')}: growth exponent of wall time {slope(mix):.2f} over {sizes}; "
+              f"{slope(mix[-2:]):.2f} between the two largest; of CPU time {slope(cpu):.2f} and {slope(cpu[-2:]):.2f} "
+              f"(CPU s: {', '.join(f'{c:.2f}' for _, c in cpu)})")
+    for n in sizes:
+        run = runs[f"{kind}:{n}"][0]
+        od = next(v for v in run["kpis"].values() if isinstance(v, dict) and v.get("service") == "on_demand")
+        print(f"  {kind} {n}: vehicle-km {run['vehicle_km']:,.0f} ({run['vehicle_km'] / n:.1f} a vehicle), "
+              f"track points {run['track_points']:,}, on-demand requests {od['requests']}, served {od['served']}, "
+              f"rejected {od['rejected']}, wait mean {od['wait_mean_s']} s")
 
 
 def _label(job: str) -> str:
     kind, _, size = job.partition(":")
-    return {"shuttles": f"{size} shuttles", "mix": f"service mix, {size} vehicles", "certification": "certification, 1 year",
+    return {"shuttles": f"{size} shuttles", "mix": f"service mix, {size} vehicles",
+            "mixall": f"service mix with everything scaled, {size} vehicles", "certification": "certification, 1 year",
             "drones": f"{DRONES} drones", "testbed": "testbed_day (everything)"}[kind]
 
 

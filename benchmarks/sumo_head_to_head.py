@@ -2,6 +2,12 @@
 
     python benchmarks/sumo_head_to_head.py [--workload loop|mix] [--shuttles 50] [--repeats 3] [--keep DIR]
 
+Not like for like against SUMO meso: SUMO gets every leg a shuttle drives as a trip of its own,
+which it routes and inserts as a new vehicle (20,418 at 200 shuttles), while the twin keeps N
+vehicles and routes each distinct leg once. ``sumo_fair.py`` (and ``sumo_fair_mix.py``) give SUMO
+the day as its users would write it; RESULTS.md leads with that and keeps this input as the
+"unfair" row. This script stays for SUMO micro and for the per-trip replay of any run.
+
 Needs ``pip install eclipse-sumo`` (or ``pip install ".[bench]"``). The map cache gets the
 Helsinki test area if it lacks it (``TWIN_CACHE_DIR`` decides where).
 

@@ -12,7 +12,7 @@ twin view drone_free_zone --start "11.18 h" --frames 10 --size 1600x900 --captio
 twin view bitgreen_shuttles --area "$area" --start "10.75 h" --frames 90 --size 1600x900 --screenshot "$out/bitgreen_shuttles.png"
 twin view cheomdan3_shuttles --area "$area" --start "14.5 h" --frames 90 --size 1600x900 --screenshot "$out/cheomdan3_shuttles.png"
 twin view certification_center --area "$area" --start "9.4 d" --frames 90 --size 1600x900 --screenshot "$out/certification_center.png"
-twin view testbed_day --area "$area" --start "10.6 h" --frames 90 --size 1600x900 --captions --screenshot "$out/testbed_day.png"
+twin view testbed_day --area "$area" --start "10 h" --speed 600 --frames 150 --size 1600x900 --captions --screenshot "$out/testbed_day.png"
 # The exhibition as a visitor sees it: the film twin record makes (busiest hour, director, big
 # numbers, captions), a frame of it close up, and a short animation (animated WebP, under 2 MB).
 ffmpeg="$(python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')"

@@ -337,7 +337,7 @@ def test_the_airspace_index_finds_exactly_the_conflicts_the_checker_sees(committ
 
 def test_pads_sit_on_their_own_grid_spaced_from_the_controlling_dimension() -> None:
     """Four pads of 3 D (EB 105A: FATO 2 D + 0.5 D safety area each side) or the terminal minimum + D apart."""
-    text = _text(FREE_ZONE, **{'site = "cheomdan3_vertiport"\npads = 1 ': 'site = "cheomdan3_vertiport"\npads = 4 ',
+    text = _text(FREE_ZONE, **{'site = "cheomdan3_vertiport"\npads = 2 ': 'site = "cheomdan3_vertiport"\npads = 4 ',
                                'size = "1.5 m"': 'size = "6 m"'})
     service = TwinModel(scenario.loads(text), _gwangju()).services[-1]
     port = service.vertiports["cheomdan3_vertiport"]

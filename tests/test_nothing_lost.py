@@ -144,13 +144,14 @@ def test_sigterm_while_writing_leaves_no_hidden_folder(helsinki_map, tmp_path: P
     runner.run(BITGREEN, out, area="helsinki_test", until_s=3600.0)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # the child stops itself with SIGTERM once it has begun writing (the GeoPackage is being written)
-    code = ("import os, signal, geopandas as gpd\n"
-            "from gwangju_twin import runner, scenario\n"
-            "write = gpd.GeoDataFrame.to_file\n"
-            "def to_file(self, *a, **k):\n"
-            "    write(self, *a, **k)\n"
+    code = ("import os, signal\n"
+            "from gwangju_twin import gpkg, runner, scenario\n"
+            "write = gpkg.write_points\n"
+            "def write_points(*a, **k):\n"
+            "    count = write(*a, **k)\n"
             "    os.kill(os.getpid(), signal.SIGTERM)\n"
-            "gpd.GeoDataFrame.to_file = to_file\n"
+            "    return count\n"
+            "gpkg.write_points = write_points\n"
             f"runner.run(scenario.packaged()['bitgreen_shuttles'], {str(out)!r}, area='helsinki_test', until_s=7200.0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={**os.environ})

@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from gwangju_twin import runner, scenario
+from gwangju_twin import gpkg, runner, scenario
 from gwangju_twin.errors import TwinError
 
 BITGREEN = scenario.packaged()["bitgreen_shuttles"]
@@ -73,7 +73,7 @@ def test_a_crash_while_writing_leaves_the_old_results_whole(helsinki_map, tmp_pa
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", crash)
+    monkeypatch.setattr(gpkg, "write_points", crash)  # the trajectories' writer fails mid-folder
     with pytest.raises(TwinError, match="results could not be written \\(disk full\\); nothing was replaced"):
         runner.run(BITGREEN, out, seed=2, area="helsinki_test")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -190,7 +190,8 @@ def test_corridors_and_drones_are_drawn_with_no_road_map() -> None:
     cruise = flying.view.movers["parcel_multicopter:cruise"]
     assert _pixel(viewer, (x, y - lift)) == cruise.core
     assert _pixel(viewer, (x + 6, y - lift)) == cruise.colour
-    assert _pixel(viewer, (x - 4, y)) == SHADOW
+    assert _pixel(viewer, (x, y - lift // 2)) == SHADOW  # the height stalk
+    assert _pixel(viewer, (x - 4, y)) == SHADOW  # its shadow, over any drone on the ground there
     pygame.quit()
 
 
@@ -504,6 +505,7 @@ def test_labels_never_overlap_in_the_packaged_scenarios(size: tuple[int, int], h
     labelled or said to be left out (by the stated priority)."""
     from gwangju_twin import runner
     from gwangju_twin.viz.labels import overlap_px2
+    from gwangju_twin.viz.zones import SITE
 
     monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "empty-cache"))  # drone_free_zone: the real Gwangju
     for name, path in sorted(scenario.packaged().items()):
@@ -522,9 +524,86 @@ def test_labels_never_overlap_in_the_packaged_scenarios(size: tuple[int, int], h
         assert overlap_px2(rects + basemap + titles) == 0, name
         assert sum(r.clip(m).width * r.clip(m).height for r in rects + basemap for m in labels.marks) == 0, name
         assert all(labels.view.contains(rect) for rect in rects), name
-        on_screen = [site for site, xy in viewer.scene.sites_m if labels.view.collidepoint(viewer.camera.point(*xy))]
+        on_screen = [(site, viewer.camera.point(*xy)) for site, xy in viewer.scene.sites_m
+                     if labels.view.collidepoint(viewer.camera.point(*xy))]
         said = set(labels.placed_text) | set(labels.left_out)
-        assert all(f"{site.name_ko} · {site.name_en}" in said for site in on_screen), name
+        assert all(f"{site.name_ko} · {site.name_en}" in said for site, _ in on_screen), name
+        for site, (x, y) in on_screen:  # labelled, or hidden with its label: no nameless diamond
+            named = f"{site.name_ko} · {site.name_en}" in labels.placed_text
+            assert named or _pixel(viewer, (x, y + 5)) != SITE, (name, site.id)
         assert len(rects) >= 3, name  # something is labelled
         model.close()
+    pygame.quit()
+
+
+def _texts_drawn(viewer: Viewer) -> list[str]:
+    """The texts the viewer's panel and boxes draw from now on, in order."""
+    drawn: list[str] = []
+    original = viewer._text
+
+    def spy(text: str, pos: tuple[int, int], font: str = "normal", colour=(235, 235, 240)) -> int:
+        drawn.append(text)
+        return original(text, pos, font, colour)
+
+    viewer._text = spy
+    return drawn
+
+
+def test_exhibition_for_a_hall_quits_on_esc_and_q_hides_the_cursor_and_the_help_hint() -> None:
+    """Exhibition mode: no cursor, no 'H: help' (no key but Esc and q works), an opaque panel, Esc
+    and q quit; a stray key does nothing. The engineers' viewer shows the hint."""
+    from gwangju_twin.viz.panel import PANEL_W
+
+    for key in (pygame.K_ESCAPE, pygame.K_q):
+        model = _model()
+        viewer = Viewer(lambda loop, m=model: m, exhibit=True, fullscreen=False, size=(1000, 600))
+        assert not pygame.mouse.get_visible()
+        drawn = _texts_drawn(viewer)
+        viewer.render()
+        assert "H: help" not in drawn
+        panel = pygame.surfarray.array3d(viewer.screen)[1000 - PANEL_W + 2:1000 - PANEL_W + 6, 300:310]
+        assert np.all(panel == (10, 12, 18))  # opaque: the map's roads and zones never show through
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_h, mod=0, unicode="h", scancode=0))
+        assert viewer._events() and not viewer.help  # ignored
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+        assert viewer._events() is False
+        pygame.quit()
+    model = _model()
+    viewer = Viewer(lambda loop: model, size=(1000, 600))
+    drawn = _texts_drawn(viewer)
+    viewer.render()
+    assert "H: help" in drawn and pygame.mouse.get_visible()
+    pygame.quit()
+
+
+def test_the_show_opens_in_the_busiest_hour_skips_quiet_hours_and_restarts_there() -> None:
+    """Two shuttles 10-12, one more 14-16 (so 10:00 is the busiest hour): the exhibition opens at
+    10:00 (on to the first minute something moves: 10:01), jumps from 12:00 to 14:00 with a card,
+    and after 16:00 starts a fresh day there again; --start 14 h starts every loop at 14:00 sharp."""
+    fleet = LOOP.replace('count = 1', 'count = 2').replace('windows = ["00:00-23:00"]', 'windows = ["10:00-12:00"]')
+    fleet += fleet.replace('id = "loop"', 'id = "late"').replace('count = 2', 'count = 1').replace(
+        '"10:00-12:00"', '"14:00-16:00"')
+    world = synthetic.world(synthetic.line_graph(10, 100.0), {"depot": 1, "a": 1, "b": 11})
+    spec = scenario.loads(synthetic.scenario_text(fleet, extra='[shuttles.supervision]\ndisengagement_rate = "0 / h"'))
+    made: list[int] = []
+
+    def make(loop: int) -> TwinModel:
+        made.append(loop)
+        return TwinModel(spec, world)
+
+    viewer = Viewer(make, exhibit=True, fullscreen=False, size=(800, 500), speed=600.0)
+    assert viewer.timeline.spans_s == ((36000.0, 43200.0), (50400.0, 57600.0))
+    assert viewer.model.now_s == 36060.0 and viewer.card is None  # 10:00, on to the first minute that moves
+    while viewer.model.now_s < 43200.0:
+        viewer.advance(1.0)  # 600 simulated seconds a call
+    assert viewer.model.now_s == 50400.0 and viewer.card[:2] == ("12:01", "14:00")  # 600 s steps from 10:01
+    while viewer.loop == 0:
+        viewer.advance(1.0)
+    assert made == [0, 1] and viewer.model.now_s == 36060.0 and viewer.card[:2] == ("16:00", "10:01")
+    pygame.quit()
+    later = Viewer(make, exhibit=True, fullscreen=False, size=(800, 500), speed=600.0, start_s=14 * 3600.0)
+    assert later.model.now_s == 50400.0
+    while later.loop == 0:
+        later.advance(1.0)
+    assert later.model.now_s == 50400.0  # every loop starts at --start
     pygame.quit()

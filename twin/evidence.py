@@ -36,7 +36,6 @@ EVENT_TIME_TOLERANCE_S = 0.002  # the event log keeps milliseconds; tracks keep 
 PLACE_TOLERANCE_M = 1.0  # events at one place: one road node, so the same point within rounding
 DISTANCE_TOLERANCE_M = 1e-3
 DISTANCE_RELATIVE_TOLERANCE = 1e-9
-GROUND_MOVE_MAX_M = 50.0  # an aircraft moved on the ground between pads of one vertiport, not flown
 
 
 def read(folder: Path, reader: Callable[[Path], Any]) -> Any:
@@ -204,22 +203,12 @@ def events_on_tracks(events: pd.DataFrame, tracks: pd.DataFrame | None) -> tuple
     return _check(not problems, "events_on_tracks", figure)
 
 
-def _ground_moves(frame: pd.DataFrame, straight_m: np.ndarray) -> np.ndarray:
-    """Pairs of points where an aircraft stands on the ground at both and moves a short way (to a pad
-    at its vertiport): its odometer counts flight, so these are not held against it."""
-    if "altitude_m" not in frame.columns:
-        return np.zeros(len(straight_m), dtype=bool)
-    altitude_m = frame["altitude_m"].to_numpy(dtype=float)
-    on_ground = altitude_m == 0.0  # road vehicles have no altitude (NaN), so never
-    return on_ground[:-1] & on_ground[1:] & (straight_m <= GROUND_MOVE_MAX_M)
-
-
 def track_distance(tracks: pd.DataFrame | None) -> tuple[str, str, str]:
     """Between consecutive points of a vehicle, the straight line is no longer than the odometer's advance."""
     if tracks is None:
         return _check(None, "track_distance", "no trajectories in this run")
     worst: list[tuple[float, str, float]] = []
-    pairs = ground_moves = 0
+    pairs = 0
     for agent, frame in tracks.groupby("agent", sort=True):
         frame = frame.sort_values(["t_s", "odometer_m"], kind="stable")
         odometer = frame["odometer_m"].to_numpy(dtype=float)
@@ -229,16 +218,11 @@ def track_distance(tracks: pd.DataFrame | None) -> tuple[str, str, str]:
         advance_m = np.diff(odometer)
         pairs += len(advance_m)
         excess_m = straight_m - advance_m - (DISTANCE_TOLERANCE_M + DISTANCE_RELATIVE_TOLERANCE * np.abs(odometer[1:]))
-        grounded = _ground_moves(frame, straight_m)
-        ground_moves += int((grounded & (excess_m > 0)).sum())
-        bad = np.flatnonzero(~(excess_m <= 0) & ~grounded)  # NaN (a damaged odometer) counts as bad too
+        bad = np.flatnonzero(~(excess_m <= 0))  # NaN (a damaged odometer) counts as bad too
         if len(bad):
             k = int(bad[np.nanargmax(excess_m[bad])]) if not np.isnan(excess_m[bad]).all() else int(bad[0])
             worst.append((float(excess_m[k]), str(agent), float(frame["t_s"].iloc[k + 1])))
     figure = f"{pairs} consecutive track points"
-    if ground_moves:
-        figure += (f"; {ground_moves} moves of an aircraft on the ground (a pad at its vertiport, at most "
-                   f"{GROUND_MOVE_MAX_M:g} m) are not on its odometer")
     if worst:
         worst.sort(key=lambda w: -w[0] if not math.isnan(w[0]) else math.inf)
         shown = "; ".join(f"{agent} at {t_s:.1f} s: {excess:.1f} m more than its odometer" for excess, agent, t_s in worst[:3])

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 KPH_TO_MPS = 1000.0 / 3600.0
 ROUTE_CACHE_BYTES = 256 * 2**20  # shortest-path trees and time arrays kept per network, at most (LRU)
+ROUTE_CACHE_SIZE = 4096  # shortest paths kept per network, as edge lists (LRU)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class RoadNetwork:
         self._geometry_cache: dict[int, tuple] = {}
         self._time_cache: OrderedDict[tuple[int, float], np.ndarray] = OrderedDict()
         self._toward_cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        # Routes asked for again (a loop's legs, a depot's way out): the same edges, walked once.
+        self._route_cache: OrderedDict[tuple[int, int], tuple[int, ...]] = OrderedDict()
         # Caches bounded in bytes, not entries: a tree is n distances and n predecessors, a time array n floats.
         tree_bytes, times_bytes = 12 * max(n, 1), 8 * max(n, 1)
         self._tree_limit = max(8, cache_bytes // 2 // tree_bytes)
@@ -237,7 +240,16 @@ class RoadNetwork:
         return float(self.toward(target)[0][source])
 
     def route_edges(self, source: int, target: int) -> list[int]:
-        """Edges of the shortest path from ``source`` to ``target`` (empty if they are the same node)."""
+        """Edges of the shortest path from ``source`` to ``target`` (empty if they are the same node).
+
+        Each path is walked once and kept (the most recent :data:`ROUTE_CACHE_SIZE` of them): a fleet
+        on a loop asks for the same few legs thousands of times a day.
+        """
+        key = (source, target)
+        hit = self._route_cache.get(key)
+        if hit is not None:
+            self._route_cache.move_to_end(key)
+            return list(hit)
         dist, pred = self.toward(target)
         if not np.isfinite(dist[source]):
             raise RoutingError(f"node {self.osm_ids[target]} cannot be reached from node {self.osm_ids[source]}")
@@ -246,6 +258,9 @@ class RoadNetwork:
             following = int(pred[node])
             edges.append(self._edge_of[(node, following)])
             node = following
+        self._route_cache[key] = tuple(edges)
+        if len(self._route_cache) > ROUTE_CACHE_SIZE:
+            self._route_cache.popitem(last=False)
         return edges
 
     def time_to_s(self, target: int, max_speed_mps: float) -> np.ndarray:

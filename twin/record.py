@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,18 +41,54 @@ class Tracks:
     """
 
     COLUMNS = ("agent", "kind", "t_s", "x_m", "y_m", "odometer_m", "state", "battery_kwh", "altitude_m")
+    # Kept as references: the names, and the two columns that are often NaN (the shared default NaN
+    # object, so that rows compare equal as they did when rows were tuples).
+    _REFERENCES = ("agent", "kind", "state", "battery_kwh", "altitude_m")
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.rows: list[tuple[str, str, float, float, float, float, str, float, float]] = []
+        # Kept by column: time, position and odometer in arrays of doubles (8 bytes each), the rest as
+        # references. A row as a tuple of boxed floats took about 250 bytes; this about 100 (a day of
+        # 5,000 vehicles records over 600,000 points: benchmarks/scaling.py).
+        self._columns: list[list | array] = [[] if name in self._REFERENCES else array("d") for name in self.COLUMNS]
+        self._appends = [column.append for column in self._columns]
+
+    @property
+    def rows(self) -> Sequence[tuple[str, str, float, float, float, float, str, float, float]]:
+        """Every recorded row, in the order recorded (a read-only view)."""
+        return _Rows(self._columns)
 
     def add(self, agent: str, kind: str, t_s: float, x_m: float, y_m: float, odometer_m: float, state: str,
             battery_kwh: float = float("nan"), altitude_m: float = float("nan")) -> None:
         if self.enabled:
-            self.rows.append((agent, kind, t_s, x_m, y_m, odometer_m, state, battery_kwh, altitude_m))
+            a = self._appends
+            a[0](agent), a[1](kind), a[2](t_s), a[3](x_m), a[4](y_m), a[5](odometer_m), a[6](state)
+            a[7](battery_kwh), a[8](altitude_m)
+
+    def until(self, until_s: float = float("inf")) -> list[tuple]:
+        """The rows up to ``until_s`` (planned flights and truck drives are booked ahead of time)."""
+        return [r for r in zip(*self._columns) if r[2] <= until_s]
 
     def frame(self, until_s: float = float("inf")) -> pd.DataFrame:
-        """The rows up to ``until_s`` (planned flights and truck drives are booked ahead of time)."""
+        """:meth:`until` as a table."""
         import pandas as pd
 
-        return pd.DataFrame([r for r in self.rows if r[2] <= until_s], columns=list(self.COLUMNS))
+        return pd.DataFrame(self.until(until_s), columns=list(self.COLUMNS))
+
+
+class _Rows(Sequence):
+    """The rows of :class:`Tracks` as tuples, made as they are read."""
+
+    def __init__(self, columns: list) -> None:
+        self._columns = columns
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(zip(*(column[index] for column in self._columns)))
+        return tuple(column[index] for column in self._columns)
+
+    def __iter__(self) -> Iterator[tuple]:
+        return zip(*self._columns)

@@ -15,12 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 from gwangju_twin.model import TwinModel  # noqa: E402
 from gwangju_twin.viz.camera import Camera  # noqa: E402
-from gwangju_twin.viz.captions import caption_at  # noqa: E402
 from gwangju_twin.viz.director import Director  # noqa: E402
 from gwangju_twin.viz.fonts import hangul_font_path  # noqa: E402
+from gwangju_twin.viz.overlays import draw_agent_box, draw_banner, draw_caption, draw_card, draw_help  # noqa: E402
 from gwangju_twin.viz.panel import PANEL_W, TILE_H, Series, draw_panel, draw_tiles  # noqa: E402
 from gwangju_twin.viz.scene import LAYERS, Marker, Scene  # noqa: E402
 from gwangju_twin.viz.timeline import DAY_S, Timeline, clock  # noqa: E402
@@ -28,9 +29,7 @@ from gwangju_twin.viz.timeline import DAY_S, Timeline, clock  # noqa: E402
 SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1000)
 KPI_REFRESH_S = 1.0  # the panel's figures are at most this old (wall time)
 CARD_S = 2.0  # wall seconds the card of skipped quiet hours stays
-HELP = ["space  pause / play", "+ / -  speed 1x ... 1000x", ".      one step", "wheel  zoom", "drag   pan",
-        "click  follow an agent", "1-9    layers: " + ", ".join(LAYERS), "F      fullscreen", "P      screenshot",
-        "H      this help", "Esc    quit"]
+CHART_STEP_S = 120.0  # simulated seconds between chart samples
 
 
 class Viewer:
@@ -81,6 +80,7 @@ class Viewer:
         self.timeline_on = exhibit if timeline is None else timeline
         self.timeline = Timeline.of(self.scene.views)
         self.start_s = start_s if start_s is not None else (self.timeline.busiest_s() if self.timeline_on else None)
+        self.chosen_start = start_s is None and self.timeline_on  # the busiest hour, not --start
         self.card: tuple[str, str, float] | None = None  # a skip's (from, to, wall time shown)
         self._begin_loop()
 
@@ -88,9 +88,26 @@ class Viewer:
         """Bring the model to where the show starts (the busiest hour, or --start)."""
         if self.start_s is not None and self.start_s > self.model.now_s:
             self.model.run_until(min(self.start_s, self.model.duration_s))
+            if self.chosen_start:
+                self._until_moving()
         self._loop_end_s = (self.model.now_s // DAY_S + 1) * DAY_S  # a loop plays one day's active hours
 
     # --- main loop ------------------------------------------------------------------------
+    def _until_moving(self, step_s: float = 60.0, within_s: float = 3600.0) -> None:
+        """From the busiest hour's start, on to the first minute something moves (within the hour):
+        the show opens on movement, not on drones still waiting for their first parcel."""
+        def where() -> list:
+            return [np.asarray(view.positions(self.model.now_s)[1], dtype=float).copy() for view in self.scene.views]
+
+        until_s = min(self.model.now_s + within_s, self.model.duration_s)
+        before = where()
+        while self.model.now_s + step_s <= until_s:
+            self.model.run_until(self.model.now_s + step_s)
+            after = where()
+            if any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(after, before)):
+                return
+            before = after
+
     def run(self, max_frames: int | None = None, last_frame: Path | None = None) -> None:
         running = True
         while running and (max_frames is None or self.frames < max_frames):
@@ -124,6 +141,8 @@ class Viewer:
             self.model.tracks.enabled = False
             self.scene.bind(self.model)
             self.following = None
+            if self.director is not None:
+                self.director.subject = None  # it holds an agent of the finished day's model
             self.series = Series(self.scene.views)
             self._last_sample_s = -1e9
             self._begin_loop()
@@ -154,7 +173,7 @@ class Viewer:
         return False
 
     def _sample(self) -> None:
-        if self.model.now_s - self._last_sample_s < 600.0:
+        if self.model.now_s - self._last_sample_s < CHART_STEP_S:
             return
         self._last_sample_s = self.model.now_s
         self.series.sample()
@@ -239,16 +258,16 @@ class Viewer:
     def render(self) -> None:
         self.labels = self.scene.draw(self.screen, self.camera, top_px=self._banner_bottom_px())
         draw_panel(self)
-        self._stand_in_banner()
+        draw_banner(self)
         if self.overlay:
-            self._caption()
+            draw_caption(self)
             draw_tiles(self)
         if self.card is not None and self.wall_s - self.card[2] < CARD_S:
-            self._card()
+            draw_card(self)
         if self.following is not None:
-            self._agent_box(self.following)
+            draw_agent_box(self, self.following)
         if self.help:
-            self._help()
+            draw_help(self)
 
     def _text(self, text: str, pos: tuple[int, int], font: str = "normal", colour=(235, 235, 240)) -> int:
         surface = self.fonts[font].render(text, True, colour)
@@ -286,70 +305,5 @@ class Viewer:
         lines = self._banner_lines()
         return 10 + len(lines) * (self.fonts["normal"].get_height() + 10) if lines else 0
 
-    def _stand_in_banner(self) -> None:
-        """On a stand-in map the screen says so, in Korean and English (left of the panel)."""
-        y, usable = 10, self.screen.get_width() - PANEL_W - 36
-        for line in self._banner_lines():
-            text = self.fonts["normal"].render(line, True, (30, 24, 0))
-            if text.get_width() > usable:
-                text = pygame.transform.smoothscale(text, (usable, text.get_height()))
-            pygame.draw.rect(self.screen, (250, 205, 80), text.get_rect(topleft=(12, y)).inflate(12, 6))
-            self.screen.blit(text, (12, y))
-            y += text.get_height() + 10
-
-    def _card(self) -> None:
-        """The quiet hours skipped: a card over the map, from and to."""
-        width, height = self.screen.get_size()
-        lines = [self.fonts["big"].render(f"{self.card[0]} → {self.card[1]}", True, (255, 255, 255)),
-                 self.fonts["normal"].render("조용한 시간은 건너뜁니다 · skipping the quiet hours", True, (210, 220, 235))]
-        w, h = max(line.get_width() for line in lines) + 48, sum(line.get_height() for line in lines) + 36
-        box = pygame.Rect(0, 0, w, h)
-        box.center = ((width - PANEL_W) // 2, height // 2)
-        pygame.draw.rect(self.screen, (10, 12, 18), box, border_radius=10)
-        pygame.draw.rect(self.screen, (250, 205, 80), box, 2, border_radius=10)
-        y = box.top + 14
-        for line in lines:
-            self.screen.blit(line, line.get_rect(midtop=(box.centerx, y)))
-            y += line.get_height() + 8
-
     def _caption_h(self) -> int:
         return self.fonts["title"].get_height() + self.fonts["normal"].get_height() + 28
-
-    def _caption(self) -> None:
-        """The exhibition caption: what one of the services is doing and why it matters."""
-        shown = caption_at(self.scene.views, self.wall_s)
-        if shown is None:
-            return
-        width, height = self.screen.get_size()
-        usable = max(width - PANEL_W - 40, width // 2)  # a small frame: the caption goes under the panel
-        lines = [self.fonts["title"].render(shown[0], True, (255, 255, 255)),
-                 self.fonts["normal"].render(shown[1], True, (210, 220, 235))]
-        lines = [line if line.get_width() <= usable else pygame.transform.smoothscale(
-            line, (usable, int(line.get_height() * usable / line.get_width()))) for line in lines]
-        box_h = sum(line.get_height() for line in lines) + 24
-        box = pygame.Surface((usable + 24, box_h), pygame.SRCALPHA)
-        box.fill((10, 12, 18, 225))
-        self.screen.blit(box, (8, height - box_h - 8))
-        y = height - box_h + 4
-        for line in lines:
-            self.screen.blit(line, (20, y))
-            y += line.get_height() + 4
-
-    def _agent_box(self, marker: Marker) -> None:
-        """What the followed agent is doing, below the banners (its service says what to show)."""
-        lines = list(marker.view.describe(marker.agent, self.model.now_s)) if marker.view is not None else []
-        lines = lines or [marker.name, f"{marker.kind}, {marker.state}"]
-        top = self._banner_bottom_px() + 12
-        pygame.draw.rect(self.screen, (10, 12, 18), pygame.Rect(12, top, 280, 22 * len(lines) + 12))
-        for i, line in enumerate(lines):
-            self._text(line, (22, top + 6 + 22 * i))
-
-    def _help(self) -> None:
-        box = pygame.Surface((420, 26 * len(HELP) + 20), pygame.SRCALPHA)
-        box.fill((10, 12, 18, 235))
-        width, height = self.screen.get_size()
-        left, top = (width - PANEL_W - 420) // 2, (height - box.get_height()) // 2
-        self.screen.blit(box, (left, top))
-        for i, line in enumerate(HELP):
-            self._text(line, (left + 16, top + 10 + 26 * i))
-

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 IN_S, OUT_AT_S = 1.5, 7.0  # wall seconds into a scene: close by, and starting to pull back
 STREET_SPAN_M = {False: 500.0, True: 2500.0}  # the view's width close by: a street, or a drone's reach
+SWITCH_S = 1.0  # wall seconds the camera takes from an agent that stopped to the next
 CROSSING = 0.12  # the share of the close view the followed agent crosses in a wall second
 
 
@@ -38,6 +39,7 @@ class Director:
         self.subject: Marker | None = None
         self.overview = (viewer.camera.centre_x_m, viewer.camera.centre_y_m, viewer.camera.px_per_m)
         self.speed_factor = 1.0
+        self.switch: tuple[float, float, float] | None = None  # where the last subject stopped, and when
 
     def pick(self) -> Marker | None:
         """The agent of the captioned service that moved furthest since the last frame (None: none moved)."""
@@ -54,11 +56,16 @@ class Director:
         viewer, camera = self.viewer, self.viewer.camera
         index, t = int(viewer.wall_s // CAPTION_S), viewer.wall_s % CAPTION_S
         if index != self.scene_index:
-            self.scene_index, self.subject = index, None
+            self.scene_index, self.subject, self.switch = index, None, None
         if self.subject is None and t < OUT_AT_S:
             self.subject = self.pick()
         if self.subject is not None:
             self.subject = viewer.scene.locate(self.subject)
+        if self.subject is not None and t < OUT_AT_S and viewer.scene.moved_m(self.subject) == 0.0:
+            found = self.pick()  # it stopped (landed, reached its stop): on to one still moving, gliding over
+            if found is not None and found.agent is not self.subject.agent:
+                self.switch = (self.subject.x_m, self.subject.y_m, viewer.wall_s)
+                self.subject = found
         x0, y0, zoom0 = self.overview
         if self.subject is None:
             close = 0.0
@@ -67,6 +74,9 @@ class Director:
             close = _ease(t / IN_S) if t < OUT_AT_S else 1.0 - _ease((t - OUT_AT_S) / (CAPTION_S - OUT_AT_S))
             span_m = STREET_SPAN_M[self.subject.altitude_m > 0 or self.subject.view.altitudes_m is not None]
             x1, y1 = self.subject.x_m, self.subject.y_m
+            if self.switch is not None:  # from the one that stopped to this one, over SWITCH_S
+                u = _ease((viewer.wall_s - self.switch[2]) / SWITCH_S)
+                x1, y1 = self.switch[0] + u * (x1 - self.switch[0]), self.switch[1] + u * (y1 - self.switch[1])
             zoom1 = max(zoom0, (camera.width_px - viewer.scene.right_px) / span_m)
             speed_mps = viewer.scene.speed_mps(self.subject)
             full = CROSSING * span_m / max(speed_mps, 0.5) / viewer.speed  # the factor that crosses 12 % a second

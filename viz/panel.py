@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 PANEL_W = 380
 CHART_POINTS = 240
 CHART_H = 30
+CHART_H_HALL = 64  # the exhibition's panel has no figures list: taller charts
 TEXT = (235, 235, 240)
 
 
@@ -83,7 +84,7 @@ def _draw_panel(viewer: Viewer, screen: pygame.Surface, width: int, height: int)
         colour = next(iter(view.movers.values())).colour if view.movers else (255, 210, 90)
         rows.append((view.service_id, values, colour, bool(view.movers)))
     legend_h = 26 + 18 * ((len(legend_rows(viewer.scene)) + 1) // 2)
-    charts_h = ((len(viewer.series.charts) + 1) // 2) * (CHART_H + 20)
+    charts_h = ((len(viewer.series.charts) + 1) // 2) * (_chart_h(viewer) + 20)
     compact = sum(1 + len(values) for _, values, _, _ in rows) * 17 > height - y - legend_h - charts_h - 20
     if viewer.exhibit:  # for visitors: the big numbers on the map, charts and legend here, no engineering list
         rows, compact = [], True
@@ -111,17 +112,17 @@ def draw_charts(viewer: Viewer, x: int, y: int, bottom: int) -> int:
     """The charts two to a row, each with a line per service (in its agents' colour)."""
     colours = {view.service_id: next(iter(view.movers.values())).colour if view.movers else (120, 200, 255)
                for view in viewer.scene.views}
-    w = (PANEL_W - 28 - 8) // 2
+    w, chart_h = (PANEL_W - 28 - 8) // 2, _chart_h(viewer)
     for i, (title, lines) in enumerate(viewer.series.charts.items()):
-        left, top = x + (i % 2) * (w + 8), y + (i // 2) * (CHART_H + 20)
-        if top + CHART_H + 20 > bottom:
+        left, top = x + (i % 2) * (w + 8), y + (i // 2) * (chart_h + 20)
+        if top + chart_h + 20 > bottom:
             break
         latest = [values[-1] for _, values in lines.values() if values]
         unit = next(iter(lines.values()))[0].unit
         total = (sum(latest) / len(latest) if unit == "%" else sum(latest)) if latest else None  # a share: the mean
         name = title.split(" · ")[0] if viewer.fonts["small"].size(title)[0] > w else title.split(" (")[0]
         viewer._text(name if total is None else f"{name} {total:.3g}{' %' if unit == '%' else ''}", (left, top), "small")
-        rect = pygame.Rect(left, top + 17, w, CHART_H)
+        rect = pygame.Rect(left, top + 17, w, chart_h)
         pygame.draw.rect(viewer.screen, (40, 44, 56), rect)
         series = [values for _, values in lines.values()]
         low = min((min(v) for v in series if v), default=0.0)
@@ -133,7 +134,11 @@ def draw_charts(viewer: Viewer, x: int, y: int, bottom: int) -> int:
                 points = [(rect.left + j * step, rect.bottom - (v - low) / span * rect.height)
                           for j, v in enumerate(values)]
                 pygame.draw.lines(viewer.screen, colours.get(service_id, (120, 200, 255)), False, points, 2)
-    return y + ((len(viewer.series.charts) + 1) // 2) * (CHART_H + 20)
+    return y + ((len(viewer.series.charts) + 1) // 2) * (chart_h + 20)
+
+
+def _chart_h(viewer: Viewer) -> int:
+    return CHART_H_HALL if viewer.exhibit else CHART_H
 
 
 def legend_rows(scene: Scene) -> list[tuple[str, tuple[int, int, int], tuple[int, int, int] | None, str]]:

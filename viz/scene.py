@@ -31,16 +31,10 @@ from gwangju_twin.viz.marks import (
     mover_of,
 )
 from gwangju_twin.viz.motion import SHAPE_PX_PER_M, Motion, ShapeSprites, draw_shapes, draw_trails
+from gwangju_twin.viz.still import ask_labels, draw_titles, still_map
+from gwangju_twin.viz.zones import ZONE_EDGE, ZONE_FILL, ZONE_LEGEND, ZONE_OTHER, ZONE_TEXT  # noqa: F401 - the viewer's zone styles
 
 ROAD = (92, 100, 116)
-# zones by the kind of their area file; a kind not listed here is drawn in ZONE_OTHER
-ZONE_FILL = {"drone_free_zone": (60, 120, 200, 40), "geofence": (210, 60, 60, 50), "control_zone": (230, 170, 60, 28)}
-ZONE_EDGE = {"drone_free_zone": (90, 150, 230), "geofence": (230, 80, 80), "control_zone": (235, 180, 80)}
-ZONE_TEXT = {"drone_free_zone": (150, 190, 250), "geofence": (255, 190, 190), "control_zone": (250, 215, 150)}
-ZONE_LEGEND = {"drone_free_zone": ("drone free zone", "드론특별자유화구역"), "geofence": ("no-fly zone", "비행 금지 구역"),
-               "control_zone": ("airport control zone", "관제권")}
-ZONE_OTHER = ((160, 160, 180, 30), (170, 170, 190), (210, 210, 225), ("zone", "구역"))
-SITE = (255, 210, 90)
 SHADOW = (10, 12, 16)
 PX_PER_M_ALTITUDE = 0.25  # how far up a drone is drawn above its shadow, per metre of altitude
 LAYERS = ("basemap", "roads", "zones", "sites", "service_layers", "ground", "air")
@@ -203,7 +197,7 @@ class Scene:
         key = (camera.version, screen.get_size(), self.right_px, self.bottom_px, top_px,
                tuple(self.visible.values()), self._bound)
         if self._static is None or self._static[0] != key:
-            self._static = (key, *self._still(screen.get_size(), camera, top_px))
+            self._static = (key, *still_map(self, screen.get_size(), camera, top_px))
         _, still, placed = self._static
         screen.blit(still, (0, 0))
         labels = LabelPlacer(screen, placed.view, self.fonts["small"], BACKGROUND, self._rendered)
@@ -213,106 +207,14 @@ class Scene:
                 for layer in view.layers() if layer.live] if self.visible["service_layers"] else []
         for _, layer, shapes in live:
             draw_layer(screen, layer, shapes)
-        self._ask_labels(labels, [], live, [])
+        ask_labels(self, labels, [], live, [])
         labels.place()
         labels.draw()
-        self._draw_titles(screen)
+        draw_titles(self, screen)
         now_s = self.model.now_s
         for view, sprites in zip(self.views, self._state_sprites):
             self._draw_agents(screen, camera, view, sprites, now_s)
         return labels
-
-    def _still(self, size: tuple[int, int], camera: Camera, top_px: int) -> tuple[pygame.Surface, LabelPlacer]:
-        """The map that does not move, drawn once per camera: basemap, zones, roads, the services'
-        still layers and the sites; and the labels of all of these, placed (drawn each frame)."""
-        screen = pygame.Surface(size)
-        if pygame.display.get_surface() is not None:
-            screen = screen.convert()
-        screen.fill(BACKGROUND)
-        width, height = size
-        view_rect = pygame.Rect(0, top_px, width - self.right_px, height - top_px - self.bottom_px)
-        labels = LabelPlacer(screen, view_rect, self.fonts["small"], BACKGROUND, self._rendered)
-        layers = [(view, layer, self._layer_px(camera, view, layer)) for view in self.views
-                  for layer in view.layers() if not layer.live] if self.visible["service_layers"] else []
-        sites = [(site, camera.point(*xy_m)) for site, xy_m in self.sites_m] if self.visible["sites"] else []
-        labels.marks += [pygame.Rect(x - 7, y - 7, 14, 14) for _, (x, y) in sites]
-        for _, layer, shapes in layers:
-            if layer.kind == "points":
-                r = layer.size_px
-                labels.marks += [pygame.Rect(x - r, y - r, 2 * r + 1, 2 * r + 1) for x, y in shapes[0].astype(int).tolist()]
-        self._titles(camera, labels)
-        zones = self._zone_shapes(size, camera) if self.visible["zones"] else []
-        self._ask_labels(labels, zones, layers, sites)
-        if self.basemap is not None and self.visible["basemap"]:
-            labels.soft = self.basemap.boxes(camera, size)
-        labels.place(at_least=1)
-        if self.basemap is not None and self.visible["basemap"]:
-            outside = [pygame.Rect(view_rect.right, 0, width, height), pygame.Rect(0, 0, width, top_px),
-                       pygame.Rect(0, view_rect.bottom, width, height)]
-            outside = [rect for rect in outside if rect.width and rect.height]
-            self.basemap.draw(screen, camera, labels.taken, labels.marks + labels.taken + outside)
-        labels.place()
-        if zones:
-            overlay = pygame.Surface(size, pygame.SRCALPHA)
-            for kind, points, _, _ in zones:
-                pygame.draw.polygon(overlay, ZONE_FILL.get(kind, ZONE_OTHER[0]), points)
-                pygame.draw.polygon(overlay, ZONE_EDGE.get(kind, ZONE_OTHER[1]), points, 2)
-            screen.blit(overlay, (0, 0))
-        if self.visible["roads"]:
-            screen.blit(self._roads(size, camera), (0, 0))
-        for _, layer, shapes in sorted(layers, key=lambda vls: vls[1].kind != "areas"):
-            draw_layer(screen, layer, shapes)
-        for _, (x, y) in sites:
-            pygame.draw.polygon(screen, SITE, [(x, y - 7), (x + 6, y), (x, y + 7), (x - 6, y)])
-        return screen, labels
-
-    def _ask_labels(self, labels: LabelPlacer, zones: list, layers: list, sites: list) -> None:
-        for kind, _, inside, spec in zones:
-            if inside is not None:
-                centre = labels.view.center
-                at = shapely.ops.nearest_points(inside.boundary, shapely.Point(centre))[0]
-                labels.ask(f"{spec.name_ko} · {spec.name_en}", (int(at.x), int(at.y)), ZONE_TEXT.get(kind, ZONE_OTHER[2]),
-                           inside=inside)
-        for _, layer, shapes in layers:
-            if layer.kind == "lines":
-                for text, line in zip(layer.labels, shapes):
-                    if text and len(line) >= 2:
-                        labels.ask(text, None, layer.colour, priority=layer.priority, along=line)
-            elif layer.kind == "points":
-                for text, (x, y) in zip(layer.labels, shapes[0].astype(int).tolist()):
-                    if text:
-                        labels.ask(text, (x, y), (235, 235, 240), priority=layer.priority, clear_px=layer.size_px + 3)
-        for site, (x, y) in sites:
-            labels.ask(f"{site.name_ko} · {site.name_en}", (x, y), (235, 235, 240), priority=2)
-
-    def _titles(self, camera: Camera, labels: LabelPlacer) -> None:
-        """Each place's title over its roads; titles side by side that would overlap move apart."""
-        blocks = []
-        for title, x_m, y_m in self.place_titles:
-            name, _, where = title.partition("\n")
-            x, y = camera.point(x_m, y_m)
-            block = []
-            for text, font in ((where, "small"), (name, "title")):
-                rect = pygame.Rect((0, 0), self.fonts[font].size(text))
-                rect.midbottom = (x, y - 6)
-                block.append((text, font, rect))
-                y = rect.top
-            blocks.append(block)
-        blocks.sort(key=lambda b: b[1][2].centerx)
-        for left, right in zip(blocks, blocks[1:]):
-            overlap = max(r.right for _, _, r in left) + 12 - min(r.left for _, _, r in right)
-            if overlap > 0:
-                for _, _, rect in left:
-                    rect.move_ip(-(overlap // 2) - 1, 0)
-                for _, _, rect in right:
-                    rect.move_ip(overlap - overlap // 2, 0)
-        self._title_rects = [item for block in blocks for item in block]
-        labels.taken += [rect for _, _, rect in self._title_rects]
-
-    def _draw_titles(self, screen: pygame.Surface) -> None:
-        for text, font, rect in self._title_rects:
-            colour = (250, 205, 80) if font == "title" else (200, 170, 90)
-            screen.blit(self.fonts[font].render(text, True, colour), rect)
 
     def _roads(self, size: tuple[int, int], camera: Camera) -> pygame.Surface:
         if self._road_cache is None or self._road_cache[0] != camera.version or self._road_cache[1] != size:
@@ -323,19 +225,6 @@ class Scene:
                 pygame.draw.lines(surface, ROAD, False, pixels[self._starts[i]:self._starts[i + 1]], width)
             self._road_cache = (camera.version, size, surface)
         return self._road_cache[2]
-
-    def _zone_shapes(self, size: tuple[int, int], camera: Camera) -> list:
-        """Zones in view as (kind, screen points, where a name fits inside or None, spec)."""
-        view = shapely.box(0, 0, *size)
-        shown = []
-        for kind, ring, spec in self.zones:
-            points = camera.to_screen(ring)
-            polygon = shapely.Polygon(points)
-            if not view.intersects(polygon):
-                continue
-            inside = polygon.buffer(-6).intersection(view)
-            shown.append((kind, points, None if inside.is_empty else inside, spec))
-        return shown
 
     def _layer_px(self, camera: Camera, view: ServiceView, layer: Layer) -> list[np.ndarray]:
         """A layer's points (one (n, 2) array) or polylines on screen."""
@@ -364,7 +253,8 @@ class Scene:
         if self.trails:
             draw_trails(screen, camera, motion, BACKGROUND)
         if air:
-            for marker in self._markers_of(view, now_s, (agents, xy_m - (self.view_dx(view), 0.0), states)):
+            markers = self._markers_of(view, now_s, (agents, xy_m - (self.view_dx(view), 0.0), states))
+            for marker in sorted(markers, key=lambda m: m.altitude_m):  # on the ground first, the highest last
                 self.draw_marker(screen, camera, marker)
         elif close:
             length_px = int(min(max(5.0 * camera.px_per_m, 24), 44))

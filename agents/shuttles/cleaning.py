@@ -9,6 +9,7 @@ sweeps edge after edge while it can still finish the edge and get home before th
 from __future__ import annotations
 
 from collections import deque
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from gwangju_twin.errors import RoutingError
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
+    from gwangju_twin.network import RoadNetwork
 
 
 class Sweeper(RoadVehicle):
@@ -80,6 +82,15 @@ class Sweeper(RoadVehicle):
             self.deadhead_m += length_m
 
 
+@lru_cache(maxsize=32)
+def _covering_plan(net: RoadNetwork, required: tuple[int, ...], depot: int) -> tuple[tuple[int, ...], float, bool]:
+    """The covering walk and its bound for these streets from this depot, worked out once: fleets that
+    sweep the same streets from the same depot share the plan (a pure function of the network)."""
+    walk = cover_walk(net, list(required), depot)
+    bound_m, exact = covering_bound_m(net, list(required), depot)
+    return tuple(walk), bound_m, exact
+
+
 class CleaningService(FleetService):
     """A sweeper fleet, its covering plan and its key figures."""
 
@@ -91,9 +102,8 @@ class CleaningService(FleetService):
         self.required = self._targets(config)
         self.swept: set[int] = set()
         self.required_m = float(sum(net.edge_length_m[e] for e in self.required))
-        walk = cover_walk(net, sorted(self.required), self.depot.node)
-        self.bound_m, self.bound_exact = covering_bound_m(net, sorted(self.required), self.depot.node)
-        pieces = split_walk(net, walk, self.required, config.count)
+        walk, self.bound_m, self.bound_exact = _covering_plan(net, tuple(sorted(self.required)), self.depot.node)
+        pieces = split_walk(net, list(walk), self.required, config.count)
         self.planned_m = sum(self._piece_length_m(piece) for piece in pieces)
         self.vehicles = [Sweeper(model, self, i, piece) for i, piece in enumerate(pieces)]
         self.schedule_windows(lambda v, end_s: v.start_window(end_s))

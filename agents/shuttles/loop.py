@@ -66,7 +66,7 @@ class LoopShuttle(RoadVehicle):
         dwell_here_s = service.config.dwell_s
         if leave_s + needed_s <= self.window_end_s and self.can_afford(leg_m + home_m, needed_s + dwell_here_s):
             self._next_stop = following
-            self.model.clock.at(leave_s, lambda: self.drive_to(service.stop_nodes[following], self._at_stop))
+            self.depart_at(leave_s, service.stop_nodes[following], self._at_stop)
         else:
             self.model.clock.at(leave_s, self._go_home)
 

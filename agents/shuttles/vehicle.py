@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from gwangju_twin.agents.shuttles.config import Charging, Energy, Supervision
+from gwangju_twin.agents.shuttles.express import ExpressDriving, Leg
 from gwangju_twin.mesa_core import Agent
 from gwangju_twin.resources import Grant, Resource
 from gwangju_twin.units import J_PER_KWH
@@ -30,7 +31,6 @@ from gwangju_twin.units import J_PER_KWH
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
     from gwangju_twin.world import World
-
 
 
 class Depot:
@@ -41,9 +41,10 @@ class Depot:
         self.world = world
         self.node, self.chargers, self.charging = node, chargers, charging
         self.control, self.supervision = control, supervision
+        self.legs: dict[tuple, Leg] = {}  # the drives its vehicles repeat, by (from, to, cap, energy rates)
 
 
-class RoadVehicle(Agent):
+class RoadVehicle(ExpressDriving, Agent):
     """Base of every ground vehicle: position, odometer, battery, event-driven driving."""
 
     kind = "vehicle"
@@ -75,6 +76,9 @@ class RoadVehicle(Agent):
         self.window_end_s = 0.0
         self._edges: deque[int] = deque()
         self._stretch: tuple[list[int], list[float]] | None = None  # express: the edges and when each ends
+        self._stretch_leg: Leg | None = None  # the stretch as a whole leg, when it is one (depart_at)
+        # True when on_edge and energy_j are the base's, so _book_stretch may stand in for _apply_edge.
+        self._books_plainly = type(self).on_edge is RoadVehicle.on_edge and type(self).energy_j is RoadVehicle.energy_j
         self._then: Callable[[], None] | None = None
         self._until_disengagement_s = self._draw_disengagement()
         self._recorded_s = -1.0
@@ -86,13 +90,15 @@ class RoadVehicle(Agent):
 
         It drives ``edge`` from ``start_s`` to ``end_s`` at constant speed, and stands where it
         was at ``stopped_at_s`` if it stopped on the way (NaN: it did not); ``edge`` is -1 while
-        it stands on ``node``. ``next_edge_s`` is when a stretch moves on to its next edge
-        (infinity when only an event changes the motion). :meth:`position_m` and
+        it stands on ``node``. ``next_edge_s`` is when a stretch moves on to its next edge, or
+        sets off (infinity when only an event changes the motion). :meth:`position_m` and
         :class:`FleetPositions` read it alike.
         """
         if self.edge is None:
             return -1, 0.0, 0.0, math.nan, math.inf
         if self._stretch is not None:
+            if now_s < self.edge_start_s:  # booked ahead (depart_at): on its node until it sets off
+                return -1, 0.0, 0.0, math.nan, self.edge_start_s
             edges, ends = self._stretch
             i = min(bisect.bisect_right(ends, now_s), len(edges) - 1)  # the edge under way
             return (edges[i], ends[i - 1] if i else self.edge_start_s, ends[i], math.nan,
@@ -134,12 +140,13 @@ class RoadVehicle(Agent):
             then = self._recorded(int(self.world.network.edge_v[edges[-1]]), then)
         self._follow(edges, then)
 
-    def _recorded(self, target: int, then: Callable[[], None]) -> Callable[[], None]:
-        """``then``, noting the drive from here to ``target`` and when it arrived, if the model records drives."""
+    def _recorded(self, target: int, then: Callable[[], None], start_s: float | None = None) -> Callable[[], None]:
+        """``then``, noting the drive from here to ``target`` (setting off now, or at ``start_s``) and when
+        it arrived, if the model records drives."""
         drives = self.model.drives
         if drives is None:
             return then
-        drive = [self.model.now_s, self.name, self.node, target, None]
+        drive = [self.model.now_s if start_s is None else start_s, self.name, self.node, target, None]
         drives.append(drive)
 
         def arrived() -> None:
@@ -179,46 +186,6 @@ class RoadVehicle(Agent):
         else:
             self._until_disengagement_s -= duration_s
             self.model.clock.after(duration_s, lambda: self._arrive(edge, duration_s))
-
-    def _drive_stretch(self) -> bool:
-        """Express: drive the edges ahead up to the first a disengagement interrupts, as one event.
-
-        Returns False (drive edge by edge) if fewer than two edges fit before the disengagement.
-        """
-        net, now_s = self.world.network, self.model.clock.now_s
-        times = net.edge_times_s(self.max_speed_mps)
-        edges: list[int] = []
-        ends: list[float] = []
-        budget_s, t_s = self._until_disengagement_s, now_s
-        for edge in self._edges:
-            duration_s = times[edge]
-            if budget_s < duration_s:
-                break
-            budget_s -= duration_s
-            edges.append(edge)
-            t_s = t_s + duration_s
-            ends.append(t_s)
-        if len(edges) < 2:
-            return False
-        for _ in edges:
-            self._edges.popleft()
-        self._until_disengagement_s = budget_s
-        self._stretch = (edges, ends)
-        self.edge, self.edge_start_s = edges[0], now_s
-        self.next_node, self.next_node_s = net.edge_v_list[edges[-1]], t_s
-        # Ranked among simultaneous events as the last edge's arrival would be: scheduled when that edge starts.
-        self.model.clock.at(t_s, self._end_stretch, scheduled_s=ends[-2])
-        return True
-
-    def _end_stretch(self) -> None:
-        assert self._stretch is not None
-        edges, ends = self._stretch
-        self._stretch = None
-        times = self.world.network.edge_times_s(self.max_speed_mps)
-        for edge, end_s in zip(edges, ends):
-            self._apply_edge(edge, times[edge])
-            self.record(end_s)
-        self._next_edge()
 
     def _apply_edge(self, edge: int, elapsed_s: float) -> None:
         """Book one driven edge: position, odometer, driving time, battery, the service's count."""

@@ -1,0 +1,96 @@
+"""The hand-written GeoPackage (twin/gpkg.py) reads back exactly as GDAL's own, through GDAL.
+
+The peer is GDAL itself: the same rows written by geopandas/pyogrio (the writer this module
+replaced) and by :mod:`twin.gpkg`, both read back with pyogrio, must give equal tables, points,
+CRS and types. A real run's trajectories (the Bitgreen service mix, NaN altitudes and all) and
+hypothesis-drawn rows are both compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sqlite3
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from gwangju_twin import gpkg, runner
+from gwangju_twin.errors import TwinError
+from gwangju_twin.record import Tracks
+from gwangju_twin.results import _trajectories
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+BITGREEN = Path(__file__).parent.parent / "scenarios" / "bitgreen_shuttles.toml"
+START = dt.datetime(2026, 4, 6)
+
+
+def _gdal_file(rows: list[tuple], crs: str, path: Path, start: dt.datetime = START) -> Path:
+    """The rows written the way results.py wrote them before (pandas, geopandas, pyogrio/GDAL)."""
+    frame = pd.DataFrame(rows, columns=list(Tracks.COLUMNS))
+    frame["time"] = pd.to_datetime(start) + pd.to_timedelta(frame["t_s"], unit="s")
+    geometry = gpd.points_from_xy(frame.pop("x_m"), frame.pop("y_m"))
+    gpd.GeoDataFrame(frame, geometry=geometry, crs=crs).to_file(path, layer="trajectories", driver="GPKG")
+    return path
+
+
+def _assert_same_read_back(ours: Path, gdal: Path) -> None:
+    mine, theirs = pyogrio.read_dataframe(ours), pyogrio.read_dataframe(gdal)
+    assert mine.crs == theirs.crs
+    assert list(mine.columns) == list(theirs.columns)
+    assert dict(mine.dtypes.astype(str)) == dict(theirs.dtypes.astype(str))
+    pd.testing.assert_frame_equal(pd.DataFrame(mine.drop(columns="geometry")),
+                                  pd.DataFrame(theirs.drop(columns="geometry")))
+    assert mine.geometry.x.tolist() == theirs.geometry.x.tolist()
+    assert mine.geometry.y.tolist() == theirs.geometry.y.tolist()
+    assert pyogrio.read_info(ours)["geometry_type"] == pyogrio.read_info(gdal)["geometry_type"] == "Point"
+
+
+def test_a_runs_trajectories_read_back_as_gdal_writes_them(helsinki_map, tmp_path: Path) -> None:
+    result = runner.run(BITGREEN, tmp_path / "run", area="helsinki_test")
+    model = result.model
+    rows = model.tracks.until(model.now_s)
+    assert len(rows) > 100 and any(math.isnan(r[8]) for r in rows)  # altitudes NaN on roads
+    start = dt.datetime.combine(model.scenario.spec.scenario.start_date, dt.time())
+    gdal = _gdal_file(rows, model.world.area.crs, tmp_path / "gdal.gpkg", start)
+    _assert_same_read_back(tmp_path / "run" / "trajectories.gpkg", gdal)
+    frame = gpd.read_file(tmp_path / "run" / "trajectories.gpkg", layer="trajectories")
+    assert frame.crs.to_epsg() == int(model.world.area.crs.split(":")[1])
+
+
+def test_the_file_is_a_geopackage_by_the_spec(tmp_path: Path) -> None:
+    path = tmp_path / "p.gpkg"
+    gpkg.write_points(path, layer="points", crs="EPSG:32652", fields=[("name", "TEXT"), ("v", "REAL")],
+                      rows=[("a", 1.0), ("b", math.nan)], xy=[(1.0, 2.0), (3.0, -4.0)])
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 10400
+        assert {r[0] for r in db.execute("SELECT srs_id FROM gpkg_spatial_ref_sys")} == {-1, 0, 4326, 32652}
+        assert db.execute("SELECT min_x, min_y, max_x, max_y, srs_id FROM gpkg_contents").fetchone() == (
+            1.0, -4.0, 3.0, 2.0, 32652)
+        assert db.execute("SELECT v FROM points ORDER BY fid").fetchall() == [(1.0,), (None,)]  # NaN is NULL
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with pytest.raises(TwinError, match="exists"):
+        gpkg.write_points(path, layer="points", crs="EPSG:32652", fields=[], rows=[], xy=[])
+    with pytest.raises(TwinError, match="type 'BLOB'"):
+        gpkg.write_points(tmp_path / "q.gpkg", layer="p", crs="EPSG:32652", fields=[("b", "BLOB")], rows=[], xy=[])
+
+
+_row = st.tuples(
+    st.sampled_from(["shuttle-1", "sweeper-2", "드론-3"]), st.sampled_from(["shuttle", "drone"]),
+    st.floats(0.0, 400 * 86400.0), st.floats(-1e6, 1e6), st.floats(0.0, 1e7), st.floats(0.0, 1e6),
+    st.sampled_from(["idle", "serving"]), st.floats(0.0, 100.0) | st.just(math.nan),
+    st.floats(0.0, 500.0) | st.just(math.nan),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_row, min_size=1, max_size=40))
+def test_any_rows_read_back_as_gdal_writes_them(tmp_path: Path, rows: list[tuple]) -> None:
+    folder = Path(tmp_path) / f"case{abs(hash(tuple(map(repr, rows))))}"
+    folder.mkdir()
+    _trajectories(folder / "ours.gpkg", rows, Tracks.COLUMNS, "EPSG:32652", START)
+    _assert_same_read_back(folder / "ours.gpkg", _gdal_file(rows, "EPSG:32652", folder / "gdal.gpkg"))
