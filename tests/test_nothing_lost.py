@@ -289,7 +289,7 @@ def test_a_relative_area_path_is_taken_from_the_current_folder(helsinki_map, tmp
 def test_pygame_is_quiet_where_the_cli_imports_it() -> None:
     """No banner and no audio device opened: pygame imported and initialised as the viewer and the video do."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYGAME_HIDE_SUPPORT_PROMPT", "SDL_AUDIODRIVER")}
-    code = ("from gwangju_twin import cli\ncli._quiet_pygame()\nimport pygame\npygame.init()\n"
+    code = ("from gwangju_twin import cli_text\ncli_text._quiet_pygame()\nimport pygame\npygame.init()\n"
             "import os\nprint(os.environ['SDL_AUDIODRIVER'])\npygame.quit()")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**env, "SDL_VIDEODRIVER": "dummy"})

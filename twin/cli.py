@@ -6,7 +6,6 @@ exit status 2; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import math
 import os
 import shlex
 import sys
@@ -15,10 +14,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from gwangju_twin import speedups
+from gwangju_twin import cli_data, cli_text, speedups
+from gwangju_twin.cli_text import err, out
 from gwangju_twin.errors import TwinError
-from rich.console import Console
-from rich.table import Table
 
 try:  # typer 0.2x carries its own click
     from typer._click import exceptions as click_errors
@@ -27,164 +25,16 @@ except ImportError:  # pragma: no cover - typer on the user's click
 
 app = typer.Typer(help="Digital twin of Gwangju's autonomous-mobility testbed.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-maps_app = typer.Typer(help="Road networks: fetch online, import offline, list the cache.", no_args_is_help=True)
-scenarios_app = typer.Typer(help="Scenario files: list and validate.", no_args_is_help=True)
-results_app = typer.Typer(help="Sweep results databases: query and export.", no_args_is_help=True)
-app.add_typer(maps_app, name="maps")
-app.add_typer(scenarios_app, name="scenarios")
-app.add_typer(results_app, name="results")
-areas_app = typer.Typer(help="Area files: list and start new ones.", no_args_is_help=True)
-app.add_typer(areas_app, name="areas")
-# markup and highlighting off: text from files (a map's source, a query's rows) is printed as it is
-out = Console(soft_wrap=True, markup=False, highlight=False)
-err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+app.add_typer(cli_data.maps_app, name="maps")
+app.add_typer(cli_data.scenarios_app, name="scenarios")
+app.add_typer(cli_data.results_app, name="results")
+app.add_typer(cli_data.areas_app, name="areas")
 
 
-@areas_app.command("list")
-def areas_list() -> None:
-    """Show the known areas and zones: packaged ones and those in $TWIN_AREA_PATH."""
-    from gwangju_twin.areas import area_files, load_area
-
-    wide = out.width >= 160  # the file column only where it fits beside the ids a user must type
-    table = Table(box=None, pad_edge=False)
-    table.add_column("id", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("km2", justify="right", no_wrap=True)
-    table.add_column("name", overflow="fold")
-    if wide:
-        table.add_column("file", overflow="fold")
-    for area_id, file in area_files().items():
-        area = load_area(area_id)
-        row = [area_id, area.spec.kind, f"{area.polygon_m.area / 1e6:.2f}", f"{area.spec.name_en} · {area.spec.name_ko}"]
-        table.add_row(*row, *([str(file)] if wide else []))
-    out.print(table, markup=False)
-
-
-@areas_app.command("new")
-def areas_new(
-    area_id: Annotated[str, typer.Argument(metavar="ID", help="The new area's id (a-z, 0-9, _).")],
-    bbox: Annotated[str, typer.Option(help="WEST,SOUTH,EAST,NORTH in degrees (WGS84).")],
-    name_en: Annotated[str | None, typer.Option(help="English name.")] = None,
-    name_ko: Annotated[str | None, typer.Option(help="Korean name.")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write ID.toml in.")] = Path("."),
-) -> None:
-    """Write a skeleton area file from a name and a bounding box, ready to edit (see the README)."""
-    from gwangju_twin import preflight
-    from gwangju_twin.areas import new_area_text
-
-    target = out_dir / f"{area_id}.toml"
-    if target.exists():
-        raise TwinError(f"{target}: already exists; choose another id or --out folder")
-    text = new_area_text(area_id, bbox, name_en=name_en, name_ko=name_ko)
-    preflight.output_file(target, "area file")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    out.print(f"wrote {target}; add sites, then: TWIN_AREA_PATH={out_dir} twin maps import {area_id} FILE.osm.pbf",
-              highlight=False)
-
-
-@maps_app.command("fetch")
-def maps_fetch(
-    area: str,
-    timeout: Annotated[float, typer.Option(help="Overpass timeout, seconds.")] = 180.0,
-    overpass_url: Annotated[str | None, typer.Option(
-        help="Overpass API to ask (default: $TWIN_OVERPASS_URL, else osmnx's).")] = None,
-) -> None:
-    """Download AREA's road network from OpenStreetMap (needs internet) into the cache."""
-    from gwangju_twin import mapcache, osm
-    from gwangju_twin.areas import load_area
-
-    spec = load_area(_area_ref(area))
-    mapcache.check_writable()
-    _say_saved(mapcache.save(osm.fetch_graph(spec, timeout_s=timeout, overpass_url=overpass_url), spec.id,
-                             "overpass (osmnx)", area=spec))
-
-
-@maps_app.command("import")
-def maps_import(area: str, extract: Path) -> None:
-    """Clip a local .osm / .osm.bz2 / .osm.pbf EXTRACT to AREA, offline, into the cache."""
-    from gwangju_twin import mapcache, osm
-    from gwangju_twin.areas import load_area
-
-    spec = load_area(_area_ref(area))
-    mapcache.check_writable()
-    _say_saved(mapcache.save(osm.import_graph(spec, extract), spec.id, f"import {extract.name}", area=spec))
-
-
-def _say_saved(info) -> None:  # noqa: ANN001 - a MapInfo
-    outside = "" if info.outside_share is None else f"; {info.outside_share:.1%} of the source's road length lay outside the area"
-    out.print(f"cached {info.area}: {info.nodes} nodes, {info.edges} edges, {info.road_length_km:.1f} km of road{outside}",
-              highlight=False, markup=False)
-
-
-@maps_app.command("export")
-def maps_export(
-    target: Annotated[Path, typer.Argument(metavar="FILE.tar.gz", help="The bundle to write.")],
-    areas: Annotated[list[str] | None, typer.Argument(help="Areas to pack (default: every cached map).")] = None,
-) -> None:
-    """Pack cached maps into one file, with checksums, to carry to a machine without internet."""
-    from gwangju_twin import mapbundle, preflight
-
-    preflight.output_file(target, "map bundle", "FILE.tar.gz")
-    entries = mapbundle.export_bundle(target, areas)
-    out.print(f"wrote {target}: {', '.join(e.area for e in entries)}", highlight=False)
-
-
-@maps_app.command("import-cache")
-def maps_import_cache(source: Annotated[Path, typer.Argument(metavar="FILE.tar.gz")]) -> None:
-    """Unpack a bundle made by 'twin maps export' into this machine's cache, checksums verified."""
-    from gwangju_twin import mapbundle, mapcache
-
-    if not source.is_file():
-        raise TwinError(f"{source}: file not found")
-    mapcache.check_writable()
-    for entry in mapbundle.import_bundle(source):
-        _say_saved(entry)
-
-
-@maps_app.command("list")
-def maps_list() -> None:
-    """Show the cached road networks."""
-    from gwangju_twin import mapcache
-
-    entries = mapcache.cached()
-    if not entries:
-        out.print(f"no maps cached in {mapcache.cache_dir()}; run 'twin maps fetch AREA' or 'twin maps import AREA FILE'")
-        return
-    table = Table("area", "nodes", "edges", "road km", "source", "created")
-    for e in entries:
-        table.add_row(e.area, str(e.nodes), str(e.edges), f"{e.road_length_km:.1f}", mapcache.printable(e.source),
-                      mapcache.printable(e.created))
-    out.print(table, markup=False)
-
-
-@scenarios_app.command("list")
-def scenarios_list() -> None:
-    """Show the scenarios shipped with the twin."""
-    from gwangju_twin import scenario
-
-    table = Table("name", "area", "file")
-    for name, path in scenario.packaged().items():
-        loaded = scenario.load(path)
-        table.add_row(name, loaded.spec.scenario.area, str(path))
-    out.print(table)
-
-
-@scenarios_app.command("validate")
-def scenarios_validate(files: list[Path]) -> None:
-    """Check scenario FILES; prints one line per file, exits 2 if any is invalid."""
-    from gwangju_twin import scenario
-
-    bad = 0
-    for file in files:
-        try:
-            scenario.load(file)
-            out.print(f"{file}: ok", highlight=False)
-        except TwinError as exc:
-            bad += 1
-            err.print(f"error: {exc}", highlight=False, markup=False)
-    if bad:
-        raise typer.Exit(2)
+app.command("report")(cli_data.report)
+app.command("facts")(cli_data.facts)
+app.command("audit")(cli_data.audit)
+_say_saved = cli_data._say_saved  # noqa: SLF001 - the demo says what it cached the same way
 
 
 @app.command("run")
@@ -201,15 +51,15 @@ def run(
 
     preflight.seed(seed)
     path = scenario.resolve(scenario_ref)
-    until_s = _duration(until, units) if until is not None else None
+    until_s = cli_text._duration(until, units) if until is not None else None
     loaded = scenario.load(path)
     seed_used = loaded.spec.scenario.seed if seed is None else seed
     target = out_dir or Path("results") / f"{loaded.name}-seed{seed_used}"
-    with _progress(f"{loaded.name}") as progress:
-        result = runner.run(loaded, target, seed=seed, until_s=until_s, area=_area_ref(area), progress=progress,
+    with cli_text._progress(f"{loaded.name}") as progress:
+        result = runner.run(loaded, target, seed=seed, until_s=until_s, area=cli_text._area_ref(area), progress=progress,
                             force=force)
     out.print(f"results in {target}", highlight=False)
-    _print_kpis(result.summary["kpis"])
+    cli_text._print_kpis(result.summary["kpis"])
 
 
 @app.command("sumo")
@@ -228,8 +78,8 @@ def sumo(
     preflight.path_text(out_dir, "--out")
     preflight.writable_folder(out_dir, "SUMO files")
     path = scenario.resolve(scenario_ref)
-    until_s = _duration(until, units) if until is not None else None
-    model = runner.build_model(path, seed=seed, until_s=until_s, area=_area_ref(area), record_drives=True)
+    until_s = cli_text._duration(until, units) if until is not None else None
+    model = runner.build_model(path, seed=seed, until_s=until_s, area=cli_text._area_ref(area), record_drives=True)
     sumo_bridge.check_exportable(model, extract)
     runner.simulate(model)
     config, routes = sumo_bridge.export_run(model, extract, out_dir)
@@ -277,10 +127,10 @@ def demo(
     from gwangju_twin.scenarios import DEMO
 
     path = scenario.packaged()[DEMO]
-    with _progress(DEMO) as progress:
+    with cli_text._progress(DEMO) as progress:
         result = runner.run(path, out_dir, area=area, progress=progress, force=force)
     out.print(f"results in {out_dir} (area {area})", highlight=False)
-    _print_kpis(result.summary["kpis"])
+    cli_text._print_kpis(result.summary["kpis"])
 
 
 @app.command("sweep")
@@ -296,45 +146,22 @@ def sweep(
     scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
 ) -> None:
     """Run a parameter sweep; finished runs are kept, so the same command resumes."""
-    from gwangju_twin import preflight, sweep_config
-    from gwangju_twin.results_db import ResultsDB
-    from gwangju_twin.sweep import DaskBackend, LocalBackend, run_sweep
+    from gwangju_twin.sweep import run_sweep
 
     if workers < 1:
         raise TwinError(f"--workers {workers}: must be at least 1")
-    if sweep_file is not None:
-        plan = sweep_config.load(sweep_file, area=_area_ref(area))
-    elif scenario_ref is not None:
-        if not 1 <= seeds <= 1_000_000:
-            raise TwinError(f"--seeds {seeds}: must be from 1 to 1000000 (the sweep runs seeds 0 to N-1)")
-        plan = sweep_config.expand(_short_sweep(scenario_ref, param or [], seeds), "<command line>", area=_area_ref(area))
-    else:
-        raise TwinError("give a SWEEP_FILE, or --scenario NAME with --param PATH=V1,V2 (see twin sweep --help)")
-    target_db = db_path or Path("sweeps") / f"{plan.spec.name}.duckdb"
-    preflight.path_text(target_db, "--db")
-    preflight.writable_folder(target_db.parent, "results database")
-    existed = target_db.exists()
-    db = ResultsDB(target_db)
-    try:
-        if scheduler or dask_local:
-            backend = DaskBackend(local_workers=dask_local, scheduler=scheduler, retries=plan.spec.retries)
-        else:
-            backend = LocalBackend(max(workers, 1))
-    except TwinError:
-        db.close()
-        if not existed:  # the empty database this command just made: nothing of the user's
-            target_db.unlink(missing_ok=True)
-        raise
+    plan = _sweep_plan(sweep_file, scenario_ref, param, seeds, cli_text._area_ref(area))
+    db, backend = _open_sweep(db_path or Path("sweeps") / f"{plan.spec.name}.duckdb",
+                              lambda: _backend(workers, dask_local, scheduler, plan.spec.retries))
     started = time.perf_counter()
     try:
-        with _progress(f"sweep {plan.spec.name}") as progress:
+        with cli_text._progress(f"sweep {plan.spec.name}") as progress:
             counts = run_sweep(plan, db, backend, progress=None if progress is None else
                                (lambda done, total: progress(done, max(total, 1))))
     except KeyboardInterrupt:
         db.refresh_view()
         db.close()
-        err.print(f"interrupted; finished runs are in {db.path}; run the same command again to resume",
-                  highlight=False)
+        err.print(f"interrupted; finished runs are in {db.path}; run the same command again to resume")
         raise typer.Exit(130) from None
     backend.close()
     db.refresh_view()
@@ -344,14 +171,42 @@ def sweep(
     ran = counts["ok"] + counts["error"] + counts["lost"]
     out.print(f"{plan.spec.name}: {counts['ok']} ok, {counts['error']} error, {counts['lost']} lost, "
               f"{counts['skipped']} already done; {ran} runs in {wall_s:.1f} s "
-              f"({60 * ran / wall_s if wall_s else 0:.1f} runs/min) -> {db.path}", highlight=False)
+              f"({60 * ran / wall_s if wall_s else 0:.1f} runs/min) -> {db.path}")
     if failures:
-        failed = sum(n for _, n in failures)
-        err.print(f"{failed} of {len(plan.tasks)} runs failed ({len(failures)} distinct errors); the same command "
-                  "runs them again:", highlight=False, markup=False)
-        for first, n in failures:
-            err.print(f"  {n} x {first}", highlight=False, markup=False)
+        cli_text._say_failures(len(plan.tasks), failures)
         raise typer.Exit(1)
+
+
+def _sweep_plan(sweep_file: Path | None, scenario_ref: str | None, param: list[str] | None, seeds: int,
+                area: str | None):  # noqa: ANN202 - a Sweep
+    from gwangju_twin import sweep_config
+
+    if sweep_file is not None:
+        return sweep_config.load(sweep_file, area=area)
+    if scenario_ref is not None:
+        if not 1 <= seeds <= 1_000_000:
+            raise TwinError(f"--seeds {seeds}: must be from 1 to 1000000 (the sweep runs seeds 0 to N-1)")
+        return sweep_config.expand(_short_sweep(scenario_ref, param or [], seeds), "<command line>", area=area)
+    raise TwinError("give a SWEEP_FILE, or --scenario NAME with --param PATH=V1,V2 (see twin sweep --help)")
+
+
+def _open_sweep(target_db: Path, make_backend):  # noqa: ANN001, ANN202 - (ResultsDB, backend)
+    """The database (checked writable first) and the backend; a backend that cannot start leaves no new
+    database behind (the empty one this command just made is nothing of the user's)."""
+    from gwangju_twin import preflight
+    from gwangju_twin.results_db import ResultsDB
+
+    preflight.path_text(target_db, "--db")
+    preflight.writable_folder(target_db.parent, "results database")
+    existed = target_db.exists()
+    db = ResultsDB(target_db)
+    try:
+        return db, make_backend()
+    except TwinError:
+        db.close()
+        if not existed:
+            target_db.unlink(missing_ok=True)
+        raise
 
 
 def _short_sweep(scenario_ref: str, params: list[str], seeds: int):  # noqa: ANN202 - a SweepSpec
@@ -364,19 +219,10 @@ def _short_sweep(scenario_ref: str, params: list[str], seeds: int):  # noqa: ANN
             from gwangju_twin.scenarios import PARAMETER_EXAMPLE
 
             raise TwinError(f"--param {item!r}: must be PATH=V1,V2,... such as {PARAMETER_EXAMPLE}")
-        grid[path] = [_scalar(v) for v in values.split(",")]
+        grid[path] = [cli_text._scalar(v) for v in values.split(",")]
     name = Path(scenario_ref).stem
     return SweepSpec.model_validate({"name": name, "scenario": scenario_ref, "seeds": {"from": 0, "count": seeds},
                                      "parameters": grid})
-
-
-def _scalar(text: str) -> bool | int | float | str:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text, text)
 
 
 @app.command("design")
@@ -402,7 +248,7 @@ def design(
 
     if workers < 1:
         raise TwinError(f"--workers {workers}: must be at least 1")
-    area = _area_ref(area)
+    area = cli_text._area_ref(area)
     options = {"seeds": seeds, "max_seeds": max_seeds, "confidence": confidence, "until": until, "area": area}
     plan = _design_plan(target, vary or [], require or [], cost or [], options)
     target_db = db_path or Path("designs") / f"{plan.spec.name}.duckdb"
@@ -466,93 +312,6 @@ def _backend(workers: int, dask_local: int | None, scheduler: str | None, retrie
     return LocalBackend(max(workers, 1))
 
 
-@results_app.command("query")
-def results_query(db_path: Path, sql: str) -> None:
-    """Run SQL on a sweep database (tables: runs; view: results) and print a table."""
-    from gwangju_twin.results_db import ResultsDB
-
-    db = ResultsDB(db_path, read_only=True)
-    db.refresh_view()
-    columns, rows = db.query(sql)
-    db.close()
-    _print_rows(columns, rows)
-
-
-@results_app.command("export")
-def results_export(db_path: Path, target: Path) -> None:
-    """Write the results view of a sweep database to a Parquet file."""
-    from gwangju_twin import preflight
-    from gwangju_twin.results_db import ResultsDB
-
-    preflight.output_file(target, "Parquet file", "TARGET")
-    db = ResultsDB(db_path, read_only=True)
-    db.refresh_view()
-    db.export_parquet(target)
-    db.close()
-    out.print(f"wrote {target}", highlight=False)
-
-
-@app.command("report")
-def report(db_path: Path, out_file: Annotated[Path | None, typer.Option("--out")] = None) -> None:
-    """Write an HTML report of a sweep: each KPI against each parameter, best configurations."""
-    from gwangju_twin import preflight
-    from gwangju_twin.report import write_report
-
-    target = out_file or db_path.with_suffix(".html")
-    if not db_path.is_file():
-        raise TwinError(f"{db_path}: no such results database")
-    preflight.output_file(target, "report")
-    write_report(db_path, target)
-    out.print(f"wrote {target}", highlight=False)
-
-
-@app.command("facts")
-def facts(
-    files: Annotated[list[Path] | None, typer.Argument(help="Scenario files (default: the packaged ones).")] = None,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write the table here (Markdown).")] = None,
-    seeds: Annotated[Path, typer.Option(help="The seed articles, to name the file of each cited seed.")] = Path(
-        "../shared/seeds"),
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 if a figure has no source or ASSUMPTION.")] = False,
-) -> None:
-    """Every figure of the scenario files with its source (seed, facts or ASSUMPTION), as a table."""
-    from gwangju_twin import facts as facts_table
-    from gwangju_twin import scenario as scenario_io
-    from gwangju_twin.fileio import atomic_write_text
-
-    if out_file is not None:
-        from gwangju_twin import preflight
-
-        preflight.output_file(out_file, "facts table")
-    paths = files or list(scenario_io.packaged().values())
-    for path in paths:
-        if not path.is_file():
-            raise TwinError(f"{path}: no such scenario file")
-    text = facts_table.table(paths, seeds)
-    if out_file is None:
-        out.print(text, highlight=False, markup=False)
-    else:
-        atomic_write_text(out_file, text)
-        out.print(f"wrote {out_file}", highlight=False)
-    missing = [p for path in paths for p in facts_table.parameters(path) if p.kind == "missing"]
-    for p in missing:
-        err.print(f"{p.file}:{p.line}: {p.key} = {p.value}: no source; add a comment citing a seed, the facts "
-                  "file, or ASSUMPTION: why", highlight=False, markup=False)
-    if check and missing:
-        raise typer.Exit(1)
-
-
-@app.command("audit")
-def audit(results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A folder written by 'twin run'.")]) -> None:
-    """Recompute RESULTS_DIR's safety and quality figures from its files alone; exit 1 on any FAIL."""
-    from gwangju_twin.audit import audit as audit_folder
-
-    checks = audit_folder(results_dir)
-    for check in checks:
-        out.print(check.line(), highlight=False)
-    if any(check.status == "FAIL" for check in checks):
-        raise typer.Exit(1)
-
-
 SCREENSHOT_FRAMES = 30  # frames drawn before --screenshot when --frames is not given
 
 
@@ -572,10 +331,10 @@ def view(
     captions: Annotated[bool, typer.Option(help="Show the exhibition captions (on with --exhibit).")] = False,
 ) -> None:
     """Open a window on SCENARIO: the live map, moving agents, KPI panels (H shows the keys)."""
-    _quiet_pygame()
+    cli_text._quiet_pygame()
     from gwangju_twin.viz.app import Viewer
 
-    width, height = _frame_size(size)
+    width, height = cli_text._frame_size(size)
     if record is not None:
         from gwangju_twin import preflight
 
@@ -585,7 +344,7 @@ def view(
         from gwangju_twin import preflight
 
         preflight.output_file(screenshot, "screenshot", "--screenshot")
-    make_model, start_s = _model_factory(scenario_ref, seed, _area_ref(area), start)
+    make_model, start_s = _model_factory(scenario_ref, seed, cli_text._area_ref(area), start)
     if screenshot is not None and frames is None:
         frames = SCREENSHOT_FRAMES  # a screenshot is taken when the frames run out: they must
     viewer = Viewer(make_model, size=(width, height), exhibit=exhibit, speed=speed, record=record,
@@ -608,78 +367,27 @@ def record(
 ) -> None:
     """Render SCENARIO headless to a video with the exhibition captions and .srt subtitles beside it
     (ffmpeg from imageio-ffmpeg); it opens in the busiest hour and skips the quiet ones."""
-    _quiet_pygame()
+    cli_text._quiet_pygame()
     from gwangju_twin import preflight, units
     from gwangju_twin.viz.video import record_video
 
-    width, height = _frame_size(size)
+    width, height = cli_text._frame_size(size)
     if width % 2 or height % 2:
         raise TwinError(f"--size {width}x{height}: width and height must be even for H.264 video")
     if target.suffix.lower() != ".mp4":
         raise TwinError(f"{target}: the video must be an .mp4 file")
-    seconds = _duration(length, units, "--length")
-    if seconds * fps > MAX_VIDEO_FRAMES:
+    seconds = cli_text._duration(length, units, "--length")
+    if seconds * fps > cli_text.MAX_VIDEO_FRAMES:
         raise TwinError(f"--length {length!r} at {fps} fps: {seconds * fps:.0f} frames, more than the limit of "
-                        f"{MAX_VIDEO_FRAMES}")
+                        f"{cli_text.MAX_VIDEO_FRAMES}")
     preflight.output_file(target, "video", "OUT.mp4")
     preflight.output_file(target.with_suffix(".srt"), "subtitles", "OUT.mp4")
     preflight.room(target.parent, seconds * 2e6, "video")
-    make_model, start_s = _model_factory(scenario_ref, seed, _area_ref(area), start)
+    make_model, start_s = _model_factory(scenario_ref, seed, cli_text._area_ref(area), start)
     frames, shown_s = record_video(make_model, target, size=(width, height), fps=fps, speed=speed, seconds=seconds,
                                    start_s=start_s)
     out.print(f"wrote {target}: {frames} frames, {frames / fps:g} s at {fps} fps, {width}x{height}, "
               f"{shown_s / 3600:.2g} simulated hours; subtitles {target.with_suffix('.srt')}", highlight=False)
-
-
-MIN_FRAME_PX, MAX_FRAME_PX = (320, 240), (7680, 4320)  # a small window to 8K
-MAX_VIDEO_FRAMES = 1_000_000
-
-
-def _frame_size(size: str) -> tuple[int, int]:
-    width, sep, height = size.partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
-        raise TwinError(f"--size {size!r}: must be WIDTHxHEIGHT, such as 1920x1080")
-    (low_w, low_h), (high_w, high_h) = MIN_FRAME_PX, MAX_FRAME_PX
-    if not (low_w <= int(width) <= high_w and low_h <= int(height) <= high_h):
-        raise TwinError(f"--size {size!r}: must be from {low_w}x{low_h} to {high_w}x{high_h}")
-    return int(width), int(height)
-
-
-def _quiet_pygame() -> None:
-    """No pygame banner and, with no sound played, no audio device opened (ALSA errors on machines without one)."""
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-
-
-def _area_ref(area: str | None) -> str | None:
-    """``--area``: an id as given; a relative path to an area file is taken from the current folder."""
-    if area is not None and area.endswith(".toml") and not Path(area).is_absolute():
-        return str(Path(area).absolute())
-    return area
-
-
-def _print_rows(columns: list[str], rows: list[tuple]) -> None:
-    """A query's rows: a table if it fits the terminal, else one block of ``column: value`` lines per row."""
-    cells = [["" if v is None else str(v) for v in row] for row in rows]
-    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
-    if sum(w + 3 for w in widths) + 1 <= out.width:
-        table = Table(*columns)
-        for row in cells:
-            table.add_row(*row)
-        out.print(table, markup=False)
-    else:
-        import textwrap
-
-        name_w = min(max((len(c) for c in columns), default=0), out.width // 2)
-        value_w = max(out.width - name_w - 2, 20)
-        for number, row in enumerate(cells, 1):
-            out.print(f"-- row {number} --")
-            for column, value in zip(columns, row, strict=True):
-                pieces = textwrap.wrap(value, value_w, break_on_hyphens=False) or [""]
-                out.print(f"{column[:name_w]:<{name_w}}  {pieces[0]}")
-                for piece in pieces[1:]:
-                    out.print(f"{'':<{name_w}}  {piece}")
-    out.print(f"({len(rows)} rows)", highlight=False)
 
 
 def _model_factory(scenario_ref: str, seed: int | None, area: str | None, start: str | None):  # noqa: ANN202
@@ -688,7 +396,7 @@ def _model_factory(scenario_ref: str, seed: int | None, area: str | None, start:
     from gwangju_twin import preflight, runner, scenario, units
 
     preflight.seed(seed)
-    start_s = None if start is None else _duration(start, units, "--start")
+    start_s = None if start is None else cli_text._duration(start, units, "--start")
     path = scenario.resolve(scenario_ref)
     first = runner.build_model(path, seed=seed, area=area)
     if start_s is not None and start_s >= first.duration_s:
@@ -699,56 +407,6 @@ def _model_factory(scenario_ref: str, seed: int | None, area: str | None, start:
         return first if loop == 0 else runner.build_model(path, seed=base_seed + loop, area=area, worlds=worlds)
 
     return make_model, start_s
-
-
-def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN001 - the units module
-    try:
-        value = units.to_si(text, "duration")
-    except ValueError as exc:
-        raise TwinError(f"{option} {text!r}: {exc}") from None
-    if not math.isfinite(value):
-        raise TwinError(f"{option} {text!r}: must be a finite time")
-    if value <= 0:
-        raise TwinError(f"{option} {text!r}: must be more than 0 s")
-    if option == "--until":
-        from gwangju_twin import preflight
-
-        preflight.duration(value, option)
-    return value
-
-
-class _progress:
-    """A rich progress bar on a terminal; nothing when stderr is piped."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.bar = None
-
-    def __enter__(self):  # noqa: ANN204
-        if not sys.stderr.isatty():
-            return None
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"),
-                            TimeRemainingColumn(), console=err, transient=True)
-        self.bar.__enter__()
-        task = self.bar.add_task(self.label, total=1.0, clock="")
-
-        def update(now_s: float, end_s: float) -> None:
-            day, rest = divmod(int(now_s), 86400)
-            self.bar.update(task, completed=now_s / end_s, clock=f"day {day + 1} {rest // 3600:02d}:{rest % 3600 // 60:02d}")
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-
-
-def _print_kpis(kpis: dict) -> None:
-    for service, figures in kpis.items():
-        line = ", ".join(f"{k} {v}" for k, v in figures.items())
-        out.print(f"  {service}: {line}", highlight=False)
 
 
 def main() -> None:

@@ -1,0 +1,136 @@
+"""What the ``twin`` commands print and how they read their options: the consoles, tables that fit
+the terminal, sizes, durations, area references, the progress bar.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+
+from gwangju_twin.errors import TwinError
+from rich.console import Console
+from rich.table import Table
+
+# markup and highlighting off: text from files (a map's source, a query's rows) is printed as it is
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+
+MIN_FRAME_PX, MAX_FRAME_PX = (320, 240), (7680, 4320)  # a small window to 8K
+MAX_VIDEO_FRAMES = 1_000_000
+
+
+def _frame_size(size: str) -> tuple[int, int]:
+    width, sep, height = size.partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise TwinError(f"--size {size!r}: must be WIDTHxHEIGHT, such as 1920x1080")
+    (low_w, low_h), (high_w, high_h) = MIN_FRAME_PX, MAX_FRAME_PX
+    if not (low_w <= int(width) <= high_w and low_h <= int(height) <= high_h):
+        raise TwinError(f"--size {size!r}: must be from {low_w}x{low_h} to {high_w}x{high_h}")
+    return int(width), int(height)
+
+
+def _quiet_pygame() -> None:
+    """No pygame banner and, with no sound played, no audio device opened (ALSA errors on machines without one)."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+
+def _area_ref(area: str | None) -> str | None:
+    """``--area``: an id as given; a relative path to an area file is taken from the current folder."""
+    if area is not None and area.endswith(".toml") and not Path(area).is_absolute():
+        return str(Path(area).absolute())
+    return area
+
+
+def _print_rows(columns: list[str], rows: list[tuple]) -> None:
+    """A query's rows: a table if it fits the terminal, else one block of ``column: value`` lines per row."""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    if sum(w + 3 for w in widths) + 1 <= out.width:
+        table = Table(*columns)
+        for row in cells:
+            table.add_row(*row)
+        out.print(table, markup=False)
+    else:
+        import textwrap
+
+        name_w = min(max((len(c) for c in columns), default=0), out.width // 2)
+        value_w = max(out.width - name_w - 2, 20)
+        for number, row in enumerate(cells, 1):
+            out.print(f"-- row {number} --")
+            for column, value in zip(columns, row, strict=True):
+                pieces = textwrap.wrap(value, value_w, break_on_hyphens=False) or [""]
+                out.print(f"{column[:name_w]:<{name_w}}  {pieces[0]}")
+                for piece in pieces[1:]:
+                    out.print(f"{'':<{name_w}}  {piece}")
+    out.print(f"({len(rows)} rows)", highlight=False)
+
+
+def _duration(text: str, units, option: str = "--until") -> float:  # noqa: ANN001 - the units module
+    try:
+        value = units.to_si(text, "duration")
+    except ValueError as exc:
+        raise TwinError(f"{option} {text!r}: {exc}") from None
+    if not math.isfinite(value):
+        raise TwinError(f"{option} {text!r}: must be a finite time")
+    if value <= 0:
+        raise TwinError(f"{option} {text!r}: must be more than 0 s")
+    if option == "--until":
+        from gwangju_twin import preflight
+
+        preflight.duration(value, option)
+    return value
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing when stderr is piped."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = None
+
+    def __enter__(self):  # noqa: ANN204
+        if not sys.stderr.isatty():
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"),
+                            TimeRemainingColumn(), console=err, transient=True)
+        self.bar.__enter__()
+        task = self.bar.add_task(self.label, total=1.0, clock="")
+
+        def update(now_s: float, end_s: float) -> None:
+            day, rest = divmod(int(now_s), 86400)
+            self.bar.update(task, completed=now_s / end_s, clock=f"day {day + 1} {rest // 3600:02d}:{rest % 3600 // 60:02d}")
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _print_kpis(kpis: dict) -> None:
+    for service, figures in kpis.items():
+        line = ", ".join(f"{k} {v}" for k, v in figures.items())
+        out.print(f"  {service}: {line}", highlight=False)
+
+
+def _say_failures(total: int, failures: list[tuple[str, int]]) -> None:
+    """The runs of a sweep that failed: their distinct errors (first line), each with its count."""
+    failed = sum(n for _, n in failures)
+    err.print(f"{failed} of {total} runs failed ({len(failures)} distinct errors); the same command runs them again:")
+    for first, n in failures:
+        err.print(f"  {n} x {first}")
+
+
+def _scalar(text: str) -> bool | int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
