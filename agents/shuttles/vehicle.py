@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import bisect
 import math
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from operator import attrgetter, ne
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,8 +44,35 @@ class Depot:
         self.legs: dict[tuple, Leg] = {}  # the drives its vehicles repeat, by (from, to, cap, energy rates)
 
 
+class _Watched:
+    """An attribute that tells the fleets watching a vehicle when it is written (see :class:`FleetPositions`).
+
+    It has no ``__get__``, so reading it is an ordinary read of the instance's dictionary: only
+    writes cost the look at the watchers, and a vehicle nobody watches has none.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __set__(self, vehicle: RoadVehicle, value: object) -> None:
+        state = vehicle.__dict__
+        state[self.name] = value
+        for watcher, index in state.get("_motion_watchers", ()):
+            changed = watcher()
+            if changed is not None:
+                changed.add(index)
+
+
 class RoadVehicle(ExpressDriving, Agent):
     """Base of every ground vehicle: position, odometer, battery, event-driven driving."""
+
+    # What an event changes whenever it changes a vehicle's motion: a new edge (edge_start_s), an
+    # arrival (edge), a stretch begun or ended (_stretch, edge_start_s), a stop (state), a resume
+    # (state, edge_start_s). A vehicle that stands still between drives set off at a new edge_start_s.
+    edge = _Watched()
+    edge_start_s = _Watched()
+    _stretch = _Watched()
+    state = _Watched()
 
     kind = "vehicle"
     express = False  # True: drive the edges of a drive as one event (no per-edge decisions, see the module)
@@ -293,20 +320,20 @@ class FleetPositions:
 
     The viewer places every vehicle every frame: 5,000 calls of ``position_m`` are about 10 ms of
     Python a frame. This keeps each vehicle's :meth:`RoadVehicle.motion` in arrays and asks a
-    vehicle again only when what it does changed (an event set another edge, a stretch, a stop)
-    or its stretch moved on to the next edge; the rest is numpy, and the points come from
-    :meth:`RoadNetwork.points_along`.
+    vehicle again only when what it does changed (an event wrote another edge, a stretch, a stop:
+    the vehicle's watched attributes note its index in this fleet's set of changed vehicles, so
+    no frame looks at the vehicles that did not change) or its stretch moved on to the next edge;
+    the rest is numpy, and the points come from :meth:`RoadNetwork.points_along`.
     """
-
-    # What an event changes whenever it changes a vehicle's motion: a new edge (edge_start_s), an
-    # arrival (edge), a stretch begun or ended (_stretch, edge_start_s), a stop (state), a resume
-    # (state, edge_start_s). A vehicle that stands still between drives set off at a new edge_start_s.
-    _EVENT_STATE = attrgetter("edge", "edge_start_s", "_stretch", "state")
 
     def __init__(self, vehicles: Sequence[RoadVehicle]) -> None:
         self.vehicles = list(vehicles)
         n = len(self.vehicles)
-        self._seen: list[tuple | None] = [None] * n
+        self._changed: set[int] = set(range(n))  # the vehicles whose watched attributes were written since
+        for index, vehicle in enumerate(self.vehicles):
+            watchers = [w for w in vehicle.__dict__.get("_motion_watchers", ()) if w[0]() is not None]
+            watchers.append((weakref.ref(self._changed), index))
+            vehicle.__dict__["_motion_watchers"] = watchers
         self._edge = np.full(n, -1, dtype=np.intp)
         self._start_s, self._end_s = np.zeros(n), np.ones(n)
         self._stopped_at_s = np.full(n, np.nan)  # NaN: not stopped, the position is the one at the time asked
@@ -318,18 +345,17 @@ class FleetPositions:
         """Every vehicle's ``position_m(now_s)``, in the order of :attr:`vehicles`."""
         if not self.vehicles:
             return np.zeros((0, 2))
-        seen = list(map(self._EVENT_STATE, self.vehicles))
         if now_s < self._asked_s:  # back in time (a replay): ask everyone
-            stale = range(len(seen))
+            stale = range(len(self.vehicles))
         else:
-            changed = np.fromiter(map(ne, seen, self._seen), dtype=bool, count=len(seen))
-            stale = np.flatnonzero(changed | (self._next_edge_s <= now_s)).tolist()
+            stale = self._changed.union(np.flatnonzero(self._next_edge_s <= now_s).tolist())
+        self._changed.clear()  # in place: the vehicles hold weak references to this very set
         for i in stale:
             vehicle = self.vehicles[i]
             (self._edge[i], self._start_s[i], self._end_s[i], self._stopped_at_s[i],
              self._next_edge_s[i]) = vehicle.motion(now_s)
             self._node[i] = vehicle.node
-        self._seen, self._asked_s = seen, now_s
+        self._asked_s = now_s
         net = self.vehicles[0].world.network
         at_s = np.where(np.isnan(self._stopped_at_s), now_s, self._stopped_at_s)
         fraction = np.clip((at_s - self._start_s) / np.maximum(self._end_s - self._start_s, 1e-9), 0.0, 1.0)
