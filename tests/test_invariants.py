@@ -116,7 +116,8 @@ random_bins = 8
 
 def test_fleet_positions_are_each_vehicles_own_position(helsinki_map) -> None:
     """The viewer's vectorised placement equals every vehicle's ``position_m``: on nodes, on single
-    edges, in express stretches and stopped by a disengagement, going forward and once back."""
+    edges, in express stretches and stopped by a disengagement, going forward and once back; and
+    its states are each vehicle's own."""
     from collections import Counter
 
     from gwangju_twin.agents.shuttles.vehicle import FleetPositions
@@ -139,6 +140,7 @@ def test_fleet_positions_are_each_vehicles_own_position(helsinki_map) -> None:
             for vehicles, fleet in fleets:
                 expected = np.array([v.position_m(when_s) for v in vehicles])
                 assert np.allclose(fleet.at(when_s), expected, rtol=0, atol=1e-6), when_s
+                assert fleet.states == [v.state for v in vehicles], when_s
         for vehicles, _ in fleets:
             seen.update("stretch" if v._stretch else "node" if v.edge is None else v.state == "stopped" and "stopped"
                         or "edge" for v in vehicles)

@@ -10,6 +10,7 @@ vectorised write, not thousands of draw calls.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 
@@ -19,6 +20,7 @@ import pygame
 TRAIL_POINTS = 12
 SHAPE_PX_PER_M = 1.5  # from this zoom on (a street across the screen), vehicles are drawn as oriented shapes
 HEADINGS = 24  # rotated sprites per shape, every 15 degrees
+_SAMPLES = itertools.count()  # a number for every trail sample taken, never reused
 
 
 class Motion:
@@ -30,6 +32,8 @@ class Motion:
         self.trail: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=TRAIL_POINTS)
         self.heading = np.zeros(0)
         self._sampled_s = -math.inf
+        self._sample_id = next(_SAMPLES)  # the newest sample's number: trail pixels are kept until it changes
+        self.trail_px: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray, int]] | None = None
 
     def due(self, now_s: float, step_s: float) -> bool:
         """Whether a trail point is due (``step_s`` after the last, or the clock went back)."""
@@ -50,6 +54,7 @@ class Motion:
         if colours is not None and self.due(now_s, step_s):
             self.trail.append((self.cur[1], colours))
             self._sampled_s = now_s
+            self._sample_id = next(_SAMPLES)
 
     def moved_m(self, index: int) -> float:
         if self.prev is None or self.cur is None or index >= len(self.cur[1]):
@@ -63,10 +68,31 @@ class Motion:
 
 
 def draw_trails(screen: pygame.Surface, camera, motion: Motion, background: tuple[int, int, int]) -> None:  # noqa: ANN001
-    """The trail points, oldest faintest, written into the pixels at once."""
+    """The trail points, oldest faintest, written into the pixels at once.
+
+    Where they fall on screen and their tones are kept between frames until a sample is taken or
+    the camera or the screen changes; a frame then only writes the pixels.
+    """
     if len(motion.trail) < 2:
         return
-    width, height = screen.get_size()
+    key = (motion._sample_id, camera.centre_x_m, camera.centre_y_m, camera.px_per_m, camera.width_px,
+           camera.height_px, screen.get_size(), tuple(background))
+    if motion.trail_px is None or motion.trail_px[0] != key:
+        motion.trail_px = (key, _trail_pixels(screen.get_size(), camera, motion, background))
+    x, y, tone, dot = motion.trail_px[1]
+    pixels = pygame.surfarray.pixels3d(screen)
+    try:  # oldest first, so newer points lie over older ones
+        for dx in range(dot):
+            for dy in range(dot):
+                pixels[x + dx, y + dy] = tone
+    finally:
+        del pixels
+
+
+def _trail_pixels(size: tuple[int, int], camera, motion: Motion,  # noqa: ANN001
+                  background: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The trail points on screen (x, y, tone, oldest first) and the side of their dots in pixels."""
+    width, height = size
     samples = list(motion.trail)[:-1]  # the newest is where the agents are drawn
     fade = 0.75 * (1.0 - np.arange(len(samples), 0, -1) / TRAIL_POINTS)  # oldest first, faintest
     xy_m = np.concatenate([xy for xy, _ in samples])
@@ -76,14 +102,7 @@ def draw_trails(screen: pygame.Surface, camera, motion: Motion, background: tupl
     keep = (px[:, 0] >= 0) & (px[:, 0] < width - 1) & (px[:, 1] >= 0) & (px[:, 1] < height - 1)
     x, y, tone = px[keep, 0], px[keep, 1], tone[keep]
     dot = 2 if camera.px_per_m < SHAPE_PX_PER_M else 5  # close up, a trail a visitor sees
-    x, y = np.clip(x, 0, width - dot), np.clip(y, 0, height - dot)
-    pixels = pygame.surfarray.pixels3d(screen)
-    try:  # oldest first, so newer points lie over older ones
-        for dx in range(dot):
-            for dy in range(dot):
-                pixels[x + dx, y + dy] = tone
-    finally:
-        del pixels
+    return np.clip(x, 0, width - dot), np.clip(y, 0, height - dot), tone, dot
 
 
 class ShapeSprites(dict):

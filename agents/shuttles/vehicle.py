@@ -339,10 +339,12 @@ class FleetPositions:
         self._stopped_at_s = np.full(n, np.nan)  # NaN: not stopped, the position is the one at the time asked
         self._next_edge_s = np.full(n, np.inf)
         self._node = np.zeros(n, dtype=np.intp)
+        self.states: list[str] = [vehicle.state for vehicle in self.vehicles]  # as of the last :meth:`at`
         self._asked_s = -math.inf
 
     def at(self, now_s: float) -> np.ndarray:
-        """Every vehicle's ``position_m(now_s)``, in the order of :attr:`vehicles`."""
+        """Every vehicle's ``position_m(now_s)``, in the order of :attr:`vehicles`; :attr:`states`
+        then holds each one's ``state``."""
         if not self.vehicles:
             return np.zeros((0, 2))
         if now_s < self._asked_s:  # back in time (a replay): ask everyone
@@ -355,6 +357,7 @@ class FleetPositions:
             (self._edge[i], self._start_s[i], self._end_s[i], self._stopped_at_s[i],
              self._next_edge_s[i]) = vehicle.motion(now_s)
             self._node[i] = vehicle.node
+            self.states[i] = vehicle.state  # a watched attribute: it changed only if the vehicle is stale
         self._asked_s = now_s
         net = self.vehicles[0].world.network
         at_s = np.where(np.isnan(self._stopped_at_s), now_s, self._stopped_at_s)

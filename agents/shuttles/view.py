@@ -8,7 +8,6 @@ a remote operator, grey: idle, dark: driving empty).
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -92,13 +91,13 @@ def _describe(vehicle: Any, *, riders: bool) -> list[str]:
 def _positions(service: Any):
     """Every vehicle of the fleet where it is, in one numpy pass (:class:`FleetPositions`)."""
     cache: list[FleetPositions] = []
-    state_of = attrgetter("state")
 
     def positions(now_s: float) -> tuple[list, np.ndarray, list[str]]:
         if not cache or len(cache[0].vehicles) != len(service.vehicles):
             cache[:] = [FleetPositions(service.vehicles)]
         fleet = cache[0]
-        return fleet.vehicles, fleet.at(now_s), list(map(state_of, fleet.vehicles))
+        xy_m = fleet.at(now_s)
+        return fleet.vehicles, xy_m, list(fleet.states)
 
     return positions
 
