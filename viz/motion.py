@@ -78,21 +78,20 @@ def draw_trails(screen: pygame.Surface, camera, motion: Motion, background: tupl
     key = (motion._sample_id, camera.centre_x_m, camera.centre_y_m, camera.px_per_m, camera.width_px,
            camera.height_px, screen.get_size(), tuple(background))
     if motion.trail_px is None or motion.trail_px[0] != key:
-        motion.trail_px = (key, _trail_pixels(screen.get_size(), camera, motion, background))
-    x, y, tone, dot = motion.trail_px[1]
-    pixels = pygame.surfarray.pixels3d(screen)
-    try:  # oldest first, so newer points lie over older ones
-        for dx in range(dot):
-            for dy in range(dot):
-                pixels[x + dx, y + dy] = tone
+        motion.trail_px = (key, _trail_pixels(screen, camera, motion, background))
+    x, y, tone = motion.trail_px[1]
+    pixels = pygame.surfarray.pixels2d(screen) if tone.ndim == 1 else pygame.surfarray.pixels3d(screen)
+    try:  # one write; oldest first, so newer points lie over older ones
+        pixels[x, y] = tone
     finally:
         del pixels
 
 
-def _trail_pixels(size: tuple[int, int], camera, motion: Motion,  # noqa: ANN001
-                  background: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """The trail points on screen (x, y, tone, oldest first) and the side of their dots in pixels."""
-    width, height = size
+def _trail_pixels(screen: pygame.Surface, camera, motion: Motion,  # noqa: ANN001
+                  background: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pixels the trail points cover (x, y, in the order to write them) and their tones: the
+    screen's mapped colours on a 32-bit screen, RGB otherwise."""
+    width, height = screen.get_size()
     samples = list(motion.trail)[:-1]  # the newest is where the agents are drawn
     fade = 0.75 * (1.0 - np.arange(len(samples), 0, -1) / TRAIL_POINTS)  # oldest first, faintest
     xy_m = np.concatenate([xy for xy, _ in samples])
@@ -102,7 +101,12 @@ def _trail_pixels(size: tuple[int, int], camera, motion: Motion,  # noqa: ANN001
     keep = (px[:, 0] >= 0) & (px[:, 0] < width - 1) & (px[:, 1] >= 0) & (px[:, 1] < height - 1)
     x, y, tone = px[keep, 0], px[keep, 1], tone[keep]
     dot = 2 if camera.px_per_m < SHAPE_PX_PER_M else 5  # close up, a trail a visitor sees
-    return np.clip(x, 0, width - dot), np.clip(y, 0, height - dot), tone, dot
+    x, y = np.clip(x, 0, width - dot), np.clip(y, 0, height - dot)
+    if screen.get_bytesize() == 4:
+        tone = pygame.surfarray.map_array(screen, tone.reshape(-1, 1, 3)).reshape(-1)
+    offsets = [(dx, dy) for dx in range(dot) for dy in range(dot)]  # the dot's pixels, one pass each
+    return (np.concatenate([x + dx for dx, _ in offsets]), np.concatenate([y + dy for _, dy in offsets]),
+            np.concatenate([tone] * len(offsets)))
 
 
 class ShapeSprites(dict):
