@@ -33,7 +33,7 @@ class Motion:
         self.heading = np.zeros(0)
         self._sampled_s = -math.inf
         self._sample_id = next(_SAMPLES)  # the newest sample's number: trail pixels are kept until it changes
-        self.trail_px: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray, int]] | None = None
+        self.trail_px: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def due(self, now_s: float, step_s: float) -> bool:
         """Whether a trail point is due (``step_s`` after the last, or the clock went back)."""
@@ -71,12 +71,12 @@ def draw_trails(screen: pygame.Surface, camera, motion: Motion, background: tupl
     """The trail points, oldest faintest, written into the pixels at once.
 
     Where they fall on screen and their tones are kept between frames until a sample is taken or
-    the camera or the screen changes; a frame then only writes the pixels.
+    the camera or the screen (its size, its pixel format) changes; a frame then only writes the pixels.
     """
     if len(motion.trail) < 2:
         return
     key = (motion._sample_id, camera.centre_x_m, camera.centre_y_m, camera.px_per_m, camera.width_px,
-           camera.height_px, screen.get_size(), tuple(background))
+           camera.height_px, screen.get_size(), screen.get_masks(), tuple(background))
     if motion.trail_px is None or motion.trail_px[0] != key:
         motion.trail_px = (key, _trail_pixels(screen, camera, motion, background))
     x, y, tone = motion.trail_px[1]

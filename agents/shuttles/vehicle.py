@@ -55,9 +55,9 @@ class _Watched:
         self.name = name
 
     def __set__(self, vehicle: RoadVehicle, value: object) -> None:
-        state = vehicle.__dict__
-        state[self.name] = value
-        for watcher, index in state.get("_motion_watchers", ()):
+        attributes = vehicle.__dict__
+        attributes[self.name] = value
+        for watcher, index in attributes.get("_motion_watchers", ()):
             changed = watcher()
             if changed is not None:
                 changed.add(index)
