@@ -145,3 +145,42 @@ def test_fleet_positions_are_each_vehicles_own_position(helsinki_map) -> None:
             seen.update("stretch" if v._stretch else "node" if v.edge is None else v.state == "stopped" and "stopped"
                         or "edge" for v in vehicles)
     assert seen["stretch"] and seen["stopped"] and seen["edge"] and seen["node"] and seen["back"] == 3, seen
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(min_value=30, max_value=150), seed=st.integers(min_value=0, max_value=2**16))
+def test_fleet_positions_step_along_stretches_as_each_vehicle_does(helsinki_world, count, seed) -> None:
+    """Many loop shuttles on express stretches, asked at uneven steps: the pooled stretches give every
+    vehicle's own ``position_m``, and the pool, moved to its front when full, stays bounded."""
+    from gwangju_twin.agents.shuttles.vehicle import FleetPositions
+
+    model = TwinModel(scenario.loads(f"""
+[scenario]
+name = "pool"
+area = "helsinki_test"
+[shuttles.supervision]
+disengagement_rate = "0 / h"
+[[shuttles.fleet]]
+id = "loop"
+service = "loop"
+count = {count}
+depot = "west_depot"
+route = ["south_stop", "east_stop", "north_stop", "centre_stop"]
+windows = ["00:00-24:00"]
+dwell = "0 s"
+"""), helsinki_world, seed=seed)
+    model.run_until(3 * 3600.0)
+    vehicles = model.services[0].vehicles
+    fleet = FleetPositions(vehicles)
+    fleet.pool_min = 64  # full often
+    rng = np.random.default_rng(seed)
+    moved_front = 0
+    for _ in range(120):
+        model.run_until(model.now_s + float(rng.choice([0.25, 1.0, 1.0, 4.0, 30.0])))
+        pool, under_way = fleet._pool_edges, bool((fleet._cursor >= 0).any())
+        expected = np.array([v.position_m(model.now_s) for v in vehicles])
+        assert np.allclose(fleet.at(model.now_s), expected, rtol=0, atol=1e-6), model.now_s
+        moved_front += fleet._pool_edges is not pool and under_way
+        live = int((fleet._last - fleet._base + 1)[fleet._cursor >= 0].sum())
+        assert len(fleet._pool_edges) <= max(4 * live + 2048, 64), (len(fleet._pool_edges), live)
+    assert moved_front, "the pool never had to make room while stretches were under way"

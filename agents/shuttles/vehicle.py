@@ -18,7 +18,7 @@ import bisect
 import math
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -320,10 +320,12 @@ class FleetPositions:
 
     The viewer places every vehicle every frame: 5,000 calls of ``position_m`` are about 10 ms of
     Python a frame. This keeps each vehicle's :meth:`RoadVehicle.motion` in arrays and asks a
-    vehicle again only when what it does changed (an event wrote another edge, a stretch, a stop:
-    the vehicle's watched attributes note its index in this fleet's set of changed vehicles, so
-    no frame looks at the vehicles that did not change) or its stretch moved on to the next edge;
-    the rest is numpy, and the points come from :meth:`RoadNetwork.points_along`.
+    vehicle again only when what it does changed: an event wrote another edge, a stretch, a stop
+    (the vehicle's watched attributes note its index in this fleet's set of changed vehicles, so no
+    frame looks at the vehicles that did not change). A stretch is copied once into a pool of
+    arrays (a leading ``-1`` edge ending when it sets off, then its edges and their ends), and a
+    vehicle moving on to its next edge steps along the pool in numpy, as ``motion``'s bisection
+    would; the points come from :meth:`RoadNetwork.points_along`.
     """
 
     def __init__(self, vehicles: Sequence[RoadVehicle]) -> None:
@@ -341,23 +343,27 @@ class FleetPositions:
         self._node = np.zeros(n, dtype=np.intp)
         self.states: list[str] = [vehicle.state for vehicle in self.vehicles]  # as of the last :meth:`at`
         self._asked_s = -math.inf
+        # The pool: a vehicle's stretch is pool[base..last]; cursor is where it is on it (-1: on none).
+        self._base, self._last, self._cursor = np.zeros(n, np.intp), np.zeros(n, np.intp), np.full(n, -1, np.intp)
+        self._pool_edges, self._pool_ends_s, self._used = np.zeros(0, np.intp), np.zeros(0), 0
+        self.pool_min = 1024  # entries the pool never goes under
 
     def at(self, now_s: float) -> np.ndarray:
         """Every vehicle's ``position_m(now_s)``, in the order of :attr:`vehicles`; :attr:`states`
         then holds each one's ``state``."""
         if not self.vehicles:
             return np.zeros((0, 2))
+        asked = np.zeros(len(self.vehicles), dtype=bool)
         if now_s < self._asked_s:  # back in time (a replay): ask everyone
-            stale = range(len(self.vehicles))
+            stale, stepping = range(len(self.vehicles)), np.zeros(0, np.intp)
         else:
-            stale = self._changed.union(np.flatnonzero(self._next_edge_s <= now_s).tolist())
+            due = self._next_edge_s <= now_s
+            stale = self._changed.union(np.flatnonzero(due & (self._cursor < 0)).tolist())
+            stepping = np.flatnonzero(due & (self._cursor >= 0))
         self._changed.clear()  # in place: the vehicles hold weak references to this very set
-        for i in stale:
-            vehicle = self.vehicles[i]
-            (self._edge[i], self._start_s[i], self._end_s[i], self._stopped_at_s[i],
-             self._next_edge_s[i]) = vehicle.motion(now_s)
-            self._node[i] = vehicle.node
-            self.states[i] = vehicle.state  # a watched attribute: it changed only if the vehicle is stale
+        asked[list(stale)] = True
+        pooled = self._ask(stale, now_s)
+        self._step(np.concatenate((stepping[~asked[stepping]], pooled)), now_s)
         self._asked_s = now_s
         net = self.vehicles[0].world.network
         at_s = np.where(np.isnan(self._stopped_at_s), now_s, self._stopped_at_s)
@@ -367,3 +373,70 @@ class FleetPositions:
         if moving.any():
             xy[moving] = net.points_along(self._edge[moving], fraction[moving])
         return xy
+
+    def _ask(self, stale: Iterable[int], now_s: float) -> np.ndarray:
+        """Ask the stale vehicles how they move; those on a stretch go into the pool at its start
+        (their indices are returned, for :meth:`_step` to place)."""
+        pooled, edges, ends_s = [], [], []
+        for i in stale:
+            vehicle = self.vehicles[i]
+            self._node[i] = vehicle.node
+            self.states[i] = vehicle.state  # a watched attribute: it changed only if the vehicle is stale
+            self._cursor[i] = -1
+            stretch = vehicle._stretch
+            if stretch is not None and vehicle.edge is not None:
+                self._base[i] = len(edges)  # within this batch, until it is placed in the pool
+                edges += [-1, *stretch[0]]
+                ends_s += [vehicle.edge_start_s, *stretch[1]]
+                self._last[i] = len(edges) - 1
+                pooled.append(i)
+            else:
+                (self._edge[i], self._start_s[i], self._end_s[i], self._stopped_at_s[i],
+                 self._next_edge_s[i]) = vehicle.motion(now_s)
+        pooled = np.array(pooled, dtype=np.intp)
+        if len(pooled):
+            self._reserve(len(edges))
+            used = self._used
+            self._pool_edges[used:used + len(edges)], self._pool_ends_s[used:used + len(edges)] = edges, ends_s
+            self._base[pooled] += used
+            self._last[pooled] += used
+            self._cursor[pooled] = self._base[pooled]
+            self._used = used + len(edges)
+        return pooled
+
+    def _step(self, index: np.ndarray, now_s: float) -> None:
+        """Move pooled vehicles to the edge under way at ``now_s``: the first whose end is after it (the
+        last at most), as ``motion``'s ``bisect_right``; before it sets off, on its node."""
+        if not len(index):
+            return
+        ends_s, last = self._pool_ends_s, self._last[index]
+        at = self._cursor[index]
+        going = ends_s[at] <= now_s  # set off (the cursor's end has passed)
+        at = np.where(going, at + 1, at)
+        while True:
+            on = going & (at < last) & (ends_s[at] <= now_s)
+            if not on.any():
+                break
+            at[on] += 1
+        self._cursor[index] = at
+        self._edge[index] = self._pool_edges[at]  # -1 at the leading entry: not yet set off
+        self._start_s[index] = np.where(going, ends_s[at - 1], 0.0)
+        self._end_s[index] = np.where(going, ends_s[at], 0.0)
+        self._stopped_at_s[index] = np.nan
+        self._next_edge_s[index] = np.where(at < last, ends_s[at], np.inf)
+
+    def _reserve(self, extra: int) -> None:
+        """Room for ``extra`` more entries in the pool: the stretches still driven moved to its front,
+        in a pool twice what they and ``extra`` need."""
+        if self._used + extra <= len(self._pool_edges):
+            return
+        live = np.flatnonzero(self._cursor >= 0)
+        lengths = self._last[live] - self._base[live] + 1
+        base = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.intp)
+        take = np.repeat(self._base[live] - base, lengths) + np.arange(int(lengths.sum()), dtype=np.intp)
+        size = max(2 * (len(take) + extra), self.pool_min)
+        edges, ends_s = np.empty(size, np.intp), np.empty(size)
+        edges[:len(take)], ends_s[:len(take)] = self._pool_edges[take], self._pool_ends_s[take]
+        shift = base - self._base[live]
+        self._base[live], self._last[live], self._cursor[live] = base, self._last[live] + shift, self._cursor[live] + shift
+        self._pool_edges, self._pool_ends_s, self._used = edges, ends_s, len(take)
