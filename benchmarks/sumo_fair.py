@@ -70,9 +70,16 @@ def itineraries(model) -> dict[str, tuple[float, list[tuple[int, int]]]]:
     return days
 
 
+def vehicle_type(type_id: str, max_speed_mps: float) -> str:
+    """The twin's vehicle as a SUMO ``vType`` element capped at ``max_speed_mps`` (``twin/sumo_bridge.py``'s figures)."""
+    attributes = {"id": type_id, "vClass": sumo_bridge.SUMO_VEHICLE_CLASS, "maxSpeed": f"{max_speed_mps:.6f}",
+                  **sumo_bridge.SUMO_VEHICLE_TYPE}
+    return ET.tostring(ET.Element("vType", attributes), encoding="unicode")
+
+
 def duarouter(trips: list[str], net_xml: Path, folder: Path, name: str) -> dict[str, ET.Element]:
     """Route ``trips`` (XML lines) once with SUMO's ``duarouter``, junctions as ends; the routed vehicles by id."""
-    vtype = sumo_bridge.SUMO_VEHICLE_TYPE.format(id="t", vclass=sumo_bridge.SUMO_VEHICLE_CLASS, speed=1.4)
+    vtype = vehicle_type("t", 1.4)
     source, routed = folder / f"{name}.trips.xml", folder / f"{name}.rou.xml"
     source.write_text("\n".join(["<routes>", f"    {vtype}", *trips, "</routes>\n"]), encoding="utf-8")
     subprocess.run([str(sumo_bridge.sumo_binary("duarouter")), "-n", str(net_xml), "--route-files", str(source),
@@ -106,8 +113,7 @@ def write_loop_routes(model, net_xml: Path, routes_xml: Path, folder: Path) -> d
                         f'toJunction="{ids[legs[-1][1]]}" type="t">'
                         + "".join(f'<stop lane="{ends[leg]}_0" duration="{d:g}" parking="true"/>' for leg in legs[:-1]) + "</trip>"
                         for (legs, d), rid in keys.items()], net_xml, folder, "itineraries")
-    lines = ["<routes>"] + ["    " + sumo_bridge.SUMO_VEHICLE_TYPE.format(
-        id=f"cap_{speed * 3.6:.2f}_kmh", vclass=sumo_bridge.SUMO_VEHICLE_CLASS, speed=speed) for speed in sorted(caps)]
+    lines = ["<routes>"] + ["    " + vehicle_type(f"cap_{speed * 3.6:.2f}_kmh", speed) for speed in sorted(caps)]
     for rid in keys.values():
         stops = "".join(ET.tostring(stop, encoding="unicode").strip() for stop in routed[rid].iter("stop"))
         lines.append(f'    <route id="{rid}" edges="{routed[rid].find("route").get("edges")}">{stops}</route>')

@@ -42,7 +42,7 @@ from fleet import AREA, EXTRACT, ensure_map, machine, mix_scenario
 from gwangju_twin import osm, sumo_bridge
 from gwangju_twin.areas import load_area
 from gwangju_twin.runner import build_model, simulate
-from sumo_fair import TOLERANCE, duarouter, run_twin, stop_edges
+from sumo_fair import TOLERANCE, duarouter, run_twin, stop_edges, vehicle_type
 
 MARGIN_S = 3600.0
 
@@ -86,8 +86,7 @@ def write_routes(model, net_xml: Path, folder: Path) -> dict:
                      f'toJunction="{ids[drives[-1][2]]}" type="t">{stops}</trip>')
     routed = duarouter(trips, net_xml, folder, "days")
     types = {speed: f"cap_{speed * 3.6:.2f}_kmh" for speed in sorted({caps[n.rsplit('.', 1)[0]] for n in days})}
-    lines = ["<routes>"] + ["    " + sumo_bridge.SUMO_VEHICLE_TYPE.format(
-        id=tid, vclass=sumo_bridge.SUMO_VEHICLE_CLASS, speed=speed) for speed, tid in types.items()]
+    lines = ["<routes>"] + ["    " + vehicle_type(tid, speed) for speed, tid in types.items()]
     vehicles = []
     for name, drives in days.items():
         vehicle = routed[name]

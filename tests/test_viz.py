@@ -179,11 +179,22 @@ def test_corridors_and_drones_are_drawn_with_no_road_map() -> None:
     world = World(load_area("cheomdan3"), None)
     model = TwinModel(scenario.load(scenario.packaged()["drone_free_zone"]), world, seed=1)
     viewer = Viewer(lambda loop: model, size=(1200, 800))
+
+    def drawn_at(marker) -> list[tuple[float, float]]:  # its shadow and its body on screen
+        px, py = viewer.camera.point(marker.x_m, marker.y_m)
+        return [(px, py), (px, py - int(min(marker.altitude_m * PX_PER_M_ALTITUDE, 40)))]
+
+    def alone(marker, drones) -> bool:  # no other drone drawn within 12 px of its shadow or body
+        return all(np.hypot(a[0] - b[0], a[1] - b[1]) > 12 for other in drones if other is not marker
+                   for a in drawn_at(marker) for b in drawn_at(other))
+
     model.run_until(10 * 3600.0)
-    while not any(d.phase(model.now_s) == "cruise" for d in model.services[-1].drones):
+    flying = None
+    while flying is None:  # a drone in cruise that no other drone's drawing overlaps
         model.run_until(model.now_s + 5.0)
-    viewer.render()
-    flying = next(m for m in viewer.scene.markers() if m.kind == "drone" and m.state.endswith(":cruise"))
+        viewer.render()
+        drones = [m for m in viewer.scene.markers() if m.kind == "drone"]
+        flying = next((m for m in drones if m.state.endswith(":cruise") and alone(m, drones)), None)
     x, y = viewer.camera.point(flying.x_m, flying.y_m)
     lift = int(min(flying.altitude_m * PX_PER_M_ALTITUDE, 40))
     assert flying.altitude_m > 60 and lift > 10

@@ -4,8 +4,8 @@ A flight is planned whole before it leaves: a piecewise-linear path in time and 
 scenario's metric CRS, z above ground), phase by phase (pad, climb, cruise, transition, descent).
 :class:`Airspace` keeps every committed trajectory, indexed by time, and answers one question for a
 candidate: does it come closer than the separation minima (horizontal AND vertical: a cylinder)
-to any committed one while both are airborne? Pads are reserved on :class:`PadTimeline` too, so a
-drone leaves only when its landing pad will be free; nothing is left to chance in the air.
+to any committed one while both are airborne? Pads are reserved apart (:class:`agents.drones.vertiports.PadSet`), so
+a drone leaves only when its landing pad will be free; nothing is left to chance in the air.
 
 Only pairs that overlap in time are formed: committed segments are kept sorted by start time, so
 each candidate segment finds its few neighbours in time by binary search, and a departure-slot
@@ -15,7 +15,6 @@ search checks a whole batch of slots in one pass; whether a pair breaks the mini
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,51 +160,3 @@ class Airspace:
         for k, owner in zip(mine.owner[rows[hit]], store.owner[columns[hit]]):
             found[k].add(int(owner))
         return [sorted({self._agents[o] for o in owners} - {agent}) for owners in found]
-
-
-class PadTimeline:
-    """Reservations of a vertiport's pads: ``[start_s, end_s)`` intervals, at most ``pads`` at once.
-
-    Kept sorted by start, with their ends sorted apart: a question about a window looks only at
-    reservations that start before it ends and no longer before it starts than the longest one
-    lasts, and a search for the next free moment walks the ends after it in order.
-    """
-
-    def __init__(self, pads: int) -> None:
-        self.pads = pads
-        self._intervals: list[tuple[float, float]] = []  # sorted by start
-        self._ends: list[float] = []  # sorted
-        self._longest_s = 0.0
-
-    def _overlapping(self, start_s: float, end_s: float) -> list[tuple[float, float]]:
-        lo = bisect.bisect_left(self._intervals, (start_s - self._longest_s, -np.inf))
-        hi = bisect.bisect_left(self._intervals, (end_s, -np.inf))
-        return [(a, b) for a, b in self._intervals[lo:hi] if b > start_s]
-
-    def fits(self, start_s: float, end_s: float) -> bool:
-        """Would one more reservation over ``[start_s, end_s)`` keep at most ``pads`` in use?"""
-        overlapping = self._overlapping(start_s, end_s)
-        if self.pads == 1 or len(overlapping) < self.pads:
-            return len(overlapping) < self.pads
-        # The most in use at once inside the window: count at every start within it.
-        instants = [start_s] + [a for a, _ in overlapping if a > start_s]
-        return all(sum(1 for a, b in overlapping if a <= t < b) < self.pads for t in instants)
-
-    def earliest_shift(self, start_s: float, end_s: float) -> float:
-        """The least delay that makes ``[start_s, end_s)`` fit: 0, or until some reservation ends."""
-        if self.fits(start_s, end_s):
-            return 0.0
-        for end in self._ends[bisect.bisect_right(self._ends, start_s):]:
-            if self.fits(end, end + end_s - start_s):
-                return end - start_s
-        raise AssertionError("a pad frees up once every reservation has ended")
-
-    def reserve(self, start_s: float, end_s: float) -> None:
-        bisect.insort(self._intervals, (start_s, end_s))
-        bisect.insort(self._ends, end_s)
-        self._longest_s = max(self._longest_s, end_s - start_s)
-
-    def prune(self, now_s: float) -> None:
-        if self._ends and self._ends[0] <= now_s:
-            self._intervals = [(a, b) for a, b in self._intervals if b > now_s]
-            self._ends = self._ends[bisect.bisect_right(self._ends, now_s):]

@@ -7,7 +7,7 @@ corridor flies another layer, and a vertical descent onto a pad. The plan must
 * keep the separation minima (horizontal AND vertical; per drone type, a pair keeps the larger)
   from every flight already committed, over the whole airspace (:class:`Airspace`);
 * find its take-off pad free and its landing pad free from arrival to the end of turnaround, so
-  no drone ever holds in the air (:class:`PadTimeline`);
+  no drone ever holds in the air (:class:`PadSet`, each pad on its own);
 * leave the energy reserve intact.
 
 The departure-slot search tries the nominal flight and the resolution strategies' alternatives at

@@ -18,12 +18,12 @@ are both inside it; everywhere else the en-route minima apply.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from gwangju_twin.agents.drones.airspace import PadTimeline
 
 TLOF_D = 1.0  # TLOF side, in controlling dimensions D (EB 105A: TLOF from D)
 FATO_D = 2.0  # FATO side (EB 105A: FATO from D)
@@ -98,31 +98,51 @@ class VertiportLayout:
 
 
 class PadSet:
-    """A vertiport's pads, each with its own reservations (at most one drone on a pad at a time)."""
+    """A vertiport's pads, each reserved on its own: at most one drone on a pad at a time.
+
+    All reservations ``(start_s, end_s, pad)`` are kept in one list sorted by start (and their ends
+    sorted apart), so a question about a window looks only at the reservations that can overlap it,
+    whatever the number of pads.
+    """
 
     def __init__(self, pads: int) -> None:
         self.pads = pads
-        self.timelines = [PadTimeline(1) for _ in range(pads)]
+        self._reservations: list[tuple[float, float, int]] = []  # sorted by start
+        self._ends: list[float] = []  # sorted
+        self._longest_s = 0.0
+
+    def _busy(self, start_s: float, end_s: float) -> set[int]:
+        """The pads reserved at some moment of ``[start_s, end_s)``."""
+        lo = bisect.bisect_left(self._reservations, (start_s - self._longest_s, -math.inf, -1))
+        hi = bisect.bisect_left(self._reservations, (end_s, -math.inf, -1))
+        return {pad for _, end, pad in self._reservations[lo:hi] if end > start_s}
 
     def free_pad(self, start_s: float, end_s: float) -> int | None:
         """The first pad free over ``[start_s, end_s)``, or None."""
-        return next((k for k, timeline in enumerate(self.timelines) if timeline.fits(start_s, end_s)), None)
+        busy = self._busy(start_s, end_s)
+        if len(busy) >= self.pads:
+            return None
+        return next(k for k in range(self.pads) if k not in busy)
 
     def earliest_shift(self, start_s: float, end_s: float) -> float:
-        """The least delay that frees some pad for the window."""
-        best = math.inf
-        for timeline in self.timelines:
-            best = min(best, timeline.earliest_shift(start_s, end_s))
-            if best == 0.0:
-                break
-        return best
+        """The least delay that frees some pad for the window: 0, or until some reservation ends."""
+        if self.free_pad(start_s, end_s) is not None:
+            return 0.0
+        for end in self._ends[bisect.bisect_right(self._ends, start_s):]:
+            if self.free_pad(end, end + end_s - start_s) is not None:
+                return end - start_s
+        raise AssertionError("a pad frees up once every reservation has ended")
 
     def reserve(self, pad: int, start_s: float, end_s: float) -> None:
-        self.timelines[pad].reserve(start_s, end_s)
+        bisect.insort(self._reservations, (start_s, end_s, pad))
+        bisect.insort(self._ends, end_s)
+        self._longest_s = max(self._longest_s, end_s - start_s)
 
     def prune(self, now_s: float) -> None:
-        for timeline in self.timelines:
-            timeline.prune(now_s)
+        """Forget reservations that have ended."""
+        if self._ends and self._ends[0] <= now_s:
+            self._reservations = [r for r in self._reservations if r[1] > now_s]
+            self._ends = self._ends[bisect.bisect_right(self._ends, now_s):]
 
 
 def inside_terminals(xy: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:

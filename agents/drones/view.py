@@ -13,6 +13,9 @@ from gwangju_twin.plugins import Chart, Layer, Mover, ServiceView
 HOUR_S = 3600.0
 CORRIDOR = (120, 200, 230)
 VERTIPORT = (120, 200, 230)
+TERMINAL = (70, 110, 150)
+PATH = (150, 170, 190)
+PAD = (235, 235, 240)
 STORE = {  # energy store -> (colour, English, Korean)
     "battery": ((240, 240, 250), "parcel drone", "택배 드론"),
     "hydrogen": ((255, 140, 200), "hydrogen cargo drone", "수소 화물 드론"),
@@ -68,7 +71,25 @@ def _layers(service: Any) -> list[Layer]:
     vertiports = Layer("vertiports", "points", VERTIPORT, np.array([service.port_xy[p] for p in ports], dtype=float),
                        labels=[names.get(p, p) for p in ports], shape="ring", size_px=11, site_ids=ports,
                        legend_en="vertiports", legend_ko="버티포트", priority=3)
-    return [corridors, vertiports]
+    return [*_facilities(service), corridors, vertiports]
+
+
+def _facilities(service: Any) -> list[Layer]:
+    """Each vertiport's terminal volume, its approach and departure paths (pad to each corridor's gate)
+    and its pads (TLOF), as the planner reserves them."""
+    layouts = list(getattr(service, "vertiports", {}).values())
+    if not layouts:
+        return []
+    terminals = [np.asarray(layout.terminal.exterior.coords)[:, :2] for layout in layouts]
+    paths = [np.array([pad, gate], dtype=float) for layout in layouts for pad in layout.pads_xy_m
+             for gate in layout.gates_xy_m.values()]
+    pads = np.concatenate([layout.pads_xy_m for layout in layouts]).astype(float)
+    return [Layer("terminal volumes", "areas", TERMINAL, terminals, legend_en="terminal volumes",
+                  legend_ko="터미널 공역"),
+            Layer("approach and departure paths", "lines", PATH, paths, width_px=1,
+                  legend_en="approach / departure paths", legend_ko="이착륙 경로"),
+            Layer("pads", "points", PAD, pads, shape="square", size_px=5, legend_en="pads (TLOF)",
+                  legend_ko="이착륙장")]
 
 
 def _site_names() -> dict[str, str]:
