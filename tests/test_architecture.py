@@ -191,3 +191,20 @@ def test_modules_classes_and_functions_stay_readable_in_one_sitting() -> None:
                 if limit is not None and node.end_lineno - node.lineno + 1 > limit:
                     too_long.append(f"{where}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
     assert not too_long, too_long
+
+
+def test_the_readme_architecture_table_names_every_module() -> None:
+    """A newcomer finds each concern from the README: every module of the engine, the services and the
+    viewer is named in its row of the architecture table, and the table names no module that is gone."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Architecture"):]
+    rows = {match[0]: match[1] for match in re.findall(r"^\| `([a-z/]+)/` \| [^|]* \| (.*) \|$", section, re.M)}
+    missing, gone = [], []
+    for folder in ("twin", "agents/shuttles", "agents/drones", "agents/certification", "viz"):
+        named = set(re.findall(r"`([a-z_]+)\.py`", rows.get(folder, "")))
+        present = {p.stem for p in (ROOT / folder).glob("*.py") if p.stem != "__init__"}
+        missing += [f"{folder}/{m}.py" for m in sorted(present - named)]
+        gone += [f"{folder}/{m}.py" for m in sorted(named - present)]
+    assert not missing and not gone, f"not in the README's table: {missing}; in it but gone: {gone}"
