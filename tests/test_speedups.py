@@ -42,6 +42,21 @@ def test_imports_follow_the_switch(switch: str) -> None:
     assert done.stdout.strip() == expected
 
 
+@pytest.mark.parametrize("switch", ["0", "1"])
+def test_scipys_sparse_graphs_come_without_scipy_linalg_and_numpys_test_packages_until_asked(switch: str) -> None:
+    """On: routing loads neither ``scipy.linalg`` nor ``numpy.testing``/``numpy.f2py``; asked for later, they
+    are whole and the package hands out the same ``dijkstra``. Off: all of it is loaded up front."""
+    code = ("import sys\nfrom gwangju_twin import network\n"
+            "early = [m in sys.modules for m in ('scipy.linalg', 'numpy.testing._private', 'numpy.f2py.f2py2e')]\n"
+            "from scipy.sparse.csgraph import dijkstra, laplacian\nimport numpy as np\n"
+            "np.testing.assert_equal(np.zeros(2), np.zeros(2))\n"
+            "print(early, dijkstra is network.dijkstra, callable(laplacian), callable(np.f2py.run_main))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, speedups.ENV: switch})
+    expected = "[False, False, False] True True True" if switch == "1" else "[True, True, True] True True True"
+    assert done.stdout.strip() == expected
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "until"), [("certification_center", "21 d"), ("bitgreen_shuttles", "24 h"),
                                              ("cargo_link", "2 d")])

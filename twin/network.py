@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from gwangju_twin import speedups
 from gwangju_twin.errors import RoutingError
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -25,6 +24,9 @@ if TYPE_CHECKING:
 KPH_TO_MPS = 1000.0 / 3600.0
 ROUTE_CACHE_BYTES = 256 * 2**20  # shortest-path trees and time arrays kept per network, at most (LRU)
 ROUTE_CACHE_SIZE = 4096  # shortest paths kept per network, as edge lists (LRU)
+
+csr_matrix = speedups.scipy_sparse().csr_matrix
+dijkstra = speedups.csgraph_function("dijkstra", "_shortest_path")  # scipy.sparse.csgraph's, without scipy.linalg
 
 
 @dataclass(frozen=True)

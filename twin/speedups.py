@@ -17,13 +17,20 @@ none of them:
 * **mesa without its package ``__init__``** (:func:`import_mesa`): ``import mesa`` imports all of mesa
   (pandas, tqdm, networkx, scipy), 0.6 s of a cold run that needs ``mesa.agent`` and ``mesa.model``
   only; and ``mesa.model``'s logger named without ``inspect.stack()`` (30 ms);
+* **SciPy's sparse-graph routines without their package ``__init__``** (:func:`csgraph_function`):
+  ``scipy.sparse.csgraph`` imports ``scipy.sparse.linalg`` and ``scipy.linalg`` for its Laplacian,
+  about a third of SciPy's share of a cold start, though a run needs only Dijkstra and the matching;
+  and **numpy's test, masked-array and Fortran-wrapper packages left unloaded while SciPy clones
+  numpy** (:func:`scipy_sparse`): SciPy's array-API layer fetches every name numpy has, which loads
+  ``numpy.testing`` and ``numpy.f2py`` (with ``unittest`` and ``charset_normalizer``), which no run uses
+  (``numpy.ma`` it does: ``np.percentile`` asks it);
 * **models let go by mesa** (:func:`forget_model`): mesa 3.3 keeps every model it numbered agents for
   in a class-level dict (``mesa.Agent._ids``); a process that builds model after model (the
   exhibition loop, a sweep worker) would grow by one model each time.
 
 The switch: the environment variable ``TWIN_SPEEDUPS`` (``0`` turns everything off; unset or ``1``:
 on, the default, as the command line uses it), or :func:`disable` / :func:`enable` at run time. The
-import-time tricks (mesa, pint) follow the switch as it is when ``gwangju_twin.model`` and the first
+import-time tricks (mesa, pint, SciPy's sparse graphs) follow the switch as it is when ``gwangju_twin.model`` and the first
 quantity are imported; the others follow it on every call.
 """
 
@@ -134,21 +141,60 @@ def import_mesa() -> tuple[ModuleType, ModuleType]:
     return importlib.import_module("mesa.agent"), _import_model_module()
 
 
-def _lazy_package() -> ModuleType:
-    if "mesa" in sys.modules:
-        return sys.modules["mesa"]
-    spec = importlib.util.find_spec("mesa")
+NUMPY_UNUSED = ("numpy.f2py", "numpy.testing")  # loaded by SciPy's clone of numpy, used by no run
+
+
+def scipy_sparse() -> ModuleType:
+    """``scipy.sparse``, with :data:`NUMPY_UNUSED` registered as packages that complete themselves on first use.
+
+    They are registered as :func:`import_mesa`'s mesa is: without running their ``__init__`` until
+    anything asks one of them for a name, when it runs as a plain import would have. Switched off,
+    this is ``import scipy.sparse``.
+    """
+    if _enabled and "scipy.sparse" not in sys.modules:
+        importlib.import_module("numpy")
+        for name in NUMPY_UNUSED:
+            _lazy_package(name)
+    return importlib.import_module("scipy.sparse")
+
+
+def csgraph_function(name: str, module: str) -> Any:
+    """``scipy.sparse.csgraph``'s function ``name``, from its submodule ``module`` (e.g. ``_shortest_path``).
+
+    The package is registered *without* running its ``__init__`` (which imports ``scipy.sparse.linalg``
+    and ``scipy.linalg``) and completes itself, as :func:`import_mesa`'s mesa does, the first time
+    anything asks it for a name it does not have; the function is the one ``from scipy.sparse.csgraph
+    import name`` gives. Switched off, or if a SciPy keeps the function elsewhere, that plain import.
+    """
+    package_name = "scipy.sparse.csgraph"
+    scipy_sparse()
+    if _enabled:
+        _lazy_package(package_name)
+        try:
+            return getattr(importlib.import_module(f"{package_name}.{module}"), name)
+        except (ImportError, AttributeError):
+            pass
+    return getattr(importlib.import_module(package_name), name)
+
+
+def _lazy_package(name: str = "mesa") -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
     if spec is None or spec.loader is None:
-        raise ModuleNotFoundError("mesa is not installed", name="mesa")
+        raise ModuleNotFoundError(f"{name} is not installed", name=name)
     package = importlib.util.module_from_spec(spec)
 
-    def complete(name: str) -> object:
+    def complete(attribute: str) -> object:
         del package.__dict__["__getattr__"]
-        spec.loader.exec_module(package)  # mesa's __init__, as ``import mesa`` runs it
-        return getattr(package, name)
+        spec.loader.exec_module(package)  # the package's __init__, as a plain import runs it
+        return getattr(package, attribute)
 
     package.__dict__["__getattr__"] = complete
-    sys.modules["mesa"] = package
+    sys.modules[name] = package
+    parent, _, child = name.rpartition(".")
+    if parent:  # as the import system binds a subpackage to its parent
+        setattr(sys.modules[parent], child, package)
     return package
 
 

@@ -130,7 +130,7 @@ class DaskBackend:
         if scheduler is None:
             dask.config.set({"distributed.scheduler.allowed-failures": retries})
             self.cluster = LocalCluster(n_workers=local_workers or os.cpu_count() or 1, threads_per_worker=1,
-                                        host="127.0.0.1", dashboard_address=None, processes=True)
+                                        host="127.0.0.1", dashboard_address="127.0.0.1:0", processes=True)
             self.client = Client(self.cluster)
         else:
             try:

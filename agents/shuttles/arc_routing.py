@@ -118,9 +118,10 @@ def _balancing_flow(net: RoadNetwork, graph: nx.MultiDiGraph, *, max_transport_u
 def _balancing_paths(net: RoadNetwork, surplus: np.ndarray) -> dict[int, int]:
     """The balancing flow as the transportation problem: every unit of surplus (a node that needs
     one more exit) is paired with a unit of deficit at least total shortest-path length."""
+    from gwangju_twin import speedups
     from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
+    min_weight_full_bipartite_matching = speedups.csgraph_function("min_weight_full_bipartite_matching", "_matching")
     sources, sinks = np.flatnonzero(surplus > 0), np.flatnonzero(surplus < 0)
     rows = np.repeat(np.arange(len(sources)), surplus[sources])  # one row per unit: its source's index
     columns = np.repeat(np.arange(len(sinks)), -surplus[sinks])
