@@ -210,7 +210,7 @@ def _open_sweep(target_db: Path, make_backend):  # noqa: ANN001, ANN202 - (Resul
 
 
 def _short_sweep(scenario_ref: str, params: list[str], seeds: int):  # noqa: ANN202 - a SweepSpec
-    from gwangju_twin.sweep_config import SweepSpec
+    from gwangju_twin.sweep_config import SweepSpec, scalar
 
     grid: dict[str, list] = {}
     for item in params:
@@ -219,7 +219,7 @@ def _short_sweep(scenario_ref: str, params: list[str], seeds: int):  # noqa: ANN
             from gwangju_twin.scenarios import PARAMETER_EXAMPLE
 
             raise TwinError(f"--param {item!r}: must be PATH=V1,V2,... such as {PARAMETER_EXAMPLE}")
-        grid[path] = [cli_text._scalar(v) for v in values.split(",")]
+        grid[path] = [scalar(v) for v in values.split(",")]
     name = Path(scenario_ref).stem
     return SweepSpec.model_validate({"name": name, "scenario": scenario_ref, "seeds": {"from": 0, "count": seeds},
                                      "parameters": grid})

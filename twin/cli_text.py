@@ -125,12 +125,3 @@ def _say_failures(total: int, failures: list[tuple[str, int]]) -> None:
     err.print(f"{failed} of {total} runs failed ({len(failures)} distinct errors); the same command runs them again:")
     for first, n in failures:
         err.print(f"  {n} x {first}")
-
-
-def _scalar(text: str) -> bool | int | float | str:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text, text)

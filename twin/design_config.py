@@ -33,7 +33,7 @@ from gwangju_twin import scenario as scenario_io
 from gwangju_twin.confidence import OPERATORS, Requirement
 from gwangju_twin.config import Frozen, quantity, read_toml, validate
 from gwangju_twin.errors import ScenarioError
-from gwangju_twin.sweep_config import Scalar, apply
+from gwangju_twin.sweep_config import Scalar, apply, scalar
 from pydantic import Field, model_validator
 
 RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
@@ -202,7 +202,7 @@ def from_options(scenario: str, *, vary: list[str], require: list[str], cost: li
         if not sep or not path or not values:
             raise ScenarioError(where, "--vary", item, "must be PATH=LO..HI or PATH=V1,V2,... "
                                 "such as PATH.units=4..9")
-        ranges[path] = values if ".." in values else [_scalar(v) for v in values.split(",")]
+        ranges[path] = values if ".." in values else [scalar(v) for v in values.split(",")]
     weights: dict[str, float] = {}
     for item in cost:
         path, sep, weight = item.partition("=")
@@ -217,12 +217,3 @@ def from_options(scenario: str, *, vary: list[str], require: list[str], cost: li
             "vary": ranges, "require": list(require), "cost": weights,
             **{k: v for k, v in options.items() if v is not None}}
     return validate(DesignSpec, data, where, ScenarioError)
-
-
-def _scalar(text: str) -> Scalar:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text, text)

@@ -8,16 +8,11 @@ one-sided bound, and a table of the configurations. One self-contained file (plo
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
+from gwangju_twin.charts import plt, png_base64
 from gwangju_twin.fileio import atomic_write_text  # noqa: E402
 from gwangju_twin.kpi_info import label  # noqa: E402
 
@@ -82,11 +77,7 @@ def _pareto_plot(answer: dict[str, Any]) -> str:
                    f"line: mean to its one-sided {answer['confidence']:.0%} bound; diamond: Pareto front "
                    "(no cheaper configuration has more room)", fontsize=8)
     axes.grid(alpha=0.3)
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=80)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return png_base64(figure)
 
 
 def check_kpi(requirement: str) -> str:

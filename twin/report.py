@@ -11,20 +11,15 @@ differences (A against B on the same seeds) come with their intervals. One self-
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from gwangju_twin import report_stats  # noqa: E402
+from gwangju_twin.charts import plt, png_base64
 from gwangju_twin.errors import TwinError  # noqa: E402
 from gwangju_twin.fileio import atomic_write_text  # noqa: E402
 from gwangju_twin.kpi_info import better, label  # noqa: E402
@@ -179,11 +174,7 @@ def _plot(frame: pd.DataFrame, param: str, params: list[str], kpi: str) -> str:
     axes.set_title(INTERVAL, fontsize=8)
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     axes.grid(alpha=0.3)
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=80)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return png_base64(figure)
 
 
 def _group_label(others: list[str], label_key: object) -> str:

@@ -179,3 +179,15 @@ def expand(spec: SweepSpec, file: str, *, area: str | None = None) -> Sweep:
             tasks.append(Task(run_key(params, seed), str(scenario_path), base.text, params, seed,
                               area or spec.area, spec.until_s))
     return Sweep(spec, file, scenario_path, tasks)
+
+
+def scalar(text: str) -> Scalar:
+    """A value written on the command line (``--param``, ``--vary``): a whole number, a number,
+    true or false, or else the text itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
+
