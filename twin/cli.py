@@ -30,6 +30,12 @@ app.add_typer(cli_data.scenarios_app, name="scenarios")
 app.add_typer(cli_data.results_app, name="results")
 app.add_typer(cli_data.areas_app, name="areas")
 
+CPU_COUNT = os.cpu_count() or 1  # below: options several commands share, declared once
+AreaOption = Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")]
+WorkersOption = Annotated[int, typer.Option(help="Local worker processes.")]
+DaskLocalOption = Annotated[int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")]
+SchedulerOption = Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")]
+
 
 app.command("report")(cli_data.report)
 app.command("facts")(cli_data.facts)
@@ -43,7 +49,7 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
     until: Annotated[str | None, typer.Option(help='Simulated time to run, e.g. "6 h" (default: the scenario\'s).')] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (default: results/NAME-seedN).")] = None,
-    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    area: AreaOption = None,
     force: Annotated[bool, typer.Option(help="Write into an --out folder the twin did not write (its files are kept).")] = False,
 ) -> None:
     """Run SCENARIO headless and write its results folder."""
@@ -69,7 +75,7 @@ def sumo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the SUMO files.")] = Path("sumo"),
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
     until: Annotated[str | None, typer.Option(help='Simulated time, e.g. "6 h" (default: the scenario\'s).')] = None,
-    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    area: AreaOption = None,
 ) -> None:
     """Run SCENARIO and write what its vehicles drove as a SUMO simulation (needs eclipse-sumo)."""
     from gwangju_twin import preflight, runner, scenario, sumo_bridge, units
@@ -139,11 +145,11 @@ def sweep(
     scenario_ref: Annotated[str | None, typer.Option("--scenario", help="Short form: the scenario to sweep.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Short form: PATH=V1,V2,... (repeatable).")] = None,
     seeds: Annotated[int, typer.Option(help="Short form: seeds 0..N-1.")] = 3,
-    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    area: AreaOption = None,
     db_path: Annotated[Path | None, typer.Option("--db", help="Results database (default sweeps/NAME.duckdb).")] = None,
-    workers: Annotated[int, typer.Option(help="Local worker processes.")] = os.cpu_count() or 1,
-    dask_local: Annotated[int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
+    workers: WorkersOption = CPU_COUNT,
+    dask_local: DaskLocalOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Run a parameter sweep; finished runs are kept, so the same command resumes."""
     from gwangju_twin.sweep import run_sweep
@@ -235,11 +241,11 @@ def design(
     max_seeds: Annotated[int | None, typer.Option("--max-seeds", help="Seeds at most, where close (default 20).")] = None,
     confidence: Annotated[float | None, typer.Option(help="One-sided confidence per requirement (default 0.95).")] = None,
     until: Annotated[str | None, typer.Option(help='Simulated time of each run, e.g. "30 d".')] = None,
-    area: Annotated[str | None, typer.Option(help="Run on another area: an id or an area .toml path.")] = None,
+    area: AreaOption = None,
     db_path: Annotated[Path | None, typer.Option("--db", help="Results database (default designs/NAME.duckdb).")] = None,
-    workers: Annotated[int, typer.Option(help="Local worker processes.")] = os.cpu_count() or 1,
-    dask_local: Annotated[int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Use an existing Dask cluster, tcp://HOST:PORT.")] = None,
+    workers: WorkersOption = CPU_COUNT,
+    dask_local: DaskLocalOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Find the cheapest configuration whose every requirement holds at the stated confidence over seeds."""
     from gwangju_twin import preflight
