@@ -1,6 +1,7 @@
 """How the airspace scales: 100 to 1,000 drones over a day, full 3D planning and the record's check.
 
     python benchmarks/drone_scaling.py [--sizes 100 200 500 1000]
+    python benchmarks/drone_scaling.py --write 1000 drones_1000.toml   # then: /usr/bin/time twin run drones_1000.toml
 
 The packaged ``drone_free_zone`` scenario scaled to N drones (vertiport fleets, pads and parcel
 demand all x N/7, as in ``scaling.py``) runs for 24 h on the Gwangju area itself: drones need no
@@ -51,7 +52,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 200, 500, 1000])
     parser.add_argument("--child", type=int)
+    parser.add_argument("--write", nargs=2, metavar=("DRONES", "FILE"),
+                        help="write the scenario scaled to DRONES drones as a scenario file, for `twin run` (and stop)")
     args = parser.parse_args()
+    if args.write:
+        total, file = int(args.write[0]), Path(args.write[1])
+        _scaled_drones(total, file)
+        print(f"wrote {file}: drone_free_zone scaled to {total} drones (fleets, pads and demand x {total}/7)")
+        return
     if args.child:
         print(json.dumps(child(args.child)))
         return

@@ -104,8 +104,10 @@ def measure(job: str, folder: Path) -> dict:
             "vehicle_km": sum(v.get("vehicle_km", 0.0) for v in model.kpis().values() if isinstance(v, dict))}
 
 
-def _scaled_drones(total: int):
-    """The packaged drone scenario with ``total`` drones; pads and demand scaled by the same factor."""
+def _scaled_drones(total: int, out: Path | None = None):
+    """The packaged drone scenario with ``total`` drones; pads and demand scaled by the same factor.
+
+    ``out``: also write it there as a scenario file (for ``twin run`` as a whole process) and load that."""
     from gwangju_twin import scenario as scenario_io
 
     path = scenario_io.resolve("drone_free_zone")
@@ -121,6 +123,12 @@ def _scaled_drones(total: int):
         port["pads"] = min(100, round(port.get("pads", 1) * factor))
     for flow in data["drones"]["flows"]:
         flow["scale"] = flow.get("scale", 1.0) * factor
+    if out is not None:
+        import tomli_w
+
+        data["scenario"]["name"] = f"drone_free_zone_{total}"
+        out.write_text(tomli_w.dumps(data), encoding="utf-8")
+        return scenario_io.load(out)
     return scenario_io.from_data(data, path.read_text(encoding="utf-8"), f"{path} x{factor:.1f}")
 
 

@@ -153,6 +153,52 @@ def test_the_checker_sees_a_loss_it_is_given() -> None:
     assert wider["losses_of_separation"] == 1
 
 
+_point = st.tuples(st.integers(min_value=0, max_value=60).map(float), st.integers(-800, 800).map(float),
+                  st.integers(-800, 800).map(float), st.sampled_from([0.0, 20.0, 60.0, 75.0, 90.0]),
+                  st.sampled_from(["pad", "climb", "cruise", "descent", "landed"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(tracks=st.lists(st.lists(_point, min_size=2, max_size=6), min_size=1, max_size=5),
+       terminal=st.booleans())
+def test_the_indexed_checker_finds_what_every_pair_checked_alone_finds(tracks, terminal) -> None:
+    """The checker's grid of cells and time buckets against every pair of airborne pieces checked
+    one by one (the scalar encounter): the same losses, time in loss and closest approach, with and
+    without a terminal volume of its own minima."""
+    from gwangju_twin.agents.drones.audit import AIRBORNE_PHASES, _encounter
+
+    rows, pieces = [], []
+    for k, points in enumerate(tracks):
+        t_s = np.cumsum([p[0] for p in points])
+        track = [(f"{'ab'[k % 2]}-{k}", "drone", float(t), x, y, 0.0, state, 1.0, z)
+                 for t, (_, x, y, z, state) in zip(t_s, points)]
+        rows += track
+        pieces += [(a[2], b[2], a[0], np.array(a[3:5] + (a[8],)), np.array(b[3:5] + (b[8],)))
+                   for a, b in zip(track, track[1:]) if a[6] in AIRBORNE_PHASES and b[2] > a[2]]
+    minima = {"a": (150.0, 30.0), "b": (100.0, 40.0)}
+    terminals = {"centres_xy_m": [[0.0, 0.0]], "radii_m": [400.0], "minima_m": (10.0, 10.0)} if terminal else None
+
+    def inside(p):
+        return terminal and np.hypot(*p[:2]) <= 400.0 + 0.05
+
+    closest, losses = None, {}
+    for n, a in enumerate(pieces):
+        for b in pieces[n + 1:]:
+            if a[2] == b[2] or min(a[1], b[1]) <= max(a[0], b[0]):
+                continue
+            both = all(inside(p) for p in (a[3], a[4], b[3], b[4]))
+            h, v = (10.0, 10.0) if both else tuple(max(x, y) for x, y in zip(minima[a[2][0]], minima[b[2][0]]))
+            distance, loss = _encounter(a, b, h - 1e-6, v - 1e-6)
+            closest = distance if closest is None else min(closest, distance)
+            if loss is not None:
+                losses.setdefault(tuple(sorted((a[2], b[2]))), []).append(loss)
+    figures = separation_figures(rows, minima, terminals)
+    assert figures["closest_approach_m"] == (None if closest is None else pytest.approx(round(closest, 1), abs=0.11))
+    assert sorted(figures["pairs_in_loss"]) == sorted(f"{a} & {b}" for a, b in losses)[:10]
+    seconds = sum(t1 - t0 for intervals in losses.values() for t0, t1 in intervals)  # pieces of a pair never overlap
+    assert figures["time_in_loss_s"] == pytest.approx(round(seconds, 1), abs=0.11)
+
+
 def test_drones_are_in_the_results_and_the_audit_fails_a_run_without_deconfliction(helsinki_map, tmp_path: Path) -> None:
     runner.run(FREE_ZONE, tmp_path / "on", seed=1, area="helsinki_test")
     import geopandas as gpd

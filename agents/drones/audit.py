@@ -19,36 +19,6 @@ BOUNDARY_M = 0.05  # a point this far outside a terminal volume counts as inside
 # the declared centres are rounded to 1e-6 m; the planner allows 1e-3 m: the audit never holds it to more)
 
 
-def _drone_segments(tracks: pd.DataFrame | list[tuple]) -> list[tuple[float, float, str, np.ndarray, np.ndarray]]:
-    """Airborne pieces of every recorded drone track: ``(t0, t1, agent, point0, point1)``, by start time.
-
-    ``tracks``: the record's table, or its rows as :class:`twin.record.Tracks` holds them (a
-    running model's own figures, which need no pandas).
-    """
-    if isinstance(tracks, list):
-        from gwangju_twin.record import Tracks
-
-        at = {name: k for k, name in enumerate(Tracks.COLUMNS)}
-        rows = [(r[at["agent"]], r[at["t_s"]], r[at["x_m"]], r[at["y_m"]], r[at["altitude_m"]], r[at["state"]])
-                for r in tracks if r[at["kind"]] == "drone"]
-    else:
-        drones = tracks[tracks["kind"] == "drone"]
-        rows = list(zip(drones["agent"], drones["t_s"], drones["x_m"], drones["y_m"], drones["altitude_m"],
-                        drones["state"]))
-    by_agent: dict[str, list[tuple]] = {}
-    for row in rows:
-        by_agent.setdefault(str(row[0]), []).append(row)
-    pieces = []
-    for agent in sorted(by_agent):
-        points = sorted(by_agent[agent], key=lambda row: row[1])  # stable: equal times keep their order
-        for (_, t0, x0, y0, z0, state), (_, t1, x1, y1, z1, _) in zip(points, points[1:]):
-            if state in AIRBORNE_PHASES and t1 > t0:
-                pieces.append((float(t0), float(t1), agent, np.array([x0, y0, z0], dtype=float),
-                               np.array([x1, y1, z1], dtype=float)))
-    pieces.sort(key=lambda piece: (piece[0], piece[2]))
-    return pieces
-
-
 def _at(piece: tuple, t_s: float) -> np.ndarray:
     t0, t1, _, p0, p1 = piece
     return p0 + (p1 - p0) * ((t_s - t0) / (t1 - t0))
@@ -89,17 +59,139 @@ def _encounter(first: tuple, second: tuple, horizontal_m: float, vertical_m: flo
     return closest, (lo + s0 * (hi - lo), lo + s1 * (hi - lo))
 
 
-def _terminal_of(pieces: list[tuple], terminals: dict[str, Any] | None) -> list[int]:
-    """Per piece: the terminal volume (index) holding both its ends, or -1."""
+NEAR_M = 500.0  # pairs whose pieces' boxes lie further apart than this are never in loss (minima are far below)
+CELL_S = 60.0  # the checker's index: time buckets of this length ...
+
+
+def _track_arrays(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:
+    """The drone rows as columns ``(agent, t_s, x_m, y_m, altitude_m, state)``, sorted by agent then time
+    (stable: equal times keep their recorded order)."""
+    if isinstance(tracks, list):
+        from gwangju_twin.record import Tracks
+
+        at = {name: k for k, name in enumerate(Tracks.COLUMNS)}
+        rows = [r for r in tracks if r[at["kind"]] == "drone"]
+        columns = list(zip(*rows)) if rows else [()] * len(Tracks.COLUMNS)
+        agent, t, x, y, z, state = (columns[at[c]] for c in ("agent", "t_s", "x_m", "y_m", "altitude_m", "state"))
+    else:
+        drones = tracks[tracks["kind"] == "drone"]
+        agent, t, x, y, z, state = (drones[c].to_numpy() for c in ("agent", "t_s", "x_m", "y_m", "altitude_m", "state"))
+    agent = np.asarray([str(a) for a in agent], dtype=object)
+    t = np.asarray(t, dtype=float)
+    names, code = np.unique(agent, return_inverse=True) if len(agent) else (np.zeros(0, dtype=object), np.zeros(0, int))
+    order = np.lexsort((t, code))
+    xyz = np.column_stack([np.asarray(v, dtype=float) for v in (x, y, z)]) if len(t) else np.zeros((0, 3))
+    return names, code[order], t[order], xyz[order], np.asarray(state, dtype=object)[order]
+
+
+def _pieces(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:
+    """Airborne pieces of every recorded track as arrays: agent names, and per piece the agent's
+    index, start and end time, start and end point."""
+    names, code, t, xyz, state = _track_arrays(tracks)
+    if len(t) < 2:
+        return names, np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3))
+    airborne = np.isin(state[:-1], AIRBORNE_PHASES)
+    keep = np.flatnonzero((code[:-1] == code[1:]) & airborne & (t[1:] > t[:-1]))
+    return names, code[keep], t[keep], t[keep + 1], xyz[keep], xyz[keep + 1]
+
+
+def _near_pairs(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, near_m: float) -> np.ndarray:
+    """Pairs ``(i, j)``, i < j, of pieces whose times overlap and whose boxes lie less than ``near_m``
+    apart, through a grid of square cells and time buckets: each box, widened by ``near_m / 2``, is
+    put in every cell it touches; two such boxes touch some cell in common, and a pair is kept in
+    the first of them (its lower corner the larger of the two lower corners) so it is formed once."""
+    if len(t0) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    lo = np.column_stack([np.minimum(p0[:, :2], p1[:, :2]) - near_m / 2, t0])
+    hi = np.column_stack([np.maximum(p0[:, :2], p1[:, :2]) + near_m / 2, t1])
+    size = np.array([near_m, near_m, CELL_S])
+    c_lo, c_hi = np.floor(lo / size).astype(np.int64), np.floor(hi / size).astype(np.int64)
+    span = c_hi - c_lo + 1
+    piece = np.repeat(np.arange(len(t0)), span.prod(axis=1))
+    k = np.arange(len(piece)) - np.repeat(np.cumsum(span.prod(axis=1)) - span.prod(axis=1), span.prod(axis=1))
+    sx, sy = span[piece, 0], span[piece, 1]
+    cell = c_lo[piece] + np.column_stack([k % sx, (k // sx) % sy, k // (sx * sy)]) - c_lo.min(axis=0)
+    extent = cell.max(axis=0) + 1
+    key = (cell[:, 0] * extent[1] + cell[:, 1]) * extent[2] + cell[:, 2]
+    order = np.argsort(key, kind="stable")
+    key, piece, cell = key[order], piece[order], cell[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    members = np.diff(np.r_[starts, len(key)])
+    after = np.repeat(members, members) - (np.arange(len(key)) - np.repeat(starts, members)) - 1
+    first = np.repeat(np.arange(len(key)), after)
+    second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(after) - after, after)
+    i, j = piece[first], piece[second]
+    home = np.maximum(c_lo[i], c_lo[j]) - c_lo.min(axis=0)  # the pair's first common cell
+    keep = (home == cell[first]).all(axis=1) & (t0[i] < t1[j]) & (t0[j] < t1[i])
+    gap = np.maximum(lo[i, :2] - hi[j, :2], lo[j, :2] - hi[i, :2])  # widened boxes: overlap <=> gap < 0
+    keep &= (gap < 0).all(axis=1)
+    i, j = i[keep], j[keep]
+    return np.column_stack([np.minimum(i, j), np.maximum(i, j)])
+
+
+def _below_all(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_below` for arrays: the interval of [0, 1] where ``a s^2 + b s + c < 0`` (empty: lo >= hi)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flat, still = np.abs(a) < 1e-12, np.abs(b) < 1e-12
+        root = -c / b
+        linear_lo = np.where(still, np.where(c < 0, 0.0, 1.0), np.where(b > 0, -np.inf, root))
+        linear_hi = np.where(still, np.where(c < 0, 1.0, 0.0), np.where(b > 0, root, np.inf))
+        disc = b * b - 4 * a * c
+        sq = np.sqrt(np.maximum(disc, 0.0))
+        quad_lo = np.where(disc > 0, (-b - sq) / (2 * a), 1.0)
+        quad_hi = np.where(disc > 0, (-b + sq) / (2 * a), 0.0)
+    lo, hi = np.where(flat, linear_lo, quad_lo), np.where(flat, linear_hi, quad_hi)
+    return np.maximum(lo, 0.0), np.minimum(hi, 1.0)
+
+
+def _encounters(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...], horizontal_m: np.ndarray,
+                vertical_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_encounter` for arrays of piece pairs ``(t0, t1, p0, p1)``: closest distance, and the
+    loss interval (start, end; NaN where both minima are never broken at once)."""
+    lo, hi = np.maximum(a[0], b[0]), np.minimum(a[1], b[1])
+
+    def at(piece: tuple[np.ndarray, ...], t_s: np.ndarray) -> np.ndarray:
+        return piece[2] + (piece[3] - piece[2]) * ((t_s - piece[0]) / (piece[1] - piece[0]))[:, None]
+
+    start = at(a, lo) - at(b, lo)
+    change = (at(a, hi) - at(b, hi)) - start
+    a3, b3 = (change * change).sum(axis=1), 2 * (start * change).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_min = np.where(a3 > 0, np.clip(-b3 / (2 * a3), 0.0, 1.0), 0.0)
+    closest = np.sqrt(((start + change * s_min[:, None]) ** 2).sum(axis=1))
+    f0, f1 = _below_all((change[:, :2] ** 2).sum(axis=1), 2 * (start[:, :2] * change[:, :2]).sum(axis=1),
+                        (start[:, :2] ** 2).sum(axis=1) - horizontal_m**2)
+    l0, l1 = _below_all(change[:, 2] ** 2, 2 * start[:, 2] * change[:, 2], start[:, 2] ** 2 - vertical_m**2)
+    s0, s1 = np.maximum(f0, l0), np.minimum(f1, l1)
+    loss = (f1 > f0) & (l1 > l0) & (s1 > s0)
+    return closest, np.where(loss, lo + s0 * (hi - lo), np.nan), np.where(loss, lo + s1 * (hi - lo), np.nan)
+
+
+def _terminal_index(p0: np.ndarray, p1: np.ndarray, terminals: dict[str, Any] | None) -> np.ndarray:
+    """Per piece: the first terminal volume (index) holding both its ends, or -1."""
+    where = np.full(len(p0), -1)
     if not terminals or not terminals["radii_m"]:
-        return [-1] * len(pieces)
+        return where
     centres, radii = np.asarray(terminals["centres_xy_m"], dtype=float), np.asarray(terminals["radii_m"], dtype=float)
-    found = []
-    for piece in pieces:
-        ends = [np.hypot(*(centres - p[:2]).T) <= radii + BOUNDARY_M for p in (piece[3], piece[4])]
-        both = np.flatnonzero(ends[0] & ends[1])
-        found.append(int(both[0]) if len(both) else -1)
-    return found
+    for k in reversed(range(len(radii))):
+        inside = [np.hypot(*(p[:, :2] - centres[k]).T) <= radii[k] + BOUNDARY_M for p in (p0, p1)]
+        where[inside[0] & inside[1]] = k
+    return where
+
+
+def _pair_minima(names: np.ndarray, agent: np.ndarray, where: np.ndarray, i: np.ndarray, j: np.ndarray,
+                 minima: dict[str, tuple[float, float]], terminals: dict[str, Any] | None) -> tuple[np.ndarray, ...]:
+    """Each pair's minima: the terminal ones when both pieces lie in one terminal volume, else the
+    larger of the two types' (a drone's type is its name up to the first '-'; unknown: the widest)."""
+    widest = (max((h for h, _ in minima.values()), default=0.0), max((v for _, v in minima.values()), default=0.0))
+    own = np.array([minima.get(str(name).split("-")[0], widest) for name in names], dtype=float).reshape(-1, 2)
+    horizontal = np.maximum(own[agent[i], 0], own[agent[j], 0])
+    vertical = np.maximum(own[agent[i], 1], own[agent[j], 1])
+    terminal = (where[i] >= 0) & (where[i] == where[j])
+    if terminal.any():
+        horizontal = np.where(terminal, terminals["minima_m"][0], horizontal)
+        vertical = np.where(terminal, terminals["minima_m"][1], vertical)
+    return horizontal, vertical
 
 
 def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tuple[float, float]],
@@ -110,38 +202,46 @@ def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tup
     each pair keeping the larger of its two types' minima; a drone's type is its name up to the
     first '-'). Where both pieces lie inside one vertiport's terminal volume (``terminals``:
     ``centres_xy_m``, ``radii_m`` and ``minima_m``), the terminal minima apply instead. Every pair
-    of recorded straight pieces that overlap in time is checked exactly.
+    of recorded straight pieces that overlap in time and pass near each other is checked exactly
+    (a grid finds them; it widens until the closest approach lies within its reach, so that figure
+    is exact too). ``tracks``: the record's table, or its rows as :class:`twin.record.Tracks` holds
+    them (a running model's own figures, which need no pandas).
     """
-    pieces = _drone_segments(tracks)
-    where = _terminal_of(pieces, terminals)
-    pieces = [(*piece, k) for piece, k in zip(pieces, where)]
-    widest = (max((h for h, _ in minima.values()), default=0.0), max((v for _, v in minima.values()), default=0.0))
-    closest, losses, active = None, {}, []
-    for piece in pieces:
-        active = [other for other in active if other[1] > piece[0]]
-        for other in active:
-            if other[2] == piece[2]:
-                continue
-            if piece[5] >= 0 and piece[5] == other[5]:
-                horizontal, vertical = terminals["minima_m"]
-            else:
-                h_a, v_a = minima.get(piece[2].split("-")[0], widest)
-                h_b, v_b = minima.get(other[2].split("-")[0], widest)
-                horizontal, vertical = max(h_a, h_b), max(v_a, v_b)
-            distance, loss = _encounter(other[:5], piece[:5], horizontal - FLOAT_M, vertical - FLOAT_M)
-            closest = distance if closest is None else min(closest, distance)
-            if loss is not None:
-                losses.setdefault(tuple(sorted((piece[2], other[2]))), []).append(loss)
-        active.append(piece)
+    names, agent, t0, t1, p0, p1 = _pieces(tracks)
+    where = _terminal_index(p0, p1, terminals)
+    reach = max([h for h, _ in minima.values()] + [terminals["minima_m"][0] if terminals else 0.0, 1.0])
+    extent = float(np.ptp(np.vstack([p0, p1])[:, :2], axis=0).max()) + 1.0 if len(t0) else 0.0
+    near_m = 2.0 * reach
+    while True:
+        pairs = _near_pairs(t0, t1, p0, p1, near_m)
+        pairs = pairs[agent[pairs[:, 0]] != agent[pairs[:, 1]]]
+        i, j = pairs[:, 0], pairs[:, 1]
+        horizontal, vertical = _pair_minima(names, agent, where, i, j, minima, terminals)
+        closest, start, end = _encounters((t0[i], t1[i], p0[i], p1[i]), (t0[j], t1[j], p0[j], p1[j]),
+                                          horizontal - FLOAT_M, vertical - FLOAT_M)
+        if (len(closest) and closest.min() < near_m) or near_m >= extent:
+            break
+        near_m = min(8.0 * near_m, extent)
+    return _loss_figures(names, agent, i, j, closest, start, end)
+
+
+def _loss_figures(names: np.ndarray, agent: np.ndarray, i: np.ndarray, j: np.ndarray, closest: np.ndarray,
+                  start: np.ndarray, end: np.ndarray) -> dict[str, Any]:
+    """Loss intervals merged pair by pair into encounters (gaps under MERGE_GAP_S join), and the figures."""
+    losses: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for k in np.flatnonzero(~np.isnan(start)):
+        pair = tuple(sorted((str(names[agent[i[k]]]), str(names[agent[j[k]]]))))
+        losses.setdefault(pair, []).append((float(start[k]), float(end[k])))
     episodes, seconds = 0, 0.0
     for intervals in losses.values():
-        end = -np.inf
+        last = -np.inf
         for t0, t1 in sorted(intervals):
-            episodes += t0 > end + MERGE_GAP_S
-            seconds += max(0.0, t1 - max(t0, end))
-            end = max(end, t1)
+            episodes += t0 > last + MERGE_GAP_S
+            seconds += max(0.0, t1 - max(t0, last))
+            last = max(last, t1)
+    nearest = float(closest.min()) if len(closest) else None
     return {"losses_of_separation": int(episodes), "time_in_loss_s": round(float(seconds), 1),
-            "closest_approach_m": round(float(closest), 1) if closest is not None else None,
+            "closest_approach_m": round(nearest, 1) if nearest is not None else None,
             "pairs_in_loss": sorted(f"{a} & {b}" for a, b in losses)[:10]}
 
 
