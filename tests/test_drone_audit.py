@@ -1,6 +1,6 @@
 """The air audit without gaps: each check passes on a real results folder and fails on a copy of it
 doctored in one way (a drone at 400 m, energy at 0 kWh mid-flight, a jump, a missing take-off
-event, a take-off off every pad)."""
+event, a take-off off every pad, two drones on one pad or one path)."""
 
 import shutil
 from pathlib import Path
@@ -13,7 +13,7 @@ from gwangju_twin.audit import audit
 
 FREE_ZONE = scenario.packaged()["drone_free_zone"]
 CHECKS = ("drone_separation", "drone_airspace", "drone_altitude", "drone_energy", "drone_kinematics",
-          "drone_flights", "drone_pads")
+          "drone_flights", "drone_pads", "drone_paths")
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +120,32 @@ def test_two_drones_on_one_pad_at_once_fail_the_pads_check(real_run: Path, tmp_p
     _doctor_tracks(folder, crowd)
     status, figure = _status(folder)["drone_pads"]
     assert status == "FAIL" and "0 off a pad" in figure and " overlapping (" in figure and " on daechon_drone_park pad 1 " in figure
+
+
+def test_two_drones_on_one_departure_path_at_once_fail_the_paths_check(real_run: Path, tmp_path: Path) -> None:
+    """A second drone's first departure moved onto the first departure's pad and path, 5 s behind it."""
+    folder = _copy(real_run, tmp_path)
+
+    def follow(tracks) -> None:
+        drones = tracks[tracks["kind"] == "drone"].sort_values(["agent", "t_s"], kind="stable")
+        rows = {agent: list(frame.index) for agent, frame in drones.groupby("agent")}
+
+        def departure(row) -> list | None:  # pad, climb, over the pad, gate
+            own = rows[tracks.loc[row, "agent"]]
+            k = own.index(row)
+            return own[k - 1:k + 3] if k >= 1 and k + 2 < len(own) else None
+
+        climbs = [row for row in drones.sort_values("t_s", kind="stable").index
+                  if tracks.loc[row, "state"] == "climb" and departure(row)]
+        lead = departure(climbs[0])
+        mine = next(departure(row) for row in climbs if tracks.loc[row, "agent"] != tracks.loc[lead[1], "agent"]
+                    and rows[tracks.loc[row, "agent"]].index(row) == 1  # the drone's first flight
+                    and tracks.loc[departure(row)[3], "geometry"].distance(tracks.loc[lead[3], "geometry"]) < 1.0)
+        for source, target in zip(lead, mine):
+            for column in ("geometry", "altitude_m"):
+                tracks.loc[target, column] = tracks.loc[source, column]
+            tracks.loc[target, "t_s"] = tracks.loc[source, "t_s"] + 5.0
+
+    _doctor_tracks(folder, follow)
+    status, figure = _status(folder)["drone_paths"]
+    assert status == "FAIL" and " overlapping (" in figure and "on the departure path of daechon_drone_park" in figure

@@ -1,5 +1,5 @@
 """The drones' flight record checked from a results folder alone: altitude, energy, speeds, events
-against tracks, and pads (no code shared with the planner).
+against tracks, pads and approach and departure paths (no code shared with the planner).
 
 Each check reads the recorded drone tracks (``trajectories.gpkg``), the scenario the run used and
 the vertiports the run declared in its summary (pad positions and terminal volumes, themselves
@@ -204,4 +204,61 @@ def check_pads(record: Record) -> list[Check]:
     return [passed_if(not problems, "drone_pads", figure)]
 
 
-CHECKS = (check_altitude, check_energy, check_kinematics, check_flights, check_pads)
+def _path_uses(rows: pd.DataFrame, ports: dict[str, Any]) -> tuple[dict, list[str]]:
+    """Each approach and departure path's uses ``(start_s, end_s, agent)``, read from the tracks: a
+    departure from lift-off (the climb) to the end of the first move across (its pad to the gate),
+    an approach from the start of the last move across (the gate to over its pad) until landed; the
+    path is the pad (nearest declared) and the gate (the nearest declared gate of that vertiport)."""
+    pads = [(site, k, np.asarray(xy)) for site, port in ports.items() for k, xy in enumerate(port["pads_xy_m"])]
+    centres = np.array([xy for _, _, xy in pads]) if pads else np.zeros((0, 2))
+    agent, state = rows["agent"].to_numpy(), rows["state"].to_numpy()
+    t, xy = rows["t_s"].to_numpy(dtype=float), rows[["x_m", "y_m"]].to_numpy(dtype=float)
+    uses: dict[tuple[str, int, str, str], list[tuple[float, float, str]]] = {}
+    odd: list[str] = []
+    block = np.r_[True, agent[1:] != agent[:-1]].cumsum()  # the agent's block of rows
+    last = np.r_[np.flatnonzero(block[1:] != block[:-1]), len(t) - 1][block - 1]  # its last row
+    for kind, ends, pad_row, gate_row, span in (("departure", np.flatnonzero(state == "climb"), -1, 2, (0, 2)),
+                                                ("approach", np.flatnonzero(state == "landed"), 0, -2, (-2, 0))):
+        for i in ends:
+            rows_used = [i + pad_row, i + gate_row, i + span[0], i + span[1]]
+            if max(rows_used) > last[i]:
+                continue  # the run ended on the way out: the record stops before the gate
+            if min(rows_used) < 0 or len({agent[r] for r in rows_used}) > 1 or not len(pads):
+                odd.append(f"{agent[i]} at {t[i]:.0f} s: a {kind} without its path in the tracks")
+                continue
+            site, pad, _ = pads[int(np.hypot(*(centres - xy[i + pad_row]).T).argmin())]
+            gates = ports[site].get("gates_xy_m", {})
+            if not gates:
+                odd.append(f"{site} declares no gates")
+                continue
+            gate = min(gates, key=lambda c, p=xy[i + gate_row]: float(np.hypot(*(np.asarray(gates[c]) - p))))
+            uses.setdefault((site, pad, gate, kind), []).append((t[i + span[0]], t[i + span[1]], str(agent[i])))
+    return uses, odd
+
+
+def check_paths(record: Record) -> list[Check]:
+    """One drone at a time on each approach and departure path (a pad to a corridor's gate, each way)."""
+    _, rows, skip = _drones(record, "drone_paths")
+    if skip:
+        return [skip]
+    ports = _declared(record)
+    if not ports:
+        return [Check("drone_paths", "FAIL", "the summary declares no vertiports (kpis.drones.airspace.vertiports)")]
+    uses, odd = _path_uses(rows, ports)
+    clashes = []
+    for (site, pad, gate, kind), intervals in sorted(uses.items()):
+        intervals.sort()
+        busy_until, holder = -np.inf, ""
+        for start, end, agent in intervals:
+            if start < busy_until - SLACK:
+                clashes.append(f"{holder} and {agent} on the {kind} path of {site} pad {pad + 1} ({gate}) at {start:.0f} s")
+            if end > busy_until:
+                busy_until, holder = end, agent
+    problems = odd + clashes
+    figure = f"{sum(len(v) for v in uses.values())} path uses on {len(uses)} paths"
+    if problems:
+        figure += f"; {len(clashes)} overlapping ({'; '.join(problems[:3])})"
+    return [passed_if(not problems, "drone_paths", figure)]
+
+
+CHECKS = (check_altitude, check_energy, check_kinematics, check_flights, check_pads, check_paths)

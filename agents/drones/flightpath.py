@@ -124,3 +124,10 @@ def segment_minima(places: Places, xyz: np.ndarray, minima: tuple[float, float])
     horizontal = np.where(terminal, cfg.terminal_separation_horizontal_m, minima[0])
     vertical = np.where(terminal, cfg.terminal_separation_vertical_m, minima[1])
     return horizontal, vertical
+
+
+def path_windows(trajectory: Trajectory) -> tuple[tuple[float, float], tuple[float, float]]:
+    """When the flight holds its departure path (lift-off to the first corridor's gate) and its
+    approach path (the last gate until it has landed)."""
+    t, first = trajectory.t_s, trajectory.phases.index("cruise")
+    return (float(t[1]), float(t[first + 1])), (float(t[-3]), float(t[-1]))

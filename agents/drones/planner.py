@@ -7,7 +7,9 @@ corridor flies another layer, and a vertical descent onto a pad. The plan must
 * keep the separation minima (horizontal AND vertical; per drone type, a pair keeps the larger)
   from every flight already committed, over the whole airspace (:class:`Airspace`);
 * find its take-off pad free and its landing pad free from arrival to the end of turnaround, so
-  no drone ever holds in the air (:class:`PadSet`, each pad on its own);
+  no drone ever holds in the air (:class:`PadSet`, each pad on its own), and the departure path
+  from its pad to its corridor's gate and the approach path from the last gate to its landing pad
+  free while it flies them (:class:`PathBook`, each path on its own);
 * leave the energy reserve intact.
 
 The departure-slot search tries the nominal flight and the resolution strategies' alternatives at
@@ -29,7 +31,7 @@ from gwangju_twin.agents.drones.drone import Flight
 from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S, trajectory_energy_j
 from gwangju_twin.agents.drones.flightpath import Shape
 from gwangju_twin.agents.drones.resolution import GroundHold, Option, Resolution, Room
-from gwangju_twin.agents.drones.vertiports import PadSet
+from gwangju_twin.agents.drones.vertiports import PadSet, PathBook
 from gwangju_twin.units import DAY_S
 
 if TYPE_CHECKING:
@@ -79,15 +81,17 @@ class FlightPlanner:
         Corridors, vertiports (pads, gates, terminal volumes) and the wind.
     pads : dict[str, PadSet]
         Each vertiport's pads, each with its own reservations.
+    paths : dict[str, PathBook]
+        Each vertiport's approach and departure paths, each with its own bookings.
     strategies : list[Resolution]
         Shape changes tried, in order, when the nominal flight conflicts.
     hold : GroundHold or None
         Later departures, tried when no shape is clear; None: never hold for the airspace.
     """
 
-    def __init__(self, places: Places, pads: dict[str, PadSet], *, strategies: list[Resolution],
-                 hold: GroundHold | None) -> None:
-        self.places, self.config, self.pads = places, places.config, pads
+    def __init__(self, places: Places, pads: dict[str, PadSet], paths: dict[str, PathBook], *,
+                 strategies: list[Resolution], hold: GroundHold | None) -> None:
+        self.places, self.config, self.pads, self.paths = places, places.config, pads, paths
         self.strategies, self.hold = strategies, hold
         self.airspace = Airspace()
 
@@ -102,6 +106,8 @@ class FlightPlanner:
         self.airspace.prune(now_s)
         for pad_set in self.pads.values():
             pad_set.prune(now_s)
+        for book in self.paths.values():
+            book.prune(now_s)
         search = _Search(self, drone, legs, destination, payload_kg, now_s, gust_mps)
         choice = search.run()
         choice.nominal_s = float(search.options[0].trajectory.end_s - search.options[0].trajectory.start_s)
@@ -119,11 +125,13 @@ class _Search:
         places = planner.places
         self.origin_pads, self.landing_pads = planner.pads[drone.at], planner.pads[destination]
         self.origin, self.landing = places.vertiports[drone.at], places.vertiports[destination]
+        self.origin_paths, self.landing_paths = planner.paths[drone.at], planner.paths[destination]
+        self.out_corridor, self.in_corridor = legs[0].corridor.id, legs[-1].corridor.id
         self.minima = planner.minima(drone.type)
         reach_m = max(_reach_m(self.origin), _reach_m(self.landing))
         self.margin_s = 2.0 * reach_m / (0.25 * drone.type.cruise_speed_mps) + 1.0  # pad choice changes the timing
         self.variants: dict[tuple[int, int, int], Variant | None] = {}
-        self.takeoff_pads: dict[float, int | None] = {}
+        self.takeoff_pads: dict[tuple[int, float], int | None] = {}
         self.options = self._options(alternatives=False)
 
     def _trajectory(self, shape: Shape, pads_xy: tuple) -> Trajectory:
@@ -158,8 +166,23 @@ class _Search:
                 (float(t[-2]) + delay_s - self.margin_s,
                  float(t[-1]) + delay_s + self.drone.type.turnaround_s + self.margin_s))
 
+    def _path_windows(self, option: Option, delay_s: float) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The departure path's window and the approach path's (widened by the margin for the pads' positions)."""
+        (d0, d1), (a0, a1) = option.path_windows
+        return (d0 + delay_s, d1 + delay_s + self.margin_s), (a0 + delay_s - self.margin_s, a1 + delay_s + self.margin_s)
+
+    def _pads(self, option: Option, delay_s: float) -> tuple[Iterator[tuple[int, float]], Iterator[tuple[int, float]]]:
+        """The free take-off and landing pads at ``delay_s``, in order, each with how much later its path clears."""
+        takeoff, landing = self._windows(option, delay_s)
+        departure, approach = self._path_windows(option, delay_s)
+        return ((pad, self.origin_paths.clear_after_s((pad, self.out_corridor, "departure"), *departure))
+                for pad in self.origin_pads.free_pads(*takeoff)), \
+            ((pad, self.landing_paths.clear_after_s((pad, self.in_corridor, "approach"), *approach))
+             for pad in self.landing_pads.free_pads(*landing))
+
     def pad_wait_s(self, option: Option, delay_s: float) -> float:
-        """How much later than ``delay_s`` the flight must leave to find a take-off pad and a landing pad free."""
+        """How much later than ``delay_s`` the flight must leave to find a take-off pad and a landing pad
+        free, each with its path free."""
         wait_s = 0.0
         while True:
             takeoff, landing = self._windows(option, delay_s + wait_s)
@@ -167,16 +190,20 @@ class _Search:
             landing = (landing[0] + shift, landing[1] + shift)
             shift_landing = self.landing_pads.earliest_shift(*landing)
             if shift == shift_landing == 0.0:
-                return wait_s
+                ends = [_first_clear(pads) for pads in self._pads(option, delay_s + wait_s)]
+                if max(ends) == 0.0:
+                    return wait_s
+                shift = max(ends)
             wait_s += shift + shift_landing
 
     def _variant(self, k: int, delay_s: float) -> Variant | None:
-        """Option ``k`` at ``delay_s`` from the first free pads, or None (no pad free, or the reserve broken)."""
+        """Option ``k`` at ``delay_s`` from the first free pads with free paths, or None (none such, or the
+        reserve broken)."""
         option = self.options[k]
-        takeoff, landing = self._windows(option, delay_s)
-        if delay_s not in self.takeoff_pads:  # the same window for every option
-            self.takeoff_pads[delay_s] = self.origin_pads.free_pad(*takeoff)
-        pads = (self.takeoff_pads[delay_s], self.landing_pads.free_pad(*landing))
+        takeoff, landing = self._pads(option, delay_s)
+        if (k, delay_s) not in self.takeoff_pads:
+            self.takeoff_pads[k, delay_s] = next((pad for pad, clear in takeoff if clear == 0.0), None)
+        pads = (self.takeoff_pads[k, delay_s], next((pad for pad, clear in landing if clear == 0.0), None))
         if None in pads:
             return None
         key = (k, *pads)
@@ -256,3 +283,13 @@ class _Search:
 def _reach_m(port: VertiportLayout) -> float:
     centre = np.asarray(port.centre_xy_m)
     return float(np.hypot(*(port.pads_xy_m - centre).T).max())
+
+
+def _first_clear(pads: Iterator[tuple[int, float]]) -> float:
+    """0 when some pad's path is clear, else the least wait for one to clear."""
+    least = float("inf")
+    for _, clear in pads:
+        if clear == 0.0:
+            return 0.0
+        least = min(least, clear)
+    return least

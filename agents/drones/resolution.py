@@ -16,7 +16,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
+
+from gwangju_twin.agents.drones.flightpath import path_windows
 
 if TYPE_CHECKING:
     from gwangju_twin.agents.drones.airspace import Trajectory
@@ -32,6 +35,11 @@ class Option:
     shape: Shape
     trajectory: Trajectory  # flown from the vertiports' centres: the windows its pads must be free for
     energy_j: float
+
+    @cached_property
+    def path_windows(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """When it holds its departure path and its approach path (from the vertiports' centres)."""
+        return path_windows(self.trajectory)
 
 
 # Builds an option from keyword changes to the nominal flight (``speed=0.8``: fly at 80 % of cruise).

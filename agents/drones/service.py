@@ -29,10 +29,11 @@ from gwangju_twin.agents.drones.demand import schedule_flow
 from gwangju_twin.agents.drones.drone import Drone, Flight
 from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S, flight_energy_j, recharge_s
 from gwangju_twin.agents.drones.figures import drone_kpis
+from gwangju_twin.agents.drones.flightpath import path_windows
 from gwangju_twin.agents.drones.places import Leg, Places
 from gwangju_twin.agents.drones.planner import MAX_GROUND_HOLD_S, MAX_SLOT_STEP_S, FlightPlanner
 from gwangju_twin.agents.drones.resolution import STRATEGIES, TACTICAL_ORDER, GroundHold, SpeedChange
-from gwangju_twin.agents.drones.vertiports import PadSet
+from gwangju_twin.agents.drones.vertiports import PadSet, PathBook
 from gwangju_twin.errors import RoutingError, TwinError
 from gwangju_twin.units import J_PER_KWH
 from mesa.agent import AgentSet
@@ -69,6 +70,7 @@ class DroneService:
         self.stand_in = self.places.stand_in
         self.vertiports = self.places.vertiports  # pads, gates, terminal volumes (metres), for the viewer too
         self.pads = {v.site: PadSet(v.pads) for v in config.vertiports}
+        self.paths = {v.site: PathBook() for v in config.vertiports}
         self.pad_reserved: dict[str, list[tuple[float, float]]] = {v.site: [] for v in config.vertiports}
         self.types = {t.id: t for t in config.types}
         self.drones = AgentSet([Drone(model, self, f"{kind}-{port.site}-{i + 1}", self.types[kind], port.site)
@@ -84,7 +86,7 @@ class DroneService:
         strategies = [SpeedChange(TACTICAL_SPEEDS) if name == "speed" else STRATEGIES[name]()
                       for name in TACTICAL_ORDER] if config.tactical else []
         hold = GroundHold(max_step_s=MAX_SLOT_STEP_S, max_hold_s=MAX_GROUND_HOLD_S) if config.strategic else None
-        self.planner = FlightPlanner(self.places, self.pads, strategies=strategies, hold=hold)
+        self.planner = FlightPlanner(self.places, self.pads, self.paths, strategies=strategies, hold=hold)
         self.rows: list[tuple] = []  # every drone's recorded track, also when trajectories are not written
         self.requests = self.delivered = self.on_time = self.flights = 0
         self.delay_s = self.ground_hold_s = self.delivery_energy_j = 0.0
@@ -191,6 +193,9 @@ class DroneService:
         for port, pad, interval in ((drone.at, flight.origin_pad, takeoff), (destination, flight.landing_pad, landing)):
             self.pads[port].reserve(pad, *interval)
             self.pad_reserved[port].append(interval)
+        legs, (departure, approach) = self.places.legs(drone.at, destination), path_windows(trajectory)
+        self.paths[drone.at].book((flight.origin_pad, legs[0].corridor.id, "departure"), *departure)
+        self.paths[destination].book((flight.landing_pad, legs[-1].corridor.id, "approach"), *approach)
         hold_s = trajectory.start_s - now_s
         self.ground_hold_s += hold_s
         drone.state, drone.flight = "waiting", flight

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,10 +120,12 @@ class PadSet:
 
     def free_pad(self, start_s: float, end_s: float) -> int | None:
         """The first pad free over ``[start_s, end_s)``, or None."""
+        return next(self.free_pads(start_s, end_s), None)
+
+    def free_pads(self, start_s: float, end_s: float) -> Iterator[int]:
+        """The pads free over ``[start_s, end_s)``, in order."""
         busy = self._busy(start_s, end_s)
-        if len(busy) >= self.pads:
-            return None
-        return next(k for k in range(self.pads) if k not in busy)
+        return (k for k in range(self.pads) if k not in busy) if len(busy) < self.pads else iter(())
 
     def earliest_shift(self, start_s: float, end_s: float) -> float:
         """The least delay that frees some pad for the window: 0, or until some reservation ends."""
@@ -143,6 +146,40 @@ class PadSet:
         if self._ends and self._ends[0] <= now_s:
             self._reservations = [r for r in self._reservations if r[1] > now_s]
             self._ends = self._ends[bisect.bisect_right(self._ends, now_s):]
+
+
+class PathBook:
+    """A vertiport's approach and departure paths, each booked on its own: at most one drone on a
+    path at a time. A path is ``(pad, corridor, "departure" | "approach")``: from over the pad to
+    the corridor's gate, or back; a departure holds it from lift-off to the gate, an approach from
+    the gate until it has landed."""
+
+    def __init__(self) -> None:
+        self._bookings: dict[tuple[int, str, str], list[tuple[float, float]]] = {}  # each sorted by start
+        self._longest_s = 0.0
+        self._pruned_s = -math.inf
+
+    def clear_after_s(self, path: tuple[int, str, str], start_s: float, end_s: float) -> float:
+        """0 when ``path`` is free over ``[start_s, end_s)``, else how much later the window must
+        start to clear the bookings it overlaps now."""
+        booked = self._bookings.get(path, [])
+        lo = bisect.bisect_left(booked, (start_s - self._longest_s, -math.inf))
+        hi = bisect.bisect_left(booked, (end_s, -math.inf))
+        ends = [end for _, end in booked[lo:hi] if end > start_s]
+        return max(ends) - start_s if ends else 0.0
+
+    def book(self, path: tuple[int, str, str], start_s: float, end_s: float) -> None:
+        bisect.insort(self._bookings.setdefault(path, []), (start_s, end_s))
+        self._longest_s = max(self._longest_s, end_s - start_s)
+
+    def prune(self, now_s: float) -> None:
+        """Forget bookings that have ended (at most every ten simulated minutes: old ones only cost a look)."""
+        if now_s < self._pruned_s + 600.0:
+            return
+        self._pruned_s = now_s
+        for path, booked in self._bookings.items():
+            if booked and booked[0][1] <= now_s:
+                self._bookings[path] = [b for b in booked if b[1] > now_s]
 
 
 def inside_terminals(xy: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
