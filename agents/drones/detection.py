@@ -48,6 +48,18 @@ class Segments:
             return Segments(empty.astype(int), empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), empty, empty)
         return Segments(*(np.concatenate([p[j] for p in parts]) for j in range(7)))
 
+    @staticmethod
+    def one(trajectory: Trajectory, airborne: np.ndarray) -> Segments:
+        """:meth:`of` for one trajectory whose airborne segments' indices are known (the same for every
+        flight of one shape)."""
+        i, j = airborne, airborne + 1
+        if trajectory.segment_minima is None:
+            horizontal, vertical = np.full(len(i), trajectory.horizontal_m), np.full(len(i), trajectory.vertical_m)
+        else:
+            horizontal, vertical = trajectory.segment_minima[0][i], trajectory.segment_minima[1][i]
+        t, xyz = trajectory.t_s, trajectory.xyz_m
+        return Segments(np.zeros(len(i), dtype=int), t[i], t[j], xyz[i], xyz[j], horizontal, vertical)
+
 
 def pair_conflicts(a: Segments, i: np.ndarray, b: Segments, j: np.ndarray) -> np.ndarray:
     """Segment ``a[i[k]]`` against ``b[j[k]]`` for every k (pairs that overlap in time): both minima broken at once?"""

@@ -32,14 +32,21 @@ def flight_energy_j(kind: DroneType, legs: list[Leg], payload_kg: float, gs: lis
     return kind.cruise_power_w * mass_factor(kind, payload_kg) * (climb + cruise + descent + hover_s * kind.hover_factor)
 
 
-def trajectory_energy_j(kind: DroneType, trajectory: Trajectory, payload_kg: float) -> float:
-    """Energy the flight uses, phase by phase."""
+def phase_weights(kind: DroneType, trajectory: Trajectory) -> np.ndarray:
+    """Per segment, the power drawn as a fraction of cruise power (its phase; a transition climbs or descends)."""
     factors = {"climb": kind.climb_factor, "descent": kind.descent_factor, "cruise": 1.0, "pad": 0.0}
-    seconds = np.diff(trajectory.t_s)
     rising = np.diff(trajectory.xyz_m[:, 2]) > 0
-    weights = [factors.get(p, kind.climb_factor if up else kind.descent_factor)
-               for p, up in zip(trajectory.phases[:-1], rising)]
-    return float(kind.cruise_power_w * mass_factor(kind, payload_kg) * (seconds * np.array(weights)).sum())
+    return np.array([factors.get(p, kind.climb_factor if up else kind.descent_factor)
+                     for p, up in zip(trajectory.phases[:-1], rising)])
+
+
+def trajectory_energy_j(kind: DroneType, trajectory: Trajectory, payload_kg: float,
+                        weights: np.ndarray | None = None) -> float:
+    """Energy the flight uses, phase by phase (``weights``: its :func:`phase_weights`, when known: the
+    same for every flight of one shape, whatever its pads and departure)."""
+    weights = phase_weights(kind, trajectory) if weights is None else weights
+    seconds = np.diff(trajectory.t_s)
+    return float(kind.cruise_power_w * mass_factor(kind, payload_kg) * (seconds * weights).sum())
 
 
 def recharge_s(kind: DroneType, energy_j: float) -> float:

@@ -93,17 +93,17 @@ def build(places: Places, *, name: str, kind: DroneType, legs: list[Leg], pads_x
                       segment_minima=segment_minima(places, xyz, minima))
 
 
-def with_pads(reference: Trajectory, pads_xy: tuple[np.ndarray, np.ndarray]) -> Trajectory:
+def with_pads(reference: Trajectory, pads_xy: tuple[np.ndarray, np.ndarray], first: int | None = None) -> Trajectory:
     """``reference`` (flown from and to the vertiports' centres) flown from and to the given pads instead.
 
     Only the ends change: the pad, the climb and the first cruise point move to the take-off pad,
     the descent and landing to the landing pad; the first and last cruise segments change length,
     so every later time shifts by the difference at the same ground speed. Terminal minima stay:
-    pads lie inside their terminal volumes.
+    pads lie inside their terminal volumes. ``first``: the first cruise point's index, when known.
     """
     t, xyz = reference.t_s.copy(), reference.xyz_m.copy()
-    cruise = [i for i, phase in enumerate(reference.phases) if phase == "cruise"]
-    first, last = cruise[0], len(t) - 2  # the first cruise point (over the pad), the descent point
+    first = reference.phases.index("cruise") if first is None else first  # the first cruise point (over the pad)
+    last = len(t) - 2  # the descent point
     for index, nxt, pad in ((first, first + 1, pads_xy[0]), (last, last - 1, pads_xy[1])):
         old_m = float(np.hypot(*(xyz[nxt, :2] - xyz[index, :2])))
         new_m = float(np.hypot(*(xyz[nxt, :2] - pad)))

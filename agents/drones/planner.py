@@ -28,7 +28,7 @@ from gwangju_twin.agents.drones import flightpath
 from gwangju_twin.agents.drones.airspace import Airspace, Trajectory
 from gwangju_twin.agents.drones.detection import Segments
 from gwangju_twin.agents.drones.drone import Flight
-from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S, trajectory_energy_j
+from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S, phase_weights, trajectory_energy_j
 from gwangju_twin.agents.drones.flightpath import Shape
 from gwangju_twin.agents.drones.resolution import GroundHold, Option, Resolution, Room
 from gwangju_twin.agents.drones.vertiports import PadSet, PathBook
@@ -132,6 +132,7 @@ class _Search:
         self.margin_s = 2.0 * reach_m / (0.25 * drone.type.cruise_speed_mps) + 1.0  # pad choice changes the timing
         self.variants: dict[tuple[int, int, int], Variant | None] = {}
         self.takeoff_pads: dict[tuple[int, float], int | None] = {}
+        self.shapes: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
         self.options = self._options(alternatives=False)
 
     def _trajectory(self, shape: Shape, pads_xy: tuple) -> Trajectory:
@@ -208,14 +209,24 @@ class _Search:
             return None
         key = (k, *pads)
         if key not in self.variants:
+            first, airborne, weights = self._shape(k)
             xy = (self.origin.pads_xy_m[pads[0]], self.landing.pads_xy_m[pads[1]])
-            trajectory = flightpath.with_pads(option.trajectory, xy)
-            energy_j = trajectory_energy_j(self.drone.type, trajectory, self.payload_kg)
+            trajectory = flightpath.with_pads(option.trajectory, xy, first)
             kind = self.drone.type
+            energy_j = trajectory_energy_j(kind, trajectory, self.payload_kg, weights)
             ok = self.drone.energy_j - energy_j >= kind.reserve * kind.energy_j or k == 0
             self.variants[key] = Variant(option, pads, trajectory, energy_j,
-                                         self.planner.airspace.segments_of(trajectory)) if ok else None
+                                         Segments.one(trajectory, airborne)) if ok else None
         return self.variants[key]
+
+    def _shape(self, k: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """What option ``k``'s flights share whatever their pads: the first cruise point, the airborne
+        segments, each segment's power weight."""
+        if k not in self.shapes:
+            trajectory = self.options[k].trajectory
+            self.shapes[k] = (trajectory.phases.index("cruise"), trajectory.airborne(),
+                              phase_weights(self.drone.type, trajectory))
+        return self.shapes[k]
 
     def _slots(self, step_s: float) -> Iterator[tuple[float, list[Variant], bool]]:
         """Departure slots in the order the search tries them: ``(delay_s, variants whose pads are free,
