@@ -62,35 +62,67 @@ def leg_altitude_m(places: Places, leg: Leg, layer: int) -> float:
     return layers[min(layer, len(layers) - 1)]
 
 
-def build(places: Places, *, name: str, kind: DroneType, legs: list[Leg], pads_xy: tuple[np.ndarray, np.ndarray],
-          depart_s: float, gust_mps: float, shape: Shape, minima: tuple[float, float]) -> Trajectory:
-    """The flight as 4D points with each segment's minima."""
+@dataclass(frozen=True)
+class _Geometry:
+    """A flight's points in space, whatever its departure and speed: how each point's time follows
+    from the previous one (a fixed number of seconds, or metres flown along leg k), the points, their
+    phases and each segment's minima."""
+
+    steps: tuple[tuple[int, float], ...]  # per point after the climb's start: (leg, metres) or (-1, seconds)
+    xyz: np.ndarray
+    phases: tuple[str, ...]
+    segment_minima: tuple[np.ndarray, np.ndarray]
+
+
+_GEOMETRIES: dict[tuple, _Geometry] = {}
+
+
+def _geometry(places: Places, kind: DroneType, legs: list[Leg], pads_xy: tuple, shape: Shape,
+              minima: tuple[float, float]) -> _Geometry:
     (x, y), (px, py) = (float(v) for v in pads_xy[0]), (float(v) for v in pads_xy[1])
-    t = depart_s + TAKEOFF_PAD_S
-    points = [(depart_s, x, y, 0.0, "pad"), (t, x, y, 0.0, "climb")]
+    points, steps = [(x, y, 0.0, "pad"), (x, y, 0.0, "climb")], []
     z = leg_altitude_m(places, legs[0], shape.layer)
-    t += z / kind.climb_rate_mps
+    steps.append((-1, z / kind.climb_rate_mps))
     last = len(legs) - 1
     for k, leg in enumerate(legs):
         altitude = leg_altitude_m(places, leg, shape.layer)
         if altitude != z:  # a transition to the next corridor's layer, over the vertiport
-            points.append((t, x, y, z, "transition"))
+            points.append((x, y, z, "transition"))
             rate = kind.climb_rate_mps if altitude > z else kind.descent_rate_mps
-            t += abs(altitude - z) / rate
+            steps.append((-1, abs(altitude - z) / rate))
             z = altitude
-        v = places.ground_speed_mps(leg, kind.cruise_speed_mps * shape.speed, gust_mps)
         path = _leg_path(places, leg, shape.offset_m, cut_start=k == 0, cut_end=k == last)
         for x1, y1 in (*path, *([(px, py)] if k == last else [])):
             step_m = float(np.hypot(x1 - x, y1 - y))
             if step_m > 0:
-                points.append((t, x, y, z, "cruise"))
-                t += step_m / v
+                points.append((x, y, z, "cruise"))
+                steps.append((k, step_m))
                 x, y = float(x1), float(y1)
-    points.append((t, x, y, z, "descent"))
-    points.append((t + z / kind.descent_rate_mps, x, y, 0.0, "landed"))
-    xyz = np.array([p[1:4] for p in points], dtype=float)
-    return Trajectory(name, np.array([p[0] for p in points]), xyz, tuple(p[4] for p in points), *minima,
-                      segment_minima=segment_minima(places, xyz, minima))
+    points.append((x, y, z, "descent"))
+    steps.append((-1, z / kind.descent_rate_mps))
+    points.append((x, y, 0.0, "landed"))
+    xyz = np.array([p[:3] for p in points], dtype=float)
+    xyz.flags.writeable = False  # shared by every flight of this shape
+    return _Geometry(tuple(steps), xyz, tuple(p[3] for p in points), segment_minima(places, xyz, minima))
+
+
+def build(places: Places, *, name: str, kind: DroneType, legs: list[Leg], pads_xy: tuple[np.ndarray, np.ndarray],
+          depart_s: float, gust_mps: float, shape: Shape, minima: tuple[float, float]) -> Trajectory:
+    """The flight as 4D points with each segment's minima (the points in space are worked out once per
+    route, pads, shape and drone type; only the times follow the departure and the ground speed)."""
+    key = (id(places), tuple((leg.corridor.id, leg.forward) for leg in legs), tuple(float(v) for v in pads_xy[0]),
+           tuple(float(v) for v in pads_xy[1]), shape, kind.climb_rate_mps, kind.descent_rate_mps, minima)
+    if key not in _GEOMETRIES:
+        _GEOMETRIES[key] = _geometry(places, kind, legs, pads_xy, shape, minima)
+    geometry = _GEOMETRIES[key]
+    speeds = [places.ground_speed_mps(leg, kind.cruise_speed_mps * shape.speed, gust_mps) for leg in legs]
+    t = depart_s + TAKEOFF_PAD_S
+    times = [depart_s, t]
+    for k, amount in geometry.steps:
+        t += amount if k < 0 else amount / speeds[k]
+        times.append(t)
+    return Trajectory(name, np.array(times), geometry.xyz, geometry.phases, *minima,
+                      segment_minima=geometry.segment_minima)
 
 
 def with_pads(reference: Trajectory, pads_xy: tuple[np.ndarray, np.ndarray], first: int | None = None) -> Trajectory:
