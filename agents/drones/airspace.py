@@ -85,6 +85,7 @@ class Airspace:
         self._pending: list[tuple[Segments, float]] = []  # committed since the arrays were last merged, with landing
         self._store: Segments = Segments.of([])
         self._landing_s = np.zeros(0)  # per stored segment: when its flight lands
+        self._lo, self._hi = np.zeros((0, 3)), np.zeros((0, 3))  # per stored segment: its box
         self._longest_s = 0.0
 
     def prune(self, now_s: float) -> None:
@@ -96,6 +97,7 @@ class Airspace:
         if not keep.all():
             self._store = Segments(*(getattr(self._store, f)[keep] for f in self.FIELDS))
             self._landing_s = self._landing_s[keep]
+            self._lo, self._hi = self._lo[keep], self._hi[keep]
 
     def commit(self, trajectory: Trajectory) -> None:
         owner = len(self._agents)
@@ -116,6 +118,7 @@ class Airspace:
         order = np.argsort(merged.t0, kind="stable")
         self._store = Segments(*(getattr(merged, f)[order] for f in self.FIELDS))
         self._landing_s = landing[order]
+        self._lo, self._hi = np.minimum(self._store.p0, self._store.p1), np.maximum(self._store.p0, self._store.p1)
         self._pending = []
 
     @staticmethod
@@ -156,6 +159,12 @@ class Airspace:
         columns = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(first, counts)
         overlap = (store.t1[columns] > mine.t0[rows]) & (store.t0[columns] < mine.t1[rows])
         rows, columns = rows[overlap], columns[overlap]
+        # Boxes apart by a minimum (the largest anywhere) or more: no conflict possible, no exact check.
+        reach = np.array([*[max(store.horizontal_m.max(), mine.horizontal_m.max())] * 2,
+                          max(store.vertical_m.max(), mine.vertical_m.max())])
+        lo, hi = np.minimum(mine.p0, mine.p1), np.maximum(mine.p0, mine.p1)
+        near = (np.maximum(self._lo[columns] - hi[rows], lo[rows] - self._hi[columns]) < reach).all(axis=1)
+        rows, columns = rows[near], columns[near]
         hit = pair_conflicts(mine, rows, store, columns)
         for k, owner in zip(mine.owner[rows[hit]], store.owner[columns[hit]]):
             found[k].add(int(owner))
