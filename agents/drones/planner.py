@@ -133,6 +133,7 @@ class _Search:
         self.variants: dict[tuple[int, int, int], Variant | None] = {}
         self.takeoff_pads: dict[tuple[int, float], int | None] = {}
         self.shapes: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+        self.free_takeoff: dict[tuple[float, float], list[int]] = {}
         self.options = self._options(alternatives=False)
 
     def _trajectory(self, shape: Shape, pads_xy: tuple) -> Trajectory:
@@ -176,8 +177,10 @@ class _Search:
         """The free take-off and landing pads at ``delay_s``, in order, each with how much later its path clears."""
         takeoff, landing = self._windows(option, delay_s)
         departure, approach = self._path_windows(option, delay_s)
+        if takeoff not in self.free_takeoff:  # the same window for every option
+            self.free_takeoff[takeoff] = list(self.origin_pads.free_pads(*takeoff))
         return ((pad, self.origin_paths.clear_after_s((pad, self.out_corridor, "departure"), *departure))
-                for pad in self.origin_pads.free_pads(*takeoff)), \
+                for pad in self.free_takeoff[takeoff]), \
             ((pad, self.landing_paths.clear_after_s((pad, self.in_corridor, "approach"), *approach))
              for pad in self.landing_pads.free_pads(*landing))
 
