@@ -59,8 +59,7 @@ def _encounter(first: tuple, second: tuple, horizontal_m: float, vertical_m: flo
     return closest, (lo + s0 * (hi - lo), lo + s1 * (hi - lo))
 
 
-NEAR_M = 500.0  # pairs whose pieces' boxes lie further apart than this are never in loss (minima are far below)
-CELL_S = 60.0  # the checker's index: time buckets of this length ...
+CELL_S, CELL_M = 60.0, 300.0  # the checker's index: time buckets and square cells at least this large
 
 
 def _track_arrays(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:
@@ -104,7 +103,8 @@ def _near_pairs(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, 
         return np.zeros((0, 2), dtype=np.int64)
     lo = np.column_stack([np.minimum(p0[:, :2], p1[:, :2]) - near_m / 2, t0])
     hi = np.column_stack([np.maximum(p0[:, :2], p1[:, :2]) + near_m / 2, t1])
-    size = np.array([near_m, near_m, CELL_S])
+    cell_m = max(near_m, CELL_M)  # any size finds the same pairs; too small a cell only costs memory
+    size = np.array([cell_m, cell_m, CELL_S])
     c_lo, c_hi = np.floor(lo / size).astype(np.int64), np.floor(hi / size).astype(np.int64)
     span = c_hi - c_lo + 1
     piece = np.repeat(np.arange(len(t0)), span.prod(axis=1))
