@@ -59,7 +59,7 @@ def _encounter(first: tuple, second: tuple, horizontal_m: float, vertical_m: flo
     return closest, (lo + s0 * (hi - lo), lo + s1 * (hi - lo))
 
 
-CELL_S, CELL_M = 60.0, 300.0  # the checker's index: time buckets and square cells at least this large
+CELL_S, CELL_M = 30.0, 300.0  # the checker's index: time buckets and square cells at least this large
 
 
 def _track_arrays(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:
