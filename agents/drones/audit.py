@@ -94,39 +94,58 @@ def _pieces(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:
     return names, code[keep], t[keep], t[keep + 1], xyz[keep], xyz[keep + 1]
 
 
+def _split(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, cell_m: float) -> tuple[np.ndarray, ...]:
+    """Pieces cut into parts no longer than a time bucket and a cell, for the index only (a long
+    piece's box would put it in every cell along its way at every moment of its flight)."""
+    xy = np.hypot(*(p1[:, :2] - p0[:, :2]).T)
+    parts = np.maximum(1, np.ceil(np.maximum((t1 - t0) / CELL_S, xy / cell_m))).astype(np.int64)
+    whole = np.repeat(np.arange(len(t0)), parts)
+    k = np.arange(len(whole)) - np.repeat(np.cumsum(parts) - parts, parts)
+    f0, f1 = k / parts[whole], (k + 1) / parts[whole]
+    step_t, step_p = (t1 - t0)[whole], (p1 - p0)[whole]
+    return (whole, t0[whole] + step_t * f0, t0[whole] + step_t * f1, p0[whole] + step_p * f0[:, None],
+            p0[whole] + step_p * f1[:, None])
+
+
 def _near_pairs(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, near_m: float) -> np.ndarray:
-    """Pairs ``(i, j)``, i < j, of pieces whose times overlap and whose boxes lie less than ``near_m``
-    apart, through a grid of square cells and time buckets: each box, widened by ``near_m / 2``, is
-    put in every cell it touches; two such boxes touch some cell in common, and a pair is kept in
-    the first of them (its lower corner the larger of the two lower corners) so it is formed once."""
+    """Pairs ``(i, j)``, i < j, of pieces whose times overlap and that pass less than ``near_m`` apart
+    (a superset: at some moment both within boxes that close), through a grid of square cells and
+    time buckets. Each piece is cut into parts (:func:`_split`); each part's box, widened by
+    ``near_m / 2``, goes into every cell it touches; two parts in flight at one moment and closer
+    than ``near_m`` touch some cell in common, and a pair of parts is kept in the first of them (its
+    lower corner the larger of the two lower corners) so it is formed once there."""
     if len(t0) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    lo = np.column_stack([np.minimum(p0[:, :2], p1[:, :2]) - near_m / 2, t0])
-    hi = np.column_stack([np.maximum(p0[:, :2], p1[:, :2]) + near_m / 2, t1])
     cell_m = max(near_m, CELL_M)  # any size finds the same pairs; too small a cell only costs memory
-    size = np.array([cell_m, cell_m, CELL_S])
-    c_lo, c_hi = np.floor(lo / size).astype(np.int64), np.floor(hi / size).astype(np.int64)
+    whole, s0, s1, q0, q1 = _split(t0, t1, p0, p1, cell_m)
+    lo = np.column_stack([np.minimum(q0[:, :2], q1[:, :2]) - near_m / 2, s0])
+    hi = np.column_stack([np.maximum(q0[:, :2], q1[:, :2]) + near_m / 2, s1])
+    c_lo, c_hi = np.floor(lo / [cell_m, cell_m, CELL_S]).astype(np.int64), np.floor(hi / [cell_m, cell_m, CELL_S]).astype(np.int64)
     span = c_hi - c_lo + 1
-    piece = np.repeat(np.arange(len(t0)), span.prod(axis=1))
-    k = np.arange(len(piece)) - np.repeat(np.cumsum(span.prod(axis=1)) - span.prod(axis=1), span.prod(axis=1))
-    sx, sy = span[piece, 0], span[piece, 1]
-    cell = c_lo[piece] + np.column_stack([k % sx, (k // sx) % sy, k // (sx * sy)]) - c_lo.min(axis=0)
+    count = span.prod(axis=1)
+    part = np.repeat(np.arange(len(s0)), count)
+    k = np.arange(len(part)) - np.repeat(np.cumsum(count) - count, count)
+    sx, sy = span[part, 0], span[part, 1]
+    base = c_lo.min(axis=0)
+    cell = c_lo[part] + np.column_stack([k % sx, (k // sx) % sy, k // (sx * sy)]) - base
     extent = cell.max(axis=0) + 1
     key = (cell[:, 0] * extent[1] + cell[:, 1]) * extent[2] + cell[:, 2]
     order = np.argsort(key, kind="stable")
-    key, piece, cell = key[order], piece[order], cell[order]
+    key, part, cell = key[order], part[order], cell[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     members = np.diff(np.r_[starts, len(key)])
     after = np.repeat(members, members) - (np.arange(len(key)) - np.repeat(starts, members)) - 1
     first = np.repeat(np.arange(len(key)), after)
     second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(after) - after, after)
-    i, j = piece[first], piece[second]
-    home = np.maximum(c_lo[i], c_lo[j]) - c_lo.min(axis=0)  # the pair's first common cell
-    keep = (home == cell[first]).all(axis=1) & (t0[i] < t1[j]) & (t0[j] < t1[i])
-    gap = np.maximum(lo[i, :2] - hi[j, :2], lo[j, :2] - hi[i, :2])  # widened boxes: overlap <=> gap < 0
-    keep &= (gap < 0).all(axis=1)
-    i, j = i[keep], j[keep]
-    return np.column_stack([np.minimum(i, j), np.maximum(i, j)])
+    a, b = part[first], part[second]
+    keep = (np.maximum(c_lo[a], c_lo[b]) - base == cell[first]).all(axis=1)  # the pair's first common cell
+    keep &= (s0[a] <= s1[b]) & (s0[b] <= s1[a]) & (whole[a] != whole[b])
+    keep &= (np.maximum(lo[a, :2] - hi[b, :2], lo[b, :2] - hi[a, :2]) < 0).all(axis=1)  # widened boxes overlap
+    i, j = whole[a[keep]], whole[b[keep]]
+    i, j = np.minimum(i, j), np.maximum(i, j)
+    keep = (t0[i] < t1[j]) & (t0[j] < t1[i])
+    pairs = np.unique(i[keep] * len(t0) + j[keep])
+    return np.column_stack([pairs // len(t0), pairs % len(t0)])
 
 
 def _below_all(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
