@@ -8,6 +8,9 @@ reserve intact; otherwise it returns to the depot (and charges if low) and waits
 
 from __future__ import annotations
 
+import math
+from functools import partial
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from gwangju_twin.agents.shuttles.config import LoopFleet
@@ -16,6 +19,11 @@ from gwangju_twin.agents.shuttles.vehicle import RoadVehicle
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
+
+
+# How many stops a shuttle drives ahead at most before its next stop is an event of its own again
+# (LoopShuttle._at_stop): the stops' log rows wait in the clock's heap, which stays small.
+STOPS_AHEAD = 16
 
 
 class LoopShuttle(RoadVehicle):
@@ -51,24 +59,59 @@ class LoopShuttle(RoadVehicle):
         self.drive_to(service.stop_nodes[0], self._at_stop)
 
     def _at_stop(self) -> None:
-        service, here, model = self.service, self._next_stop, self.model
+        """At a stop: count it, dwell, then drive on to the next stop or home (see the module).
+
+        With no one to look before the run ends (:meth:`_books_ahead`), the stops that follow are
+        driven here, until the shuttle turns home or a leg would end after the run: each leg booked
+        as :meth:`_end_leg` would book it at its end, each stop counted and decided in turn, and each
+        stop's log row an event of its own, at the instant and rank the stop's event would have had
+        (so the log, the event count and every figure are those of stop-by-stop driving).
+        """
+        service, model = self.service, self.model
         now_s = model.clock.now_s
-        self.stop_visits += 1
-        if here == 0 and self.state == "serving":
-            self.loops_completed += 1
-        self.state = "serving"
-        following, name, next_node, onward_m, needed_s, onward_s, onward_j = service.at_stop[here]
-        model.log.add(now_s, self.name, "stop", name)
-        leave_s = now_s + service.dwell_s
-        # Drive on only if, after dwelling there too, the shuttle can still be home in time and charge
-        # (can_afford, its figures worked out once by the service for a vehicle of the base energy_j).
-        if leave_s + needed_s <= self.window_end_s and (
-                self.battery_j - onward_j >= service.reserve_j if self._books_plainly
-                else self.can_afford(onward_m, onward_s)):
+        ahead = STOPS_AHEAD if self._books_ahead() else 0
+        self._count_stop()
+        model.log.add(now_s, self.name, "stop", service.config.route[self._next_stop])
+        while True:
+            following, _, next_node, onward_m, needed_s, onward_s, onward_j = service.at_stop[self._next_stop]
+            leave_s = now_s + service.dwell_s
+            # Drive on only if, after dwelling there too, the shuttle can still be home in time and charge
+            # (can_afford, its figures worked out once by the service for a vehicle of the base energy_j).
+            if not (leave_s + needed_s <= self.window_end_s and (
+                    self.battery_j - onward_j >= service.reserve_j if self._books_plainly
+                    else self.can_afford(onward_m, onward_s))):
+                model.clock.at(leave_s, self._go_home, scheduled_s=now_s)  # ranked as if decided at now_s
+                return
             self._next_stop = following
-            self.depart_at(leave_s, next_node, self._at_stop)
-        else:
-            model.clock.at(leave_s, self._go_home)
+            leg = self._leg(next_node) if ahead else None
+            if leg is not None and len(leg.edges) < 2:  # driven edge by edge from leave_s, as depart_at would
+                model.clock.at(leave_s, partial(self.drive_to, next_node, self._at_stop), scheduled_s=now_s)
+                return
+            ends = list(accumulate(leg.durations, initial=leave_s)) if leg is not None else None
+            ahead -= 1
+            if ends is None or ends[-1] > model.duration_s or not ahead:  # its next stop an event of its own
+                self.depart_at(leave_s, next_node, self._at_stop)
+                return
+            now_s = ends[-1]
+            self._book_stretch(leg)
+            self.edge_start_s, self.next_node, self.next_node_s = leave_s, next_node, now_s
+            self._count_stop()
+            model.clock.at(now_s, partial(model.log.add, now_s, self.name, "stop", service.config.route[following]),
+                           scheduled_s=ends[-2])
+
+    def _count_stop(self) -> None:
+        if self._next_stop == 0 and self.state == "serving":
+            self.loops_completed += 1
+        self.stop_visits += 1
+        self.state = "serving"
+
+    def _books_ahead(self) -> bool:
+        """Whether this shuttle may drive its next stops now: no one looks before the run ends (a headless
+        run, no track, no drive record, not watched by a view), no disengagement can stop it, and it
+        books its legs plainly."""
+        model = self.model
+        return (model.headless and self._books_plainly and not model.tracks.enabled and model.drives is None
+                and self._until_disengagement_s == math.inf and not getattr(type(self), "_motion_watched", False))
 
     def _go_home(self) -> None:
         self.state = "returning"
