@@ -43,7 +43,7 @@ class TwinModel(Model):
         # Opt-in record of every shortest-path drive as [start_s, vehicle, from_node, to_node, end_s]
         # (end_s None while under way), for replaying the same trips in another simulator (twin.sumo_bridge).
         self.drives: list[list] | None = [] if record_drives else None
-        # True while a headless runner drives the model to its end with no one reading its agents between
+        # True while a headless runner drives the model to its end with no one reading its state between
         # events (runner.simulate, a sweep's run): a service may then settle ahead of time what no one can
         # see before the end, as long as its log rows and figures come out as they would event by event.
         self.headless = False

@@ -9,21 +9,16 @@ reserve intact; otherwise it returns to the depot (and charges if low) and waits
 from __future__ import annotations
 
 import math
-from functools import partial
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from gwangju_twin.agents.shuttles.config import LoopFleet
+from gwangju_twin.agents.shuttles.express import Leg
+from gwangju_twin.agents.shuttles.loop_ahead import StopRows, drive_ahead, plans
 from gwangju_twin.agents.shuttles.operations import FleetService, Operations
 from gwangju_twin.agents.shuttles.vehicle import RoadVehicle
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
-
-
-# How many stops a shuttle drives ahead at most before its next stop is an event of its own again
-# (LoopShuttle._at_stop): the stops' log rows wait in the clock's heap, which stays small.
-STOPS_AHEAD = 16
 
 
 class LoopShuttle(RoadVehicle):
@@ -40,6 +35,7 @@ class LoopShuttle(RoadVehicle):
         self.stop_visits = 0
         self.windows_skipped = 0
         self._next_stop = 0
+        self.stop_rows = StopRows(model, self.name)  # the log rows of stops driven ahead (loop_ahead.py)
 
     def start_window(self, end_s: float) -> None:
         service = self.service
@@ -62,42 +58,27 @@ class LoopShuttle(RoadVehicle):
         """At a stop: count it, dwell, then drive on to the next stop or home (see the module).
 
         With no one to look before the run ends (:meth:`_books_ahead`), the stops that follow are
-        driven here, until the shuttle turns home or a leg would end after the run: each leg booked
-        as :meth:`_end_leg` would book it at its end, each stop counted and decided in turn, and each
-        stop's log row an event of its own, at the instant and rank the stop's event would have had
-        (so the log, the event count and every figure are those of stop-by-stop driving).
+        driven here first (:func:`~gwangju_twin.agents.shuttles.loop_ahead.drive_ahead`), with the
+        same figures, log rows and event count as stop by stop; the decision below is then taken at
+        the last of them.
         """
         service, model = self.service, self.model
         now_s = model.clock.now_s
-        ahead = STOPS_AHEAD if self._books_ahead() else 0
         self._count_stop()
         model.log.add(now_s, self.name, "stop", service.config.route[self._next_stop])
-        while True:
-            following, _, next_node, onward_m, needed_s, onward_s, onward_j = service.at_stop[self._next_stop]
-            leave_s = now_s + service.dwell_s
-            # Drive on only if, after dwelling there too, the shuttle can still be home in time and charge
-            # (can_afford, its figures worked out once by the service for a vehicle of the base energy_j).
-            if not (leave_s + needed_s <= self.window_end_s and (
-                    self.battery_j - onward_j >= service.reserve_j if self._books_plainly
-                    else self.can_afford(onward_m, onward_s))):
-                model.clock.at(leave_s, self._go_home, scheduled_s=now_s)  # ranked as if decided at now_s
-                return
+        if service.ahead is not None and self._books_ahead():
+            now_s = drive_ahead(self, service.ahead[self._next_stop], now_s)
+        following, _, next_node, onward_m, needed_s, onward_s, onward_j = service.at_stop[self._next_stop]
+        leave_s = now_s + service.dwell_s
+        # Drive on only if, after dwelling there too, the shuttle can still be home in time and charge
+        # (can_afford, its figures worked out once by the service for a vehicle of the base energy_j).
+        if leave_s + needed_s <= self.window_end_s and (
+                self.battery_j - onward_j >= service.reserve_j if self._books_plainly
+                else self.can_afford(onward_m, onward_s)):
             self._next_stop = following
-            leg = self._leg(next_node) if ahead else None
-            if leg is not None and len(leg.edges) < 2:  # driven edge by edge from leave_s, as depart_at would
-                model.clock.at(leave_s, partial(self.drive_to, next_node, self._at_stop), scheduled_s=now_s)
-                return
-            ends = list(accumulate(leg.durations, initial=leave_s)) if leg is not None else None
-            ahead -= 1
-            if ends is None or ends[-1] > model.duration_s or not ahead:  # its next stop an event of its own
-                self.depart_at(leave_s, next_node, self._at_stop)
-                return
-            now_s = ends[-1]
-            self._book_stretch(leg)
-            self.edge_start_s, self.next_node, self.next_node_s = leave_s, next_node, now_s
-            self._count_stop()
-            model.clock.at(now_s, partial(model.log.add, now_s, self.name, "stop", service.config.route[following]),
-                           scheduled_s=ends[-2])
+            self.depart_at(leave_s, next_node, self._at_stop)
+        else:
+            model.clock.at(leave_s, self._go_home, scheduled_s=now_s)  # ranked as if decided at now_s
 
     def _count_stop(self) -> None:
         if self._next_stop == 0 and self.state == "serving":
@@ -150,6 +131,9 @@ class LoopService(FleetService):
             onward_m, onward_s = leg_m + home_m, needed_s + config.dwell_s
             self.at_stop.append((following, config.route[i], self.stop_nodes[following], onward_m, needed_s,
                                  onward_s, onward_m * energy.per_length_jpm + onward_s * energy.per_time_w))
+        stops = self.stop_nodes
+        self.ahead = plans(self, [Leg(net.route_edges(stops[i], stops[(i + 1) % n]), net.edge_times_s(speed),
+                                      net.edge_length_list, energy.per_length_jpm, energy.per_time_w) for i in range(n)])
         self.loop_length_m = sum(m for m, _ in self.legs)
         self.loop_time_s = sum(s for _, s in self.legs) + n * config.dwell_s
         self.vehicles = [LoopShuttle(model, self, i) for i in range(config.count)]
