@@ -156,7 +156,7 @@ def prepare(vehicles: int, folder: Path, unfair: bool, copies: int = 1) -> dict:
     fair = write_loop_routes(model, net_xml, folder / "sumo" / "loop.rou.xml", folder / "sumo", junction_prefix)
     setup = {"scenario": scenario, "net": net_xml, "fair_routes": folder / "sumo" / "loop.rou.xml", "fair": fair,
              "twin_nodes": model.world.network.node_count, "twin_edges": model.world.network.edge_count}
-    if unfair:
+    if unfair and copies == 1:  # the per-leg trips name the one network's junctions
         routes = sumo_bridge.write_routes(model, net_xml, folder / "sumo" / "trips.rou.xml")
         setup.update(unfair_routes=folder / "sumo" / "trips.rou.xml", unfair_trips=routes.figures.trips,
                      duration_s=model.duration_s)
@@ -225,7 +225,7 @@ def measure(vehicles: int, repeats: int, unfair: bool, folder: Path, copies: int
     for _ in range(repeats):
         twin.append(run_twin(setup["scenario"], out))
         meso.append(run_meso(setup["net"], setup["fair_routes"], info))
-        if unfair:
+        if "unfair_routes" in setup:
             legacy.append(run_meso(setup["net"], setup["unfair_routes"], unfair_info, setup["duration_s"]))
     ok, work = check_work(setup, info)
     jumped = max(t for _, _, t in meso)
