@@ -60,6 +60,7 @@ def _encounter(first: tuple, second: tuple, horizontal_m: float, vertical_m: flo
 
 
 CELL_S, CELL_M = 30.0, 300.0  # the checker's index: time buckets and square cells at least this large
+CHUNK = 2_000_000  # pairs formed or checked at once, at most
 
 
 def _track_arrays(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:
@@ -134,17 +135,26 @@ def _near_pairs(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, 
     key, part, cell = key[order], part[order], cell[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     members = np.diff(np.r_[starts, len(key)])
-    after = np.repeat(members, members) - (np.arange(len(key)) - np.repeat(starts, members)) - 1
-    first = np.repeat(np.arange(len(key)), after)
-    second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(after) - after, after)
-    a, b = part[first], part[second]
-    keep = (np.maximum(c_lo[a], c_lo[b]) - base == cell[first]).all(axis=1)  # the pair's first common cell
-    keep &= (s0[a] <= s1[b]) & (s0[b] <= s1[a]) & (whole[a] != whole[b])
-    keep &= (np.maximum(lo[a, :2] - hi[b, :2], lo[b, :2] - hi[a, :2]) < 0).all(axis=1)  # widened boxes overlap
-    i, j = whole[a[keep]], whole[b[keep]]
-    i, j = np.minimum(i, j), np.maximum(i, j)
-    keep = (t0[i] < t1[j]) & (t0[j] < t1[i])
-    pairs = np.unique(i[keep] * len(t0) + j[keep])
+    # Cells taken a slice at a time, each with at most CHUNK pairs of parts (memory stays bounded).
+    cuts = np.searchsorted(np.cumsum(members * (members - 1) // 2), np.arange(CHUNK, (members**2).sum() + CHUNK, CHUNK))
+    found = []
+    for g0, g1 in zip(np.r_[0, cuts], np.r_[cuts, len(starts)]):
+        if g1 <= g0:
+            continue
+        lo_e, hi_e = starts[g0], (starts[g1] if g1 < len(starts) else len(key))
+        size = members[g0:g1]
+        after = np.repeat(size, size) - (np.arange(lo_e, hi_e) - np.repeat(starts[g0:g1], size)) - 1
+        first = np.repeat(np.arange(lo_e, hi_e), after)
+        second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(after) - after, after)
+        a, b = part[first], part[second]
+        keep = (np.maximum(c_lo[a], c_lo[b]) - base == cell[first]).all(axis=1)  # the pair's first common cell
+        keep &= (s0[a] <= s1[b]) & (s0[b] <= s1[a]) & (whole[a] != whole[b])
+        keep &= (np.maximum(lo[a, :2] - hi[b, :2], lo[b, :2] - hi[a, :2]) < 0).all(axis=1)  # widened boxes overlap
+        i, j = whole[a[keep]], whole[b[keep]]
+        i, j = np.minimum(i, j), np.maximum(i, j)
+        keep = (t0[i] < t1[j]) & (t0[j] < t1[i])
+        found.append(np.unique(i[keep] * len(t0) + j[keep]))
+    pairs = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
     return np.column_stack([pairs // len(t0), pairs % len(t0)])
 
 
@@ -234,34 +244,40 @@ def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tup
     while True:
         pairs = _near_pairs(t0, t1, p0, p1, near_m)
         pairs = pairs[agent[pairs[:, 0]] != agent[pairs[:, 1]]]
-        i, j = pairs[:, 0], pairs[:, 1]
-        horizontal, vertical = _pair_minima(names, agent, where, i, j, minima, terminals)
-        closest, start, end = _encounters((t0[i], t1[i], p0[i], p1[i]), (t0[j], t1[j], p0[j], p1[j]),
-                                          horizontal - FLOAT_M, vertical - FLOAT_M)
-        if (len(closest) and closest.min() < near_m) or near_m >= extent:
+        closest, losses = np.inf, []
+        for part in range(0, len(pairs), CHUNK):
+            i, j = pairs[part:part + CHUNK, 0], pairs[part:part + CHUNK, 1]
+            horizontal, vertical = _pair_minima(names, agent, where, i, j, minima, terminals)
+            distance, start, end = _encounters((t0[i], t1[i], p0[i], p1[i]), (t0[j], t1[j], p0[j], p1[j]),
+                                               horizontal - FLOAT_M, vertical - FLOAT_M)
+            closest = min(closest, float(distance.min()))
+            loss = ~np.isnan(start)
+            losses.append((i[loss], j[loss], start[loss], end[loss]))
+        if closest < near_m or near_m >= extent:
             break
         near_m = min(8.0 * near_m, extent)
-    return _loss_figures(names, agent, i, j, closest, start, end)
+    return _loss_figures(names, agent, losses, closest if len(pairs) else None)
 
 
-def _loss_figures(names: np.ndarray, agent: np.ndarray, i: np.ndarray, j: np.ndarray, closest: np.ndarray,
-                  start: np.ndarray, end: np.ndarray) -> dict[str, Any]:
-    """Loss intervals merged pair by pair into encounters (gaps under MERGE_GAP_S join), and the figures."""
-    losses: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    for k in np.flatnonzero(~np.isnan(start)):
-        pair = tuple(sorted((str(names[agent[i[k]]]), str(names[agent[j[k]]]))))
-        losses.setdefault(pair, []).append((float(start[k]), float(end[k])))
+def _loss_figures(names: np.ndarray, agent: np.ndarray, losses: list[tuple[np.ndarray, ...]],
+                  closest: float | None) -> dict[str, Any]:
+    """Loss intervals ``(i, j, start, end)`` merged pair by pair into encounters (gaps under
+    MERGE_GAP_S join), and the figures."""
+    by_pair: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for i, j, start, end in losses:
+        for a, b, t0, t1 in zip(i, j, start, end):
+            pair = tuple(sorted((str(names[agent[a]]), str(names[agent[b]]))))
+            by_pair.setdefault(pair, []).append((float(t0), float(t1)))
     episodes, seconds = 0, 0.0
-    for intervals in losses.values():
+    for intervals in by_pair.values():
         last = -np.inf
         for t0, t1 in sorted(intervals):
             episodes += t0 > last + MERGE_GAP_S
             seconds += max(0.0, t1 - max(t0, last))
             last = max(last, t1)
-    nearest = float(closest.min()) if len(closest) else None
     return {"losses_of_separation": int(episodes), "time_in_loss_s": round(float(seconds), 1),
-            "closest_approach_m": round(nearest, 1) if nearest is not None else None,
-            "pairs_in_loss": sorted(f"{a} & {b}" for a, b in losses)[:10]}
+            "closest_approach_m": round(closest, 1) if closest is not None else None,
+            "pairs_in_loss": sorted(f"{a} & {b}" for a, b in by_pair)[:10]}
 
 
 def check_separation(record: Record) -> list[Check]:
