@@ -15,7 +15,6 @@ index is written (GDAL's needs functions plain SQLite lacks); QGIS offers to add
 
 from __future__ import annotations
 
-import math
 import os
 import sqlite3
 import struct
@@ -110,13 +109,13 @@ def _fill(connection: sqlite3.Connection, layer: str, srs: tuple, fields: Sequen
                        f'"geom" POINT, {columns})')
     xs: list[float] = []
     ys: list[float] = []
-    srs_id = srs[1]
+    header, point = _HEADER.pack(b"GP", 0, 1, srs[1]), _WKB_POINT.pack  # point_blob's parts, packed once
 
     def records():
         for row, (x, y) in zip(rows, xy):
             xs.append(x)
             ys.append(y)
-            yield (point_blob(x, y, srs_id), *(None if isinstance(v, float) and math.isnan(v) else v for v in row))
+            yield (header + point(1, 1, x, y), *[v if v == v else None for v in row])  # v != v: NaN
 
     marks = ", ".join("?" * (len(fields) + 1))
     names = ", ".join(f'"{name}"' for name, _ in fields)
