@@ -43,6 +43,18 @@ def test_imports_follow_the_switch(switch: str) -> None:
 
 
 @pytest.mark.parametrize("switch", ["0", "1"])
+def test_mesa_s_model_logs_under_the_same_names_either_way(switch: str) -> None:
+    """On, ``mesa.model`` is imported without reading the stack's source; its logger and the class its
+    ``__init__``'s log line names are the ones mesa makes itself (switch off), and ``inspect`` is put back."""
+    code = ("import inspect\nfrom gwangju_twin import mesa_core\nimport mesa.model as m, mesa.mesa_logging as ml\n"
+            "names = [c.cell_contents for c in m.Model.__init__.__closure__ if isinstance(c.cell_contents, str)]\n"
+            "print(m._mesa_logger.name, names, ml.inspect is inspect)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, speedups.ENV: switch})
+    assert done.stdout.strip() == "MESA.mesa.model ['Model'] True"
+
+
+@pytest.mark.parametrize("switch", ["0", "1"])
 def test_scipys_sparse_graphs_come_without_scipy_linalg_and_numpys_test_packages_until_asked(switch: str) -> None:
     """On: routing loads neither ``scipy.linalg`` nor ``numpy.testing``/``numpy.f2py``; asked for later, they
     are whole and the package hands out the same ``dijkstra``. Off: all of it is loaded up front."""

@@ -16,7 +16,8 @@ none of them:
   0.1-0.2 s of every cold start, though the twin hands pint no dask arrays;
 * **mesa without its package ``__init__``** (:func:`import_mesa`): ``import mesa`` imports all of mesa
   (pandas, tqdm, networkx, scipy), 0.6 s of a cold run that needs ``mesa.agent`` and ``mesa.model``
-  only; and ``mesa.model``'s logger named without ``inspect.stack()`` (30 ms);
+  only; and ``mesa.model``'s logger and its logged ``Model.__init__`` named without reading the
+  source of every frame on the stack (``inspect.stack()``, ``inspect.getouterframes()``: 30 ms each);
 * **SciPy's sparse-graph routines without their package ``__init__``** (:func:`csgraph_function`):
   ``scipy.sparse.csgraph`` imports ``scipy.sparse.linalg`` and ``scipy.linalg`` for its Laplacian,
   about a third of SciPy's share of a cold start, though a run needs only Dijkstra and the matching;
@@ -199,23 +200,45 @@ def _lazy_package(name: str = "mesa") -> ModuleType:
 
 
 def _import_model_module() -> ModuleType:
-    """``mesa.model``, whose import names its logger after itself, without reading source files.
+    """``mesa.model``, whose import names its logger and its logged methods' class, without reading source files.
 
     ``mesa.model`` calls ``mesa_logging.create_module_logger()``, which finds the calling module
-    with ``inspect.stack()``: that reads the source of every frame on the stack. While ``mesa.model``
-    is imported, the call gets that same name, the caller's ``__name__``, from the frame directly;
-    the logger is the one mesa would make.
+    with ``inspect.stack()``, and decorates ``Model.__init__`` with ``method_logger``, which finds
+    the class being defined with ``inspect.getouterframes()``: both read the source of every frame
+    on the stack and look up the module of each (30-40 ms of a cold run). While ``mesa.model`` is
+    imported, the first gets the same name, the caller's ``__name__``, from the frame directly, and
+    the second sees :class:`_FramesWithoutSource` for ``inspect``, whose frames carry the same
+    function names without their source lines; the logger and the decorator are the ones mesa would make.
     """
     if "mesa.model" in sys.modules:
         return sys.modules["mesa.model"]
     logging_module = importlib.import_module("mesa.mesa_logging")
-    create = logging_module.create_module_logger
+    create, inspect_module = logging_module.create_module_logger, logging_module.inspect
 
     def create_named(name: str | None = None):  # noqa: ANN202 - mesa's logger
         return create(sys._getframe(1).f_globals["__name__"] if name is None else name)
 
     logging_module.create_module_logger = create_named
+    logging_module.inspect = _FramesWithoutSource(inspect_module)
     try:
         return importlib.import_module("mesa.model")
     finally:
-        logging_module.create_module_logger = create
+        logging_module.create_module_logger, logging_module.inspect = create, inspect_module
+
+
+class _FramesWithoutSource:
+    """``inspect`` as mesa's logging module uses it, but ``getouterframes`` reads no source (context None)."""
+
+    def __init__(self, inspect_module: ModuleType) -> None:
+        self._inspect = inspect_module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inspect, name)
+
+    def getouterframes(self, frame: Any, context: int = 1) -> list[Any]:
+        frames = []
+        while frame is not None:
+            code = frame.f_code
+            frames.append(self._inspect.FrameInfo(frame, code.co_filename, frame.f_lineno, code.co_name, None, None))
+            frame = frame.f_back
+        return frames
