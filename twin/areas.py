@@ -20,15 +20,18 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
-import pyproj
 import shapely
 from gwangju_twin.config import Frozen, read_toml, validate
 from gwangju_twin.errors import ConfigError, TwinError
+from gwangju_twin.projection import to_metric, utm_bounds
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import MultiPolygon, Point, Polygon
+
+if TYPE_CHECKING:
+    import pyproj
 
 AREA_PATH_ENV = "TWIN_AREA_PATH"
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]  # degrees, finite
@@ -107,15 +110,17 @@ class AreaSpec(Frozen):
     def _known_kind(cls, value: str) -> str:
         from gwangju_twin.plugins import area_kinds
 
-        if value not in area_kinds():
+        if value != "road_area" and value not in area_kinds():
             raise ValueError(f"must be one of {', '.join(area_kinds())}")
         return value
 
     @field_validator("crs")
     @classmethod
     def _known_crs(cls, value: str) -> str:
-        if value == "auto":
+        if value == "auto" or utm_bounds(value) is not None:  # a UTM zone is projected: no pyproj to say so
             return value
+        import pyproj
+
         try:
             crs = pyproj.CRS.from_user_input(value)
         except pyproj.exceptions.CRSError:
@@ -211,13 +216,15 @@ class Area:
         return self._to_metric(site.lon, site.lat)
 
     def _to_metric(self, lon: float, lat: float) -> tuple[float, float]:
-        return _transformer("EPSG:4326", self.crs).transform(lon, lat)
+        return to_metric(self.crs, lon, lat)
 
 
 _TRANSFORMERS: dict[tuple[str, str], pyproj.Transformer] = {}
 
 
 def _transformer(src: str, dst: str) -> pyproj.Transformer:
+    import pyproj  # here: a run whose points were projected before needs none (twin/projection.py)
+
     key = (src, dst)
     if key not in _TRANSFORMERS:
         _TRANSFORMERS[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
@@ -240,6 +247,11 @@ def check_crs(area: Area) -> None:
         return
     lon, lat = area.centre_wgs84
     expected = utm_zone_crs(lon, lat)
+    bounds = utm_bounds(area.spec.crs)
+    if area.spec.crs == expected and bounds is not None and bounds[1] - 1 <= lat <= bounds[3] + 1:
+        return  # the zone of the centre, made for it: what pyproj's checks below would find
+    import pyproj
+
     crs = pyproj.CRS.from_user_input(area.spec.crs)
     code = crs.to_epsg() or 0
     if 32601 <= code <= 32760 and f"EPSG:{code}" != expected:

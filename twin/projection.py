@@ -1,0 +1,93 @@
+"""WGS84 points in an area's metric CRS, projected by pyproj once per installation.
+
+A run projects a handful of points (its sites, to snap them to the road map); importing pyproj for
+them costs more than the rest of the run's start (0.05 s: PROJ's context and its network stack).
+The projected points are kept in ``$TWIN_CACHE_DIR/projections.json`` under the pyproj version
+that projected them, so a later run with the same pyproj reads the very numbers pyproj gave
+(JSON keeps a float exactly) and imports pyproj only for a point it has not seen. The file is
+the twin's own; one that cannot be read is projected afresh and rewritten, one that cannot be
+written leaves runs as they were, projecting with pyproj.
+
+UTM zones on WGS84 (``EPSG:326ZZ`` north, ``EPSG:327ZZ`` south) are also known here without
+pyproj: they are projected and made at least for the zone's six degrees of longitude, from the
+equator to 84° N or from 80° S to the equator (PROJ's database gives some of them a hundredth of a
+degree more; ``tests/test_startup.py`` checks all 120 against it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from gwangju_twin.fileio import atomic_write_text
+
+MEMO_FILE = "projections.json"
+_UTM = re.compile(r"EPSG:(32[67])(\d\d)")
+
+
+def utm_bounds(crs: str) -> tuple[float, float, float, float] | None:
+    """``(west, south, east, north)`` in degrees where the WGS84 UTM zone ``crs`` is made for (at least); None if
+    ``crs`` is not written as one (``EPSG:32601`` to ``EPSG:32660``, ``EPSG:32701`` to ``EPSG:32760``)."""
+    match = _UTM.fullmatch(crs)
+    if match is None or not 1 <= int(match[2]) <= 60:
+        return None
+    west = -180.0 + 6.0 * (int(match[2]) - 1)
+    return (west, 0.0, west + 6.0, 84.0) if match[1] == "326" else (west, -80.0, west + 6.0, 0.0)
+
+
+def to_metric(crs: str, lon: float, lat: float) -> tuple[float, float]:
+    """The WGS84 point ``lon``, ``lat`` in ``crs`` (metres), as pyproj projects it (``always_xy``)."""
+    path = _path()
+    memo = _memo(path)
+    points = memo.setdefault("points", {}).setdefault(crs, {})
+    key = f"{float(lon)!r} {float(lat)!r}"
+    if key not in points:
+        x, y = _from_wgs84(crs).transform(lon, lat)
+        points[key] = [float(x), float(y)]
+        _save(path, memo)
+    x, y = points[key]
+    return x, y
+
+
+@cache
+def _from_wgs84(crs: str) -> Any:
+    import pyproj  # here: only for a point not projected before
+
+    return pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def _path() -> Path:
+    from gwangju_twin.mapcache import cache_dir
+
+    return cache_dir() / MEMO_FILE
+
+
+@cache
+def _memo(path: Path) -> dict:
+    """The memo at ``path``, read once a process: empty if missing, unreadable or from another pyproj."""
+    version = _pyproj_version()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"pyproj": version}
+    if not isinstance(data, dict) or data.get("pyproj") != version or not isinstance(data.get("points"), dict):
+        return {"pyproj": version}
+    return data
+
+
+def _save(path: Path, memo: dict) -> None:
+    try:
+        atomic_write_text(path, json.dumps(memo, indent=1, sort_keys=True) + "\n")
+    except OSError:
+        pass  # a cache that cannot be written: the next run projects these points again
+
+
+def _pyproj_version() -> str:
+    try:
+        return metadata.version("pyproj")
+    except metadata.PackageNotFoundError:
+        return "unknown"
