@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyproj
 import pytest
 from gwangju_twin import projection
@@ -55,11 +56,12 @@ def test_a_loop_only_run_imports_neither_networkx_nor_pyproj_nor_any_other_stack
     assert not {"networkx", "pyproj", *NEVER_IN_A_RUN} & imported
 
 
-def test_the_testbed_day_imports_no_networkx_and_no_other_stack(helsinki_map, tmp_path: Path) -> None:
-    """Its sweepers' covering walk and its drones' routes need twin/graphs.py only; its drones need pyproj."""
+def test_the_testbed_day_imports_neither_networkx_nor_pyproj_nor_any_other_stack(helsinki_map, tmp_path: Path) -> None:
+    """Its sweepers' covering walk and its drones' routes need twin/graphs.py only; its drones' zones and its
+    trajectories' reference systems were projected and described by pyproj in the first run."""
     imported = _run_imports(tmp_path, "testbed_day", "--area", "helsinki_test")
-    assert {"gwangju_twin.agents.shuttles.arc_routing", "gwangju_twin.agents.drones.places", "pyproj"} <= imported
-    assert not {"networkx", *NEVER_IN_A_RUN} & imported
+    assert {"gwangju_twin.agents.shuttles.arc_routing", "gwangju_twin.agents.drones.places", "sqlite3"} <= imported
+    assert not {"networkx", "pyproj", *NEVER_IN_A_RUN} & imported
 
 
 @pytest.mark.parametrize("zone", [*range(1, 61)])
@@ -106,3 +108,17 @@ def test_a_cache_that_cannot_be_written_still_projects(tmp_path: Path) -> None:
     blocked.write_text("")
     assert _project_in_a_process(blocked, [(126.7651, 35.0964)]) == (
         [pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32652", always_xy=True).transform(126.7651, 35.0964)], True)
+
+
+def test_many_points_at_once_are_projected_without_being_kept(tmp_path: Path, monkeypatch) -> None:
+    """An outline of thousands of points is not worth keeping: it is projected, exactly, and the memo stays small."""
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path))
+    lons = np.linspace(126.7, 126.9, projection.KEEP_AT_MOST_AT_ONCE + 1)
+    lats = np.linspace(35.0, 35.3, len(lons))
+    exact = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32652", always_xy=True).transform(lons, lats)
+    xs, ys = projection.to_metric_many("EPSG:32652", lons, lats)
+    assert np.array_equal(xs, exact[0]) and np.array_equal(ys, exact[1])
+    assert not (tmp_path / projection.MEMO_FILE).exists()
+    back_x, back_y = projection.transform("EPSG:32652", "EPSG:4326", xs[:5], ys[:5])  # and back, kept
+    assert np.allclose(back_x, lons[:5]) and np.allclose(back_y, lats[:5])
+    assert (tmp_path / projection.MEMO_FILE).exists()

@@ -20,18 +20,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import numpy as np
 import shapely
 from gwangju_twin.config import Frozen, read_toml, validate
 from gwangju_twin.errors import ConfigError, TwinError
-from gwangju_twin.projection import to_metric, utm_bounds
+from gwangju_twin.projection import to_metric, transform, utm_bounds
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import MultiPolygon, Point, Polygon
-
-if TYPE_CHECKING:
-    import pyproj
 
 AREA_PATH_ENV = "TWIN_AREA_PATH"
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]  # degrees, finite
@@ -173,14 +170,14 @@ class Area:
             return Polygon(self.spec.polygon)
         if self.spec.outline is not None:
             return outline_polygon(self.spec.outline, str(self.file))
-        return _reproject(self.polygon_m, _transformer(self.crs, "EPSG:4326"))
+        return _reproject(self.polygon_m, self.crs, "EPSG:4326")
 
     @cached_property
     def polygon_m(self) -> Polygon | MultiPolygon:
         if self.spec.center is not None and self.spec.radius_m is not None:
             x, y = self._to_metric(*self.spec.center)
             return Point(x, y).buffer(self.spec.radius_m, quad_segs=16)
-        return _reproject(self.polygon_wgs84, _transformer("EPSG:4326", self.crs))
+        return _reproject(self.polygon_wgs84, "EPSG:4326", self.crs)
 
     @property
     def rings_wgs84(self) -> list[np.ndarray]:
@@ -219,20 +216,8 @@ class Area:
         return to_metric(self.crs, lon, lat)
 
 
-_TRANSFORMERS: dict[tuple[str, str], pyproj.Transformer] = {}
-
-
-def _transformer(src: str, dst: str) -> pyproj.Transformer:
-    import pyproj  # here: a run whose points were projected before needs none (twin/projection.py)
-
-    key = (src, dst)
-    if key not in _TRANSFORMERS:
-        _TRANSFORMERS[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
-    return _TRANSFORMERS[key]
-
-
-def _reproject(geometry: Polygon, transformer: pyproj.Transformer) -> Polygon:
-    return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+def _reproject(geometry: Polygon, source: str, target: str) -> Polygon:
+    return shapely.transform(geometry, lambda xy: np.column_stack(transform(source, target, xy[:, 0], xy[:, 1])))
 
 
 def utm_zone_crs(lon: float, lat: float) -> str:

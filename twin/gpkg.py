@@ -21,6 +21,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from gwangju_twin import projection
 from gwangju_twin.errors import TwinError
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -125,7 +126,12 @@ def _fill(connection: sqlite3.Connection, layer: str, srs: tuple, fields: Sequen
 
 
 def _srs_row(crs: str) -> tuple:
-    """The ``gpkg_spatial_ref_sys`` row of ``crs`` (its authority's code as the srs id, WKT1 as GDAL writes)."""
+    """The ``gpkg_spatial_ref_sys`` row of ``crs`` (its authority's code as the srs id, WKT1 as GDAL writes),
+    from pyproj once per installation (twin/projection.py keeps it)."""
+    return projection.srs_row(crs, _srs_row_from_pyproj)
+
+
+def _srs_row_from_pyproj(crs: str) -> tuple:
     from pyproj import CRS
 
     parsed = CRS.from_user_input(crs)
@@ -137,6 +143,10 @@ def _srs_row(crs: str) -> tuple:
 
 
 def _wgs84() -> tuple:
+    return projection.srs_row("WGS 84 geodetic", _wgs84_from_pyproj)
+
+
+def _wgs84_from_pyproj(_: str) -> tuple:
     from pyproj import CRS
 
     return ("WGS 84 geodetic", 4326, "EPSG", 4326, CRS.from_epsg(4326).to_wkt("WKT1_GDAL"),

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyproj
 import shapely
 from gwangju_twin.agents.drones.config import Corridor, Drones, Vertiport
 from gwangju_twin.agents.drones.vertiports import FATO_D, TLOF_D, VertiportLayout, pad_grid, pad_spacing_m
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.errors import RoutingError, TwinError
 from gwangju_twin.graphs import shortest_path
+from gwangju_twin.projection import to_metric, to_metric_many
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
@@ -54,7 +54,6 @@ class Places:
     def __init__(self, model: TwinModel, config: Drones) -> None:
         self.model, self.config = model, config
         self.crs = model.world.area.crs  # the air layer lives in the scenario's place, like the ground
-        self._from_wgs84 = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
         self.stand_in = model.stand_in
         self.port_xy = {v.site: self._site_xy(v.site) for v in config.vertiports}
         self.geofences = dict(self._zone(fence, "geofence") for fence in config.geofences)
@@ -73,8 +72,11 @@ class Places:
         self.terminal_centres_m = np.array([p.centre_xy_m for p in self.vertiports.values()], dtype=float)
         self.terminal_radii_m = np.array([p.terminal_radius_m for p in self.vertiports.values()], dtype=float)
 
-    def to_crs(self, lon: float, lat: float) -> tuple[float, float]:
-        return self._from_wgs84.transform(lon, lat)
+    def to_crs(self, lon: Any, lat: Any) -> tuple[Any, Any]:
+        """WGS84 to the scenario's CRS, as pyproj projects (points or arrays; pyproj only for points not projected before)."""
+        if np.ndim(lon) == 0:
+            return to_metric(self.crs, lon, lat)
+        return to_metric_many(self.crs, lon, lat)
 
     def _site_xy(self, site_id: str) -> tuple[float, float]:
         """A site of the scenario's areas (aliases apply); on the real map also any zone's sites."""
