@@ -42,6 +42,16 @@ def test_imports_follow_the_switch(switch: str) -> None:
     assert done.stdout.strip() == expected
 
 
+@pytest.mark.parametrize(("switch", "chosen", "expected"), [("1", None, "1"), ("1", "3", "3"), ("0", None, "None")])
+def test_a_command_line_process_starts_one_blas_thread_unless_told(switch: str, chosen: str | None, expected: str) -> None:
+    code = ("import os\nfrom gwangju_twin import speedups\nspeedups.process_start()\nimport numpy\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {key: value for key, value in os.environ.items() if key != speedups.BLAS_THREADS_ENV}
+    env.update({speedups.ENV: switch, **({speedups.BLAS_THREADS_ENV: chosen} if chosen else {})})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == expected
+
+
 @pytest.mark.parametrize("switch", ["0", "1"])
 def test_mesa_s_model_logs_under_the_same_names_either_way(switch: str) -> None:
     """On, ``mesa.model`` is imported without reading the stack's source; its logger and the class its

@@ -12,6 +12,11 @@ none of them:
   a higher first-generation threshold while a cold ``twin run`` builds about 130,000 long-lived
   objects (0.1 s), and a freeze at exit, which spares the interpreter's last collections a walk over
   all of them (0.3 s);
+* **one BLAS thread in a command-line process** (:func:`process_start`): numpy's and SciPy's
+  OpenBLAS each start a pool of threads, one per core, when they are imported, which cost a cold
+  run 0.03-0.05 s of CPU; the twin's arrays are small (OpenBLAS splits only large products among
+  threads), and results are the same either way. ``OPENBLAS_NUM_THREADS`` = 1 unless the user set it; processes the command
+  starts (sweep workers) inherit it, one process per core being the sweep's parallelism;
 * **pint without its dask probe** (:func:`import_pint`): pint imports dask when it is installed,
   0.1-0.2 s of every cold start, though the twin hands pint no dask arrays;
 * **mesa without its package ``__init__``** (:func:`import_mesa`): ``import mesa`` imports all of mesa
@@ -53,6 +58,7 @@ ENV = "TWIN_SPEEDUPS"
 YOUNG_COLLECTION_ALLOCATIONS = 100_000
 # The first-generation threshold of a command-line process (benchmarks/RESULTS.md has the figures).
 GC_FIRST_GENERATION_THRESHOLD = 20_000
+BLAS_THREADS_ENV = "OPENBLAS_NUM_THREADS"
 
 _enabled = os.environ.get(ENV, "1").strip() != "0"
 
@@ -94,10 +100,13 @@ def events_running() -> Iterator[None]:
 
 
 def process_start() -> None:
-    """A command-line process begins: collect the young less often while it builds its long-lived state."""
+    """A command-line process begins: collect the young less often while it builds its long-lived state,
+    and let numpy's and SciPy's OpenBLAS start one thread, not a pool (unless the user chose a number)."""
     if _enabled:
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(GC_FIRST_GENERATION_THRESHOLD, older, oldest)
+        if "numpy" not in sys.modules:  # read by OpenBLAS when numpy (and SciPy) load it
+            os.environ.setdefault(BLAS_THREADS_ENV, "1")
 
 
 def process_exit() -> None:
