@@ -268,11 +268,10 @@ def outline_polygon(outline: Outline, file: str) -> Polygon | MultiPolygon:
 
 def check_site_units(area: Area) -> None:
     """Every site that names its unit lies in that unit by the official boundaries."""
-    from gwangju_twin import boundaries
-
     for i, site in enumerate(area.spec.sites):
         if site.unit is None:
             continue
+        from gwangju_twin import boundaries  # here: only areas whose sites name their unit need it
         try:
             shape = boundaries.unit(site.unit).polygon
         except boundaries.UnknownUnit as exc:
