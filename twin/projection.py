@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gwangju_twin.fileio import atomic_write_text
+from gwangju_twin.fileio import atomic_write_text, cache_dir
 
 MEMO_FILE = "projections.json"
 WGS84 = "EPSG:4326"
@@ -97,8 +97,6 @@ def _transformer(source: str, target: str) -> Any:
 
 
 def _path() -> Path:
-    from gwangju_twin.mapcache import cache_dir
-
     return cache_dir() / MEMO_FILE
 
 
