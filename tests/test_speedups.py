@@ -53,6 +53,25 @@ def test_a_command_line_process_starts_one_blas_thread_unless_told(switch: str, 
 
 
 @pytest.mark.parametrize("switch", ["0", "1"])
+@pytest.mark.parametrize(("argv", "status", "said"), [(["scenarios", "list"], 0, "testbed_day"),
+                                                     (["run", "no_such_scenario"], 2, "no such scenario")])
+def test_a_command_line_process_ends_as_the_interpreter_would_end_it(switch: str, argv: list[str], status: int, said: str,
+                                                                   tmp_path: Path) -> None:
+    """On, the process ends without tearing its modules down; its exit status, its output, its atexit
+    handlers and a thread still writing are the same as when the interpreter ends it (off)."""
+    code = ("import atexit, sys, threading, time\nfrom pathlib import Path\nfrom gwangju_twin import cli\n"
+            f"folder = Path({str(tmp_path)!r})\n"
+            "atexit.register(lambda: (folder / 'atexit').write_text('ran'))\n"
+            "threading.Thread(target=lambda: (time.sleep(0.3), (folder / 'thread').write_text('done'))).start()\n"
+            f"sys.argv = ['twin', *{argv!r}]\ncli.main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, speedups.ENV: switch})
+    assert done.returncode == status
+    assert said in (done.stdout if status == 0 else done.stderr)
+    assert (tmp_path / "atexit").read_text() == "ran" and (tmp_path / "thread").read_text() == "done"
+
+
+@pytest.mark.parametrize("switch", ["0", "1"])
 def test_mesa_s_model_logs_under_the_same_names_either_way(switch: str) -> None:
     """On, ``mesa.model`` is imported without reading the stack's source; its logger and the class its
     ``__init__``'s log line names are the ones mesa makes itself (switch off), and ``inspect`` is put back."""
