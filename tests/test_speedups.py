@@ -85,16 +85,19 @@ def test_mesa_s_model_logs_under_the_same_names_either_way(switch: str) -> None:
 
 @pytest.mark.parametrize("switch", ["0", "1"])
 def test_scipys_sparse_graphs_come_without_scipy_linalg_and_numpys_test_packages_until_asked(switch: str) -> None:
-    """On: routing loads neither ``scipy.linalg`` nor ``numpy.testing``/``numpy.f2py``; asked for later, they
+    """On: routing loads neither ``scipy.linalg`` nor ``numpy.testing``/``numpy.f2py``/``numpy.ma``; asked for later, they
     are whole and the package hands out the same ``dijkstra``. Off: all of it is loaded up front."""
     code = ("import sys\nfrom gwangju_twin import network\n"
-            "early = [m in sys.modules for m in ('scipy.linalg', 'numpy.testing._private', 'numpy.f2py.f2py2e')]\n"
+            "early = [m in sys.modules for m in ('scipy.linalg', 'numpy.testing._private', 'numpy.f2py.f2py2e', "
+            "'numpy.ma.core')]\n"
             "from scipy.sparse.csgraph import dijkstra, laplacian\nimport numpy as np\n"
             "np.testing.assert_equal(np.zeros(2), np.zeros(2))\n"
+            "assert np.percentile(np.arange(5.0), 50) == 2.0 and np.ma.masked_array([1, 2], [0, 1]).sum() == 1\n"
             "print(early, dijkstra is network.dijkstra, callable(laplacian), callable(np.f2py.run_main))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ, speedups.ENV: switch})
-    expected = "[False, False, False] True True True" if switch == "1" else "[True, True, True] True True True"
+    expected = ("[False, False, False, False] True True True" if switch == "1"
+                else "[True, True, True, True] True True True")
     assert done.stdout.strip() == expected
 
 

@@ -30,8 +30,9 @@ none of them:
   about a third of SciPy's share of a cold start, though a run needs only Dijkstra and the matching;
   and **numpy's test, masked-array and Fortran-wrapper packages left unloaded while SciPy clones
   numpy** (:func:`scipy_sparse`): SciPy's array-API layer fetches every name numpy has, which loads
-  ``numpy.testing`` and ``numpy.f2py`` (with ``unittest`` and ``charset_normalizer``), which no run uses
-  (``numpy.ma`` it does: ``np.percentile`` asks it);
+  ``numpy.testing`` and ``numpy.f2py`` (with ``unittest`` and ``charset_normalizer``), which no run uses,
+  and ``numpy.ma``, which only runs that take percentiles use (``np.percentile`` asks it for a name:
+  it completes itself then; a loop-only run never does);
 * **models let go by mesa** (:func:`forget_model`): mesa 3.3 keeps every model it numbered agents for
   in a class-level dict (``mesa.Agent._ids``); a process that builds model after model (the
   exhibition loop, a sweep worker) would grow by one model each time.
@@ -184,7 +185,7 @@ def import_mesa() -> tuple[ModuleType, ModuleType]:
     return importlib.import_module("mesa.agent"), _import_model_module()
 
 
-NUMPY_UNUSED = ("numpy.f2py", "numpy.testing")  # loaded by SciPy's clone of numpy, used by no run
+NUMPY_UNUSED = ("numpy.f2py", "numpy.testing", "numpy.ma")  # loaded by SciPy's clone of numpy; until used
 
 
 def scipy_sparse() -> ModuleType:
