@@ -21,24 +21,46 @@ When the required edges and the depot are already connected, step 1 adds nothing
 give the optimal walk (with every street required, this is the directed Chinese postman);
 otherwise it is the classic heuristic. :func:`covering_bound_m` gives that optimum, or a lower
 bound where the required edges are scattered, to judge a plan against. :func:`split_walk` then
-shares the walk among several sweepers.
+shares the walk among several sweepers. :func:`covering_plan` gives the walk and its bound as
+networkx and SciPy work them out, kept per their versions (``twin/memo.py``) so that a run planning
+the same streets again imports neither.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from gwangju_twin import network
 from gwangju_twin.errors import RoutingError
+from gwangju_twin.memo import Memo
 from gwangju_twin.network import RoadNetwork
 
 if TYPE_CHECKING:
     import networkx as nx
 
+# Plans worked out by networkx and SciPy, kept per their versions and this code's (twin/memo.py): a run
+# whose sweepers cover the same streets as an earlier run's reads its plan and imports neither.
+_PLANS = Memo("covering_plans.json", ("networkx", "scipy", "numpy"),
+              sources=(Path(__file__), Path(network.__file__)), keep_at_most=500)
+
+
+def covering_plan(net: RoadNetwork, required: list[int], depot: int) -> tuple[list[int], float, bool]:
+    """``(walk, bound_m, exact)``: :func:`cover_walk` and :func:`covering_bound_m`, kept once worked out
+    (keyed by the network's content, the required edges and the depot)."""
+    inputs = {"network": net.digest(), "required": sorted({int(e) for e in required}), "depot": int(depot)}
+
+    def compute() -> list:
+        return [cover_walk(net, required, depot), *covering_bound_m(net, required, depot)]
+
+    walk, bound_m, exact = _PLANS.answer("cover", inputs, compute)
+    return walk, bound_m, exact
+
 
 def cover_walk(net: RoadNetwork, required: list[int], depot: int) -> list[int]:
     """A closed walk (edge indices) from ``depot`` driving every edge in ``required``."""
-    import networkx as nx  # here: only runs with sweepers pay its import (about 0.07 s of a cold start)
+    import networkx as nx  # here: a run whose plan was worked out before never imports it (twin/memo.py)
 
     if not required:
         return []
@@ -48,7 +70,7 @@ def cover_walk(net: RoadNetwork, required: list[int], depot: int) -> list[int]:
         for _ in range(units):
             graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
     circuit = nx.eulerian_circuit(graph, source=depot, keys=True)
-    return [graph.edges[u, v, k]["edge"] for u, v, k in circuit]
+    return [int(graph.edges[u, v, k]["edge"]) for u, v, k in circuit]
 
 
 def covering_bound_m(net: RoadNetwork, required: list[int], depot: int) -> tuple[float, bool]:
@@ -57,7 +79,7 @@ def covering_bound_m(net: RoadNetwork, required: list[int], depot: int) -> tuple
     The required length plus the cheapest balancing paths (min-cost flow). Exact when the required
     edges and the depot are connected; otherwise joining the pieces costs more, and this is a lower bound.
     """
-    import networkx as nx  # here: only runs with sweepers pay its import (about 0.07 s of a cold start)
+    import networkx as nx
 
     if not required:
         return 0.0, True
@@ -68,7 +90,7 @@ def covering_bound_m(net: RoadNetwork, required: list[int], depot: int) -> tuple
 
 
 def _required_graph(net: RoadNetwork, required: list[int], depot: int) -> nx.MultiDiGraph:
-    import networkx as nx  # here: only runs with sweepers pay its import (about 0.07 s of a cold start)
+    import networkx as nx
 
     graph = nx.MultiDiGraph()
     graph.add_node(depot)
@@ -83,7 +105,7 @@ def _add_path(net: RoadNetwork, graph: nx.MultiDiGraph, source: int, target: int
 
 
 def _connect(net: RoadNetwork, graph: nx.MultiDiGraph) -> None:
-    import networkx as nx  # here: only runs with sweepers pay its import (about 0.07 s of a cold start)
+    import networkx as nx
 
     components = [sorted(c) for c in nx.weakly_connected_components(graph)]
     if len(components) < 2:

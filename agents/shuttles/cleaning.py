@@ -13,9 +13,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyproj
 import shapely
-from gwangju_twin.agents.shuttles.arc_routing import cover_walk, covering_bound_m, split_walk
+from gwangju_twin.agents.shuttles.arc_routing import covering_plan, split_walk
 from gwangju_twin.agents.shuttles.config import CleaningFleet
 from gwangju_twin.agents.shuttles.operations import FleetService, Operations
 from gwangju_twin.agents.shuttles.vehicle import RoadVehicle
@@ -86,8 +85,7 @@ class Sweeper(RoadVehicle):
 def _covering_plan(net: RoadNetwork, required: tuple[int, ...], depot: int) -> tuple[tuple[int, ...], float, bool]:
     """The covering walk and its bound for these streets from this depot, worked out once: fleets that
     sweep the same streets from the same depot share the plan (a pure function of the network)."""
-    walk = cover_walk(net, list(required), depot)
-    bound_m, exact = covering_bound_m(net, list(required), depot)
+    walk, bound_m, exact = covering_plan(net, list(required), depot)
     return tuple(walk), bound_m, exact
 
 
@@ -126,6 +124,8 @@ class CleaningService(FleetService):
                     raise RoutingError(f"fleet {config.id}: no street named '{street}' in area '{self.world.area.id}'")
             chosen &= np.isin(names, config.streets)
         if config.polygon is not None:
+            import pyproj  # here: only a fleet that sweeps a polygon needs it
+
             to_m = pyproj.Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
             ring = np.array(config.polygon)
             polygon = shapely.Polygon(np.column_stack(to_m.transform(ring[:, 0], ring[:, 1])))
