@@ -209,3 +209,17 @@ def test_rebalancing_targets_a_stop_nobody_covers(seed: int) -> None:
     service.rebalance_target = checked
     model.run_until(model.duration_s)
     assert calls
+
+
+@given(st.lists(st.sampled_from([0.0, 1.5, 2.0, 7.25, 60.0, 1e9]) | st.floats(0.0, 100.0), max_size=300),
+       st.integers(min_value=1, max_value=40))
+@settings(max_examples=200, deadline=None)
+def test_lazy_soonest_first_order_is_the_full_stable_sort(keys: list[float], first: int) -> None:
+    """Dispatch sorts candidates batch by batch as it reads them: the order must be a stable sort's, ties by index."""
+    import numpy as np
+    from gwangju_twin.agents.shuttles.dispatch import soonest_first
+
+    keys_s = np.array(keys, dtype=float)
+    indices = np.flatnonzero(np.arange(len(keys)) % 3 != 1)  # increasing, with gaps, as flatnonzero gives
+    got = list(soonest_first(indices, keys_s[indices], first=first))
+    assert got == indices[np.argsort(keys_s[indices], kind="stable")].tolist()

@@ -18,6 +18,27 @@ FILTER_TOLERANCE_S = 1e-3  # a filter (not the exact walk) rejects only what mis
 REACH_TOLERANCE_S = 1e-6  # pruning by the lower bound never drops a vehicle that float rounding would let through
 
 
+def soonest_first(indices: np.ndarray, keys_s: np.ndarray, first: int = 64) -> Iterator[int]:
+    """``indices`` (increasing) in order of ``keys_s``, ties in index order: a stable sort, done lazily.
+
+    Dispatch reads a few dozen of a fleet's thousands of vehicles, so only what is read is sorted:
+    the ``first`` smallest keys (and every key equal to the last of them) are sorted and given out,
+    then four times as many of the rest, and so on. Every key given out is at most every key kept
+    back, and each batch is sorted stably from index order, so the order is the full stable sort's.
+    """
+    batch = first
+    while len(indices):
+        if len(indices) > batch:
+            threshold_s = np.partition(keys_s, batch - 1)[batch - 1]
+            take = keys_s <= threshold_s
+            now, now_keys_s = indices[take], keys_s[take]
+            indices, keys_s = indices[~take], keys_s[~take]
+        else:
+            now, now_keys_s, indices = indices, keys_s, indices[:0]
+        yield from now[np.argsort(now_keys_s, kind="stable")].tolist()
+        batch *= 4
+
+
 @dataclass(frozen=True)
 class Visit:
     """A stop of a vehicle's plan: the pick-up or the drop-off of a request."""
@@ -57,7 +78,7 @@ class Dispatch:
         found_by = busy_tried = 0
         enough = self.config.candidates or len(self.vehicles) + 1  # 0: try them all
         busy_most = (TRIES_PER_CANDIDATE - 1) * enough
-        legs = _Legs(self.world.network, self.config.max_speed_mps)
+        legs = self._legs()
         for vehicle in self._candidates(request):
             if vehicle.plan or vehicle.onboard:
                 if busy_tried == busy_most:
@@ -90,9 +111,8 @@ class Dispatch:
         ok = ((pickup_s <= request.t_s + cfg.max_wait_s + REACH_TOLERANCE_S)
               & (home_s <= self.window_ends_s + REACH_TOLERANCE_S))
         reachable = np.flatnonzero(ok)
-        order = reachable[np.argsort(pickup_s[reachable], kind="stable")]
         vehicles = self.vehicles
-        return (vehicles[i] for i in order.tolist() if vehicles[i].dispatchable)
+        return (vehicles[i] for i in soonest_first(reachable, pickup_s[reachable]) if vehicles[i].dispatchable)
 
     def _best_insertion(self, vehicle: OnDemandShuttle, request: Request, legs: _Legs,
                         beat_s: float = float("inf")) -> tuple[float, list[Visit]] | None:
@@ -206,12 +226,19 @@ class Dispatch:
         """Where and when the vehicle can next act on a plan."""
         return vehicle.next_node, max(vehicle.next_node_s, vehicle.free_at_s, self.model.now_s)
 
+    def _legs(self) -> _Legs:
+        """The fleet's legs at its speed cap, kept for the whole run (the roads do not change in a run)."""
+        legs = self.__dict__.get("_fleet_legs")
+        if legs is None:
+            legs = self._fleet_legs = _Legs(self.world.network, self.config.max_speed_mps)
+        return legs
+
     def _time(self, a: int, b: int) -> float:
         return self.world.network.travel_time_s(a, b, self.config.max_speed_mps)
 
     def _feasible_end_s(self, vehicle: OnDemandShuttle, plan: list[Visit]) -> float | None:
         """When the plan would end, or None if it breaks a rider's wait, ride, seats, window or energy."""
-        legs = _Legs(self.world.network, self.config.max_speed_mps)
+        legs = self._legs()
         node, t_s = self._start(vehicle)
         state: tuple[int, float, float, int] | None = (node, t_s, 0.0, len(vehicle.onboard))
         pickups = {r.id: r.pickup_s for r in vehicle.onboard}
@@ -223,15 +250,25 @@ class Dispatch:
 
 
 class _Legs:
-    """Shortest-path legs ``(time_s, distance_m)`` at one speed cap, with each destination's tree fetched once."""
+    """Shortest-path legs ``(time_s, distance_m)`` at one speed cap: each destination's tree fetched once,
+    each pair's figures remembered (up to ``PAIRS_KEPT`` pairs, then forgotten all at once and relearnt)."""
+
+    PAIRS_KEPT = 250_000
 
     def __init__(self, network, max_speed_mps: float) -> None:
         self.network, self.max_speed_mps = network, max_speed_mps
         self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._pairs: dict[tuple[int, int], tuple[float, float]] = {}
 
     def __call__(self, source: int, target: int) -> tuple[float, float]:
+        pair = self._pairs.get((source, target))
+        if pair is not None:
+            return pair
         tree = self._trees.get(target)
         if tree is None:
             net = self.network
             tree = self._trees[target] = (net.time_to_s(target, self.max_speed_mps), net.toward(target)[0])
-        return float(tree[0][source]), float(tree[1][source])
+        if len(self._pairs) >= self.PAIRS_KEPT:
+            self._pairs.clear()
+        pair = self._pairs[(source, target)] = (float(tree[0][source]), float(tree[1][source]))
+        return pair
