@@ -123,34 +123,33 @@ class Dispatch:
         between pick-up and drop-off once per ``i``. The rest of the plan after a drop-off only
         shifts by the delay the two new visits cause there; it is walked only if that delay fits
         the rest's slack (every later pick-up's wait, on-board rider's ride and the window's end)
-        and adds less than ``beat_s``, the best found so far elsewhere. Both filters keep a
-        tolerance, so the walk, not the filter, decides every close call.
+        and adds less than ``beat_s``, the best found so far elsewhere. Once the vehicle has an
+        insertion, a pick-up position is skipped whose delay at the visit it precedes, plus the
+        drop-off's dwell still to come, already exceeds that insertion's and ``beat_s``'s added time
+        (no stop waits, and legs are shortest paths: the delay only grows); the vehicle's answer is
+        then the same whenever it can win. Filters keep a tolerance: the walk decides close calls.
         """
         plan = vehicle.plan
-        node, t_s = self._start(vehicle)
         known = {r.id: r.pickup_s for r in vehicle.onboard}
-        prefix = [(node, t_s, 0.0, len(vehicle.onboard))]
-        for visit in plan:
-            state = self._step(prefix[-1], visit, known, legs)
-            if state is None:
-                return None  # the current plan is broken already; it takes nothing more
-            prefix.append(state)
-        before_s = self._finish(vehicle, prefix[-1], legs) if plan else t_s  # the cost is the time added
-        if before_s is None:
-            return None
+        walked = self._walk_plan(vehicle, known, legs)
+        if walked is None:
+            return None  # the current plan is broken already; it takes nothing more
+        prefix, before_s = walked
         arrive_s, slack_s = self._slack(vehicle, prefix, before_s, legs)
         pickup, dropoff = Visit(request.origin, True, request), Visit(request.destination, False, request)
         best = None
         for i in range(len(plan) + 1):
             after = {}  # pick-up times that moved: this pick-up's and those after it
             state = self._step(prefix[i], pickup, after, legs, known)
+            if (best is not None and state is not None and i < len(plan) and self._delay_s(state, plan[i], arrive_s[i], legs)
+                    + self.config.dwell_s > min(best[0], beat_s) + FILTER_TOLERANCE_S):
+                continue  # every drop-off after this pick-up adds more than the best insertion already found
             for j in range(i, len(plan) + 1):
                 if state is None:
                     break  # every later drop-off passes the same broken stretch
                 end = self._step(state, dropoff, after, legs, known)
                 if end is not None and j < len(plan):
-                    reach_s = end[1] + (legs(end[0], plan[j].node)[0] if end[0] != plan[j].node else 0.0)
-                    delay_s = reach_s - arrive_s[j]  # what the rest of the plan shifts by
+                    delay_s = self._delay_s(end, plan[j], arrive_s[j], legs)  # what the rest of the plan shifts by
                     limit_s = min(slack_s[j], beat_s if best is None else best[0])
                     if delay_s > limit_s + FILTER_TOLERANCE_S:
                         end = None
@@ -164,6 +163,25 @@ class Dispatch:
                 if j < len(plan):
                     state = self._step(state, plan[j], after, legs, known)
         return best
+
+    def _walk_plan(self, vehicle: OnDemandShuttle, known: dict[int, float],
+                   legs: _Legs) -> tuple[list[tuple[int, float, float, int]], float] | None:
+        """The state before each visit of the plan and after the last, and when the plan ends; None if broken."""
+        node, t_s = self._start(vehicle)
+        prefix = [(node, t_s, 0.0, len(vehicle.onboard))]
+        for visit in vehicle.plan:
+            state = self._step(prefix[-1], visit, known, legs)
+            if state is None:
+                return None
+            prefix.append(state)
+        before_s = self._finish(vehicle, prefix[-1], legs) if vehicle.plan else t_s  # the cost is the time added
+        return None if before_s is None else (prefix, before_s)
+
+    @staticmethod
+    def _delay_s(state: tuple[int, float, float, int], visit: Visit, arrive_s: float, legs: _Legs) -> float:
+        """How much later than planned (``arrive_s``) the vehicle reaches ``visit`` from ``state``."""
+        node, t_s = state[0], state[1]
+        return t_s + (legs(node, visit.node)[0] if node != visit.node else 0.0) - arrive_s
 
     def _slack(self, vehicle: OnDemandShuttle, prefix: list[tuple[int, float, float, int]], before_s: float,
                legs: _Legs) -> tuple[list[float], list[float]]:
