@@ -119,39 +119,55 @@ class Dispatch:
         """The cheapest feasible insertion of the request into the vehicle's plan: (added time, plan).
 
         Pick-up positions ``i`` and drop-off positions ``j >= i`` in the order an exhaustive search
-        takes them (first cheapest wins); the plan's prefix before ``i`` is walked once, the part
-        between pick-up and drop-off once per ``i``. The rest of the plan after a drop-off only
-        shifts by the delay the two new visits cause there; it is walked only if that delay fits
-        the rest's slack (every later pick-up's wait, on-board rider's ride and the window's end)
-        and adds less than ``beat_s``, the best found so far elsewhere. Once the vehicle has an
-        insertion, a pick-up position is skipped whose delay at the visit it precedes, plus the
-        drop-off's dwell still to come, already exceeds that insertion's and ``beat_s``'s added time
-        (no stop waits, and legs are shortest paths: the delay only grows); the vehicle's answer is
-        then the same whenever it can win. Filters keep a tolerance: the walk decides close calls.
+        takes them (first cheapest wins); the plan's prefix before ``i`` is walked once (and kept,
+        :meth:`_walk_plan`), the part between pick-up and drop-off once per ``i``. The rest of the
+        plan after a drop-off only shifts by the delay the two new visits cause there; it is walked
+        only if that delay fits the rest's slack (every later pick-up's wait, on-board rider's ride
+        and the window's end) and adds less than ``beat_s``, the best found so far elsewhere (or
+        this vehicle's best). Once the vehicle has an insertion, a pick-up position is skipped whose
+        delay at the visit it precedes, plus the drop-off's dwell still to come, already exceeds
+        that insertion's and ``beat_s``'s added time: no stop waits and legs are shortest paths,
+        so the delay only grows, and the vehicle's answer is the same whenever it can win.
+        Filters keep a tolerance, so the walk, not the filter, decides every close call.
         """
         plan = vehicle.plan
-        known = {r.id: r.pickup_s for r in vehicle.onboard}
-        walked = self._walk_plan(vehicle, known, legs)
-        if walked is None:
-            return None  # the current plan is broken already; it takes nothing more
-        prefix, before_s = walked
-        arrive_s, slack_s = self._slack(vehicle, prefix, before_s, legs)
-        pickup, dropoff = Visit(request.origin, True, request), Visit(request.destination, False, request)
+        walked = self._walk_plan(vehicle, legs)
+        if walked is None or (plan and self._finish(vehicle, walked[0][-1], legs) is None):
+            return None  # the current plan is broken already, or no longer ends home in time: it takes nothing more
+        prefix, known, arrive_s, _ = walked
+        pickup = Visit(request.origin, True, request)
         best = None
         for i in range(len(plan) + 1):
             after = {}  # pick-up times that moved: this pick-up's and those after it
             state = self._step(prefix[i], pickup, after, legs, known)
-            if (best is not None and state is not None and i < len(plan) and self._delay_s(state, plan[i], arrive_s[i], legs)
-                    + self.config.dwell_s > min(best[0], beat_s) + FILTER_TOLERANCE_S):
-                continue  # every drop-off after this pick-up adds more than the best insertion already found
-            for j in range(i, len(plan) + 1):
-                if state is None:
-                    break  # every later drop-off passes the same broken stretch
+            if state is None:
+                continue
+            # the least any drop-off adds, given this pick-up's delay at the visit it precedes
+            least_s = self._delay_s(state, plan[i], arrive_s[i], legs) + self.config.dwell_s if i < len(plan) else 0.0
+            if best is not None and least_s > min(best[0], beat_s) + FILTER_TOLERANCE_S:
+                continue
+            best = self._best_dropoff(vehicle, walked, legs, (i, pickup, state, after, least_s), beat_s, best)
+        return best
+
+    def _best_dropoff(self, vehicle: OnDemandShuttle, walked: tuple[list, dict, list, list], legs: _Legs,
+                      picked: tuple[int, Visit, tuple[int, float, float, int], dict[int, float], float], beat_s: float,
+                      best: tuple[float, list[Visit]] | None) -> tuple[float, list[Visit]] | None:
+        """The better of ``best`` and the best drop-off after the pick-up ``picked``: (position, visit, state
+        after it, moved pick-up times, least added time). A drop-off before the plan's end that must add
+        more than the best (or ``beat_s``) is not tried; none is once the new rider's ride is too long."""
+        cfg, plan, (prefix, known, arrive_s, slack_s) = self.config, vehicle.plan, walked
+        i, pickup, state, after, least_s = picked
+        request, before_s = pickup.request, prefix[-1][1]
+        dropoff, ride_s = Visit(request.destination, False, request), cfg.max_detour * request.direct_s + cfg.dwell_s
+        for j in range(i, len(plan) + 1):
+            if state is None or state[1] - after[request.id] > ride_s:
+                break  # every later drop-off passes the same broken stretch, or comes later still
+            bar_s = beat_s if best is None else best[0]
+            if j == len(plan) or least_s <= bar_s + 2 * FILTER_TOLERANCE_S:
                 end = self._step(state, dropoff, after, legs, known)
                 if end is not None and j < len(plan):
                     delay_s = self._delay_s(end, plan[j], arrive_s[j], legs)  # what the rest of the plan shifts by
-                    limit_s = min(slack_s[j], beat_s if best is None else best[0])
-                    if delay_s > limit_s + FILTER_TOLERANCE_S:
+                    if delay_s > min(slack_s[j], bar_s) + FILTER_TOLERANCE_S:
                         end = None
                     for visit in plan[j:]:
                         if end is None:
@@ -160,22 +176,37 @@ class Dispatch:
                 end_s = None if end is None else self._finish(vehicle, end, legs)
                 if end_s is not None and (best is None or end_s - before_s < best[0]):
                     best = (end_s - before_s, [*plan[:i], pickup, *plan[i:j], dropoff, *plan[j:]])
-                if j < len(plan):
-                    state = self._step(state, plan[j], after, legs, known)
+            if j < len(plan):
+                state = self._step(state, plan[j], after, legs, known)
         return best
 
-    def _walk_plan(self, vehicle: OnDemandShuttle, known: dict[int, float],
-                   legs: _Legs) -> tuple[list[tuple[int, float, float, int]], float] | None:
-        """The state before each visit of the plan and after the last, and when the plan ends; None if broken."""
+    def _walk_plan(self, vehicle: OnDemandShuttle, legs: _Legs) -> tuple[list, dict, list, list] | None:
+        """The plan walked from where and when the vehicle can next act; None if it breaks a rule on the way.
+
+        The state before each visit and after the last, the pick-up times then known, and
+        :meth:`_slack`'s figures. None of them depends on the time of the request, so they are
+        kept per vehicle until its plan, start or window changes (the plan list itself is kept
+        with them, so a new plan is never taken for the old one). Only the end's energy and
+        window check (:meth:`_finish`) is the caller's, every time.
+        """
         node, t_s = self._start(vehicle)
+        key = (len(vehicle.plan), len(vehicle.onboard), node, t_s, vehicle.window_end_s)
+        walks = self.__dict__.setdefault("_walks", {})
+        kept = walks.get(vehicle.index)
+        if kept is not None and kept[0] is vehicle.plan and kept[1] == key:
+            return kept[2]
+        known = {r.id: r.pickup_s for r in vehicle.onboard}
         prefix = [(node, t_s, 0.0, len(vehicle.onboard))]
+        walked = None
         for visit in vehicle.plan:
             state = self._step(prefix[-1], visit, known, legs)
             if state is None:
-                return None
+                break
             prefix.append(state)
-        before_s = self._finish(vehicle, prefix[-1], legs) if vehicle.plan else t_s  # the cost is the time added
-        return None if before_s is None else (prefix, before_s)
+        else:
+            walked = (prefix, known, *self._slack(vehicle, prefix, prefix[-1][1], legs))
+        walks[vehicle.index] = (vehicle.plan, key, walked)
+        return walked
 
     @staticmethod
     def _delay_s(state: tuple[int, float, float, int], visit: Visit, arrive_s: float, legs: _Legs) -> float:
