@@ -79,7 +79,7 @@ class Dispatch:
         enough = self.config.candidates or len(self.vehicles) + 1  # 0: try them all
         busy_most = (TRIES_PER_CANDIDATE - 1) * enough
         legs = self._legs()
-        for vehicle in self._candidates(request):
+        for vehicle in self._candidates(request, busy_most):
             if vehicle.plan or vehicle.onboard:
                 if busy_tried == busy_most:
                     continue
@@ -93,8 +93,9 @@ class Dispatch:
                     break
         return None if best is None else (best[1], best[2])
 
-    def _candidates(self, request: Request) -> Iterator[OnDemandShuttle]:
-        """The dispatchable vehicles that could serve the request, soonest at the pick-up first.
+    def _candidates(self, request: Request, busy_most: int) -> Iterator[OnDemandShuttle]:
+        """The dispatchable vehicles that could serve the request, soonest at the pick-up first, of
+        them at most ``busy_most`` with a plan (the rest are never read: :meth:`_insertion` skips them).
 
         Two lower bounds prune the fleet without walking any plan, both from the shortest
         distance at the vehicle's cap from where and when it can next act (no plan gets it
@@ -111,8 +112,29 @@ class Dispatch:
         ok = ((pickup_s <= request.t_s + cfg.max_wait_s + REACH_TOLERANCE_S)
               & (home_s <= self.window_ends_s + REACH_TOLERANCE_S))
         reachable = np.flatnonzero(ok)
+        planned = self.planned[reachable]
+        busy, free = reachable[planned], reachable[~planned]
+        return self._merged(soonest_first(busy, pickup_s[busy]), soonest_first(free, pickup_s[free]), pickup_s,
+                            busy_most)
+
+    def _merged(self, busy: Iterator[int], free: Iterator[int], keys_s: np.ndarray,
+                busy_most: int) -> Iterator[OnDemandShuttle]:
+        """Vehicles with a plan (``busy``) and without (``free``), each stream in order of ``keys_s`` then
+        index, merged in that order; the busy stream is left once ``busy_most`` dispatchable ones came
+        from it. The fleet's thousands of busy vehicles are thus never walked past one by one."""
         vehicles = self.vehicles
-        return (vehicles[i] for i in soonest_first(reachable, pickup_s[reachable]) if vehicles[i].dispatchable)
+        b, f = next(busy, None), next(free, None)
+        taken = 0
+        while f is not None or (b is not None and taken < busy_most):
+            if b is not None and taken < busy_most and (f is None or (keys_s[b], b) < (keys_s[f], f)):
+                i, b = b, next(busy, None)
+                if vehicles[i].dispatchable:
+                    taken += 1
+                    yield vehicles[i]
+            else:
+                i, f = f, next(free, None)
+                if vehicles[i].dispatchable:
+                    yield vehicles[i]
 
     def _best_insertion(self, vehicle: OnDemandShuttle, request: Request, legs: _Legs,
                         beat_s: float = float("inf")) -> tuple[float, list[Visit]] | None:
@@ -134,28 +156,32 @@ class Dispatch:
         walked = self._walk_plan(vehicle, legs)
         if walked is None or (plan and self._finish(vehicle, walked[0][-1], legs) is None):
             return None  # the current plan is broken already, or no longer ends home in time: it takes nothing more
-        prefix, known, arrive_s, _ = walked
-        pickup = Visit(request.origin, True, request)
+        prefix, known, arrive_s, _, riders_s = walked
+        pickup, latest_s = Visit(request.origin, True, request), request.t_s + self.config.max_wait_s
         best = None
         for i in range(len(plan) + 1):
+            if self._delay_s(prefix[i], pickup, latest_s, legs) > FILTER_TOLERANCE_S:
+                break  # too late at the pick-up from here, and later still from every later position
             after = {}  # pick-up times that moved: this pick-up's and those after it
             state = self._step(prefix[i], pickup, after, legs, known)
             if state is None:
                 continue
-            # the least any drop-off adds, given this pick-up's delay at the visit it precedes
-            least_s = self._delay_s(state, plan[i], arrive_s[i], legs) + self.config.dwell_s if i < len(plan) else 0.0
-            if best is not None and least_s > min(best[0], beat_s) + FILTER_TOLERANCE_S:
+            # the pick-up's delay at the visit it precedes: every visit after is at least that late
+            shift_s = self._delay_s(state, plan[i], arrive_s[i], legs) if i < len(plan) else 0.0
+            if shift_s > riders_s[i] + FILTER_TOLERANCE_S or (best is not None and shift_s + self.config.dwell_s
+                                                                > min(best[0], beat_s) + FILTER_TOLERANCE_S):
                 continue
+            least_s = shift_s + self.config.dwell_s if i < len(plan) else 0.0  # the least any drop-off adds
             best = self._best_dropoff(vehicle, walked, legs, (i, pickup, state, after, least_s), beat_s, best)
         return best
 
-    def _best_dropoff(self, vehicle: OnDemandShuttle, walked: tuple[list, dict, list, list], legs: _Legs,
+    def _best_dropoff(self, vehicle: OnDemandShuttle, walked: tuple[list, dict, list, list, list], legs: _Legs,
                       picked: tuple[int, Visit, tuple[int, float, float, int], dict[int, float], float], beat_s: float,
                       best: tuple[float, list[Visit]] | None) -> tuple[float, list[Visit]] | None:
         """The better of ``best`` and the best drop-off after the pick-up ``picked``: (position, visit, state
         after it, moved pick-up times, least added time). A drop-off before the plan's end that must add
         more than the best (or ``beat_s``) is not tried; none is once the new rider's ride is too long."""
-        cfg, plan, (prefix, known, arrive_s, slack_s) = self.config, vehicle.plan, walked
+        cfg, plan, (prefix, known, arrive_s, slack_s, _) = self.config, vehicle.plan, walked
         i, pickup, state, after, least_s = picked
         request, before_s = pickup.request, prefix[-1][1]
         dropoff, ride_s = Visit(request.destination, False, request), cfg.max_detour * request.direct_s + cfg.dwell_s
@@ -180,7 +206,7 @@ class Dispatch:
                 state = self._step(state, plan[j], after, legs, known)
         return best
 
-    def _walk_plan(self, vehicle: OnDemandShuttle, legs: _Legs) -> tuple[list, dict, list, list] | None:
+    def _walk_plan(self, vehicle: OnDemandShuttle, legs: _Legs) -> tuple[list, dict, list, list, list] | None:
         """The plan walked from where and when the vehicle can next act; None if it breaks a rule on the way.
 
         The state before each visit and after the last, the pick-up times then known, and
@@ -215,12 +241,14 @@ class Dispatch:
         return t_s + (legs(node, visit.node)[0] if node != visit.node else 0.0) - arrive_s
 
     def _slack(self, vehicle: OnDemandShuttle, prefix: list[tuple[int, float, float, int]], before_s: float,
-               legs: _Legs) -> tuple[list[float], list[float]]:
+               legs: _Legs) -> tuple[list[float], list[float], list[float]]:
         """When each visit of the plan is reached now, and how late visit k and all after it may be
-        reached (every later pick-up's wait, on-board rider's ride, the window's end)."""
+        reached (every later pick-up's wait, on-board rider's ride, the window's end), and the same
+        without the window's end (the riders' slack, which holds wherever the drop-off goes)."""
         cfg, plan = self.config, vehicle.plan
         arrive_s = [after[1] - cfg.dwell_s for after in prefix[1:]]
         slack_s = [float("inf")] * (len(plan) + 1)
+        riders_s = slack_s.copy()
         if plan:
             slack_s[-1] = vehicle.window_end_s - before_s - legs(prefix[-1][0], vehicle.depot.node)[0]
         for k in range(len(plan) - 1, -1, -1):
@@ -233,7 +261,8 @@ class Dispatch:
             else:
                 room_s = float("inf")
             slack_s[k] = min(slack_s[k + 1], room_s)
-        return arrive_s, slack_s
+            riders_s[k] = min(riders_s[k + 1], room_s)
+        return arrive_s, slack_s, riders_s
 
     def _step(self, state: tuple[int, float, float, int], visit: Visit, pickups: dict[int, float],
               legs: _Legs, fallback: dict[int, float] | None = None) -> tuple[int, float, float, int] | None:

@@ -231,6 +231,7 @@ class OnDemandShuttle(RoadVehicle):
                 request.status, request.dropoff_s = "served", now_s
                 self.onboard.remove(request)
                 self.model.log.add(now_s, self.name, "dropoff", request.label)
+        self.service.planned[self.index] = bool(self.plan or self.onboard)
         self.busy, self.state = True, "dwelling"
         self.free_at_s = now_s + self.service.config.dwell_s
         self.next_node, self.next_node_s = self.node, self.free_at_s
@@ -256,6 +257,7 @@ class OnDemandService(Dispatch, FleetService):
         self.next_node_times_s = np.zeros(config.count)  # ... when it gets there ...
         self.free_times_s = np.zeros(config.count)  # ... and when it is done dwelling
         self.window_ends_s = np.zeros(config.count)  # when each must be home
+        self.planned = np.zeros(config.count, dtype=bool)  # which have a plan or riders on board
         self.at_node: dict[int, set[OnDemandShuttle]] = {}
         self.heading_to: dict[int, set[OnDemandShuttle]] = {}
         self._recent: deque[tuple[float, int]] = deque()  # (time, origin) of the requests of the last hour
@@ -309,6 +311,7 @@ class OnDemandService(Dispatch, FleetService):
         vehicle, plan = choice
         request.status = "assigned"
         vehicle.plan = plan
+        self.planned[vehicle.index] = True
         vehicle.rebalance_to = None
         self.model.log.add(self.model.now_s, vehicle.name, "assign", request.label)
         vehicle.kick()
