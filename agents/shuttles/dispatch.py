@@ -158,10 +158,12 @@ class Dispatch:
             return None  # the current plan is broken already, or no longer ends home in time: it takes nothing more
         prefix, known, arrive_s, _, riders_s = walked
         pickup, latest_s = Visit(request.origin, True, request), request.t_s + self.config.max_wait_s
-        best = None
+        best, seats = None, self.config.capacity
         for i in range(len(plan) + 1):
             if self._delay_s(prefix[i], pickup, latest_s, legs) > FILTER_TOLERANCE_S:
                 break  # too late at the pick-up from here, and later still from every later position
+            if prefix[i][3] >= seats:
+                continue  # full here
             after = {}  # pick-up times that moved: this pick-up's and those after it
             state = self._step(prefix[i], pickup, after, legs, known)
             if state is None:
