@@ -58,11 +58,10 @@ class Sweeper(RoadVehicle):
 
     def _fits(self, edge: int, extra_m: float = 0.0, extra_s: float = 0.0) -> bool:
         """Can it drive ``extra`` then ``edge`` and get home before the window ends, within its energy?"""
-        net = self.world.network
-        end_node = int(net.edge_v[edge])
-        time_s = extra_s + net.edge_time_s(edge, self.max_speed_mps) + net.travel_time_s(
-            end_node, self.depot.node, self.max_speed_mps)
-        distance_m = extra_m + float(net.edge_length_m[edge]) + net.distance_m(end_node, self.depot.node)
+        net, home_s, home_m = self.world.network, *self.service.home()
+        end_node = net.edge_v_list[edge]
+        time_s = extra_s + net.edge_times_s(self.max_speed_mps)[edge] + home_s[end_node]
+        distance_m = extra_m + net.edge_length_list[edge] + home_m[end_node]
         return self.model.now_s + time_s <= self.window_end_s and self.can_afford(distance_m, time_s)
 
     def _sweep_next(self) -> None:
@@ -74,7 +73,7 @@ class Sweeper(RoadVehicle):
         self.drive_to(self.depot.node, self.arrive_at_depot)
 
     def on_edge(self, edge: int) -> None:
-        length_m = float(self.world.network.edge_length_m[edge])
+        length_m = self.world.network.edge_length_list[edge]
         if self.state == "sweeping" and edge in self.service.required and edge not in self.service.swept:
             self.service.swept.add(edge)
             self.swept_m += length_m
@@ -107,6 +106,15 @@ class CleaningService(FleetService):
         self.planned_m = sum(self._piece_length_m(piece) for piece in pieces)
         self.vehicles = [Sweeper(model, self, i, piece) for i, piece in enumerate(pieces)]
         self.schedule_windows(lambda v, end_s: v.start_window(end_s))
+
+    def home(self) -> tuple[list[float], list[float]]:
+        """Time and distance home to the depot from every node, at the fleet's speed cap (worked out once:
+        a sweeper asks before every street it sweeps)."""
+        home = self.__dict__.get("_home")
+        if home is None:
+            net, depot = self.world.network, self.depot.node
+            home = self._home = (net.time_to_s(depot, self.config.max_speed_mps).tolist(), net.toward(depot)[0].tolist())
+        return home
 
     def _piece_length_m(self, piece: list[int]) -> float:
         net = self.world.network

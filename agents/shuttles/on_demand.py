@@ -238,7 +238,7 @@ class OnDemandShuttle(RoadVehicle):
         self.model.clock.after(self.service.config.dwell_s, self._arrived)
 
     def on_edge(self, edge: int) -> None:
-        length_m = float(self.world.network.edge_length_m[edge])
+        length_m = self.world.network.edge_length_list[edge]
         self.passenger_m += length_m * len(self.onboard)
         if not self.onboard:
             self.empty_m += length_m
