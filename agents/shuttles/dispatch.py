@@ -158,18 +158,26 @@ class Dispatch:
             return None  # the current plan is broken already, or no longer ends home in time: it takes nothing more
         prefix, known, arrive_s, _, riders_s = walked
         pickup, latest_s = Visit(request.origin, True, request), request.t_s + self.config.max_wait_s
-        best, seats = None, self.config.capacity
+        best, seats, origin, pairs = None, self.config.capacity, request.origin, legs.pairs
         for i in range(len(plan) + 1):
-            if self._delay_s(prefix[i], pickup, latest_s, legs) > FILTER_TOLERANCE_S:
+            node, reach_s, _, load = prefix[i]
+            if node != origin:  # the legs inlined (as in _delay_s): this loop runs for every vehicle tried
+                reach_s += (pairs.get((node, origin)) or legs(node, origin))[0]
+            if reach_s - latest_s > FILTER_TOLERANCE_S:
                 break  # too late at the pick-up from here, and later still from every later position
-            if prefix[i][3] >= seats:
+            if load >= seats:
                 continue  # full here
             after = {}  # pick-up times that moved: this pick-up's and those after it
             state = self._step(prefix[i], pickup, after, legs, known)
             if state is None:
                 continue
             # the pick-up's delay at the visit it precedes: every visit after is at least that late
-            shift_s = self._delay_s(state, plan[i], arrive_s[i], legs) if i < len(plan) else 0.0
+            shift_s = 0.0
+            if i < len(plan):
+                reach_s, there = state[1], plan[i].node
+                if there != origin:
+                    reach_s += (pairs.get((origin, there)) or legs(origin, there))[0]
+                shift_s = reach_s - arrive_s[i]
             if shift_s > riders_s[i] + FILTER_TOLERANCE_S or (best is not None and shift_s + self.config.dwell_s
                                                                 > min(best[0], beat_s) + FILTER_TOLERANCE_S):
                 continue
@@ -217,7 +225,7 @@ class Dispatch:
         with them, so a new plan is never taken for the old one). Only the end's energy and
         window check (:meth:`_finish`) is the caller's, every time.
         """
-        node, t_s = self._start(vehicle)
+        node, t_s = vehicle.next_node, max(vehicle.next_node_s, vehicle.free_at_s, self.model.now_s)  # _start
         key = (len(vehicle.plan), len(vehicle.onboard), node, t_s, vehicle.window_end_s)
         walks = self.__dict__.setdefault("_walks", {})
         kept = walks.get(vehicle.index)
@@ -276,7 +284,7 @@ class Dispatch:
         cfg = self.config
         node, t_s, distance_m, load = state
         if visit.node != node:
-            leg_s, leg_m = legs(node, visit.node)
+            leg_s, leg_m = legs.pairs.get((node, visit.node)) or legs(node, visit.node)
             t_s += leg_s
             distance_m += leg_m
             node = visit.node
@@ -338,17 +346,17 @@ class _Legs:
     def __init__(self, network, max_speed_mps: float) -> None:
         self.network, self.max_speed_mps = network, max_speed_mps
         self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._pairs: dict[tuple[int, int], tuple[float, float]] = {}
+        self.pairs: dict[tuple[int, int], tuple[float, float]] = {}
 
     def __call__(self, source: int, target: int) -> tuple[float, float]:
-        pair = self._pairs.get((source, target))
+        pair = self.pairs.get((source, target))
         if pair is not None:
             return pair
         tree = self._trees.get(target)
         if tree is None:
             net = self.network
             tree = self._trees[target] = (net.time_to_s(target, self.max_speed_mps), net.toward(target)[0])
-        if len(self._pairs) >= self.PAIRS_KEPT:
-            self._pairs.clear()
-        pair = self._pairs[(source, target)] = (float(tree[0][source]), float(tree[1][source]))
+        if len(self.pairs) >= self.PAIRS_KEPT:
+            self.pairs.clear()
+        pair = self.pairs[(source, target)] = (float(tree[0][source]), float(tree[1][source]))
         return pair
