@@ -157,7 +157,8 @@ class Dispatch:
         if walked is None or (plan and self._finish(vehicle, walked[0][-1], legs) is None):
             return None  # the current plan is broken already, or no longer ends home in time: it takes nothing more
         prefix, known, arrive_s, _, riders_s = walked
-        pickup, latest_s = Visit(request.origin, True, request), request.t_s + self.config.max_wait_s
+        visits = self._visits_of(request)
+        pickup, latest_s = visits[0], request.t_s + self.config.max_wait_s
         best, seats, origin, pairs = None, self.config.capacity, request.origin, legs.pairs
         for i in range(len(plan) + 1):
             node, reach_s, _, load = prefix[i]
@@ -182,19 +183,27 @@ class Dispatch:
                                                                 > min(best[0], beat_s) + FILTER_TOLERANCE_S):
                 continue
             least_s = shift_s + self.config.dwell_s if i < len(plan) else 0.0  # the least any drop-off adds
-            best = self._best_dropoff(vehicle, walked, legs, (i, pickup, state, after, least_s), beat_s, best)
+            best = self._best_dropoff(vehicle, walked, legs, (i, visits, state, after, least_s), beat_s, best)
         return best
 
+    def _visits_of(self, request: Request) -> tuple[Visit, Visit]:
+        """The request's pick-up and drop-off, made once for all the vehicles tried."""
+        visits = self.__dict__.get("_visits")
+        if visits is None or visits[0].request is not request:
+            visits = self._visits = (Visit(request.origin, True, request), Visit(request.destination, False, request))
+        return visits
+
     def _best_dropoff(self, vehicle: OnDemandShuttle, walked: tuple[list, dict, list, list, list], legs: _Legs,
-                      picked: tuple[int, Visit, tuple[int, float, float, int], dict[int, float], float], beat_s: float,
+                      picked: tuple[int, tuple[Visit, Visit], tuple[int, float, float, int], dict[int, float], float],
+                      beat_s: float,
                       best: tuple[float, list[Visit]] | None) -> tuple[float, list[Visit]] | None:
-        """The better of ``best`` and the best drop-off after the pick-up ``picked``: (position, visit, state
-        after it, moved pick-up times, least added time). A drop-off before the plan's end that must add
+        """The better of ``best`` and the best drop-off after the pick-up ``picked``: (position, the request's
+        pick-up and drop-off, state after the pick-up, moved pick-up times, least added time). A drop-off before the plan's end that must add
         more than the best (or ``beat_s``) is not tried; none is once the new rider's ride is too long."""
         cfg, plan, (prefix, known, arrive_s, slack_s, _) = self.config, vehicle.plan, walked
-        i, pickup, state, after, least_s = picked
+        i, (pickup, dropoff), state, after, least_s = picked
         request, before_s = pickup.request, prefix[-1][1]
-        dropoff, ride_s = Visit(request.destination, False, request), cfg.max_detour * request.direct_s + cfg.dwell_s
+        ride_s = cfg.max_detour * request.direct_s + cfg.dwell_s
         for j in range(i, len(plan) + 1):
             if state is None or state[1] - after[request.id] > ride_s:
                 break  # every later drop-off passes the same broken stretch, or comes later still

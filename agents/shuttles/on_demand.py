@@ -14,10 +14,14 @@ when every vehicle can next act and the shortest-path tree rooted at the pick-up
 able to reach the pick-up within ``max_wait``, then drive the trip and get home within its window.
 The rest are tried soonest at the pick-up first, until ``candidates`` of them could take the
 request (0: all are tried), vehicles with a plan at most three times that many; the least added
-time wins, ties to the lower-numbered vehicle. A vehicle's plan
-is walked once per request; each pick-up position continues from there once and each drop-off
-position from that, with the same arithmetic as walking the whole new plan, so the choice among
-the vehicles tried is the one an exhaustive search makes. With no more feasible vehicles than
+time wins, ties to the lower-numbered vehicle. Only as many vehicles as are read are sorted (free
+and busy ones in two streams, the busy one left at its cap). A vehicle's plan is walked once
+(and kept until its plan or start changes); each pick-up position continues from there once and
+each drop-off position from that, with the same arithmetic as walking the whole new plan. Lower
+bounds that hold because no stop waits and legs are shortest paths end or skip the search early:
+a pick-up too late for the rider (every later position is later still), a delay that breaks a
+later rider's slack or already adds more than the best insertion, a ride already too long. So
+the choice among the vehicles tried is the one an exhaustive search makes. With no more feasible vehicles than
 ``candidates`` (every packaged scenario), that is the exhaustive search's choice.
 
 A request no vehicle can serve in time is rejected at once and counted. Idle vehicles move to
