@@ -40,6 +40,7 @@ def main() -> None:
         profiler = Profiler(interval=0.001)
         with profiler:
             model = model_for(loaded, worlds, duration_s=args.hours * 3600.0)
+            model.headless = True  # as runner.simulate (twin run): no one looks before the end
             model.run_until(model.duration_s)
     print(f"{model.clock.processed:,} events in {args.hours:g} simulated hours")
     print(profiler.output_text(unicode=True, color=False, show_all=False))

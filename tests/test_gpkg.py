@@ -94,3 +94,16 @@ def test_any_rows_read_back_as_gdal_writes_them(tmp_path: Path, rows: list[tuple
     folder.mkdir()
     _trajectories(folder / "ours.gpkg", rows, Tracks.COLUMNS, "EPSG:32652", START)
     _assert_same_read_back(folder / "ours.gpkg", _gdal_file(rows, "EPSG:32652", folder / "gdal.gpkg"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(2200, 12, 31)),
+       st.lists(st.one_of(st.floats(0.0, 400 * 86400.0), st.integers(0, 400 * 86400).map(float),
+                          st.integers(0, 400 * 86400 * 1000).map(lambda ms: ms / 1000.0)), max_size=20))
+def test_trajectory_times_are_spelled_as_datetime_spells_them(start: dt.datetime, times_s: list[float]) -> None:
+    """The fast spelling of a column of times (whole milliseconds, dates looked up once) is datetime's, to the
+    character, for a start on a whole second and any other start (which goes through datetime)."""
+    from gwangju_twin import results
+
+    for begin in (start.replace(microsecond=0), start):
+        assert results._gdal_times(begin, times_s) == [results._gdal_time(begin, t) for t in times_s]

@@ -153,3 +153,19 @@ def test_parts_trucks_are_in_the_trajectories(helsinki_map, tmp_path: Path) -> N
     arrived = events[events["event"] == "arrived"].set_index("agent")["t_s"]
     last = trucks.groupby("agent")["t_s"].max()
     assert (abs(last[arrived.index] - arrived) < 1e-3).all()  # the truck's last point is the part's arrival
+
+
+def test_the_manifest_s_package_versions_are_the_installed_ones() -> None:
+    """Read from the dist-info folders' names, they are what importlib.metadata reads from the metadata."""
+    import importlib.metadata
+
+    from gwangju_twin.runner import PACKAGES, installed_versions
+
+    expected = {}
+    for name in (*PACKAGES, "no-such-package-here", "typing_extensions", "Mesa"):
+        try:
+            expected[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            expected[name] = "not installed"
+    assert installed_versions(list(expected)) == expected
+    assert expected["gwangju-twin"] != "not installed" and expected["no-such-package-here"] == "not installed"

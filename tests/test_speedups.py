@@ -42,18 +42,62 @@ def test_imports_follow_the_switch(switch: str) -> None:
     assert done.stdout.strip() == expected
 
 
+@pytest.mark.parametrize(("switch", "chosen", "expected"), [("1", None, "1"), ("1", "3", "3"), ("0", None, "None")])
+def test_a_command_line_process_starts_one_blas_thread_unless_told(switch: str, chosen: str | None, expected: str) -> None:
+    code = ("import os\nfrom gwangju_twin import speedups\nspeedups.process_start()\nimport numpy\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {key: value for key, value in os.environ.items() if key != speedups.BLAS_THREADS_ENV}
+    env.update({speedups.ENV: switch, **({speedups.BLAS_THREADS_ENV: chosen} if chosen else {})})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("switch", ["0", "1"])
+@pytest.mark.parametrize(("argv", "status", "said"), [(["scenarios", "list"], 0, "testbed_day"),
+                                                     (["run", "no_such_scenario"], 2, "no such scenario")])
+def test_a_command_line_process_ends_as_the_interpreter_would_end_it(switch: str, argv: list[str], status: int, said: str,
+                                                                   tmp_path: Path) -> None:
+    """On, the process ends without tearing its modules down; its exit status, its output, its atexit
+    handlers and a thread still writing are the same as when the interpreter ends it (off)."""
+    code = ("import atexit, sys, threading, time\nfrom pathlib import Path\nfrom gwangju_twin import cli\n"
+            f"folder = Path({str(tmp_path)!r})\n"
+            "atexit.register(lambda: (folder / 'atexit').write_text('ran'))\n"
+            "threading.Thread(target=lambda: (time.sleep(0.3), (folder / 'thread').write_text('done'))).start()\n"
+            f"sys.argv = ['twin', *{argv!r}]\ncli.main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, speedups.ENV: switch})
+    assert done.returncode == status
+    assert said in (done.stdout if status == 0 else done.stderr)
+    assert (tmp_path / "atexit").read_text() == "ran" and (tmp_path / "thread").read_text() == "done"
+
+
+@pytest.mark.parametrize("switch", ["0", "1"])
+def test_mesa_s_model_logs_under_the_same_names_either_way(switch: str) -> None:
+    """On, ``mesa.model`` is imported without reading the stack's source; its logger and the class its
+    ``__init__``'s log line names are the ones mesa makes itself (switch off), and ``inspect`` is put back."""
+    code = ("import inspect\nfrom gwangju_twin import mesa_core\nimport mesa.model as m, mesa.mesa_logging as ml\n"
+            "names = [c.cell_contents for c in m.Model.__init__.__closure__ if isinstance(c.cell_contents, str)]\n"
+            "print(m._mesa_logger.name, names, ml.inspect is inspect)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, speedups.ENV: switch})
+    assert done.stdout.strip() == "MESA.mesa.model ['Model'] True"
+
+
 @pytest.mark.parametrize("switch", ["0", "1"])
 def test_scipys_sparse_graphs_come_without_scipy_linalg_and_numpys_test_packages_until_asked(switch: str) -> None:
-    """On: routing loads neither ``scipy.linalg`` nor ``numpy.testing``/``numpy.f2py``; asked for later, they
+    """On: routing loads neither ``scipy.linalg`` nor ``numpy.testing``/``numpy.f2py``/``numpy.ma``; asked for later, they
     are whole and the package hands out the same ``dijkstra``. Off: all of it is loaded up front."""
     code = ("import sys\nfrom gwangju_twin import network\n"
-            "early = [m in sys.modules for m in ('scipy.linalg', 'numpy.testing._private', 'numpy.f2py.f2py2e')]\n"
+            "early = [m in sys.modules for m in ('scipy.linalg', 'numpy.testing._private', 'numpy.f2py.f2py2e', "
+            "'numpy.ma.core')]\n"
             "from scipy.sparse.csgraph import dijkstra, laplacian\nimport numpy as np\n"
             "np.testing.assert_equal(np.zeros(2), np.zeros(2))\n"
+            "assert np.percentile(np.arange(5.0), 50) == 2.0 and np.ma.masked_array([1, 2], [0, 1]).sum() == 1\n"
             "print(early, dijkstra is network.dijkstra, callable(laplacian), callable(np.f2py.run_main))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ, speedups.ENV: switch})
-    expected = "[False, False, False] True True True" if switch == "1" else "[True, True, True] True True True"
+    expected = ("[False, False, False, False] True True True" if switch == "1"
+                else "[True, True, True, True] True True True")
     assert done.stdout.strip() == expected
 
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-import pyproj
 import shapely
 from gwangju_twin.config import Frozen, read_toml, validate
 from gwangju_twin.errors import ConfigError, TwinError
+from gwangju_twin.projection import to_metric, transform, utm_bounds
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import MultiPolygon, Point, Polygon
 
@@ -107,15 +107,17 @@ class AreaSpec(Frozen):
     def _known_kind(cls, value: str) -> str:
         from gwangju_twin.plugins import area_kinds
 
-        if value not in area_kinds():
+        if value != "road_area" and value not in area_kinds():
             raise ValueError(f"must be one of {', '.join(area_kinds())}")
         return value
 
     @field_validator("crs")
     @classmethod
     def _known_crs(cls, value: str) -> str:
-        if value == "auto":
+        if value == "auto" or utm_bounds(value) is not None:  # a UTM zone is projected: no pyproj to say so
             return value
+        import pyproj
+
         try:
             crs = pyproj.CRS.from_user_input(value)
         except pyproj.exceptions.CRSError:
@@ -168,14 +170,14 @@ class Area:
             return Polygon(self.spec.polygon)
         if self.spec.outline is not None:
             return outline_polygon(self.spec.outline, str(self.file))
-        return _reproject(self.polygon_m, _transformer(self.crs, "EPSG:4326"))
+        return _reproject(self.polygon_m, self.crs, "EPSG:4326")
 
     @cached_property
     def polygon_m(self) -> Polygon | MultiPolygon:
         if self.spec.center is not None and self.spec.radius_m is not None:
             x, y = self._to_metric(*self.spec.center)
             return Point(x, y).buffer(self.spec.radius_m, quad_segs=16)
-        return _reproject(self.polygon_wgs84, _transformer("EPSG:4326", self.crs))
+        return _reproject(self.polygon_wgs84, "EPSG:4326", self.crs)
 
     @property
     def rings_wgs84(self) -> list[np.ndarray]:
@@ -211,21 +213,11 @@ class Area:
         return self._to_metric(site.lon, site.lat)
 
     def _to_metric(self, lon: float, lat: float) -> tuple[float, float]:
-        return _transformer("EPSG:4326", self.crs).transform(lon, lat)
+        return to_metric(self.crs, lon, lat)
 
 
-_TRANSFORMERS: dict[tuple[str, str], pyproj.Transformer] = {}
-
-
-def _transformer(src: str, dst: str) -> pyproj.Transformer:
-    key = (src, dst)
-    if key not in _TRANSFORMERS:
-        _TRANSFORMERS[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
-    return _TRANSFORMERS[key]
-
-
-def _reproject(geometry: Polygon, transformer: pyproj.Transformer) -> Polygon:
-    return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+def _reproject(geometry: Polygon, source: str, target: str) -> Polygon:
+    return shapely.transform(geometry, lambda xy: np.column_stack(transform(source, target, xy[:, 0], xy[:, 1])))
 
 
 def utm_zone_crs(lon: float, lat: float) -> str:
@@ -240,6 +232,11 @@ def check_crs(area: Area) -> None:
         return
     lon, lat = area.centre_wgs84
     expected = utm_zone_crs(lon, lat)
+    bounds = utm_bounds(area.spec.crs)
+    if area.spec.crs == expected and bounds is not None and bounds[1] - 1 <= lat <= bounds[3] + 1:
+        return  # the zone of the centre, made for it: what pyproj's checks below would find
+    import pyproj
+
     crs = pyproj.CRS.from_user_input(area.spec.crs)
     code = crs.to_epsg() or 0
     if 32601 <= code <= 32760 and f"EPSG:{code}" != expected:
@@ -271,11 +268,10 @@ def outline_polygon(outline: Outline, file: str) -> Polygon | MultiPolygon:
 
 def check_site_units(area: Area) -> None:
     """Every site that names its unit lies in that unit by the official boundaries."""
-    from gwangju_twin import boundaries
-
     for i, site in enumerate(area.spec.sites):
         if site.unit is None:
             continue
+        from gwangju_twin import boundaries  # here: only areas whose sites name their unit need it
         try:
             shape = boundaries.unit(site.unit).polygon
         except boundaries.UnknownUnit as exc:

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from gwangju_twin.cli_text import _area_ref, _print_rows, err, out
 from gwangju_twin.errors import TwinError
-from rich.table import Table
 
 maps_app = typer.Typer(help="Road networks: fetch online, import offline, list the cache.", no_args_is_help=True)
 scenarios_app = typer.Typer(help="Scenario files: list and validate.", no_args_is_help=True)
@@ -24,6 +23,8 @@ def areas_list() -> None:
     from gwangju_twin.areas import area_files, load_area
 
     wide = out.width >= 160  # the file column only where it fits beside the ids a user must type
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False)
     table.add_column("id", no_wrap=True)
     table.add_column("kind", no_wrap=True)
@@ -129,6 +130,8 @@ def maps_list() -> None:
     if not entries:
         out.print(f"no maps cached in {mapcache.cache_dir()}; run 'twin maps fetch AREA' or 'twin maps import AREA FILE'")
         return
+    from rich.table import Table
+
     table = Table("area", "nodes", "edges", "road km", "source", "created")
     for e in entries:
         table.add_row(e.area, str(e.nodes), str(e.edges), f"{e.road_length_km:.1f}", mapcache.printable(e.source),
@@ -140,6 +143,7 @@ def maps_list() -> None:
 def scenarios_list() -> None:
     """Show the scenarios shipped with the twin."""
     from gwangju_twin import scenario
+    from rich.table import Table
 
     table = Table("name", "area", "file")
     for name, path in scenario.packaged().items():

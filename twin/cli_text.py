@@ -11,7 +11,6 @@ from pathlib import Path
 
 from gwangju_twin.errors import TwinError
 from rich.console import Console
-from rich.table import Table
 
 # markup and highlighting off: text from files (a map's source, a query's rows) is printed as it is
 out = Console(soft_wrap=True, markup=False, highlight=False)
@@ -50,6 +49,8 @@ def _print_rows(columns: list[str], rows: list[tuple]) -> None:
     cells = [["" if v is None else str(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     if sum(w + 3 for w in widths) + 1 <= out.width:
+        from rich.table import Table  # here: only commands that print tables load it
+
         table = Table(*columns)
         for row in cells:
             table.add_row(*row)

@@ -76,6 +76,20 @@ class EventQueue:
         heapq.heappush(self._heap, (time_s, priority, scheduled_s, next(self._sequence), event))
         return event
 
+    def reserve(self) -> int:
+        """A place in the order of scheduling, taken now, for an event booked later with :meth:`at_reserved`."""
+        return next(self._sequence)
+
+    def at_reserved(self, time_s: float, action: Callable[[], None], scheduled_s: float, sequence: int) -> Event:
+        """Schedule ``action`` at ``time_s`` (default priority) ranked as if :meth:`at` had scheduled it when
+        ``sequence`` was reserved, at ``scheduled_s``: a chain of events booked ahead (each one books the
+        next) keeps the heap small and the order exact."""
+        if time_s < self.now_s:
+            raise ValueError(f"cannot schedule at {time_s} s, the clock is already at {self.now_s} s")
+        event = Event(time_s, action)
+        heapq.heappush(self._heap, (time_s, Priority.DEFAULT, scheduled_s, sequence, event))
+        return event
+
     def after(self, delay_s: float, action: Callable[[], None], priority: Priority = Priority.DEFAULT) -> Event:
         """Schedule ``action`` ``delay_s`` seconds from now."""
         return self.at(self.now_s + delay_s, action, priority)

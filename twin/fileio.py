@@ -32,3 +32,12 @@ def atomic_write_text(target: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+CACHE_ENV = "TWIN_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """The cache root (maps, projected points): ``$TWIN_CACHE_DIR`` or ``~/.cache/gwangju-twin``."""
+    root = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gwangju-twin"
+    return Path(root)

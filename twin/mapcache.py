@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gwangju_twin import road_rule
+from gwangju_twin import fileio, road_rule
 from gwangju_twin.errors import MapError
 from gwangju_twin.fileio import atomic_path, atomic_write_text
 from gwangju_twin.network import RoadNetwork
@@ -27,13 +26,8 @@ from gwangju_twin.network import RoadNetwork
 if TYPE_CHECKING:
     import networkx as nx
 
-CACHE_ENV = "TWIN_CACHE_DIR"
-
-
-def cache_dir() -> Path:
-    """The cache root: ``$TWIN_CACHE_DIR`` or ``~/.cache/gwangju-twin``."""
-    root = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gwangju-twin"
-    return Path(root)
+CACHE_ENV = fileio.CACHE_ENV
+cache_dir = fileio.cache_dir  # the cache root: ``$TWIN_CACHE_DIR`` or ``~/.cache/gwangju-twin``
 
 
 def _paths(area_id: str) -> tuple[Path, Path]:

@@ -43,6 +43,10 @@ class TwinModel(Model):
         # Opt-in record of every shortest-path drive as [start_s, vehicle, from_node, to_node, end_s]
         # (end_s None while under way), for replaying the same trips in another simulator (twin.sumo_bridge).
         self.drives: list[list] | None = [] if record_drives else None
+        # True while a headless runner drives the model to its end with no one reading its state between
+        # events (runner.simulate, a sweep's run): a service may then settle ahead of time what no one can
+        # see before the end, as long as its log rows and figures come out as they would event by event.
+        self.headless = False
         for plugin, config in scenario.spec.services_configs():  # the registered plug-ins: the engine names none
             self.services += plugin.build(self, config)
 

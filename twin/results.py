@@ -212,9 +212,31 @@ def _trajectories(path: Path, rows: Sequence[tuple], columns: Sequence[str], crs
     first = rows[0] if rows else ()
     fields = [(columns[i], "TEXT" if isinstance(first[i], str) else "REAL") for i in keep] + [("time", "DATETIME")]
     t = columns.index("t_s")
+    times = _gdal_times(start, [row[t] for row in rows])
     gpkg.write_points(path, layer="trajectories", crs=crs, fields=fields,
-                      rows=([*(row[i] for i in keep), _gdal_time(start, row[t])] for row in rows),
+                      rows=([*[row[i] for i in keep], time] for row, time in zip(rows, times)),
                       xy=((row[x], row[y]) for row in rows))
+
+
+def _gdal_times(start: dt.datetime, times_s: Sequence[float]) -> list[str]:
+    """:func:`_gdal_time` of every time, the same text: from whole milliseconds, the day's date looked
+    up once (a naive ``start`` on a whole second; any other ``start`` goes through datetime)."""
+    if start.tzinfo is not None or start.microsecond:
+        return [_gdal_time(start, t_s) for t_s in times_s]
+    start_ms = ((start.hour * 60 + start.minute) * 60 + start.second) * 1000
+    dates: dict[int, str] = {}
+    spelled = []
+    for t_s in times_s:
+        whole = int(t_s)
+        day, rest = divmod(start_ms + whole * 1000 + int(round(t_s - whole, 9) * 1e9) // 1_000_000, 86_400_000)
+        if day not in dates:
+            dates[day] = (start.date() + dt.timedelta(days=day)).isoformat()
+        hour, rest = divmod(rest, 3_600_000)
+        minute, rest = divmod(rest, 60_000)
+        second, milli = divmod(rest, 1000)
+        spelled.append(f"{dates[day]}T{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}" if milli
+                       else f"{dates[day]}T{hour:02d}:{minute:02d}:{second:02d}")
+    return spelled
 
 
 def _gdal_time(start: dt.datetime, t_s: float) -> str:

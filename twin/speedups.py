@@ -11,19 +11,28 @@ none of them:
 * **garbage collection of a short command-line process** (:func:`process_start`, :func:`process_exit`):
   a higher first-generation threshold while a cold ``twin run`` builds about 130,000 long-lived
   objects (0.1 s), and a freeze at exit, which spares the interpreter's last collections a walk over
-  all of them (0.3 s);
+  all of them (0.3 s); and once the command has finished with its exit status, non-daemon threads
+  joined, ``atexit`` handlers run and the standard streams flushed, the process ends without
+  tearing down the 600-odd modules it imported one by one (0.02 s of CPU, more of wall time);
+* **one BLAS thread in a command-line process** (:func:`process_start`): numpy's and SciPy's
+  OpenBLAS each start a pool of threads, one per core, when they are imported, which cost a cold
+  run 0.03-0.05 s of CPU; the twin's arrays are small (OpenBLAS splits only large products among
+  threads), and results are the same either way. ``OPENBLAS_NUM_THREADS`` = 1 unless the user set it; processes the command
+  starts (sweep workers) inherit it, one process per core being the sweep's parallelism;
 * **pint without its dask probe** (:func:`import_pint`): pint imports dask when it is installed,
   0.1-0.2 s of every cold start, though the twin hands pint no dask arrays;
 * **mesa without its package ``__init__``** (:func:`import_mesa`): ``import mesa`` imports all of mesa
   (pandas, tqdm, networkx, scipy), 0.6 s of a cold run that needs ``mesa.agent`` and ``mesa.model``
-  only; and ``mesa.model``'s logger named without ``inspect.stack()`` (30 ms);
+  only; and ``mesa.model``'s logger and its logged ``Model.__init__`` named without reading the
+  source of every frame on the stack (``inspect.stack()``, ``inspect.getouterframes()``: 30 ms each);
 * **SciPy's sparse-graph routines without their package ``__init__``** (:func:`csgraph_function`):
   ``scipy.sparse.csgraph`` imports ``scipy.sparse.linalg`` and ``scipy.linalg`` for its Laplacian,
   about a third of SciPy's share of a cold start, though a run needs only Dijkstra and the matching;
   and **numpy's test, masked-array and Fortran-wrapper packages left unloaded while SciPy clones
   numpy** (:func:`scipy_sparse`): SciPy's array-API layer fetches every name numpy has, which loads
-  ``numpy.testing`` and ``numpy.f2py`` (with ``unittest`` and ``charset_normalizer``), which no run uses
-  (``numpy.ma`` it does: ``np.percentile`` asks it);
+  ``numpy.testing`` and ``numpy.f2py`` (with ``unittest`` and ``charset_normalizer``), which no run uses,
+  and ``numpy.ma``, which only runs that take percentiles use (``np.percentile`` asks it for a name:
+  it completes itself then; a loop-only run never does);
 * **models let go by mesa** (:func:`forget_model`): mesa 3.3 keeps every model it numbered agents for
   in a class-level dict (``mesa.Agent._ids``); a process that builds model after model (the
   exhibition loop, a sweep worker) would grow by one model each time.
@@ -36,12 +45,14 @@ quantity are imported; the others follow it on every call.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
@@ -52,6 +63,7 @@ ENV = "TWIN_SPEEDUPS"
 YOUNG_COLLECTION_ALLOCATIONS = 100_000
 # The first-generation threshold of a command-line process (benchmarks/RESULTS.md has the figures).
 GC_FIRST_GENERATION_THRESHOLD = 20_000
+BLAS_THREADS_ENV = "OPENBLAS_NUM_THREADS"
 
 _enabled = os.environ.get(ENV, "1").strip() != "0"
 
@@ -93,16 +105,48 @@ def events_running() -> Iterator[None]:
 
 
 def process_start() -> None:
-    """A command-line process begins: collect the young less often while it builds its long-lived state."""
+    """A command-line process begins: collect the young less often while it builds its long-lived state,
+    and let numpy's and SciPy's OpenBLAS start one thread, not a pool (unless the user chose a number)."""
     if _enabled:
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(GC_FIRST_GENERATION_THRESHOLD, older, oldest)
+        if "numpy" not in sys.modules:  # read by OpenBLAS when numpy (and SciPy) load it
+            os.environ.setdefault(BLAS_THREADS_ENV, "1")
 
 
-def process_exit() -> None:
-    """A command-line process ends: spare the exit's collections a walk over every object it made."""
-    if _enabled:
-        gc.freeze()
+def command_line_process(command: Callable[[], None]) -> None:
+    """Run ``command``, a command-line process's work, as a short process: :func:`process_start` first,
+    :func:`process_exit` with its exit status after (``SystemExit``'s, or 0 if it returns)."""
+    process_start()
+    status: int | None = None
+    try:
+        command()
+        status = 0
+    except SystemExit as exc:
+        status = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else None
+        raise
+    finally:
+        process_exit(status)
+
+
+def process_exit(status: int | None = None) -> None:
+    """A command-line process ends: spare the exit's collections a walk over every object it made and,
+    when the command finished with exit status ``status``, the teardown of every module it imported."""
+    if not _enabled:
+        return
+    gc.freeze()
+    if status is None:  # a traceback, or an exit message: the interpreter says it, as it would have
+        return
+    for thread in threading.enumerate():  # what the interpreter's exit does that anyone could notice
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # noqa: SLF001 - the handlers the interpreter would run, once
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return  # a closed pipe: the interpreter reports it as it would have
+    os._exit(status)
 
 
 def forget_model(model: Any) -> None:
@@ -141,7 +185,7 @@ def import_mesa() -> tuple[ModuleType, ModuleType]:
     return importlib.import_module("mesa.agent"), _import_model_module()
 
 
-NUMPY_UNUSED = ("numpy.f2py", "numpy.testing")  # loaded by SciPy's clone of numpy, used by no run
+NUMPY_UNUSED = ("numpy.f2py", "numpy.testing", "numpy.ma")  # loaded by SciPy's clone of numpy; until used
 
 
 def scipy_sparse() -> ModuleType:
@@ -199,23 +243,45 @@ def _lazy_package(name: str = "mesa") -> ModuleType:
 
 
 def _import_model_module() -> ModuleType:
-    """``mesa.model``, whose import names its logger after itself, without reading source files.
+    """``mesa.model``, whose import names its logger and its logged methods' class, without reading source files.
 
     ``mesa.model`` calls ``mesa_logging.create_module_logger()``, which finds the calling module
-    with ``inspect.stack()``: that reads the source of every frame on the stack. While ``mesa.model``
-    is imported, the call gets that same name, the caller's ``__name__``, from the frame directly;
-    the logger is the one mesa would make.
+    with ``inspect.stack()``, and decorates ``Model.__init__`` with ``method_logger``, which finds
+    the class being defined with ``inspect.getouterframes()``: both read the source of every frame
+    on the stack and look up the module of each (30-40 ms of a cold run). While ``mesa.model`` is
+    imported, the first gets the same name, the caller's ``__name__``, from the frame directly, and
+    the second sees :class:`_FramesWithoutSource` for ``inspect``, whose frames carry the same
+    function names without their source lines; the logger and the decorator are the ones mesa would make.
     """
     if "mesa.model" in sys.modules:
         return sys.modules["mesa.model"]
     logging_module = importlib.import_module("mesa.mesa_logging")
-    create = logging_module.create_module_logger
+    create, inspect_module = logging_module.create_module_logger, logging_module.inspect
 
     def create_named(name: str | None = None):  # noqa: ANN202 - mesa's logger
         return create(sys._getframe(1).f_globals["__name__"] if name is None else name)
 
     logging_module.create_module_logger = create_named
+    logging_module.inspect = _FramesWithoutSource(inspect_module)
     try:
         return importlib.import_module("mesa.model")
     finally:
-        logging_module.create_module_logger = create
+        logging_module.create_module_logger, logging_module.inspect = create, inspect_module
+
+
+class _FramesWithoutSource:
+    """``inspect`` as mesa's logging module uses it, but ``getouterframes`` reads no source (context None)."""
+
+    def __init__(self, inspect_module: ModuleType) -> None:
+        self._inspect = inspect_module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inspect, name)
+
+    def getouterframes(self, frame: Any, context: int = 1) -> list[Any]:
+        frames = []
+        while frame is not None:
+            code = frame.f_code
+            frames.append(self._inspect.FrameInfo(frame, code.co_filename, frame.f_lineno, code.co_name, None, None))
+            frame = frame.f_back
+        return frames

@@ -61,6 +61,7 @@ def run_task(task: Task) -> dict[str, Any]:
         scenario = task_scenario(task)
         worlds = scenario_worlds(scenario.spec, override=task.area, cache=WORLD_CACHE)
         model = model_for(scenario, worlds, seed=task.seed, duration_s=task.until_s)
+        model.headless = True  # read only at the end
         model.run_until(model.duration_s)
         result.update(status="ok", kpis=flatten(model.kpis()), map=map_used(model),
                       map_fingerprint=model.world.network.fingerprint if model.world.network else None)

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
-import pyproj
 import shapely
 from gwangju_twin.agents.drones.config import Corridor, Drones, Vertiport
 from gwangju_twin.agents.drones.vertiports import FATO_D, TLOF_D, VertiportLayout, pad_grid, pad_spacing_m
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.errors import RoutingError, TwinError
+from gwangju_twin.graphs import shortest_path
+from gwangju_twin.projection import to_metric, to_metric_many
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
@@ -54,7 +54,6 @@ class Places:
     def __init__(self, model: TwinModel, config: Drones) -> None:
         self.model, self.config = model, config
         self.crs = model.world.area.crs  # the air layer lives in the scenario's place, like the ground
-        self._from_wgs84 = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
         self.stand_in = model.stand_in
         self.port_xy = {v.site: self._site_xy(v.site) for v in config.vertiports}
         self.geofences = dict(self._zone(fence, "geofence") for fence in config.geofences)
@@ -64,17 +63,20 @@ class Places:
         self.corridors = {c.id: self._corridor_line(c) for c in config.corridors}
         self._check_crossings()
         self._check_volumes()
-        self.graph = nx.Graph()
-        for c in config.corridors:
-            self.graph.add_edge(c.start, c.end, corridor=c.id, length=self.corridors[c.id].length)
+        self.graph: dict[str, dict[str, Corridor]] = {}  # vertiport -> vertiport -> the corridor between them
+        for c in config.corridors:  # the last of several corridors between two vertiports is the one flown
+            self.graph.setdefault(c.start, {})[c.end] = self.graph.setdefault(c.end, {})[c.start] = c
         self._by_id = {c.id: c for c in config.corridors}
         self._legs: dict[tuple[str, str], list[Leg]] = {}
         self.vertiports = {v.site: self._layout(v) for v in config.vertiports}
         self.terminal_centres_m = np.array([p.centre_xy_m for p in self.vertiports.values()], dtype=float)
         self.terminal_radii_m = np.array([p.terminal_radius_m for p in self.vertiports.values()], dtype=float)
 
-    def to_crs(self, lon: float, lat: float) -> tuple[float, float]:
-        return self._from_wgs84.transform(lon, lat)
+    def to_crs(self, lon: Any, lat: Any) -> tuple[Any, Any]:
+        """WGS84 to the scenario's CRS, as pyproj projects (points or arrays; pyproj only for points not projected before)."""
+        if np.ndim(lon) == 0:
+            return to_metric(self.crs, lon, lat)
+        return to_metric_many(self.crs, lon, lat)
 
     def _site_xy(self, site_id: str) -> tuple[float, float]:
         """A site of the scenario's areas (aliases apply); on the real map also any zone's sites."""
@@ -203,13 +205,13 @@ class Places:
         return self._legs[key]
 
     def _route(self, start: str, end: str) -> list[Leg]:
-        try:
-            ports = nx.shortest_path(self.graph, start, end, weight="length")
-        except nx.NetworkXNoPath:
-            raise RoutingError(f"no corridor route from vertiport {start} to {end}") from None
+        lengths = {a: {b: self.corridors[c.id].length for b, c in ends.items()} for a, ends in self.graph.items()}
+        ports = shortest_path(lengths, start, end)
+        if ports is None:
+            raise RoutingError(f"no corridor route from vertiport {start} to {end}")
         legs = []
         for a, b in zip(ports, ports[1:]):
-            c = self._by_id[self.graph.edges[a, b]["corridor"]]
+            c = self.graph[a][b]
             forward = c.start == a
             xy = np.asarray(self.corridors[c.id].coords)[:: 1 if forward else -1]
             altitude = self.layers(c, forward)[0]
@@ -248,12 +250,10 @@ def detour_m(start_xy: tuple[float, float], end_xy: tuple[float, float], obstacl
     i, j = np.triu_indices(len(nodes), k=1)
     segments = shapely.linestrings(np.stack([xy[i], xy[j]], axis=1))
     clear = ~shapely.intersects(segments, shapely.buffer(blocked, -0.01))
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(nodes)))
-    for a, b in zip(i[clear], j[clear]):
-        graph.add_edge(int(a), int(b), length=float(np.hypot(*(xy[a] - xy[b]))))
-    try:
-        path = nx.shortest_path(graph, 0, 1, weight="length")
-    except nx.NetworkXNoPath:
-        raise ValueError("no path around the zones") from None
+    graph: dict[int, dict[int, float]] = {k: {} for k in range(len(nodes))}
+    for a, b in zip(i[clear].tolist(), j[clear].tolist()):
+        graph[a][b] = graph[b][a] = float(np.hypot(*(xy[a] - xy[b])))
+    path = shortest_path(graph, 0, 1)
+    if path is None:
+        raise ValueError("no path around the zones")
     return [nodes[k] for k in path[1:-1]]

@@ -26,29 +26,22 @@ shares the walk among several sweepers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from gwangju_twin.errors import RoutingError
+from gwangju_twin.graphs import EdgeMultigraph, spanning_tree
 from gwangju_twin.network import RoadNetwork
-
-if TYPE_CHECKING:
-    import networkx as nx
 
 
 def cover_walk(net: RoadNetwork, required: list[int], depot: int) -> list[int]:
     """A closed walk (edge indices) from ``depot`` driving every edge in ``required``."""
-    import networkx as nx  # here: only runs with sweepers pay its import (about 0.07 s of a cold start)
-
     if not required:
         return []
     graph = _required_graph(net, required, depot)
     _connect(net, graph)
     for edge, units in _balancing_flow(net, graph).items():
         for _ in range(units):
-            graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
-    circuit = nx.eulerian_circuit(graph, source=depot, keys=True)
-    return [graph.edges[u, v, k]["edge"] for u, v, k in circuit]
+            graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge)
+    return graph.euler_circuit(depot)
 
 
 def covering_bound_m(net: RoadNetwork, required: list[int], depot: int) -> tuple[float, bool]:
@@ -57,43 +50,36 @@ def covering_bound_m(net: RoadNetwork, required: list[int], depot: int) -> tuple
     The required length plus the cheapest balancing paths (min-cost flow). Exact when the required
     edges and the depot are connected; otherwise joining the pieces costs more, and this is a lower bound.
     """
-    import networkx as nx  # here: only runs with sweepers pay its import (about 0.07 s of a cold start)
-
     if not required:
         return 0.0, True
     graph = _required_graph(net, required, depot)
     required_m = float(net.edge_length_m[sorted(set(required))].sum())
     balancing_m = sum(units * float(net.edge_length_m[edge]) for edge, units in _balancing_flow(net, graph).items())
-    return required_m + balancing_m, nx.number_weakly_connected_components(graph) == 1
+    return required_m + balancing_m, len(graph.weak_components()) == 1
 
 
-def _required_graph(net: RoadNetwork, required: list[int], depot: int) -> nx.MultiDiGraph:
-    import networkx as nx  # here: only runs with sweepers pay its import (about 0.07 s of a cold start)
-
-    graph = nx.MultiDiGraph()
+def _required_graph(net: RoadNetwork, required: list[int], depot: int) -> EdgeMultigraph:
+    graph = EdgeMultigraph()
     graph.add_node(depot)
     for edge in sorted(set(required)):
-        graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
+        graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge)
     return graph
 
 
-def _add_path(net: RoadNetwork, graph: nx.MultiDiGraph, source: int, target: int) -> None:
+def _add_path(net: RoadNetwork, graph: EdgeMultigraph, source: int, target: int) -> None:
     for edge in net.route_edges(source, target):
-        graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
+        graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge)
 
 
-def _connect(net: RoadNetwork, graph: nx.MultiDiGraph) -> None:
-    import networkx as nx  # here: only runs with sweepers pay its import (about 0.07 s of a cold start)
-
-    components = [sorted(c) for c in nx.weakly_connected_components(graph)]
+def _connect(net: RoadNetwork, graph: EdgeMultigraph) -> None:
+    components = [sorted(c) for c in graph.weak_components()]
     if len(components) < 2:
         return
     components.sort()
     representatives = [c[0] for c in components]
     dist = net.distance_matrix_m(representatives)
     both_ways = dist + dist.T
-    tree = nx.minimum_spanning_tree(nx.from_numpy_array(both_ways))
-    for a, b in sorted(tree.edges()):
+    for a, b in spanning_tree(both_ways):
         _add_path(net, graph, representatives[a], representatives[b])
         _add_path(net, graph, representatives[b], representatives[a])
 
@@ -101,7 +87,7 @@ def _connect(net: RoadNetwork, graph: nx.MultiDiGraph) -> None:
 TRANSPORT_MAX_UNITS = 200  # unbalanced units up to which balancing is an assignment on shortest paths
 
 
-def _balancing_flow(net: RoadNetwork, graph: nx.MultiDiGraph, *, max_transport_units: int = TRANSPORT_MAX_UNITS,
+def _balancing_flow(net: RoadNetwork, graph: EdgeMultigraph, *, max_transport_units: int = TRANSPORT_MAX_UNITS,
                     ) -> dict[int, int]:
     """How many extra times to drive each road edge so that every node's in- and out-degree are
     equal, at least total length: ``{edge: times}``."""

@@ -14,7 +14,6 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyproj
 import shapely
 from gwangju_twin.agents.shuttles.arc_routing import cover_walk, covering_bound_m, split_walk
 from gwangju_twin.agents.shuttles.config import CleaningFleet
@@ -161,6 +160,8 @@ class CleaningService(FleetService):
                     raise RoutingError(f"fleet {config.id}: no street named '{street}' in area '{self.world.area.id}'")
             chosen &= np.isin(names, config.streets)
         if config.polygon is not None:
+            import pyproj  # here: only a fleet that sweeps a polygon needs it
+
             to_m = pyproj.Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
             ring = np.array(config.polygon)
             polygon = shapely.Polygon(np.column_stack(to_m.transform(ring[:, 0], ring[:, 1])))

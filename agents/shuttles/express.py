@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import reduce
-from itertools import accumulate, islice
+from itertools import accumulate
 from operator import add, sub
 
 LEGS_KEPT = 20_000  # legs a depot keeps for its vehicles before it starts afresh
+LEGS_KEPT_BY_VEHICLE = 64  # legs a vehicle keeps for itself (a loop shuttle repeats a few)
 
 
 class Leg:
@@ -48,27 +49,43 @@ class ExpressDriving:
         drive's times, its recorded track point at ``leave_s`` and its rank among simultaneous events
         are those of the two-event way; :meth:`motion` places it at its node until ``leave_s``.
         """
-        clock = self.model.clock
-        leg = self._leg(target) if self.express and self._stretch is None and not self._edges else None
-        if leg is None or len(leg.edges) < 2:
-            clock.at(leave_s, lambda: self.drive_to(target, then))
+        model = self.model
+        if not self.express or self._stretch is not None or self._edges:
+            model.clock.at(leave_s, lambda: self.drive_to(target, then))
+            return
+        leg = self._leg(target)
+        if len(leg.edges) < 2:
+            model.clock.at(leave_s, lambda: self.drive_to(target, then))
             return
         budget_s = self._until_disengagement_s
         if budget_s != math.inf:
             for duration_s in leg.durations:
                 if budget_s < duration_s:  # a disengagement on the way: drive it the long way, at leave_s
-                    clock.at(leave_s, lambda: self.drive_to(target, then))
+                    model.clock.at(leave_s, lambda: self.drive_to(target, then))
                     return
                 budget_s -= duration_s
-        if self._recorded_s < leave_s:
+            self._until_disengagement_s = budget_s
+        if model.tracks.enabled and self._recorded_s < leave_s:
             self.record(leave_s)  # the track shows when it set off
-        self._until_disengagement_s = budget_s
-        self._then = self._recorded(target, then, leave_s)
-        self._book_drive(leg.edges, list(islice(accumulate(leg.durations, initial=leave_s), 1, None)), leave_s)
+        ends = list(accumulate(leg.durations, initial=leave_s))
+        del ends[0]
+        if model.drives is None:
+            self._then = then
+            # Nothing per edge to book or record: the whole leg is booked at its end in one go (_end_leg).
+            self._book_drive(leg.edges, ends, leave_s, self._end_leg if self._books_plainly and not model.tracks.enabled
+                             else self._end_stretch)
+        else:
+            self._then = self._recorded(target, then, leave_s)
+            self._book_drive(leg.edges, ends, leave_s)
         self._stretch_leg = leg
 
     def _leg(self, target: int) -> Leg:
-        """The :class:`Leg` from here to ``target`` at this vehicle's cap and energy rates (kept at the depot)."""
+        """The :class:`Leg` from here to ``target`` at this vehicle's cap and energy rates (kept at the
+        depot, which shares it among its vehicles, and by the vehicle, for the legs it repeats)."""
+        mine = self._legs
+        leg = mine.get((self.node, target))
+        if leg is not None:
+            return leg
         energy = self.energy
         key = (self.node, target, self.max_speed_mps, energy.per_length_jpm, energy.per_time_w)
         leg = self.depot.legs.get(key)
@@ -78,6 +95,9 @@ class ExpressDriving:
                 self.depot.legs.clear()
             leg = self.depot.legs[key] = Leg(net.route_edges(self.node, target), net.edge_times_s(self.max_speed_mps),
                                              net.edge_length_list, energy.per_length_jpm, energy.per_time_w)
+        if len(mine) >= LEGS_KEPT_BY_VEHICLE:
+            mine.clear()
+        mine[(self.node, target)] = leg
         return leg
 
     def _drive_stretch(self) -> bool:
@@ -113,25 +133,35 @@ class ExpressDriving:
         self._book_drive(edges, ends, now_s)
         return True
 
-    def _book_drive(self, edges: list[int], ends: list[float], start_s: float) -> None:
-        """Drive ``edges`` (two or more) from ``start_s``, each ending at its ``ends``: one event at the last."""
+    def _book_drive(self, edges: list[int], ends: list[float], start_s: float,
+                    end: Callable[[], None] | None = None) -> None:
+        """Drive ``edges`` (two or more) from ``start_s``, each ending at its ``ends``: one event at the last,
+        which calls ``end`` (default :meth:`_end_stretch`)."""
         self._stretch = (edges, ends)
         self.edge, self.edge_start_s = edges[0], start_s
         self.next_node, self.next_node_s = self.world.network.edge_v_list[edges[-1]], ends[-1]
         # Ranked among simultaneous events as the last edge's arrival would be: scheduled when that edge starts.
-        self.model.clock.at(ends[-1], self._end_stretch, scheduled_s=ends[-2])
+        self.model.clock.at(ends[-1], end or self._end_stretch, scheduled_s=ends[-2])
+
+    def _end_leg(self) -> None:
+        """:meth:`_end_stretch` for a whole leg booked by :meth:`depart_at` of a vehicle whose per-edge hooks do
+        nothing, with no track to record: the leg booked at once, then what comes after it."""
+        leg = self._stretch_leg
+        self._stretch = self._stretch_leg = None
+        self._book_stretch(leg)
+        then, self._then = self._then, None
+        then()
 
     def _end_stretch(self) -> None:
-        assert self._stretch is not None
         edges, ends = self._stretch
         leg, self._stretch, self._stretch_leg = self._stretch_leg, None, None
-        times = self.world.network.edge_times_s(self.max_speed_mps)
         if self._books_plainly and not self.model.tracks.enabled:
             if leg is None:
-                leg = Leg(edges, times, self.world.network.edge_length_list, self.energy.per_length_jpm,
-                          self.energy.per_time_w)
+                leg = Leg(edges, self.world.network.edge_times_s(self.max_speed_mps), self.world.network.edge_length_list,
+                          self.energy.per_length_jpm, self.energy.per_time_w)
             self._book_stretch(leg)
         else:
+            times = self.world.network.edge_times_s(self.max_speed_mps)
             for edge, end_s in zip(edges, ends):
                 self._apply_edge(edge, times[edge])
                 self.record(end_s)

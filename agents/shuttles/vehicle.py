@@ -47,8 +47,8 @@ class Depot:
 class _Watched:
     """An attribute that tells the fleets watching a vehicle when it is written (see :class:`FleetPositions`).
 
-    It has no ``__get__``, so reading it is an ordinary read of the instance's dictionary: only
-    writes cost the look at the watchers, and a vehicle nobody watches has none.
+    No ``__get__``: reading it reads the instance's dictionary; only writes look at the watchers. Only a
+    watched vehicle has it: a fleet that watches one gives it its class's watched twin (:func:`_watched_class`).
     """
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -63,16 +63,23 @@ class _Watched:
                 changed.add(index)
 
 
+# What an event changes whenever it changes a vehicle's motion: a new edge (edge_start_s), an arrival
+# (edge), a stretch begun or ended (_stretch, edge_start_s), a stop (state), a resume (state, edge_start_s).
+MOTION_ATTRIBUTES = ("edge", "edge_start_s", "_stretch", "state")
+_WATCHED_CLASSES: dict[type, type] = {}  # each vehicle class's watched twin, made once (_watched_class)
+
+
+def _watched_class(cls: type) -> type:
+    """``cls`` with its :data:`MOTION_ATTRIBUTES` watched: the class a vehicle takes when a fleet watches it."""
+    if not cls.__dict__.get("_motion_watched", False) and cls not in _WATCHED_CLASSES:
+        _WATCHED_CLASSES[cls] = type(cls.__name__, (cls,), {"__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                                                            "_motion_watched": True,
+                                                            **{name: _Watched() for name in MOTION_ATTRIBUTES}})
+    return _WATCHED_CLASSES.get(cls, cls)
+
+
 class RoadVehicle(ExpressDriving, Agent):
     """Base of every ground vehicle: position, odometer, battery, event-driven driving."""
-
-    # What an event changes whenever it changes a vehicle's motion: a new edge (edge_start_s), an
-    # arrival (edge), a stretch begun or ended (_stretch, edge_start_s), a stop (state), a resume
-    # (state, edge_start_s). A vehicle that stands still between drives set off at a new edge_start_s.
-    edge = _Watched()
-    edge_start_s = _Watched()
-    _stretch = _Watched()
-    state = _Watched()
 
     kind = "vehicle"
     express = False  # True: drive the edges of a drive as one event (no per-edge decisions, see the module)
@@ -95,8 +102,7 @@ class RoadVehicle(ExpressDriving, Agent):
         self.stopped_s = 0.0
         self.charge_sessions = 0
         self.charged_j = 0.0
-        self.next_node = self.node
-        self.next_node_s = 0.0
+        self.next_node, self.next_node_s = self.node, 0.0
         self.edge: int | None = None  # the edge being driven, for smooth display between events
         self.edge_start_s = 0.0
         self._stopped_at_s = 0.0
@@ -104,6 +110,7 @@ class RoadVehicle(ExpressDriving, Agent):
         self._edges: deque[int] = deque()
         self._stretch: tuple[list[int], list[float]] | None = None  # express: the edges and when each ends
         self._stretch_leg: Leg | None = None  # the stretch as a whole leg, when it is one (depart_at)
+        self._legs: dict[tuple[int, int], Leg] = {}  # the legs it drives, by (from node, to node): _leg
         # True when on_edge and energy_j are the base's, so _book_stretch may stand in for _apply_edge.
         self._books_plainly = type(self).on_edge is RoadVehicle.on_edge and type(self).energy_j is RoadVehicle.energy_j
         self._then: Callable[[], None] | None = None
@@ -333,6 +340,7 @@ class FleetPositions:
         n = len(self.vehicles)
         self._changed: set[int] = set(range(n))  # the vehicles whose watched attributes were written since
         for index, vehicle in enumerate(self.vehicles):
+            vehicle.__class__ = _watched_class(type(vehicle))  # its motion attributes now tell the watchers
             watchers = [w for w in vehicle.__dict__.get("_motion_watchers", ()) if w[0]() is not None]
             watchers.append((weakref.ref(self._changed), index))
             vehicle.__dict__["_motion_watchers"] = watchers
