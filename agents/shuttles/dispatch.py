@@ -159,8 +159,8 @@ class Dispatch:
         prefix, known, arrive_s, _, riders_s = walked
         visits = self._visits_of(request)
         pickup, latest_s = visits[0], request.t_s + self.config.max_wait_s
-        best, seats, origin, pairs = None, self.config.capacity, request.origin, legs.pairs
-        for i in range(len(plan) + 1):
+        best, seats, origin, pairs, n = None, self.config.capacity, request.origin, legs.pairs, len(plan)
+        for i in range(n + 1):
             node, reach_s, _, load = prefix[i]
             if node != origin:  # the legs inlined (as in _delay_s): this loop runs for every vehicle tried
                 reach_s += (pairs.get((node, origin)) or legs(node, origin))[0]
@@ -174,7 +174,7 @@ class Dispatch:
                 continue
             # the pick-up's delay at the visit it precedes: every visit after is at least that late
             shift_s = 0.0
-            if i < len(plan):
+            if i < n:
                 reach_s, there = state[1], plan[i].node
                 if there != origin:
                     reach_s += (pairs.get((origin, there)) or legs(origin, there))[0]
@@ -182,7 +182,7 @@ class Dispatch:
             if shift_s > riders_s[i] + FILTER_TOLERANCE_S or (best is not None and shift_s + self.config.dwell_s
                                                                 > min(best[0], beat_s) + FILTER_TOLERANCE_S):
                 continue
-            least_s = shift_s + self.config.dwell_s if i < len(plan) else 0.0  # the least any drop-off adds
+            least_s = shift_s + self.config.dwell_s if i < n else 0.0  # the least any drop-off adds
             best = self._best_dropoff(vehicle, walked, legs, (i, visits, state, after, least_s), beat_s, best)
         return best
 
@@ -198,19 +198,20 @@ class Dispatch:
                       beat_s: float,
                       best: tuple[float, list[Visit]] | None) -> tuple[float, list[Visit]] | None:
         """The better of ``best`` and the best drop-off after the pick-up ``picked``: (position, the request's
-        pick-up and drop-off, state after the pick-up, moved pick-up times, least added time). A drop-off before the plan's end that must add
-        more than the best (or ``beat_s``) is not tried; none is once the new rider's ride is too long."""
+        pick-up and drop-off, state after the pick-up, moved pick-up times, least added time). A drop-off
+        before the plan's end that must add more than the best (or ``beat_s``) is not tried; none is once
+        the new rider's ride is too long."""
         cfg, plan, (prefix, known, arrive_s, slack_s, _) = self.config, vehicle.plan, walked
         i, (pickup, dropoff), state, after, least_s = picked
         request, before_s = pickup.request, prefix[-1][1]
-        ride_s = cfg.max_detour * request.direct_s + cfg.dwell_s
-        for j in range(i, len(plan) + 1):
-            if state is None or state[1] - after[request.id] > ride_s:
+        ride_s, n, picked_s = cfg.max_detour * request.direct_s + cfg.dwell_s, len(plan), after[request.id]
+        for j in range(i, n + 1):
+            if state is None or state[1] - picked_s > ride_s:
                 break  # every later drop-off passes the same broken stretch, or comes later still
             bar_s = beat_s if best is None else best[0]
-            if j == len(plan) or least_s <= bar_s + 2 * FILTER_TOLERANCE_S:
+            if j == n or least_s <= bar_s + 2 * FILTER_TOLERANCE_S:
                 end = self._step(state, dropoff, after, legs, known)
-                if end is not None and j < len(plan):
+                if end is not None and j < n:
                     delay_s = self._delay_s(end, plan[j], arrive_s[j], legs)  # what the rest of the plan shifts by
                     if delay_s > min(slack_s[j], bar_s) + FILTER_TOLERANCE_S:
                         end = None
@@ -221,7 +222,7 @@ class Dispatch:
                 end_s = None if end is None else self._finish(vehicle, end, legs)
                 if end_s is not None and (best is None or end_s - before_s < best[0]):
                     best = (end_s - before_s, [*plan[:i], pickup, *plan[i:j], dropoff, *plan[j:]])
-            if j < len(plan):
+            if j < n:
                 state = self._step(state, plan[j], after, legs, known)
         return best
 
@@ -234,7 +235,8 @@ class Dispatch:
         with them, so a new plan is never taken for the old one). Only the end's energy and
         window check (:meth:`_finish`) is the caller's, every time.
         """
-        node, t_s = vehicle.next_node, max(vehicle.next_node_s, vehicle.free_at_s, self.model.now_s)  # _start
+        # _start, read from the properties' own fields (this runs for every vehicle tried)
+        node, t_s = vehicle._next_node, max(vehicle._next_node_s, vehicle._free_at_s, self.model.clock.now_s)
         key = (len(vehicle.plan), len(vehicle.onboard), node, t_s, vehicle.window_end_s)
         walks = self.__dict__.setdefault("_walks", {})
         kept = walks.get(vehicle.index)
