@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 TRIES_PER_CANDIDATE = 4  # insertion dispatch tries at most 3 x candidates vehicles with a plan, plus empty ones
 FILTER_TOLERANCE_S = 1e-3  # a filter (not the exact walk) rejects only what misses by more than this
+INF = float("inf")
 REACH_TOLERANCE_S = 1e-6  # pruning by the lower bound never drops a vehicle that float rounding would let through
 
 
@@ -237,6 +238,8 @@ class Dispatch:
         """
         # _start, read from the properties' own fields (this runs for every vehicle tried)
         node, t_s = vehicle._next_node, max(vehicle._next_node_s, vehicle._free_at_s, self.model.clock.now_s)
+        if not vehicle.plan:  # nothing to walk, nothing worth keeping: what the walk below gives for no visits
+            return [(node, t_s, 0.0, len(vehicle.onboard))], {r.id: r.pickup_s for r in vehicle.onboard}, [], [INF], [INF]
         key = (len(vehicle.plan), len(vehicle.onboard), node, t_s, vehicle.window_end_s)
         walks = self.__dict__.setdefault("_walks", {})
         kept = walks.get(vehicle.index)
