@@ -159,20 +159,20 @@ class Dispatch:
             return None  # the current plan is broken already, or no longer ends home in time: it takes nothing more
         prefix, known, arrive_s, _, riders_s = walked
         visits = self._visits_of(request)
-        pickup, latest_s = visits[0], request.t_s + self.config.max_wait_s
+        latest_s = request.t_s + self.config.max_wait_s
         best, seats, origin, pairs, n = None, self.config.capacity, request.origin, legs.pairs, len(plan)
         for i in range(n + 1):
-            node, reach_s, _, load = prefix[i]
-            if node != origin:  # the legs inlined (as in _delay_s): this loop runs for every vehicle tried
-                reach_s += (pairs.get((node, origin)) or legs(node, origin))[0]
+            node, reach_s, distance_m, load = prefix[i]
+            if node != origin:  # the legs and the pick-up's _step inlined: this loop runs for every vehicle tried
+                leg_s, leg_m = pairs.get((node, origin)) or legs(node, origin)
+                reach_s += leg_s
+                distance_m += leg_m
             if reach_s - latest_s > FILTER_TOLERANCE_S:
                 break  # too late at the pick-up from here, and later still from every later position
-            if load >= seats:
-                continue  # full here
-            after = {}  # pick-up times that moved: this pick-up's and those after it
-            state = self._step(prefix[i], pickup, after, legs, known)
-            if state is None:
-                continue
+            if load >= seats or reach_s > latest_s:
+                continue  # full here, or just too late
+            after = {request.id: reach_s}  # pick-up times that moved: this pick-up's and those after it
+            state = (origin, reach_s + self.config.dwell_s, distance_m, load + 1)
             # the pick-up's delay at the visit it precedes: every visit after is at least that late
             shift_s = 0.0
             if i < n:
