@@ -1,7 +1,8 @@
 """A cold ``twin run`` imports what the run uses and nothing else; points projected once are read back exactly.
 
 The import lists are read from a real ``twin run`` process (``python -X importtime``), after one
-run has filled the projection memo as any earlier run on the machine would have.
+run has filled the memos (projections, covering plans, drone paths: twin/memo.py) as any earlier
+run on the machine would have; a run with a cold memo imports networkx and pyproj (tests/test_memo.py).
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ def test_a_loop_only_run_imports_neither_networkx_nor_pyproj_nor_any_other_stack
     assert not {"networkx", "pyproj", *NEVER_IN_A_RUN} & imported
 
 
-def test_the_testbed_day_imports_neither_networkx_nor_pyproj_nor_any_other_stack(helsinki_map, tmp_path: Path) -> None:
-    """Its sweepers' covering walk and its drones' routes need twin/graphs.py only; its drones' zones and its
-    trajectories' reference systems were projected and described by pyproj in the first run."""
+def test_the_testbed_day_on_a_warm_cache_imports_neither_networkx_nor_pyproj_nor_any_other_stack(
+        helsinki_map, tmp_path: Path) -> None:
+    """Its sweepers' covering walk and its drones' routes were worked out by networkx in the first run, its
+    drones' zones and its trajectories' reference systems projected and described by pyproj; the second
+    run (same TWIN_CACHE_DIR) reads them all back (twin/memo.py)."""
     imported = _run_imports(tmp_path, "testbed_day", "--area", "helsinki_test")
     assert {"gwangju_twin.agents.shuttles.arc_routing", "gwangju_twin.agents.drones.places", "sqlite3"} <= imported
     assert not {"networkx", "pyproj", *NEVER_IN_A_RUN} & imported
@@ -94,7 +97,7 @@ def test_projected_points_are_pyproj_s_to_the_last_bit_and_read_back_without_pyp
     assert first == second == exact
     assert imported_first and not imported_second
     memo = tmp_path / projection.MEMO_FILE
-    assert json.loads(memo.read_text())["pyproj"] == pyproj.__version__
+    assert json.loads(memo.read_text())["stamp"] == {"pyproj": pyproj.__version__}
     # another pyproj's numbers, or a damaged file, are not used: projected afresh and written again
     memo.write_text(json.dumps({"pyproj": "0.0", "points": {"EPSG:32652": {f"{points[0][0]!r} {points[0][1]!r}": [1, 2]}}}))
     assert _project_in_a_process(tmp_path, points) == (exact, True)

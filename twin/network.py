@@ -9,6 +9,7 @@ batch. Positions are numpy arrays in the area's metric CRS.
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,16 @@ class RoadNetwork:
             network.edge_coords_m = [coords[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
         network._index(cache_bytes)
         return network
+
+    def digest(self) -> str:
+        """The sha256 (hex) of the network's routing content: its node count, edges and their lengths
+        (what shortest paths depend on), worked out once; two networks with one digest route alike."""
+        if getattr(self, "_digest", None) is None:
+            content = hashlib.sha256(np.int64(self.node_count).tobytes())
+            for array, dtype in ((self.edge_u, "<i8"), (self.edge_v, "<i8"), (self.edge_length_m, "<f8")):
+                content.update(np.ascontiguousarray(array, dtype=dtype).tobytes())
+            self._digest = content.hexdigest()
+        return self._digest
 
     @property
     def node_count(self) -> int:

@@ -2,8 +2,8 @@
 
 A run projects a handful of points (its sites, to snap them to the road map); importing pyproj for
 them costs more than the rest of the run's start (0.05 s: PROJ's context and its network stack).
-The projected points are kept in ``$TWIN_CACHE_DIR/projections.json`` under the pyproj version
-that projected them, so a later run with the same pyproj reads the very numbers pyproj gave
+The projected points are kept in ``$TWIN_CACHE_DIR/projections.json`` (a ``twin/memo.py`` memo) under
+the pyproj version that projected them, so a later run with the same pyproj reads the very numbers pyproj gave
 (JSON keeps a float exactly) and imports pyproj only for a point it has not seen; so are the
 reference-system rows a GeoPackage of trajectories needs (their WKT comes from PROJ). The file is
 the twin's own; one that cannot be read is projected afresh and rewritten, one that cannot be
@@ -17,16 +17,13 @@ degree more; ``tests/test_startup.py`` checks all 120 against it).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from functools import cache
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gwangju_twin.fileio import atomic_write_text, cache_dir
+from gwangju_twin.memo import Memo
 
 MEMO_FILE = "projections.json"
 WGS84 = "EPSG:4326"
@@ -35,6 +32,7 @@ WGS84 = "EPSG:4326"
 KEEP_AT_MOST_AT_ONCE = 1_000
 KEEP_AT_MOST = 20_000
 _UTM = re.compile(r"EPSG:(32[67])(\d\d)")
+_MEMO = Memo(MEMO_FILE, ("pyproj",), keep_at_most=KEEP_AT_MOST + 100)  # the points, and a few reference systems
 
 
 def utm_bounds(crs: str) -> tuple[float, float, float, float] | None:
@@ -63,30 +61,22 @@ def transform(source: str, target: str, xs: Any, ys: Any) -> tuple[np.ndarray, n
     gives, which projects points one by one or together to the same bits; only points not projected
     before are handed to it."""
     xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-    path = _path()
-    memo = _memo(path)
-    points = memo.setdefault("points", {}).setdefault(f"{source} {target}", {})
-    if xs.size > KEEP_AT_MOST_AT_ONCE or sum(map(len, memo["points"].values())) + xs.size > KEEP_AT_MOST:
+    if xs.size > KEEP_AT_MOST_AT_ONCE or _MEMO.size() + xs.size > KEEP_AT_MOST:
         return tuple(np.asarray(a, dtype=float) for a in _transformer(source, target).transform(xs, ys))
+    points = _MEMO.kind(f"points {source} {target}")
     keys = [f"{x!r} {y!r}" for x, y in zip(xs.ravel().tolist(), ys.ravel().tolist())]
     missing = [k for k, key in enumerate(keys) if key not in points]
     if missing:
         done_x, done_y = _transformer(source, target).transform(xs.ravel()[missing], ys.ravel()[missing])
         points.update({keys[k]: [float(x), float(y)] for k, x, y in zip(missing, done_x, done_y)})
-        _save(path, memo)
+        _MEMO.save()
     xy = np.array([points[key] for key in keys], dtype=float).reshape(len(keys), 2)
     return xy[:, 0].reshape(xs.shape), xy[:, 1].reshape(xs.shape)
 
 
 def srs_row(crs: str, make: Callable[[str], tuple]) -> tuple:
     """``make(crs)`` (a GeoPackage's reference-system row, from pyproj), kept like the points."""
-    path = _path()
-    memo = _memo(path)
-    rows = memo.setdefault("srs", {})
-    if crs not in rows:
-        rows[crs] = list(make(crs))
-        _save(path, memo)
-    return tuple(rows[crs])
+    return tuple(_MEMO.answer("srs", crs, lambda: list(make(crs))))
 
 
 @cache
@@ -94,35 +84,3 @@ def _transformer(source: str, target: str) -> Any:
     import pyproj  # here: only for a point not projected before
 
     return pyproj.Transformer.from_crs(source, target, always_xy=True)
-
-
-def _path() -> Path:
-    return cache_dir() / MEMO_FILE
-
-
-@cache
-def _memo(path: Path) -> dict:
-    """The memo at ``path``, read once a process: empty if missing, unreadable or from another pyproj."""
-    version = _pyproj_version()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"pyproj": version}
-    if not isinstance(data, dict) or data.get("pyproj") != version or not all(
-            isinstance(data.get(part, {}), dict) for part in ("points", "srs")):
-        return {"pyproj": version}
-    return data
-
-
-def _save(path: Path, memo: dict) -> None:
-    try:
-        atomic_write_text(path, json.dumps(memo, indent=1, sort_keys=True) + "\n")
-    except OSError:
-        pass  # a cache that cannot be written: the next run projects these points again
-
-
-def _pyproj_version() -> str:
-    try:
-        return metadata.version("pyproj")
-    except metadata.PackageNotFoundError:
-        return "unknown"

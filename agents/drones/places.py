@@ -9,6 +9,7 @@ corridor runs straight between its vertiports.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from gwangju_twin.agents.drones.config import Corridor, Drones, Vertiport
 from gwangju_twin.agents.drones.vertiports import FATO_D, TLOF_D, VertiportLayout, pad_grid, pad_spacing_m
 from gwangju_twin.areas import area_files, load_area
 from gwangju_twin.errors import RoutingError, TwinError
-from gwangju_twin.graphs import shortest_path
+from gwangju_twin.memo import Memo
 from gwangju_twin.projection import to_metric, to_metric_many
 
 if TYPE_CHECKING:
@@ -25,6 +26,27 @@ if TYPE_CHECKING:
 
 MAX_LAYERS = 4  # ASSUMPTION: cruise layers in a corridor's band, at most
 DETOUR_MARGIN_M = 200.0  # ASSUMPTION: an automatic detour keeps half the corridor width plus this from a zone
+# Shortest paths worked out by networkx, kept per its version and this code's (twin/memo.py): a run whose
+# corridors and zones were routed before imports no networkx.
+_PATHS = Memo("drone_paths.json", ("networkx",), sources=(Path(__file__),), keep_at_most=2_000)
+
+
+def shortest_path(nodes: list, edges: list[tuple[Any, Any, float]], start: Any, end: Any) -> list | None:
+    """networkx's shortest path (by ``length``) from ``start`` to ``end`` in the undirected graph of ``nodes``
+    and then ``edges`` ``(a, b, length)`` added in this order; None if there is none. Kept (``_PATHS``)."""
+    def compute() -> list | None:
+        import networkx as nx  # here: only for a graph not routed before
+
+        graph = nx.Graph()
+        graph.add_nodes_from(nodes)
+        for a, b, length in edges:
+            graph.add_edge(a, b, length=length)
+        try:
+            return nx.shortest_path(graph, start, end, weight="length")
+        except nx.NetworkXNoPath:
+            return None
+
+    return _PATHS.answer("shortest_path", [nodes, [list(e) for e in edges], start, end], compute)
 
 
 @dataclass
@@ -205,8 +227,8 @@ class Places:
         return self._legs[key]
 
     def _route(self, start: str, end: str) -> list[Leg]:
-        lengths = {a: {b: self.corridors[c.id].length for b, c in ends.items()} for a, ends in self.graph.items()}
-        ports = shortest_path(lengths, start, end)
+        edges = [(c.start, c.end, float(self.corridors[c.id].length)) for c in self.config.corridors]
+        ports = shortest_path([], edges, start, end)
         if ports is None:
             raise RoutingError(f"no corridor route from vertiport {start} to {end}")
         legs = []
@@ -250,10 +272,8 @@ def detour_m(start_xy: tuple[float, float], end_xy: tuple[float, float], obstacl
     i, j = np.triu_indices(len(nodes), k=1)
     segments = shapely.linestrings(np.stack([xy[i], xy[j]], axis=1))
     clear = ~shapely.intersects(segments, shapely.buffer(blocked, -0.01))
-    graph: dict[int, dict[int, float]] = {k: {} for k in range(len(nodes))}
-    for a, b in zip(i[clear].tolist(), j[clear].tolist()):
-        graph[a][b] = graph[b][a] = float(np.hypot(*(xy[a] - xy[b])))
-    path = shortest_path(graph, 0, 1)
+    edges = [(a, b, float(np.hypot(*(xy[a] - xy[b])))) for a, b in zip(i[clear].tolist(), j[clear].tolist())]
+    path = shortest_path(list(range(len(nodes))), edges, 0, 1)
     if path is None:
         raise ValueError("no path around the zones")
     return [nodes[k] for k in path[1:-1]]

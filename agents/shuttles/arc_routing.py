@@ -21,27 +21,56 @@ When the required edges and the depot are already connected, step 1 adds nothing
 give the optimal walk (with every street required, this is the directed Chinese postman);
 otherwise it is the classic heuristic. :func:`covering_bound_m` gives that optimum, or a lower
 bound where the required edges are scattered, to judge a plan against. :func:`split_walk` then
-shares the walk among several sweepers.
+shares the walk among several sweepers. :func:`covering_plan` gives the walk and its bound as
+networkx and SciPy work them out, kept per their versions (``twin/memo.py``) so that a run planning
+the same streets again imports neither.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
+from gwangju_twin import network
 from gwangju_twin.errors import RoutingError
-from gwangju_twin.graphs import EdgeMultigraph, spanning_tree
+from gwangju_twin.memo import Memo
 from gwangju_twin.network import RoadNetwork
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+# Plans worked out by networkx and SciPy, kept per their versions and this code's (twin/memo.py): a run
+# whose sweepers cover the same streets as an earlier run's reads its plan and imports neither.
+_PLANS = Memo("covering_plans.json", ("networkx", "scipy", "numpy"),
+              sources=(Path(__file__), Path(network.__file__)), keep_at_most=500)
+
+
+def covering_plan(net: RoadNetwork, required: list[int], depot: int) -> tuple[list[int], float, bool]:
+    """``(walk, bound_m, exact)``: :func:`cover_walk` and :func:`covering_bound_m`, kept once worked out
+    (keyed by the network's content, the required edges and the depot)."""
+    inputs = {"network": net.digest(), "required": sorted({int(e) for e in required}), "depot": int(depot)}
+
+    def compute() -> list:
+        return [cover_walk(net, required, depot), *covering_bound_m(net, required, depot)]
+
+    walk, bound_m, exact = _PLANS.answer("cover", inputs, compute)
+    return walk, bound_m, exact
 
 
 def cover_walk(net: RoadNetwork, required: list[int], depot: int) -> list[int]:
     """A closed walk (edge indices) from ``depot`` driving every edge in ``required``."""
+    import networkx as nx  # here: a run whose plan was worked out before never imports it (twin/memo.py)
+
     if not required:
         return []
     graph = _required_graph(net, required, depot)
     _connect(net, graph)
     for edge, units in _balancing_flow(net, graph).items():
         for _ in range(units):
-            graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge)
-    return graph.euler_circuit(depot)
+            graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
+    circuit = nx.eulerian_circuit(graph, source=depot, keys=True)
+    return [int(graph.edges[u, v, k]["edge"]) for u, v, k in circuit]
 
 
 def covering_bound_m(net: RoadNetwork, required: list[int], depot: int) -> tuple[float, bool]:
@@ -50,36 +79,43 @@ def covering_bound_m(net: RoadNetwork, required: list[int], depot: int) -> tuple
     The required length plus the cheapest balancing paths (min-cost flow). Exact when the required
     edges and the depot are connected; otherwise joining the pieces costs more, and this is a lower bound.
     """
+    import networkx as nx
+
     if not required:
         return 0.0, True
     graph = _required_graph(net, required, depot)
     required_m = float(net.edge_length_m[sorted(set(required))].sum())
     balancing_m = sum(units * float(net.edge_length_m[edge]) for edge, units in _balancing_flow(net, graph).items())
-    return required_m + balancing_m, len(graph.weak_components()) == 1
+    return required_m + balancing_m, nx.number_weakly_connected_components(graph) == 1
 
 
-def _required_graph(net: RoadNetwork, required: list[int], depot: int) -> EdgeMultigraph:
-    graph = EdgeMultigraph()
+def _required_graph(net: RoadNetwork, required: list[int], depot: int) -> nx.MultiDiGraph:
+    import networkx as nx
+
+    graph = nx.MultiDiGraph()
     graph.add_node(depot)
     for edge in sorted(set(required)):
-        graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge)
+        graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
     return graph
 
 
-def _add_path(net: RoadNetwork, graph: EdgeMultigraph, source: int, target: int) -> None:
+def _add_path(net: RoadNetwork, graph: nx.MultiDiGraph, source: int, target: int) -> None:
     for edge in net.route_edges(source, target):
-        graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge)
+        graph.add_edge(int(net.edge_u[edge]), int(net.edge_v[edge]), edge=edge)
 
 
-def _connect(net: RoadNetwork, graph: EdgeMultigraph) -> None:
-    components = [sorted(c) for c in graph.weak_components()]
+def _connect(net: RoadNetwork, graph: nx.MultiDiGraph) -> None:
+    import networkx as nx
+
+    components = [sorted(c) for c in nx.weakly_connected_components(graph)]
     if len(components) < 2:
         return
     components.sort()
     representatives = [c[0] for c in components]
     dist = net.distance_matrix_m(representatives)
     both_ways = dist + dist.T
-    for a, b in spanning_tree(both_ways):
+    tree = nx.minimum_spanning_tree(nx.from_numpy_array(both_ways))
+    for a, b in sorted(tree.edges()):
         _add_path(net, graph, representatives[a], representatives[b])
         _add_path(net, graph, representatives[b], representatives[a])
 
@@ -87,7 +123,7 @@ def _connect(net: RoadNetwork, graph: EdgeMultigraph) -> None:
 TRANSPORT_MAX_UNITS = 200  # unbalanced units up to which balancing is an assignment on shortest paths
 
 
-def _balancing_flow(net: RoadNetwork, graph: EdgeMultigraph, *, max_transport_units: int = TRANSPORT_MAX_UNITS,
+def _balancing_flow(net: RoadNetwork, graph: nx.MultiDiGraph, *, max_transport_units: int = TRANSPORT_MAX_UNITS,
                     ) -> dict[int, int]:
     """How many extra times to drive each road edge so that every node's in- and out-degree are
     equal, at least total length: ``{edge: times}``."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from gwangju_twin.agents.shuttles.arc_routing import cover_walk, covering_bound_m, split_walk
+from gwangju_twin.agents.shuttles.arc_routing import covering_plan, split_walk
 from gwangju_twin.agents.shuttles.config import CleaningFleet
 from gwangju_twin.agents.shuttles.operations import FleetService, Operations
 from gwangju_twin.agents.shuttles.vehicle import RoadVehicle
@@ -111,8 +111,7 @@ class Sweeper(RoadVehicle):
 def _covering_plan(net: RoadNetwork, required: tuple[int, ...], depot: int) -> tuple[tuple[int, ...], float, bool]:
     """The covering walk and its bound for these streets from this depot, worked out once: fleets that
     sweep the same streets from the same depot share the plan (a pure function of the network)."""
-    walk = cover_walk(net, list(required), depot)
-    bound_m, exact = covering_bound_m(net, list(required), depot)
+    walk, bound_m, exact = covering_plan(net, list(required), depot)
     return tuple(walk), bound_m, exact
 
 
