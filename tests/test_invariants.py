@@ -114,6 +114,53 @@ random_bins = 8
     assert fast[3] < slow[3] or count == 0
 
 
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    count=st.integers(min_value=1, max_value=3),
+    rate_per_h=st.sampled_from([0.0, 1.0, 6.0]),
+    battery_kwh=st.sampled_from([0.5, 2.0, 20.0]),
+    window=st.sampled_from(["10:00-10:40", "10:00-12:00"]),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_sweeping_streets_as_stretches_changes_nothing_but_the_event_count(helsinki_world, monkeypatch, count,
+                                                                           rate_per_h, battery_kwh, window,
+                                                                           seed) -> None:
+    """Sweepers sweep the streets that fit as one stretch: every figure, log row and recorded node must
+    equal sweeping street by street, with disengagements stopping them, small batteries and short
+    windows ending the sweep early (the check before each street must give the same answer)."""
+    from gwangju_twin.agents.shuttles.cleaning import Sweeper
+
+    text = f"""
+[scenario]
+name = "sweep_stretches"
+area = "helsinki_test"
+duration = "24 h"
+[shuttles.supervision]
+disengagement_rate = "{rate_per_h} / h"
+[[shuttles.fleet]]
+id = "sweepers"
+service = "cleaning"
+count = {count}
+depot = "west_depot"
+windows = ["{window}", "14:00-16:00"]
+streets = "all"
+energy = {{ battery = "{battery_kwh} kWh" }}
+"""
+
+    def run(express: bool):
+        monkeypatch.setattr(Sweeper, "express", express)
+        model = TwinModel(scenario.loads(text), helsinki_world, seed=seed)
+        model.run_until(model.duration_s)
+        kpis = model.kpis()
+        events = kpis.pop("engine")["events_processed"]
+        tracks = sorted(model.tracks.rows, key=lambda row: (row[0], row[2], row[5]))
+        return kpis, model.log.rows, tracks, events
+
+    fast, slow = run(True), run(False)
+    assert fast[:3] == slow[:3]
+    assert fast[3] < slow[3]
+
+
 def test_fleet_positions_are_each_vehicles_own_position(helsinki_map) -> None:
     """The viewer's vectorised placement equals every vehicle's ``position_m``: on nodes, on single
     edges, in express stretches and stopped by a disengagement, going forward and once back; and

@@ -209,3 +209,50 @@ def test_rebalancing_targets_a_stop_nobody_covers(seed: int) -> None:
     service.rebalance_target = checked
     model.run_until(model.duration_s)
     assert calls
+
+
+@given(st.lists(st.sampled_from([0.0, 1.5, 2.0, 7.25, 60.0, 1e9]) | st.floats(0.0, 100.0), max_size=300),
+       st.integers(min_value=1, max_value=40))
+@settings(max_examples=200, deadline=None)
+def test_lazy_soonest_first_order_is_the_full_stable_sort(keys: list[float], first: int) -> None:
+    """Dispatch sorts candidates batch by batch as it reads them: the order must be a stable sort's, ties by index."""
+    import numpy as np
+    from gwangju_twin.agents.shuttles.dispatch import soonest_first
+
+    keys_s = np.array(keys, dtype=float)
+    indices = np.flatnonzero(np.arange(len(keys)) % 3 != 1)  # increasing, with gaps, as flatnonzero gives
+    got = list(soonest_first(indices, keys_s[indices], first=first))
+    assert got == indices[np.argsort(keys_s[indices], kind="stable")].tolist()
+
+
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=4, max_value=12),
+       st.floats(min_value=2.0, max_value=8.0))
+@settings(max_examples=15, deadline=None)
+def test_candidate_streams_read_as_one_full_sort_with_busy_vehicles_skipped(seed: int, count: int,
+                                                                           demand_scale: float) -> None:
+    """Busy and free vehicles come in two lazily sorted streams: the same tries as one sort, skipping busy
+    ones past the cap in the loop (what the fleet marked all free gives), and the marks always true."""
+    import numpy as np
+
+    model = _pooled_model(seed, count, demand_scale, "30 s", candidates=1)  # at most 3 busy vehicles tried
+    service = model.services[0]
+    fast = service._insertion
+    compared = []
+
+    def checked(request):
+        assert service.planned.tolist() == [bool(v.plan or v.onboard) for v in service.vehicles]
+        got = fast(request)
+        kept, service.planned = service.planned, np.zeros_like(service.planned)
+        try:
+            want = fast(request)
+        finally:
+            service.planned = kept
+        compared.append(request.id)
+        assert (got is None) == (want is None), request.label
+        if got is not None:
+            assert got[0] is want[0] and got[1] == want[1], request.label
+        return got
+
+    service._insertion = checked
+    model.run_until(model.duration_s)
+    assert len(compared) == len(service.requests) > 0

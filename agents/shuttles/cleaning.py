@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from functools import lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +30,7 @@ class Sweeper(RoadVehicle):
     """One sweeper and its piece of the covering walk."""
 
     kind = "sweeper"
+    express = True  # the streets that fit are swept as one stretch (see _streets_that_fit)
 
     def __init__(self, model: TwinModel, service: CleaningService, index: int, piece: list[int]) -> None:
         super().__init__(model, f"{service.id}-{index + 1}", service.depot, service.config.max_speed_mps,
@@ -57,23 +59,47 @@ class Sweeper(RoadVehicle):
 
     def _fits(self, edge: int, extra_m: float = 0.0, extra_s: float = 0.0) -> bool:
         """Can it drive ``extra`` then ``edge`` and get home before the window ends, within its energy?"""
-        net = self.world.network
-        end_node = int(net.edge_v[edge])
-        time_s = extra_s + net.edge_time_s(edge, self.max_speed_mps) + net.travel_time_s(
-            end_node, self.depot.node, self.max_speed_mps)
-        distance_m = extra_m + float(net.edge_length_m[edge]) + net.distance_m(end_node, self.depot.node)
+        net, home_s, home_m = self.world.network, *self.service.home()
+        end_node = net.edge_v_list[edge]
+        time_s = extra_s + net.edge_times_s(self.max_speed_mps)[edge] + home_s[end_node]
+        distance_m = extra_m + net.edge_length_list[edge] + home_m[end_node]
         return self.model.now_s + time_s <= self.window_end_s and self.can_afford(distance_m, time_s)
 
     def _sweep_next(self) -> None:
-        if self.piece and self._fits(self.piece[0]):
+        streets = self._streets_that_fit()
+        if streets:
             self.state = "sweeping"
-            self.follow([self.piece.popleft()], self._sweep_next)
+            for _ in streets:
+                self.piece.popleft()
+            self.follow(streets, self._sweep_next)
             return
         self.state = "returning"
         self.drive_to(self.depot.node, self.arrive_at_depot)
 
+    def _streets_that_fit(self) -> list[int]:
+        """The next streets of the piece, each checked as :meth:`_fits` would check it when the sweeper
+        gets there (the same time and battery, summed in the same order), up to one a disengagement
+        will interrupt: after that stop the next street is checked afresh. Edge by edge (one street)
+        when the vehicle is not express or the model records drives (each street is a drive for SUMO)."""
+        net, (home_s, home_m) = self.world.network, self.service.home()
+        times, lengths, ends = net.edge_times_s(self.max_speed_mps), net.edge_length_list, net.edge_v_list
+        t_s, battery_j, budget_s = self.model.now_s, self.battery_j, self._until_disengagement_s
+        reserve_j = self.energy.reserve * self.energy.battery_j
+        streets: list[int] = []
+        for edge in islice(self.piece, len(self.piece) if self.express and self.model.drives is None else 1):
+            time_s, distance_m = times[edge] + home_s[ends[edge]], lengths[edge] + home_m[ends[edge]]
+            if t_s + time_s > self.window_end_s or battery_j - self.energy_j(distance_m, time_s) < reserve_j:
+                break
+            streets.append(edge)
+            if budget_s < times[edge]:
+                break  # stopped on this street: what fits after it depends on how long the stop takes
+            budget_s -= times[edge]
+            t_s = t_s + times[edge]
+            battery_j -= self.energy_j(lengths[edge], times[edge])
+        return streets
+
     def on_edge(self, edge: int) -> None:
-        length_m = float(self.world.network.edge_length_m[edge])
+        length_m = self.world.network.edge_length_list[edge]
         if self.state == "sweeping" and edge in self.service.required and edge not in self.service.swept:
             self.service.swept.add(edge)
             self.swept_m += length_m
@@ -105,6 +131,15 @@ class CleaningService(FleetService):
         self.planned_m = sum(self._piece_length_m(piece) for piece in pieces)
         self.vehicles = [Sweeper(model, self, i, piece) for i, piece in enumerate(pieces)]
         self.schedule_windows(lambda v, end_s: v.start_window(end_s))
+
+    def home(self) -> tuple[list[float], list[float]]:
+        """Time and distance home to the depot from every node, at the fleet's speed cap (worked out once:
+        a sweeper asks before every street it sweeps)."""
+        home = self.__dict__.get("_home")
+        if home is None:
+            net, depot = self.world.network, self.depot.node
+            home = self._home = (net.time_to_s(depot, self.config.max_speed_mps).tolist(), net.toward(depot)[0].tolist())
+        return home
 
     def _piece_length_m(self, piece: list[int]) -> float:
         net = self.world.network

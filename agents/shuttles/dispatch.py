@@ -15,7 +15,29 @@ if TYPE_CHECKING:
 
 TRIES_PER_CANDIDATE = 4  # insertion dispatch tries at most 3 x candidates vehicles with a plan, plus empty ones
 FILTER_TOLERANCE_S = 1e-3  # a filter (not the exact walk) rejects only what misses by more than this
+INF = float("inf")
 REACH_TOLERANCE_S = 1e-6  # pruning by the lower bound never drops a vehicle that float rounding would let through
+
+
+def soonest_first(indices: np.ndarray, keys_s: np.ndarray, first: int = 64) -> Iterator[int]:
+    """``indices`` (increasing) in order of ``keys_s``, ties in index order: a stable sort, done lazily.
+
+    Dispatch reads a few dozen of a fleet's thousands of vehicles, so only what is read is sorted:
+    the ``first`` smallest keys (and every key equal to the last of them) are sorted and given out,
+    then four times as many of the rest, and so on. Every key given out is at most every key kept
+    back, and each batch is sorted stably from index order, so the order is the full stable sort's.
+    """
+    batch = first
+    while len(indices):
+        if len(indices) > batch:
+            threshold_s = np.partition(keys_s, batch - 1)[batch - 1]
+            take = keys_s <= threshold_s
+            now, now_keys_s = indices[take], keys_s[take]
+            indices, keys_s = indices[~take], keys_s[~take]
+        else:
+            now, now_keys_s, indices = indices, keys_s, indices[:0]
+        yield from now[np.argsort(now_keys_s, kind="stable")].tolist()
+        batch *= 4
 
 
 @dataclass(frozen=True)
@@ -57,8 +79,8 @@ class Dispatch:
         found_by = busy_tried = 0
         enough = self.config.candidates or len(self.vehicles) + 1  # 0: try them all
         busy_most = (TRIES_PER_CANDIDATE - 1) * enough
-        legs = _Legs(self.world.network, self.config.max_speed_mps)
-        for vehicle in self._candidates(request):
+        legs = self._legs()
+        for vehicle in self._candidates(request, busy_most):
             if vehicle.plan or vehicle.onboard:
                 if busy_tried == busy_most:
                     continue
@@ -72,8 +94,9 @@ class Dispatch:
                     break
         return None if best is None else (best[1], best[2])
 
-    def _candidates(self, request: Request) -> Iterator[OnDemandShuttle]:
-        """The dispatchable vehicles that could serve the request, soonest at the pick-up first.
+    def _candidates(self, request: Request, busy_most: int) -> Iterator[OnDemandShuttle]:
+        """The dispatchable vehicles that could serve the request, soonest at the pick-up first, of
+        them at most ``busy_most`` with a plan (the rest are never read: :meth:`_insertion` skips them).
 
         Two lower bounds prune the fleet without walking any plan, both from the shortest
         distance at the vehicle's cap from where and when it can next act (no plan gets it
@@ -90,49 +113,108 @@ class Dispatch:
         ok = ((pickup_s <= request.t_s + cfg.max_wait_s + REACH_TOLERANCE_S)
               & (home_s <= self.window_ends_s + REACH_TOLERANCE_S))
         reachable = np.flatnonzero(ok)
-        order = reachable[np.argsort(pickup_s[reachable], kind="stable")]
+        planned = self.planned[reachable]
+        busy, free = reachable[planned], reachable[~planned]
+        return self._merged(soonest_first(busy, pickup_s[busy]), soonest_first(free, pickup_s[free]), pickup_s,
+                            busy_most)
+
+    def _merged(self, busy: Iterator[int], free: Iterator[int], keys_s: np.ndarray,
+                busy_most: int) -> Iterator[OnDemandShuttle]:
+        """Vehicles with a plan (``busy``) and without (``free``), each stream in order of ``keys_s`` then
+        index, merged in that order; the busy stream is left once ``busy_most`` dispatchable ones came
+        from it. The fleet's thousands of busy vehicles are thus never walked past one by one."""
         vehicles = self.vehicles
-        return (vehicles[i] for i in order.tolist() if vehicles[i].dispatchable)
+        b, f = next(busy, None), next(free, None)
+        taken = 0
+        while f is not None or (b is not None and taken < busy_most):
+            if b is not None and taken < busy_most and (f is None or (keys_s[b], b) < (keys_s[f], f)):
+                i, b = b, next(busy, None)
+                if vehicles[i].dispatchable:
+                    taken += 1
+                    yield vehicles[i]
+            else:
+                i, f = f, next(free, None)
+                if vehicles[i].dispatchable:
+                    yield vehicles[i]
 
     def _best_insertion(self, vehicle: OnDemandShuttle, request: Request, legs: _Legs,
                         beat_s: float = float("inf")) -> tuple[float, list[Visit]] | None:
         """The cheapest feasible insertion of the request into the vehicle's plan: (added time, plan).
 
         Pick-up positions ``i`` and drop-off positions ``j >= i`` in the order an exhaustive search
-        takes them (first cheapest wins); the plan's prefix before ``i`` is walked once, the part
-        between pick-up and drop-off once per ``i``. The rest of the plan after a drop-off only
-        shifts by the delay the two new visits cause there; it is walked only if that delay fits
-        the rest's slack (every later pick-up's wait, on-board rider's ride and the window's end)
-        and adds less than ``beat_s``, the best found so far elsewhere. Both filters keep a
-        tolerance, so the walk, not the filter, decides every close call.
+        takes them (first cheapest wins); the plan's prefix before ``i`` is walked once (and kept,
+        :meth:`_walk_plan`), the part between pick-up and drop-off once per ``i``. The rest of the
+        plan after a drop-off only shifts by the delay the two new visits cause there; it is walked
+        only if that delay fits the rest's slack (every later pick-up's wait, on-board rider's ride
+        and the window's end) and adds less than ``beat_s``, the best found so far elsewhere (or
+        this vehicle's best). Once the vehicle has an insertion, a pick-up position is skipped whose
+        delay at the visit it precedes, plus the drop-off's dwell still to come, already exceeds
+        that insertion's and ``beat_s``'s added time: no stop waits and legs are shortest paths,
+        so the delay only grows, and the vehicle's answer is the same whenever it can win.
+        Filters keep a tolerance, so the walk, not the filter, decides every close call.
         """
         plan = vehicle.plan
-        node, t_s = self._start(vehicle)
-        known = {r.id: r.pickup_s for r in vehicle.onboard}
-        prefix = [(node, t_s, 0.0, len(vehicle.onboard))]
-        for visit in plan:
-            state = self._step(prefix[-1], visit, known, legs)
-            if state is None:
-                return None  # the current plan is broken already; it takes nothing more
-            prefix.append(state)
-        before_s = self._finish(vehicle, prefix[-1], legs) if plan else t_s  # the cost is the time added
-        if before_s is None:
-            return None
-        arrive_s, slack_s = self._slack(vehicle, prefix, before_s, legs)
-        pickup, dropoff = Visit(request.origin, True, request), Visit(request.destination, False, request)
-        best = None
-        for i in range(len(plan) + 1):
-            after = {}  # pick-up times that moved: this pick-up's and those after it
-            state = self._step(prefix[i], pickup, after, legs, known)
-            for j in range(i, len(plan) + 1):
-                if state is None:
-                    break  # every later drop-off passes the same broken stretch
+        walked = self._walk_plan(vehicle, legs)
+        if walked is None or (plan and self._finish(vehicle, walked[0][-1], legs) is None):
+            return None  # the current plan is broken already, or no longer ends home in time: it takes nothing more
+        prefix, known, arrive_s, _, riders_s = walked
+        visits = self._visits_of(request)
+        latest_s = request.t_s + self.config.max_wait_s
+        best, seats, origin, pairs, n = None, self.config.capacity, request.origin, legs.pairs, len(plan)
+        for i in range(n + 1):
+            node, reach_s, distance_m, load = prefix[i]
+            if node != origin:  # the legs and the pick-up's _step inlined: this loop runs for every vehicle tried
+                leg_s, leg_m = pairs.get((node, origin)) or legs(node, origin)
+                reach_s += leg_s
+                distance_m += leg_m
+            if reach_s - latest_s > FILTER_TOLERANCE_S:
+                break  # too late at the pick-up from here, and later still from every later position
+            if load >= seats or reach_s > latest_s:
+                continue  # full here, or just too late
+            after = {request.id: reach_s}  # pick-up times that moved: this pick-up's and those after it
+            state = (origin, reach_s + self.config.dwell_s, distance_m, load + 1)
+            # the pick-up's delay at the visit it precedes: every visit after is at least that late
+            shift_s = 0.0
+            if i < n:
+                reach_s, there = state[1], plan[i].node
+                if there != origin:
+                    reach_s += (pairs.get((origin, there)) or legs(origin, there))[0]
+                shift_s = reach_s - arrive_s[i]
+            if shift_s > riders_s[i] + FILTER_TOLERANCE_S or (best is not None and shift_s + self.config.dwell_s
+                                                                > min(best[0], beat_s) + FILTER_TOLERANCE_S):
+                continue
+            least_s = shift_s + self.config.dwell_s if i < n else 0.0  # the least any drop-off adds
+            best = self._best_dropoff(vehicle, walked, legs, (i, visits, state, after, least_s), beat_s, best)
+        return best
+
+    def _visits_of(self, request: Request) -> tuple[Visit, Visit]:
+        """The request's pick-up and drop-off, made once for all the vehicles tried."""
+        visits = self.__dict__.get("_visits")
+        if visits is None or visits[0].request is not request:
+            visits = self._visits = (Visit(request.origin, True, request), Visit(request.destination, False, request))
+        return visits
+
+    def _best_dropoff(self, vehicle: OnDemandShuttle, walked: tuple[list, dict, list, list, list], legs: _Legs,
+                      picked: tuple[int, tuple[Visit, Visit], tuple[int, float, float, int], dict[int, float], float],
+                      beat_s: float,
+                      best: tuple[float, list[Visit]] | None) -> tuple[float, list[Visit]] | None:
+        """The better of ``best`` and the best drop-off after the pick-up ``picked``: (position, the request's
+        pick-up and drop-off, state after the pick-up, moved pick-up times, least added time). A drop-off
+        before the plan's end that must add more than the best (or ``beat_s``) is not tried; none is once
+        the new rider's ride is too long."""
+        cfg, plan, (prefix, known, arrive_s, slack_s, _) = self.config, vehicle.plan, walked
+        i, (pickup, dropoff), state, after, least_s = picked
+        request, before_s = pickup.request, prefix[-1][1]
+        ride_s, n, picked_s = cfg.max_detour * request.direct_s + cfg.dwell_s, len(plan), after[request.id]
+        for j in range(i, n + 1):
+            if state is None or state[1] - picked_s > ride_s:
+                break  # every later drop-off passes the same broken stretch, or comes later still
+            bar_s = beat_s if best is None else best[0]
+            if j == n or least_s <= bar_s + 2 * FILTER_TOLERANCE_S:
                 end = self._step(state, dropoff, after, legs, known)
-                if end is not None and j < len(plan):
-                    reach_s = end[1] + (legs(end[0], plan[j].node)[0] if end[0] != plan[j].node else 0.0)
-                    delay_s = reach_s - arrive_s[j]  # what the rest of the plan shifts by
-                    limit_s = min(slack_s[j], beat_s if best is None else best[0])
-                    if delay_s > limit_s + FILTER_TOLERANCE_S:
+                if end is not None and j < n:
+                    delay_s = self._delay_s(end, plan[j], arrive_s[j], legs)  # what the rest of the plan shifts by
+                    if delay_s > min(slack_s[j], bar_s) + FILTER_TOLERANCE_S:
                         end = None
                     for visit in plan[j:]:
                         if end is None:
@@ -141,17 +223,56 @@ class Dispatch:
                 end_s = None if end is None else self._finish(vehicle, end, legs)
                 if end_s is not None and (best is None or end_s - before_s < best[0]):
                     best = (end_s - before_s, [*plan[:i], pickup, *plan[i:j], dropoff, *plan[j:]])
-                if j < len(plan):
-                    state = self._step(state, plan[j], after, legs, known)
+            if j < n:
+                state = self._step(state, plan[j], after, legs, known)
         return best
 
+    def _walk_plan(self, vehicle: OnDemandShuttle, legs: _Legs) -> tuple[list, dict, list, list, list] | None:
+        """The plan walked from where and when the vehicle can next act; None if it breaks a rule on the way.
+
+        The state before each visit and after the last, the pick-up times then known, and
+        :meth:`_slack`'s figures. None of them depends on the time of the request, so they are
+        kept per vehicle until its plan, start or window changes (the plan list itself is kept
+        with them, so a new plan is never taken for the old one). Only the end's energy and
+        window check (:meth:`_finish`) is the caller's, every time.
+        """
+        # _start, read from the properties' own fields (this runs for every vehicle tried)
+        node, t_s = vehicle._next_node, max(vehicle._next_node_s, vehicle._free_at_s, self.model.clock.now_s)
+        if not vehicle.plan:  # nothing to walk, nothing worth keeping: what the walk below gives for no visits
+            return [(node, t_s, 0.0, len(vehicle.onboard))], {r.id: r.pickup_s for r in vehicle.onboard}, [], [INF], [INF]
+        key = (len(vehicle.plan), len(vehicle.onboard), node, t_s, vehicle.window_end_s)
+        walks = self.__dict__.setdefault("_walks", {})
+        kept = walks.get(vehicle.index)
+        if kept is not None and kept[0] is vehicle.plan and kept[1] == key:
+            return kept[2]
+        known = {r.id: r.pickup_s for r in vehicle.onboard}
+        prefix = [(node, t_s, 0.0, len(vehicle.onboard))]
+        walked = None
+        for visit in vehicle.plan:
+            state = self._step(prefix[-1], visit, known, legs)
+            if state is None:
+                break
+            prefix.append(state)
+        else:
+            walked = (prefix, known, *self._slack(vehicle, prefix, prefix[-1][1], legs))
+        walks[vehicle.index] = (vehicle.plan, key, walked)
+        return walked
+
+    @staticmethod
+    def _delay_s(state: tuple[int, float, float, int], visit: Visit, arrive_s: float, legs: _Legs) -> float:
+        """How much later than planned (``arrive_s``) the vehicle reaches ``visit`` from ``state``."""
+        node, t_s = state[0], state[1]
+        return t_s + (legs(node, visit.node)[0] if node != visit.node else 0.0) - arrive_s
+
     def _slack(self, vehicle: OnDemandShuttle, prefix: list[tuple[int, float, float, int]], before_s: float,
-               legs: _Legs) -> tuple[list[float], list[float]]:
+               legs: _Legs) -> tuple[list[float], list[float], list[float]]:
         """When each visit of the plan is reached now, and how late visit k and all after it may be
-        reached (every later pick-up's wait, on-board rider's ride, the window's end)."""
+        reached (every later pick-up's wait, on-board rider's ride, the window's end), and the same
+        without the window's end (the riders' slack, which holds wherever the drop-off goes)."""
         cfg, plan = self.config, vehicle.plan
         arrive_s = [after[1] - cfg.dwell_s for after in prefix[1:]]
         slack_s = [float("inf")] * (len(plan) + 1)
+        riders_s = slack_s.copy()
         if plan:
             slack_s[-1] = vehicle.window_end_s - before_s - legs(prefix[-1][0], vehicle.depot.node)[0]
         for k in range(len(plan) - 1, -1, -1):
@@ -164,7 +285,8 @@ class Dispatch:
             else:
                 room_s = float("inf")
             slack_s[k] = min(slack_s[k + 1], room_s)
-        return arrive_s, slack_s
+            riders_s[k] = min(riders_s[k + 1], room_s)
+        return arrive_s, slack_s, riders_s
 
     def _step(self, state: tuple[int, float, float, int], visit: Visit, pickups: dict[int, float],
               legs: _Legs, fallback: dict[int, float] | None = None) -> tuple[int, float, float, int] | None:
@@ -176,7 +298,7 @@ class Dispatch:
         cfg = self.config
         node, t_s, distance_m, load = state
         if visit.node != node:
-            leg_s, leg_m = legs(node, visit.node)
+            leg_s, leg_m = legs.pairs.get((node, visit.node)) or legs(node, visit.node)
             t_s += leg_s
             distance_m += leg_m
             node = visit.node
@@ -206,12 +328,19 @@ class Dispatch:
         """Where and when the vehicle can next act on a plan."""
         return vehicle.next_node, max(vehicle.next_node_s, vehicle.free_at_s, self.model.now_s)
 
+    def _legs(self) -> _Legs:
+        """The fleet's legs at its speed cap, kept for the whole run (the roads do not change in a run)."""
+        legs = self.__dict__.get("_fleet_legs")
+        if legs is None:
+            legs = self._fleet_legs = _Legs(self.world.network, self.config.max_speed_mps)
+        return legs
+
     def _time(self, a: int, b: int) -> float:
         return self.world.network.travel_time_s(a, b, self.config.max_speed_mps)
 
     def _feasible_end_s(self, vehicle: OnDemandShuttle, plan: list[Visit]) -> float | None:
         """When the plan would end, or None if it breaks a rider's wait, ride, seats, window or energy."""
-        legs = _Legs(self.world.network, self.config.max_speed_mps)
+        legs = self._legs()
         node, t_s = self._start(vehicle)
         state: tuple[int, float, float, int] | None = (node, t_s, 0.0, len(vehicle.onboard))
         pickups = {r.id: r.pickup_s for r in vehicle.onboard}
@@ -223,15 +352,25 @@ class Dispatch:
 
 
 class _Legs:
-    """Shortest-path legs ``(time_s, distance_m)`` at one speed cap, with each destination's tree fetched once."""
+    """Shortest-path legs ``(time_s, distance_m)`` at one speed cap: each destination's tree fetched once,
+    each pair's figures remembered (up to ``PAIRS_KEPT`` pairs, then forgotten all at once and relearnt)."""
+
+    PAIRS_KEPT = 250_000
 
     def __init__(self, network, max_speed_mps: float) -> None:
         self.network, self.max_speed_mps = network, max_speed_mps
         self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.pairs: dict[tuple[int, int], tuple[float, float]] = {}
 
     def __call__(self, source: int, target: int) -> tuple[float, float]:
+        pair = self.pairs.get((source, target))
+        if pair is not None:
+            return pair
         tree = self._trees.get(target)
         if tree is None:
             net = self.network
             tree = self._trees[target] = (net.time_to_s(target, self.max_speed_mps), net.toward(target)[0])
-        return float(tree[0][source]), float(tree[1][source])
+        if len(self.pairs) >= self.PAIRS_KEPT:
+            self.pairs.clear()
+        pair = self.pairs[(source, target)] = (float(tree[0][source]), float(tree[1][source]))
+        return pair

@@ -14,10 +14,14 @@ when every vehicle can next act and the shortest-path tree rooted at the pick-up
 able to reach the pick-up within ``max_wait``, then drive the trip and get home within its window.
 The rest are tried soonest at the pick-up first, until ``candidates`` of them could take the
 request (0: all are tried), vehicles with a plan at most three times that many; the least added
-time wins, ties to the lower-numbered vehicle. A vehicle's plan
-is walked once per request; each pick-up position continues from there once and each drop-off
-position from that, with the same arithmetic as walking the whole new plan, so the choice among
-the vehicles tried is the one an exhaustive search makes. With no more feasible vehicles than
+time wins, ties to the lower-numbered vehicle. Only as many vehicles as are read are sorted (free
+and busy ones in two streams, the busy one left at its cap). A vehicle's plan is walked once
+(and kept until its plan or start changes); each pick-up position continues from there once and
+each drop-off position from that, with the same arithmetic as walking the whole new plan. Lower
+bounds that hold because no stop waits and legs are shortest paths end or skip the search early:
+a pick-up too late for the rider (every later position is later still), a delay that breaks a
+later rider's slack or already adds more than the best insertion, a ride already too long. So
+the choice among the vehicles tried is the one an exhaustive search makes. With no more feasible vehicles than
 ``candidates`` (every packaged scenario), that is the exhaustive search's choice.
 
 A request no vehicle can serve in time is rejected at once and counted. Idle vehicles move to
@@ -231,13 +235,14 @@ class OnDemandShuttle(RoadVehicle):
                 request.status, request.dropoff_s = "served", now_s
                 self.onboard.remove(request)
                 self.model.log.add(now_s, self.name, "dropoff", request.label)
+        self.service.planned[self.index] = bool(self.plan or self.onboard)
         self.busy, self.state = True, "dwelling"
         self.free_at_s = now_s + self.service.config.dwell_s
         self.next_node, self.next_node_s = self.node, self.free_at_s
         self.model.clock.after(self.service.config.dwell_s, self._arrived)
 
     def on_edge(self, edge: int) -> None:
-        length_m = float(self.world.network.edge_length_m[edge])
+        length_m = self.world.network.edge_length_list[edge]
         self.passenger_m += length_m * len(self.onboard)
         if not self.onboard:
             self.empty_m += length_m
@@ -256,6 +261,7 @@ class OnDemandService(Dispatch, FleetService):
         self.next_node_times_s = np.zeros(config.count)  # ... when it gets there ...
         self.free_times_s = np.zeros(config.count)  # ... and when it is done dwelling
         self.window_ends_s = np.zeros(config.count)  # when each must be home
+        self.planned = np.zeros(config.count, dtype=bool)  # which have a plan or riders on board
         self.at_node: dict[int, set[OnDemandShuttle]] = {}
         self.heading_to: dict[int, set[OnDemandShuttle]] = {}
         self._recent: deque[tuple[float, int]] = deque()  # (time, origin) of the requests of the last hour
@@ -309,6 +315,7 @@ class OnDemandService(Dispatch, FleetService):
         vehicle, plan = choice
         request.status = "assigned"
         vehicle.plan = plan
+        self.planned[vehicle.index] = True
         vehicle.rebalance_to = None
         self.model.log.add(self.model.now_s, vehicle.name, "assign", request.label)
         vehicle.kick()
