@@ -74,6 +74,7 @@ class RoadNetwork:
         # than indexing numpy arrays one element at a time.
         self.edge_v_list: list[int] = self.edge_v.tolist()
         self.edge_length_list: list[float] = self.edge_length_m.tolist()
+        self.xy_list: list[tuple[float, float]] = list(zip(self.x_m.tolist(), self.y_m.tolist()))  # nodes' (x_m, y_m)
         self._edge_times: dict[float, list[float]] = {}
         n = len(self.osm_ids)
         self.matrix = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))

@@ -151,14 +151,13 @@ class RoadVehicle(ExpressDriving, Agent):
 
     def record(self, t_s: float | None = None) -> None:
         """Add the current node to the model's tracks, at ``t_s`` (default: now)."""
-        if not self.model.tracks.enabled:
+        tracks = self.model.tracks
+        if not tracks.enabled:
             return
-        net = self.world.network
-        t_s = self.model.now_s if t_s is None else t_s
+        t_s = self.model.clock.now_s if t_s is None else t_s
         self._recorded_s = t_s
-        self.model.tracks.add(self.name, self.kind, t_s,
-                              float(net.x_m[self.node]), float(net.y_m[self.node]), self.odometer_m, self.state,
-                              self.battery_j / J_PER_KWH)
+        x_m, y_m = self.world.network.xy_list[self.node]
+        tracks.add(self.name, self.kind, t_s, x_m, y_m, self.odometer_m, self.state, self.battery_j / J_PER_KWH)
 
     def drive_to(self, target: int, then: Callable[[], None]) -> None:
         """Drive the shortest path to ``target``, then call ``then``."""
