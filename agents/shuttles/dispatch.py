@@ -261,8 +261,8 @@ class Dispatch:
     @staticmethod
     def _delay_s(state: tuple[int, float, float, int], visit: Visit, arrive_s: float, legs: _Legs) -> float:
         """How much later than planned (``arrive_s``) the vehicle reaches ``visit`` from ``state``."""
-        node, t_s = state[0], state[1]
-        return t_s + (legs(node, visit.node)[0] if node != visit.node else 0.0) - arrive_s
+        node, t_s, there = state[0], state[1], visit.node
+        return t_s + ((legs.pairs.get((node, there)) or legs(node, there))[0] if node != there else 0.0) - arrive_s
 
     def _slack(self, vehicle: OnDemandShuttle, prefix: list[tuple[int, float, float, int]], before_s: float,
                legs: _Legs) -> tuple[list[float], list[float], list[float]]:
@@ -297,11 +297,11 @@ class Dispatch:
         """
         cfg = self.config
         node, t_s, distance_m, load = state
-        if visit.node != node:
-            leg_s, leg_m = legs.pairs.get((node, visit.node)) or legs(node, visit.node)
+        there = visit.node
+        if there != node:
+            leg_s, leg_m = legs.pairs.get((node, there)) or legs(node, there)
             t_s += leg_s
             distance_m += leg_m
-            node = visit.node
         request = visit.request
         if visit.pickup:
             load += 1
@@ -310,15 +310,17 @@ class Dispatch:
             pickups[request.id] = t_s
         else:
             load -= 1
-            picked_s = pickups[request.id] if request.id in pickups or fallback is None else fallback[request.id]
+            rider = request.id
+            picked_s = pickups[rider] if fallback is None or rider in pickups else fallback[rider]
             if t_s - picked_s > cfg.max_detour * request.direct_s + cfg.dwell_s:
                 return None
-        return node, t_s + cfg.dwell_s, distance_m, load
+        return there, t_s + cfg.dwell_s, distance_m, load
 
     def _finish(self, vehicle: OnDemandShuttle, state: tuple[int, float, float, int], legs: _Legs) -> float | None:
         """When the last visit ends, or None if the vehicle could not then get home in its window with energy."""
         node, t_s, distance_m, _ = state
-        home_s, home_m = legs(node, vehicle.depot.node)
+        home = vehicle.depot.node
+        home_s, home_m = legs.pairs.get((node, home)) or legs(node, home)
         distance_m += home_m
         if t_s + home_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.now_s):
             return None  # back home by the window's end, with the energy reserve intact
