@@ -159,8 +159,9 @@ class Dispatch:
             return None  # the current plan is broken already, or no longer ends home in time: it takes nothing more
         prefix, known, arrive_s, _, riders_s = walked
         visits = self._visits_of(request)
-        latest_s = request.t_s + self.config.max_wait_s
-        best, seats, origin, pairs, n = None, self.config.capacity, request.origin, legs.pairs, len(plan)
+        cfg = self.config
+        latest_s, dwell_s = request.t_s + cfg.max_wait_s, cfg.dwell_s
+        best, seats, origin, pairs, n = None, cfg.capacity, request.origin, legs.pairs, len(plan)
         for i in range(n + 1):
             node, reach_s, distance_m, load = prefix[i]
             if node != origin:  # the legs and the pick-up's _step inlined: this loop runs for every vehicle tried
@@ -172,7 +173,7 @@ class Dispatch:
             if load >= seats or reach_s > latest_s:
                 continue  # full here, or just too late
             after = {request.id: reach_s}  # pick-up times that moved: this pick-up's and those after it
-            state = (origin, reach_s + self.config.dwell_s, distance_m, load + 1)
+            state = (origin, reach_s + dwell_s, distance_m, load + 1)
             # the pick-up's delay at the visit it precedes: every visit after is at least that late
             shift_s = 0.0
             if i < n:
@@ -180,10 +181,10 @@ class Dispatch:
                 if there != origin:
                     reach_s += (pairs.get((origin, there)) or legs(origin, there))[0]
                 shift_s = reach_s - arrive_s[i]
-            if shift_s > riders_s[i] + FILTER_TOLERANCE_S or (best is not None and shift_s + self.config.dwell_s
+            if shift_s > riders_s[i] + FILTER_TOLERANCE_S or (best is not None and shift_s + dwell_s
                                                                 > min(best[0], beat_s) + FILTER_TOLERANCE_S):
                 continue
-            least_s = shift_s + self.config.dwell_s if i < n else 0.0  # the least any drop-off adds
+            least_s = shift_s + dwell_s if i < n else 0.0  # the least any drop-off adds
             best = self._best_dropoff(vehicle, walked, legs, (i, visits, state, after, least_s), beat_s, best)
         return best
 
@@ -206,12 +207,13 @@ class Dispatch:
         i, (pickup, dropoff), state, after, least_s = picked
         request, before_s = pickup.request, prefix[-1][1]
         ride_s, n, picked_s = cfg.max_detour * request.direct_s + cfg.dwell_s, len(plan), after[request.id]
+        step = self._step
         for j in range(i, n + 1):
             if state is None or state[1] - picked_s > ride_s:
                 break  # every later drop-off passes the same broken stretch, or comes later still
             bar_s = beat_s if best is None else best[0]
             if j == n or least_s <= bar_s + 2 * FILTER_TOLERANCE_S:
-                end = self._step(state, dropoff, after, legs, known)
+                end = step(state, dropoff, after, legs, known)
                 if end is not None and j < n:
                     delay_s = self._delay_s(end, plan[j], arrive_s[j], legs)  # what the rest of the plan shifts by
                     if delay_s > min(slack_s[j], bar_s) + FILTER_TOLERANCE_S:
@@ -219,12 +221,12 @@ class Dispatch:
                     for visit in plan[j:]:
                         if end is None:
                             break
-                        end = self._step(end, visit, after, legs, known)
+                        end = step(end, visit, after, legs, known)
                 end_s = None if end is None else self._finish(vehicle, end, legs)
                 if end_s is not None and (best is None or end_s - before_s < best[0]):
                     best = (end_s - before_s, [*plan[:i], pickup, *plan[i:j], dropoff, *plan[j:]])
             if j < n:
-                state = self._step(state, plan[j], after, legs, known)
+                state = step(state, plan[j], after, legs, known)
         return best
 
     def _walk_plan(self, vehicle: OnDemandShuttle, legs: _Legs) -> tuple[list, dict, list, list, list] | None:
