@@ -158,8 +158,7 @@ class Dispatch:
         if walked is None or (plan and self._finish(vehicle, walked[0][-1], legs) is None):
             return None  # the current plan is broken already, or no longer ends home in time: it takes nothing more
         prefix, known, arrive_s, _, riders_s = walked
-        visits = self._visits_of(request)
-        cfg = self.config
+        cfg, visits = self.config, self._visits_of(request)
         latest_s, dwell_s = request.t_s + cfg.max_wait_s, cfg.dwell_s
         best, seats, origin, pairs, n = None, cfg.capacity, request.origin, legs.pairs, len(plan)
         for i in range(n + 1):
@@ -205,9 +204,8 @@ class Dispatch:
         the new rider's ride is too long."""
         cfg, plan, (prefix, known, arrive_s, slack_s, _) = self.config, vehicle.plan, walked
         i, (pickup, dropoff), state, after, least_s = picked
-        request, before_s = pickup.request, prefix[-1][1]
+        request, before_s, step = pickup.request, prefix[-1][1], self._step
         ride_s, n, picked_s = cfg.max_detour * request.direct_s + cfg.dwell_s, len(plan), after[request.id]
-        step = self._step
         for j in range(i, n + 1):
             if state is None or state[1] - picked_s > ride_s:
                 break  # every later drop-off passes the same broken stretch, or comes later still
@@ -312,8 +310,7 @@ class Dispatch:
             pickups[request.id] = t_s
         else:
             load -= 1
-            rider = request.id
-            picked_s = pickups[rider] if fallback is None or rider in pickups else fallback[rider]
+            picked_s = pickups[request.id] if fallback is None or request.id in pickups else fallback[request.id]
             if t_s - picked_s > cfg.max_detour * request.direct_s + cfg.dwell_s:
                 return None
         return there, t_s + cfg.dwell_s, distance_m, load
@@ -321,8 +318,7 @@ class Dispatch:
     def _finish(self, vehicle: OnDemandShuttle, state: tuple[int, float, float, int], legs: _Legs) -> float | None:
         """When the last visit ends, or None if the vehicle could not then get home in its window with energy."""
         node, t_s, distance_m, _ = state
-        home = vehicle.depot.node
-        home_s, home_m = legs.pairs.get((node, home)) or legs(node, home)
+        home_s, home_m = legs.pairs.get((node, vehicle.depot.node)) or legs(node, vehicle.depot.node)
         distance_m += home_m
         if t_s + home_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.now_s):
             return None  # back home by the window's end, with the energy reserve intact
