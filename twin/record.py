@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-PENDING_ROWS = 4096  # rows Tracks holds as tuples before moving them into its columns
-
 
 class EventLog:
     """Discrete events in the order they happened: ``(t_s, agent, event, detail)``."""
@@ -53,34 +51,23 @@ class Tracks:
         # references. A row as a tuple of boxed floats took about 250 bytes; this about 100 (a day of
         # 5,000 vehicles records over 600,000 points: benchmarks/scaling.py).
         self._columns: list[list | array] = [[] if name in self._REFERENCES else array("d") for name in self.COLUMNS]
-        # Rows are added as tuples to a short list and moved into the columns a batch at a time: one
-        # append per row on the hot path instead of nine.
-        self._pending: list[tuple] = []
+        self._appends = [column.append for column in self._columns]
 
     @property
     def rows(self) -> Sequence[tuple[str, str, float, float, float, float, str, float, float]]:
         """Every recorded row, in the order recorded (a read-only view)."""
-        return _Rows(self)
+        return _Rows(self._columns)
 
     def add(self, agent: str, kind: str, t_s: float, x_m: float, y_m: float, odometer_m: float, state: str,
             battery_kwh: float = float("nan"), altitude_m: float = float("nan")) -> None:
         if self.enabled:
-            pending = self._pending
-            pending.append((agent, kind, t_s, x_m, y_m, odometer_m, state, battery_kwh, altitude_m))
-            if len(pending) >= PENDING_ROWS:
-                self.columns()
-
-    def columns(self) -> list[list | array]:
-        """The columns, every row added so far moved into them."""
-        if self._pending:
-            for column, values in zip(self._columns, zip(*self._pending)):
-                column.extend(values)
-            self._pending.clear()
-        return self._columns
+            a = self._appends
+            a[0](agent), a[1](kind), a[2](t_s), a[3](x_m), a[4](y_m), a[5](odometer_m), a[6](state)
+            a[7](battery_kwh), a[8](altitude_m)
 
     def until(self, until_s: float = float("inf")) -> list[tuple]:
         """The rows up to ``until_s`` (planned flights and truck drives are booked ahead of time)."""
-        return [r for r in zip(*self.columns()) if r[2] <= until_s]
+        return [r for r in zip(*self._columns) if r[2] <= until_s]
 
     def frame(self, until_s: float = float("inf")) -> pd.DataFrame:
         """:meth:`until` as a table."""
@@ -92,17 +79,16 @@ class Tracks:
 class _Rows(Sequence):
     """The rows of :class:`Tracks` as tuples, made as they are read."""
 
-    def __init__(self, tracks: Tracks) -> None:
-        self._tracks = tracks
+    def __init__(self, columns: list) -> None:
+        self._columns = columns
 
     def __len__(self) -> int:
-        return len(self._tracks.columns()[0])
+        return len(self._columns[0])
 
     def __getitem__(self, index):
-        columns = self._tracks.columns()
         if isinstance(index, slice):
-            return list(zip(*(column[index] for column in columns)))
-        return tuple(column[index] for column in columns)
+            return list(zip(*(column[index] for column in self._columns)))
+        return tuple(column[index] for column in self._columns)
 
     def __iter__(self) -> Iterator[tuple]:
-        return zip(*self._tracks.columns())
+        return zip(*self._columns)
