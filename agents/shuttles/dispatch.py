@@ -85,7 +85,7 @@ class Dispatch:
                 if busy_tried == busy_most:
                     continue
                 busy_tried += 1
-            found = self._best_insertion(vehicle, request, legs, float("inf") if best is None else best[0])
+            found = self._best_insertion(vehicle, request, legs, INF if best is None else best[0])
             if found is not None:
                 if best is None or (found[0], vehicle.index) < (best[0], best[1].index):
                     best = (found[0], vehicle, found[1])

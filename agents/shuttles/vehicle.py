@@ -229,7 +229,8 @@ class RoadVehicle(ExpressDriving, Agent):
         self.odometer_m += length_m
         self.driving_s += elapsed_s
         self.battery_j -= self.energy_j(length_m, elapsed_s)
-        self.min_battery_j = min(self.min_battery_j, self.battery_j)
+        if self.battery_j < self.min_battery_j:
+            self.min_battery_j = self.battery_j
         self.on_edge(edge)
 
     def _arrive(self, edge: int, elapsed_s: float) -> None:
