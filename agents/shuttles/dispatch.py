@@ -320,7 +320,7 @@ class Dispatch:
         node, t_s, distance_m, _ = state
         home_s, home_m = legs.pairs.get((node, vehicle.depot.node)) or legs(node, vehicle.depot.node)
         distance_m += home_m
-        if t_s + home_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.now_s):
+        if t_s + home_s > vehicle.window_end_s or not vehicle.can_afford(distance_m, t_s + home_s - self.model.clock.now_s):
             return None  # back home by the window's end, with the energy reserve intact
         return t_s
 

@@ -161,10 +161,10 @@ class ExpressDriving:
                           self.energy.per_length_jpm, self.energy.per_time_w)
             self._book_stretch(leg)
         else:
-            times = self.world.network.edge_times_s(self.max_speed_mps)
+            times, apply_edge, record = self.world.network.edge_times_s(self.max_speed_mps), self._apply_edge, self.record
             for edge, end_s in zip(edges, ends):
-                self._apply_edge(edge, times[edge])
-                self.record(end_s)
+                apply_edge(edge, times[edge])
+                record(end_s)
         self._next_edge()
 
     def _book_stretch(self, leg: Leg) -> None:
