@@ -1,7 +1,8 @@
 """Express driving: a vehicle that takes no decision between the nodes of a drive books it whole.
 
-Loop shuttles and waste collectors (``express = True``) drive the edges of a drive up to the next
-disengagement as one event at the end of that stretch, which then books every edge in order with
+Loop shuttles, waste collectors and sweepers (``express = True``; a sweeper for the streets that fit,
+see ``cleaning.py``) drive the edges of a drive up to the next disengagement as one event at the end
+of that stretch, which then books every edge in order with
 the same arithmetic and the same recorded node times as edge-by-edge driving. A loop shuttle goes
 further with :meth:`ExpressDriving.depart_at`: the drive from a stop is booked when it arrives,
 so a stop is one event. Only the engine's event count differs from edge-by-edge driving

@@ -1,7 +1,7 @@
 """A road vehicle that moves by events: one event per road edge, not one per second.
 
 Vehicles that take no decision between the nodes of a drive (``express = True``: loop shuttles,
-waste collectors) go further: the edges of a drive up to the next disengagement are one event at
+waste collectors, sweepers) go further: the edges of a drive up to the next disengagement are one event at
 the end of that stretch, which then applies every edge in order, with the same arithmetic and the
 same recorded node times as edge-by-edge driving; only the engine's event count differs.
 
