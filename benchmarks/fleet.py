@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import subprocess
 from pathlib import Path
 
 FLEET_SCENARIO = Path(__file__).with_name("fleet_day.toml")
@@ -125,3 +126,12 @@ def _everything_scaled(data: dict, fleets: list[dict], per_share: float) -> list
         copies = max(1, round(fleet["count"] / base))
         scaled += [{**fleet, "id": f"{fleet['id']}_{i + 1}", "count": base} for i in range(copies)]
     return scaled
+
+
+def sumo_version() -> str:
+    """The version of the Eclipse SUMO the benchmarks run (``?`` if it does not say)."""
+    from gwangju_twin import sumo_bridge
+
+    done = subprocess.run([str(sumo_bridge.sumo_binary("sumo")), "--version"], capture_output=True, text=True)
+    first = (done.stdout or "").splitlines()
+    return first[0].split()[-1] if first else "?"

@@ -54,7 +54,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from copies import copies_network, copies_scenario
-from fleet import AREA, EXTRACT, ensure_map, fleet_scenario, machine
+from fleet import AREA, EXTRACT, ensure_map, fleet_scenario, machine, sumo_version
 from gwangju_twin import osm, sumo_bridge
 from gwangju_twin.areas import load_area
 from gwangju_twin.runner import build_model, simulate
@@ -249,7 +249,7 @@ def main() -> int:
                              "of the roads (benchmarks/copies.py: the test area cannot hold 1,000 shuttles at once)")
     args = parser.parse_args()
     ensure_map()
-    print(f"machine: {machine()}; SUMO {_sumo_version()}; medians of {args.repeats} alternating repeats")
+    print(f"machine: {machine()}; SUMO {sumo_version()}; medians of {args.repeats} alternating repeats")
     print("| shuttles | SUMO input | twin process / loop s | SUMO meso process / loop s | **twin / meso, process** "
           "| twin / meso, loop | equal work |")
     print("|---:|---|---:|---:|---:|---:|---|")
@@ -279,12 +279,6 @@ def main() -> int:
         print(f"<!-- {n}: twin {m['twin']}; meso {m['meso']}; unfair {m['unfair']} -->", flush=True)
     print("equal work:", "PASS" if all_ok else "FAIL")
     return 0 if all_ok else 1
-
-
-def _sumo_version() -> str:
-    done = subprocess.run([str(sumo_bridge.sumo_binary("sumo")), "--version"], capture_output=True, text=True)
-    first = (done.stdout or "").splitlines()
-    return first[0].split()[-1] if first else "?"
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fleet import AREA, EXTRACT, ensure_map, fleet_scenario, machine, mix_scenario
+from fleet import AREA, EXTRACT, ensure_map, fleet_scenario, machine, mix_scenario, sumo_version
 from gwangju_twin import osm, sumo_bridge
 from gwangju_twin.areas import load_area
 from gwangju_twin.runner import build_model, simulate
@@ -142,7 +142,7 @@ def report(args, setup, twin_walls, twin_runs, micro, meso, summaries, tripinfos
     print(f"machine: {machine()}")
     print(f"network: {AREA}, twin {setup['twin_nodes']} nodes / {setup['twin_edges']} edges / "
           f"{setup['twin_km_roads']:.1f} km; SUMO {len(sumo_bridge.sumo_junctions(setup['net']))} junctions; "
-          f"SUMO {_sumo_version()}")
+          f"SUMO {sumo_version()}")
     print(f"workload: {args.workload}, {setup['vehicles']} vehicles at 5 km/h, {setup['duration_s'] / 3600:g} h, "
           f"{setup['trips_written']} replayed trips ({setup['left_out']} left out: an end SUMO's network lacks), "
           f"{setup['rides'].requests} taxi requests; medians of {args.repeats} alternating repeats")
@@ -190,12 +190,6 @@ def _wait(rides: sumo_bridge.RideFigures) -> str:
 
 def _fmt(values: list[float]) -> str:
     return ", ".join(f"{v:.3f}" for v in values)
-
-
-def _sumo_version() -> str:
-    done = subprocess.run([str(sumo_bridge.sumo_binary("sumo")), "--version"], capture_output=True, text=True)
-    first = (done.stdout or "").splitlines()
-    return first[0].split()[-1] if first else "?"
 
 
 if __name__ == "__main__":
