@@ -187,21 +187,27 @@ def check_pads(record: Record) -> list[Check]:
     if not ports:
         return [Check("drone_pads", "FAIL", "the summary declares no vertiports (kpis.drones.airspace.vertiports)")]
     uses, off_pad = _pad_uses(rows, ports, {t.id: t.turnaround_s for t in drones.types})
-    clashes = []
-    for (site, k), intervals in sorted(uses.items()):
-        intervals.sort()
-        busy_until, holder = -np.inf, ""
-        for start, end, agent in intervals:
-            if start < busy_until - SLACK:
-                clashes.append(f"{holder} and {agent} on {site} pad {k + 1} at {start:.0f} s")
-            if end > busy_until:
-                busy_until, holder = end, agent
+    clashes = [f"{holder} and {agent} on {site} pad {k + 1} at {start:.0f} s"
+               for (site, k), intervals in sorted(uses.items()) for holder, agent, start in _overlaps(intervals)]
     problems = off_pad + clashes
     figure = (f"{sum(len(v) for v in uses.values())} pad uses on {len(uses)} of "
               f"{sum(len(p['pads_xy_m']) for p in ports.values())} pads")
     if problems:
         figure += f"; {len(off_pad)} off a pad, {len(clashes)} overlapping ({'; '.join(problems[:3])})"
     return [passed_if(not problems, "drone_pads", figure)]
+
+
+def _overlaps(intervals: list[tuple[float, float, str]]) -> list[tuple[str, str, float]]:
+    """``(holder, agent, start_s)`` for each use ``(start_s, end_s, agent)`` that begins (by more than
+    :data:`SLACK`) before an earlier use of the same place has ended; ``holder`` is that earlier user."""
+    found = []
+    busy_until, holder = -np.inf, ""
+    for start, end, agent in sorted(intervals):
+        if start < busy_until - SLACK:
+            found.append((holder, agent, start))
+        if end > busy_until:
+            busy_until, holder = end, agent
+    return found
 
 
 def _path_uses(rows: pd.DataFrame, ports: dict[str, Any]) -> tuple[dict, list[str]]:
@@ -245,15 +251,9 @@ def check_paths(record: Record) -> list[Check]:
     if not ports:
         return [Check("drone_paths", "FAIL", "the summary declares no vertiports (kpis.drones.airspace.vertiports)")]
     uses, odd = _path_uses(rows, ports)
-    clashes = []
-    for (site, pad, gate, kind), intervals in sorted(uses.items()):
-        intervals.sort()
-        busy_until, holder = -np.inf, ""
-        for start, end, agent in intervals:
-            if start < busy_until - SLACK:
-                clashes.append(f"{holder} and {agent} on the {kind} path of {site} pad {pad + 1} ({gate}) at {start:.0f} s")
-            if end > busy_until:
-                busy_until, holder = end, agent
+    clashes = [f"{holder} and {agent} on the {kind} path of {site} pad {pad + 1} ({gate}) at {start:.0f} s"
+               for (site, pad, gate, kind), intervals in sorted(uses.items())
+               for holder, agent, start in _overlaps(intervals)]
     problems = odd + clashes
     figure = f"{sum(len(v) for v in uses.values())} path uses on {len(uses)} paths"
     if problems:
