@@ -57,6 +57,23 @@ dwell = "{dwell_s} s"
         assert all(t <= end_h * 3600.0 + vehicle.stopped_s + 1e-6 for t in arrivals)
 
 
+def _express_then_not(monkeypatch, world, text: str, seed: int, *classes) -> tuple[tuple, tuple]:
+    """The day of scenario ``text`` run with ``classes`` driving express, then edge by edge: for each,
+    its KPIs (without the engine's), log rows, track rows (sorted) and events processed."""
+
+    def run(express: bool):
+        for cls in classes:
+            monkeypatch.setattr(cls, "express", express)
+        model = TwinModel(scenario.loads(text), world, seed=seed)
+        model.run_until(model.duration_s)
+        kpis = model.kpis()
+        events = kpis.pop("engine")["events_processed"]
+        tracks = sorted(model.tracks.rows, key=lambda row: (row[0], row[2], row[5]))
+        return kpis, model.log.rows, tracks, events
+
+    return run(True), run(False)
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     count=st.integers(min_value=1, max_value=4),
@@ -99,17 +116,7 @@ depot = "west_depot"
 random_bins = 8
 """.replace("'", '"')
 
-    def run(express: bool):
-        monkeypatch.setattr(LoopShuttle, "express", express)
-        monkeypatch.setattr(Collector, "express", express)
-        model = TwinModel(scenario.loads(text), helsinki_world, seed=seed)
-        model.run_until(model.duration_s)
-        kpis = model.kpis()
-        events = kpis.pop("engine")["events_processed"]
-        tracks = sorted(model.tracks.rows, key=lambda row: (row[0], row[2], row[5]))
-        return kpis, model.log.rows, tracks, events
-
-    fast, slow = run(True), run(False)
+    fast, slow = _express_then_not(monkeypatch, helsinki_world, text, seed, LoopShuttle, Collector)
     assert fast[:3] == slow[:3]
     assert fast[3] < slow[3] or count == 0
 
@@ -147,16 +154,7 @@ streets = "all"
 energy = {{ battery = "{battery_kwh} kWh" }}
 """
 
-    def run(express: bool):
-        monkeypatch.setattr(Sweeper, "express", express)
-        model = TwinModel(scenario.loads(text), helsinki_world, seed=seed)
-        model.run_until(model.duration_s)
-        kpis = model.kpis()
-        events = kpis.pop("engine")["events_processed"]
-        tracks = sorted(model.tracks.rows, key=lambda row: (row[0], row[2], row[5]))
-        return kpis, model.log.rows, tracks, events
-
-    fast, slow = run(True), run(False)
+    fast, slow = _express_then_not(monkeypatch, helsinki_world, text, seed, Sweeper)
     assert fast[:3] == slow[:3]
     assert fast[3] < slow[3]
 
