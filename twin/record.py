@@ -6,6 +6,8 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -65,6 +67,32 @@ class Tracks:
             a[0](agent), a[1](kind), a[2](t_s), a[3](x_m), a[4](y_m), a[5](odometer_m), a[6](state)
             a[7](battery_kwh), a[8](altitude_m)
 
+    def extend(self, agent: str, kind: str, t_s: Sequence[float], x_m: Sequence[float], y_m: Sequence[float],
+               odometer_m: Sequence[float], states: Sequence[str], battery_kwh: Sequence[float],
+               altitude_m: Sequence[float]) -> None:
+        """Many points of one agent at once, as :meth:`add` would add them one by one: the numbers
+        and ``states`` as sequences of one length (numpy arrays of doubles are copied as they are)."""
+        if not self.enabled:
+            return
+        n = len(states)
+        columns = self._columns
+        columns[0].extend([agent] * n)
+        columns[1].extend([kind] * n)
+        for k, values in ((2, t_s), (3, x_m), (4, y_m), (5, odometer_m)):
+            columns[k].frombytes(np.ascontiguousarray(values, dtype=float).tobytes())
+        columns[6].extend(states)
+        for k, values in ((7, battery_kwh), (8, altitude_m)):
+            columns[k].extend(np.asarray(values, dtype=float).tolist())
+
+    def arrays(self, until_s: float = float("inf")) -> dict[str, np.ndarray]:
+        """The rows up to ``until_s`` by column (:attr:`COLUMNS`): numbers as doubles, the rest as objects."""
+        keep = np.frombuffer(self._columns[2], dtype=float) <= until_s if len(self._columns[2]) else np.zeros(0, bool)
+        out = {}
+        for name, column in zip(self.COLUMNS, self._columns):
+            values = np.frombuffer(column, dtype=float) if isinstance(column, array) else _objects(column)
+            out[name] = values[keep]
+        return out
+
     def until(self, until_s: float = float("inf")) -> list[tuple]:
         """The rows up to ``until_s`` (planned flights and truck drives are booked ahead of time)."""
         return [r for r in zip(*self._columns) if r[2] <= until_s]
@@ -74,6 +102,12 @@ class Tracks:
         import pandas as pd
 
         return pd.DataFrame(self.until(until_s), columns=list(self.COLUMNS))
+
+
+def _objects(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 class _Rows(Sequence):
