@@ -388,27 +388,47 @@ def check_airspace(record: Record) -> list[Check]:
         if own and all(c.operational_volume for c in own):
             confined[port.site] = shapely.union_all([_zone_shape(c.operational_volume, record, crs)[2] for c in own])
     rows = record.tracks[record.tracks["kind"] == "drone"].sort_values(["agent", "t_s"], kind="stable")
-    problems: list[str] = []
-    segments = 0
-    for agent, frame in rows.groupby("agent", sort=True):
-        xy = frame[["x_m", "y_m"]].to_numpy()
-        airborne = (frame["state"].to_numpy()[:-1] != "landed") & (np.hypot(*np.diff(xy, axis=0).T) > 0)
-        lines = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)[airborne])
-        segments += len(lines)
-        for zone_id, kind, shape in zones:
-            inside = shapely.intersects(lines, shapely.buffer(shape, -1.0))
-            if inside.any() and (kind != "control_zone" or not approved):
-                problems.append(f"{agent} enters {kind.replace('_', ' ')} {zone_id}")
-        home = next((site for site in confined if f"-{site}-" in str(agent)), None)
-        if home is not None and len(lines):
-            leaving = ~shapely.within(lines, shapely.buffer(confined[home], 1.0))
-            if leaving.any():
-                problems.append(f"{agent} leaves its operational volume ({int(leaving.sum())} segments)")
+    agent, state = rows["agent"].to_numpy().astype(str), rows["state"].to_numpy()
+    xy = rows[["x_m", "y_m"]].to_numpy(dtype=float)
+    moved = (agent[:-1] == agent[1:]) & (state[:-1] != "landed") & (np.hypot(*np.diff(xy, axis=0).T) > 0)
+    keep = np.flatnonzero(moved)
+    lines, owner = shapely.linestrings(np.stack([xy[keep], xy[keep + 1]], axis=1)), agent[keep]
+    segments = len(lines)
+    found = _zone_problems(lines, owner, zones, approved, confined)
+    problems = [line for name in sorted(found) for line in found[name]]
     kinds = ", ".join(f"{z} ({k.replace('_', ' ')})" for z, k, _ in zones) or "no zones"
     figure = (f"{len(problems)} drones break zone rules over {segments} flown segments; zones {kinds}; "
               f"{len(confined)} home vertiports confined to an operational volume")
     if problems:
         figure += f" ({'; '.join(problems[:3])})"
     return [passed_if(not problems, "drone_airspace", figure)]
+
+def _zone_problems(lines: np.ndarray, owner: np.ndarray, zones: list[tuple[str, str, Any]], approved: bool,
+                   confined: dict[str, Any]) -> dict[str, list[str]]:
+    """Per drone, the zone rules its flown segments (``lines``, flown by ``owner``) break: zones
+    entered (more than 1 m inside), and segments not within its home's operational volume (1 m slack)."""
+    import shapely
+
+    found: dict[str, list[str]] = {}
+    for zone_id, kind, shape in zones:
+        if kind == "control_zone" and approved:
+            continue
+        inside = shapely.buffer(shape, -1.0)
+        shapely.prepare(inside)
+        for name in sorted(set(owner[shapely.intersects(lines, inside)].tolist())):
+            found.setdefault(name, []).append(f"{name} enters {kind.replace('_', ' ')} {zone_id}")
+    names = sorted(set(owner.tolist()))
+    home = {name: next((site for site in confined if f"-{site}-" in name), None) for name in names}
+    for site, volume in confined.items():
+        mine = np.isin(owner, [name for name in names if home[name] == site])
+        if not mine.any():
+            continue
+        volume = shapely.buffer(volume, 1.0)
+        shapely.prepare(volume)
+        leaving = owner[mine][~shapely.within(lines[mine], volume)]
+        for name, count in zip(*np.unique(leaving, return_counts=True)):
+            found.setdefault(str(name), []).append(f"{name} leaves its operational volume ({int(count)} segments)")
+    return found
+
 
 CHECKS = (check_separation, check_airspace)
