@@ -475,3 +475,30 @@ def test_each_resolution_is_an_event_with_its_kind() -> None:
     assert kinds <= set(kpis["resolutions"]) and len(details) == sum(kpis["resolutions"].values()) > 0
     assert kpis["resolutions"]["layer_change"] > 0  # a free layer is tried before slowing down or holding
     assert min(kpis["wait_by_cause_h"].values()) >= 0 and kpis["wait_by_cause_h"]["fleet"] > 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(flights=st.lists(st.tuples(st.lists(st.floats(0.0, 900.0), min_size=1, max_size=13),
+                                  st.floats(0.0, 5e3), st.floats(1e5, 4e6), st.floats(0.0, 2e5), st.integers(0, 2**32 - 1)),
+                        min_size=1, max_size=12))
+def test_the_batched_track_is_the_flight_by_flight_track_to_the_bit(flights) -> None:
+    """:func:`track_columns` computes flights with equally many points as one array; every value is
+    the double the point-by-point record gives (numpy's sum and cumulative sum of one flight)."""
+    from gwangju_twin.agents.drones.service import track_columns
+    from gwangju_twin.units import J_PER_KWH
+
+    held = []
+    for k, (steps, base, energy, used_j, seed) in enumerate(flights):
+        t_s = np.cumsum([0.0, *steps])  # equal times too (steps of 0) and flights in no time at all
+        xyz = np.random.default_rng(seed).uniform(-3000.0, 3000.0, (len(t_s), 3))
+        held.append((f"d-{k}", t_s, xyz, tuple(f"p{i}" for i in range(len(t_s))), base, energy, used_j))
+    expected = []
+    for name, t_s, xyz, phases, base, energy, used_j in held:  # the record as it was kept point by point
+        seconds = np.diff(t_s)
+        used = np.concatenate([[0.0], np.cumsum(seconds / seconds.sum() * used_j)]) if seconds.sum() else np.zeros(len(t_s))
+        flown = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xyz[:, :2], axis=0).T))])
+        expected += [(name, "drone", float(t), float(x), float(y), base + float(f), phase, (energy - float(u)) / J_PER_KWH,
+                      float(z)) for t, (x, y, z), phase, u, f in zip(t_s, xyz, phases, used, flown)]
+    columns = track_columns(held)
+    got = list(zip(*[c.tolist() if isinstance(c, np.ndarray) else c for c in columns]))
+    assert got == expected
