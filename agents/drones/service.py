@@ -90,6 +90,7 @@ class DroneService:
         self.planner = FlightPlanner(self.places, self.pads, self.paths, strategies=strategies, hold=hold)
         self._track = Tracks()  # every drone's recorded track, also when trajectories are not written
         self._pending: list[tuple] = []  # flights recorded, their points not yet in the tracks (_record)
+        self._need_j: dict[tuple, float] = {}  # energy a flight needs, by route, type and payload (fly)
         self.requests = self.delivered = self.on_time = self.flights = 0
         self.delay_s = self.ground_hold_s = self.delivery_energy_j = 0.0
         self.conflicts = 0
@@ -141,10 +142,14 @@ class DroneService:
         ``causes``: a parcel's waits by cause, added to here (energy, pads, airspace)."""
         kind = drone.type
         legs = self.places.legs(drone.at, destination)
-        # Energy is checked for a strong gust against the drone (3 standard deviations) both ways.
-        gust = -3.0 * self.config.wind.gust_sd_mps
-        need = flight_energy_j(kind, legs, payload_kg,
-                               [self.places.ground_speed_mps(leg, kind.cruise_speed_mps, gust) for leg in legs])
+        # Energy is checked for a strong gust against the drone (3 standard deviations) both ways:
+        # the same for every flight of a type on a route with a payload, so computed once.
+        key = (drone.at, destination, kind.id, payload_kg)
+        if key not in self._need_j:
+            gust = -3.0 * self.config.wind.gust_sd_mps
+            self._need_j[key] = flight_energy_j(kind, legs, payload_kg, [
+                self.places.ground_speed_mps(leg, kind.cruise_speed_mps, gust) for leg in legs])
+        need = self._need_j[key]
         usable_j = (1.0 - kind.reserve) * kind.energy_j
         if need > usable_j:
             raise RoutingError(f"drone type {kind.id} cannot fly {drone.at} -> {destination} with {payload_kg:g} kg "
