@@ -180,10 +180,11 @@ def test_two_drones_in_two_terminal_volumes_keep_the_en_route_minima() -> None:
 
 @settings(max_examples=120, deadline=None)
 @given(tracks=st.lists(st.lists(_point, min_size=2, max_size=6), min_size=1, max_size=6),
-       terminal=st.sampled_from(["none", "one", "two apart", "two close"]), scale=st.sampled_from([1.0, 0.3]))
-def test_the_indexed_checker_finds_what_every_pair_checked_alone_finds(tracks, terminal, scale) -> None:
-    """The checker's index (a k-d tree over the pieces' parts, the terminal volumes' pieces in an
-    index of their own) against every pair of airborne pieces checked one by one (the scalar
+       terminal=st.sampled_from(["none", "one", "two apart", "two close"]), scale=st.sampled_from([1.0, 0.3]),
+       direct=st.booleans())
+def test_the_indexed_checker_finds_what_every_pair_checked_alone_finds(tracks, terminal, scale, direct) -> None:
+    """The checker's index (a k-d tree or a direct comparison over the pieces' parts, the terminal
+    volumes' pieces in an index of their own) against every pair of airborne pieces checked one by one (the scalar
     encounter): the same losses, time in loss and closest approach, without terminal volumes, with
     one, and with two far apart (their pieces never paired across) or close together."""
     from gwangju_twin.agents.drones.audit import AIRBORNE_PHASES, _encounter
@@ -217,7 +218,14 @@ def test_the_indexed_checker_finds_what_every_pair_checked_alone_finds(tracks, t
             closest = distance if closest is None else min(closest, distance)
             if loss is not None:
                 losses.setdefault(tuple(sorted((a[2], b[2]))), []).append(loss)
-    figures = separation_figures(rows, minima, terminals)
+    from gwangju_twin.agents.drones import audit_index
+
+    kept = audit_index.DIRECT_PAIRS
+    audit_index.DIRECT_PAIRS = kept if direct else 0  # through the k-d tree too
+    try:
+        figures = separation_figures(rows, minima, terminals)
+    finally:
+        audit_index.DIRECT_PAIRS = kept
     assert figures["closest_approach_m"] == (None if closest is None else pytest.approx(round(closest, 1), abs=0.11))
     assert sorted(figures["pairs_in_loss"]) == sorted(f"{a} & {b}" for a, b in losses)[:10]
     seconds = sum(t1 - t0 for intervals in losses.values() for t0, t1 in intervals)  # pieces of a pair never overlap
@@ -230,18 +238,25 @@ def test_the_indexed_checker_finds_what_every_pair_checked_alone_finds(tracks, t
                                  st.tuples(*[st.integers(-400, 400).map(float)] * 2, st.integers(0, 120).map(float))),
                        min_size=2, max_size=25),
        near=st.sampled_from([(10.0, 10.0), (150.0, 30.0), (300.0, np.inf)]), hubs=st.integers(0, 2**25 - 1),
-       cell_m=st.sampled_from([20.0, 100.0, 300.0]))
-def test_the_index_keeps_every_pair_of_boxes_that_close(pieces, near, hubs, cell_m) -> None:
-    """:func:`_near_pairs` against every pair of pieces: each pair that is, at some common moment,
+       cell_m=st.sampled_from([20.0, 100.0, 300.0]), direct=st.booleans())
+def test_the_index_keeps_every_pair_of_boxes_that_close(pieces, near, hubs, cell_m, direct) -> None:
+    """:func:`near_pairs` against every pair of pieces: each pair that is, at some common moment,
     nearer than both limits (horizontal on each axis, vertical) is kept, whatever the parts' size,
-    and only pairs with a hub when hubs are given."""
-    from gwangju_twin.agents.drones.audit import _near_pairs
+    through the k-d tree and through the direct comparison, and only pairs with a hub when hubs
+    are given."""
+    from gwangju_twin.agents.drones import audit_index
 
     t0 = np.array([p[0] for p in pieces])
     t1 = t0 + np.array([p[1] for p in pieces])
     p0, p1 = np.array([p[2] for p in pieces]), np.array([p[3] for p in pieces])
     hub = np.array([bool(hubs >> k & 1) for k in range(len(pieces))])
-    found = {tuple(pair) for pair in _near_pairs(t0, t1, p0, p1, *near, hub=hub, cell_m=cell_m).tolist()}
+    kept = audit_index.DIRECT_PAIRS
+    audit_index.DIRECT_PAIRS = kept if direct else 0
+    try:
+        found = {tuple(p) for p in audit_index.near_pairs(t0, t1, p0, p1, *near, hub=hub, cell_m=cell_m).tolist()}
+        every = {tuple(p) for p in audit_index.near_pairs(t0, t1, p0, p1, *near, cell_m=cell_m).tolist()}
+    finally:
+        audit_index.DIRECT_PAIRS = kept
     limit = np.array([near[0], near[0], near[1]]) - 1e-6
     for i in range(len(pieces)):
         for j in range(i + 1, len(pieces)):
@@ -258,7 +273,7 @@ def test_the_index_keeps_every_pair_of_boxes_that_close(pieces, near, hubs, cell
                     ends = sorted(((-m - a) / b, (m - a) / b))
                     low, high = max(low, ends[0]), min(high, ends[1])
             if low < high:
-                assert (i, j) in found, (i, j)
+                assert (i, j) in found and (i, j) in every, (i, j)
     assert all(hub[i] or hub[j] for i, j in found)
 
 

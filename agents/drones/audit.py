@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from gwangju_twin.agents.drones.audit_index import TERMINAL_CELL_M, near_pairs
 from gwangju_twin.audit import Check, Record, passed_if
 
 if TYPE_CHECKING:
@@ -60,8 +61,6 @@ def _encounter(first: tuple, second: tuple, horizontal_m: float, vertical_m: flo
     return closest, (lo + s0 * (hi - lo), lo + s1 * (hi - lo))
 
 
-CELL_S, CELL_M, CELL_Z_M = 15.0, 300.0, 30.0  # the index's parts: at most this long in time, across and up
-TERMINAL_CELL_M = 100.0  # the parts of pieces inside terminal volumes (dense: many pads, short pieces)
 CHUNK = 2_000_000  # pairs checked at once, at most
 
 
@@ -97,74 +96,6 @@ def _pieces(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:
     airborne = np.isin(state[:-1], AIRBORNE_PHASES)
     keep = np.flatnonzero((code[:-1] == code[1:]) & airborne & (t[1:] > t[:-1]))
     return names, code[keep], t[keep], t[keep + 1], xyz[keep], xyz[keep + 1]
-
-
-def _split(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, cell_m: float) -> tuple[np.ndarray, ...]:
-    """Pieces cut into parts no longer than ``CELL_S`` in time, ``cell_m`` across and ``CELL_Z_M``
-    up, for the index only (a long piece's box would hold everything near its way)."""
-    xy, z = np.hypot(*(p1[:, :2] - p0[:, :2]).T), np.abs(p1[:, 2] - p0[:, 2])
-    parts = np.maximum(1, np.ceil(np.maximum.reduce([(t1 - t0) / CELL_S, xy / cell_m, z / CELL_Z_M]))).astype(np.int64)
-    whole = np.repeat(np.arange(len(t0)), parts)
-    k = np.arange(len(whole)) - np.repeat(np.cumsum(parts) - parts, parts)
-    f0, f1 = k / parts[whole], (k + 1) / parts[whole]
-    step_t, step_p = (t1 - t0)[whole], (p1 - p0)[whole]
-    return (whole, t0[whole] + step_t * f0, t0[whole] + step_t * f1, p0[whole] + step_p * f0[:, None],
-            p0[whole] + step_p * f1[:, None])
-
-
-def _near_pairs(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, near_m: float,
-                near_z_m: float = np.inf, *, hub: np.ndarray | None = None, cell_m: float = CELL_M) -> np.ndarray:
-    """Pairs ``(i, j)``, i < j, of pieces whose times overlap and that pass less than ``near_m``
-    apart horizontally and ``near_z_m`` vertically (a superset: at some moment both within boxes
-    that close). Each piece is cut into parts (:func:`_split`) with boxes in x, y, z and time; two
-    boxes that close have centres at most their half sizes plus the distance apart on each axis,
-    which a k-d tree (scipy's cKDTree, maximum norm on axes scaled by that reach) finds; the boxes
-    are then compared exactly. Parts that do not move across (climbs, descents) are indexed apart
-    from the others: among themselves their reach across is the distance alone. ``hub``: only pairs
-    with at least one such piece."""
-    if len(t0) < 2:
-        return np.zeros((0, 2), dtype=np.int64)
-    whole, s0, s1, q0, q1 = _split(t0, t1, p0, p1, cell_m)
-    widen = np.array([near_m, near_m, near_z_m]) / 2
-    lo = np.column_stack([np.minimum(q0, q1) - widen, s0])
-    hi = np.column_stack([np.maximum(q0, q1) + widen, s1])
-    centre = np.column_stack([(q0 + q1) / 2, (s0 + s1) / 2])
-    half = np.abs(np.column_stack([q1 - q0, s1 - s0])) / 2
-    still = (half[:, 0] == 0) & (half[:, 1] == 0)
-    groups = [g for g in (np.flatnonzero(still), np.flatnonzero(~still)) if len(g)]
-    hubs = np.ones(len(whole), bool) if hub is None else hub[whole]
-    found = [_kd_pairs(centre, half, g, h, (near_m, near_m, near_z_m, 0.0), hubs, hub is None)
-             for n, g in enumerate(groups) for h in groups[(n if hub is None else 0):]]
-    a, b = np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
-    keep = (lo[a, 3] <= hi[b, 3]) & (lo[b, 3] <= hi[a, 3]) & (whole[a] != whole[b])
-    with np.errstate(invalid="ignore"):
-        keep &= ~(np.maximum(lo[a, :3] - hi[b, :3], lo[b, :3] - hi[a, :3]) >= 0).any(axis=1)  # widened boxes overlap
-    i, j = whole[a[keep]], whole[b[keep]]
-    i, j = np.minimum(i, j), np.maximum(i, j)
-    keep = (t0[i] < t1[j]) & (t0[j] < t1[i])
-    pairs = np.unique(i[keep] * len(t0) + j[keep])
-    return np.column_stack([pairs // len(t0), pairs % len(t0)])
-
-
-def _kd_pairs(centre: np.ndarray, half: np.ndarray, first: np.ndarray, second: np.ndarray, near: tuple,
-              hubs: np.ndarray, every: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs of parts, one of ``first`` (a hub) and one of ``second``: centres no farther
-    apart on each axis than the two groups' largest half sizes plus ``near``. ``every``: all parts
-    are hubs, and ``first`` is ``second`` or another group (each pair once)."""
-    from scipy.spatial import cKDTree
-
-    reach = half[first].max(axis=0) + half[second].max(axis=0) + np.asarray(near)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = np.nan_to_num(centre / np.where(reach > 0, reach, np.inf))  # an unlimited axis: 0
-    r = 1.0 + 1e-9
-    if every and first is second:
-        found = cKDTree(scaled[first]).query_pairs(r, p=np.inf, output_type="ndarray")
-        return first[found[:, 0]], first[found[:, 1]]
-    own = first[hubs[first]] if not every else first
-    if not len(own):
-        return own, own
-    found = cKDTree(scaled[own]).sparse_distance_matrix(cKDTree(scaled[second]), r, p=np.inf, output_type="ndarray")
-    return own[found["i"]], second[found["j"]]
 
 
 def _below_all(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -283,16 +214,16 @@ def _candidates(agent: np.ndarray, where: np.ndarray, pieces: tuple[np.ndarray, 
             max([v - FLOAT_M for _, v in minima.values()] + [guard_m]))
     inner = np.flatnonzero(where >= 0)
     if not len(inner):
-        return _near_pairs(t0, t1, p0, p1, *wide)
+        return near_pairs(t0, t1, p0, p1, *wide)
     near = (max(terminals["minima_m"][0] - FLOAT_M, guard_m), max(terminals["minima_m"][1] - FLOAT_M, guard_m))
-    local = inner[_near_pairs(t0[inner], t1[inner], p0[inner], p1[inner], *near, cell_m=TERMINAL_CELL_M)]
+    local = inner[near_pairs(t0[inner], t1[inner], p0[inner], p1[inner], *near, cell_m=TERMINAL_CELL_M)]
     centres = np.asarray(terminals["centres_xy_m"], dtype=float).reshape(-1, 2)
     radii = np.asarray(terminals["radii_m"], dtype=float) + BOUNDARY_M
     gaps = np.hypot(*(centres[:, None, :] - centres[None, :, :]).T) - radii[:, None] - radii[None, :]
     np.fill_diagonal(gaps, np.inf)
     isolated = gaps.min(axis=1) > wide[0]  # no piece of another volume within the widest minimum
     hub = (where < 0) | ~isolated[np.maximum(where, 0)]
-    pairs = np.vstack([local, _near_pairs(t0, t1, p0, p1, *wide, hub=hub)])
+    pairs = np.vstack([local, near_pairs(t0, t1, p0, p1, *wide, hub=hub)])
     n = max(len(t0), 1)
     code = np.unique(pairs[:, 0] * n + pairs[:, 1])
     return np.column_stack([code // n, code % n])
