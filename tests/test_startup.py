@@ -56,6 +56,9 @@ def test_a_loop_only_run_imports_neither_networkx_nor_pyproj_nor_any_other_stack
     imported = _run_imports(tmp_path, str(scenario))
     assert {"gwangju_twin.runner", "gwangju_twin.agents.shuttles.loop", "numpy"} <= imported  # the list is real
     assert not {"networkx", "pyproj", *NEVER_IN_A_RUN} & imported
+    # its legs' shortest-path trees were kept by the first run (twin/network.py), and it names no other service
+    assert not {"scipy", "scipy.sparse", "gwangju_twin.agents.drones.config",
+                "gwangju_twin.agents.certification.config"} & imported
 
 
 def test_the_testbed_day_on_a_warm_cache_imports_neither_networkx_nor_pyproj_nor_any_other_stack(

@@ -5,9 +5,8 @@ routing here runs on ``scipy.sparse``: one Dijkstra tree per destination (stops,
 cached, which every vehicle heading there shares; planners ask for distance matrices in one
 batch. Positions are numpy arrays in the area's metric CRS.
 
-Trees are also kept on disk (``$TWIN_CACHE_DIR/routes``), per network digest, SciPy version and
-this file's code, so that a run whose destinations were routed before reads the very arrays SciPy
-gave and imports no SciPy (its sparse matrices are built on first use).
+Trees are also kept on disk (twin/route_trees.py), so that a run whose destinations were routed
+before reads the very arrays SciPy gave and imports no SciPy (the sparse matrices are built on first use).
 """
 
 from __future__ import annotations
@@ -15,16 +14,14 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
-import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from gwangju_twin import speedups
+from gwangju_twin import route_trees, speedups
 from gwangju_twin.errors import RoutingError
-from gwangju_twin.fileio import atomic_path, cache_dir
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -32,7 +29,6 @@ if TYPE_CHECKING:
 KPH_TO_MPS = 1000.0 / 3600.0
 ROUTE_CACHE_BYTES = 256 * 2**20  # shortest-path trees and time arrays kept per network, at most (LRU)
 ROUTE_CACHE_SIZE = 4096  # shortest paths kept per network, as edge lists (LRU)
-TREES_KEPT_BYTES = 64 * 2**20  # shortest-path trees kept on disk per network, at most
 
 
 def __getattr__(name: str) -> object:
@@ -47,15 +43,6 @@ def __getattr__(name: str) -> object:
 @functools.cache
 def _dijkstra():  # noqa: ANN202 - scipy's
     return speedups.csgraph_function("dijkstra", "_shortest_path")
-
-
-@functools.cache
-def _trees_stamp() -> str:
-    """What a kept tree was worked out with: SciPy's version and this file's code."""
-    from gwangju_twin.memo import library_version
-
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    return hashlib.sha256(f"{library_version('scipy')}\n{code}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -106,7 +93,6 @@ class RoadNetwork:
         self._edge_times: dict[float, list[float]] = {}
         n = len(self.osm_ids)
         self._sparse: dict[str, object] | None = None
-        self._trees_kept: int | None = None  # trees in this network's folder on disk, once counted
         self._geometry_cache: dict[int, tuple] = {}
         self._time_cache: OrderedDict[tuple[int, float], np.ndarray] = OrderedDict()
         self._toward_cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -118,20 +104,10 @@ class RoadNetwork:
         self._times_limit = max(8, cache_bytes // 2 // times_bytes)
         self._min_limit_mps = float(self.edge_speed_limit_mps.min()) if len(self.edge_u) else 0.0
 
-    def _matrices(self) -> dict:
-        """The sparse matrices routing runs on, built (and SciPy imported) when first needed: edge lengths,
-        their transpose, and edge index + 1 by (u, v), to find the edges of many (node, next node) pairs at once."""
-        if self._sparse is None:
-            csr_matrix, n = speedups.scipy_sparse().csr_matrix, self.node_count
-            matrix = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))
-            edges = csr_matrix((np.arange(1, len(self.edge_u) + 1), (self.edge_u, self.edge_v)), shape=(n, n))
-            self._sparse = {"matrix": matrix, "reverse": matrix.T.tocsr(), "edges": edges}
-        return self._sparse
-
     @property
     def matrix(self):  # noqa: ANN201 - a scipy.sparse CSR matrix
         """Edge lengths in metres as a sparse (node, node) matrix."""
-        return self._matrices()["matrix"]
+        return _matrices(self)["matrix"]
 
     def save_npz(self, path: Path) -> None:
         """Write the compiled network (arrays only) so runs need neither networkx nor osmnx to load it."""
@@ -269,44 +245,16 @@ class RoadNetwork:
         if hit is not None:
             self._toward_cache.move_to_end(target)
             return hit
-        hit = self._kept_tree(target)
+        hit = route_trees.kept(self, target)
         if hit is None:
-            dist, pred = _dijkstra()(self._matrices()["reverse"], directed=True, indices=target,
+            dist, pred = _dijkstra()(_matrices(self)["reverse"], directed=True, indices=target,
                                      return_predecessors=True)
             hit = (dist, pred.astype(np.int32))
-            self._keep_tree(target, *hit)
+            route_trees.keep(self, target, *hit)
         self._toward_cache[target] = hit
         if len(self._toward_cache) > self._tree_limit:
             self._toward_cache.popitem(last=False)
         return self._toward_cache[target]
-
-    def _trees_folder(self) -> Path:
-        return cache_dir() / "routes" / f"{self.digest()[:32]}-{_trees_stamp()}"
-
-    def _kept_tree(self, target: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """The tree toward ``target`` kept on disk by an earlier run (:meth:`_keep_tree`), or None."""
-        try:
-            both = np.load(self._trees_folder() / f"{target}.npy", allow_pickle=False)
-        except (OSError, ValueError):
-            return None
-        if both.shape != (2, self.node_count) or both.dtype != np.float64:
-            return None
-        return both[0], both[1].astype(np.int32)
-
-    def _keep_tree(self, target: int, dist: np.ndarray, pred: np.ndarray) -> None:
-        """Keep a tree on disk, distances and predecessors (exact as float64), while the network's folder has room;
-        a cache folder that cannot be written is left as it is."""
-        folder = self._trees_folder()
-        try:
-            if self._trees_kept is None:
-                self._trees_kept = len(os.listdir(folder)) if folder.is_dir() else 0
-            if (self._trees_kept + 1) * 16 * max(self.node_count, 1) > TREES_KEPT_BYTES:
-                return
-            with atomic_path(folder / f"{target}.npy") as tmp, tmp.open("wb") as handle:
-                np.save(handle, np.stack([dist, pred.astype(np.float64)]))
-            self._trees_kept += 1
-        except OSError:
-            pass  # the next run works this tree out again
 
     def next_edge_toward(self, node: int, target: int) -> int:
         """The first edge of a shortest path from ``node`` to ``target`` (``node != target``)."""
@@ -376,7 +324,7 @@ class RoadNetwork:
             parent = np.full(n, target, dtype=np.int64)
             parent[nodes] = pred[nodes]
             total = np.zeros(n)
-            edges = np.asarray(self._matrices()["edges"][nodes, parent[nodes]]).ravel() - 1
+            edges = np.asarray(_matrices(self)["edges"][nodes, parent[nodes]]).ravel() - 1
             total[nodes] = np.asarray(self.edge_times_s(max_speed_mps))[edges]
             while (parent[nodes] != target).any():
                 total = total + total[parent]  # total[target] stays 0
@@ -402,6 +350,17 @@ class RoadNetwork:
     def travel_time_s(self, source: int, target: int, max_speed_mps: float) -> float:
         """Time along the shortest path for a vehicle capped at ``max_speed_mps``."""
         return float(self.time_to_s(target, max_speed_mps)[source])
+
+
+def _matrices(network: RoadNetwork) -> dict:
+    """The sparse matrices ``network``'s routing runs on, built (and SciPy imported) when first needed: edge
+    lengths, their transpose, and edge index + 1 by (u, v), to find the edges of many (node, next node) pairs at once."""
+    if network._sparse is None:  # noqa: SLF001 - the network's own cache
+        csr_matrix, n, u, v = speedups.scipy_sparse().csr_matrix, network.node_count, network.edge_u, network.edge_v
+        matrix = csr_matrix((network.edge_length_m, (u, v)), shape=(n, n))
+        edges = csr_matrix((np.arange(1, len(u) + 1), (u, v)), shape=(n, n))
+        network._sparse = {"matrix": matrix, "reverse": matrix.T.tocsr(), "edges": edges}  # noqa: SLF001
+    return network._sparse  # noqa: SLF001
 
 
 def _first(value: object) -> str:
