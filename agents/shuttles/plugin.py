@@ -3,7 +3,6 @@ operations (chargers, remote control centre) they share."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from gwangju_twin.agents.shuttles.config import Shuttles
@@ -12,11 +11,6 @@ from gwangju_twin.plugins import Kpi, Service, ServicePlugin, ServiceView, SumoV
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
-
-# Each fleet service's module and class, imported when a scenario has such a fleet (a loop-only run needs
-# neither the sweepers' covering walk nor on-demand dispatch).
-FLEET_SERVICES = {"loop": ("loop", "LoopService"), "cleaning": ("cleaning", "CleaningService"),
-                  "waste": ("waste", "WasteService"), "on_demand": ("on_demand", "OnDemandService")}
 
 VEHICLE_KPIS = {
     "vehicles": Kpi("count", label_en="vehicles", label_ko="차량"),
@@ -130,9 +124,23 @@ class ShuttlesPlugin(ServicePlugin):
 
 
 def fleet_service(service: str) -> type:
-    """The class of a fleet's ``service`` ("loop", "cleaning", "waste", "on_demand")."""
-    module, name = FLEET_SERVICES[service]
-    return getattr(importlib.import_module(f"gwangju_twin.agents.shuttles.{module}"), name)
+    """The class of a fleet's ``service``, its module imported when a scenario has such a fleet (a loop-only
+    run needs neither the sweepers' covering walk nor on-demand dispatch)."""
+    if service == "loop":
+        from gwangju_twin.agents.shuttles.loop import LoopService
+
+        return LoopService
+    if service == "cleaning":
+        from gwangju_twin.agents.shuttles.cleaning import CleaningService
+
+        return CleaningService
+    if service == "waste":
+        from gwangju_twin.agents.shuttles.waste import WasteService
+
+        return WasteService
+    from gwangju_twin.agents.shuttles.on_demand import OnDemandService
+
+    return OnDemandService
 
 
 PLUGIN = ShuttlesPlugin()
