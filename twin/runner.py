@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import platform
 import sys
 import time
@@ -14,7 +15,7 @@ from typing import Any
 
 from gwangju_twin import preflight
 from gwangju_twin import scenario as scenario_io
-from gwangju_twin.memo import installed_versions
+from gwangju_twin.memo import Memo, installed_versions
 from gwangju_twin.model import TwinModel
 from gwangju_twin.results import write_results
 from gwangju_twin.world import World, scenario_worlds
@@ -22,6 +23,8 @@ from gwangju_twin.world import World, scenario_worlds
 PACKAGES = ("gwangju-twin", "mesa", "osmnx", "networkx", "numpy", "scipy", "shapely", "geopandas", "pyproj",
             "pandas", "pydantic", "pint", "osmium")
 CHUNKS = 200
+# What platform.platform() said on this machine: it runs `uname -p` in a new process (5-20 ms of a run's wall time)
+_PLATFORMS = Memo("platforms.json", (), keep_at_most=100)
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,19 @@ def manifest(model: TwinModel, wall_s: float) -> dict[str, Any]:
         "reproduce": f"twin run {scenario.file} --seed {model.seed_used} --until '{model.duration_s} s'"
                      + ("" if world.area.id == scenario.spec.scenario.area else f" --area {world.area.file}"),
         "python": sys.version.split()[0],
-        "platform": platform.platform(),
+        "platform": platform_name(),
         "packages": installed_versions(PACKAGES),
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_s": round(wall_s, 3),
     }
+
+
+def platform_name() -> str:
+    """``platform.platform()``, as it said it before for the same kernel (``os.uname()``), C library and Python."""
+    libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in getattr(os, "confstr_names", {}) else None
+    kernel = list(os.uname()) if hasattr(os, "uname") else list(platform.uname()[:5])
+    machine = [*kernel, libc, sys.version, sys.executable]
+    return _PLATFORMS.answer("platform", machine, platform.platform)
 
 
 def _trajectories_note(model: TwinModel) -> str:
