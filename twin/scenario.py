@@ -40,6 +40,13 @@ class SpecBase(Frozen):
 
     scenario: Meta
 
+    def __getattr__(self, name: str) -> Any:
+        """A plug-in's table the file leaves out, which this schema (of the tables named: :func:`spec_model`)
+        has no field for: ``None``, as in the whole schema."""
+        if not name.startswith("_") and name in {plugin.table for plugin in plugins() if plugin.table}:
+            return None
+        return super().__getattr__(name)
+
     def section(self, table: str) -> Any:
         """The config of a plug-in's table (its default when the file leaves it out)."""
         return getattr(self, table, None)
