@@ -103,7 +103,7 @@ def _validate(data: Any, file: str) -> SpecBase:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ScenarioSpec":  # the assembled schema, for type hints and isinstance checks
+    if name == "ScenarioSpec":  # the whole schema, for type hints (every spec, of any tables, is a SpecBase)
         return spec_model()
     if name.startswith("ScenarioSpec__"):  # a schema of some tables (pickle finds its class by this name)
         return spec_model(tuple(name.split("__")[1:]))
