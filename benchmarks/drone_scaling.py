@@ -41,7 +41,7 @@ def child(total: int) -> dict:
     service = next(s for s in model.services if s.id == "drones")
     minima = {kind.id: service.minima(kind) for kind in service.types.values()}
     started = time.perf_counter()
-    figures = separation_figures([r for r in service.rows if r[2] <= model.now_s], minima, terminals(service))
+    figures = separation_figures(service.track.arrays(model.now_s), minima, terminals(service))
     check_s = time.perf_counter() - started
     return {"drones": total, "wall_s": wall_s, "cpu_s": cpu_s, "events": model.clock.processed, "flights": service.flights,
             "deliveries": service.delivered, "conflicts": service.conflicts, "check_s": check_s,

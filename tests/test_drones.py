@@ -158,45 +158,123 @@ _point = st.tuples(st.integers(min_value=0, max_value=60).map(float), st.integer
                   st.sampled_from(["pad", "climb", "cruise", "descent", "landed"]))
 
 
-@settings(max_examples=80, deadline=None)
-@given(tracks=st.lists(st.lists(_point, min_size=2, max_size=6), min_size=1, max_size=5),
-       terminal=st.booleans())
-def test_the_indexed_checker_finds_what_every_pair_checked_alone_finds(tracks, terminal) -> None:
-    """The checker's grid of cells and time buckets against every pair of airborne pieces checked
-    one by one (the scalar encounter): the same losses, time in loss and closest approach, with and
-    without a terminal volume of its own minima."""
+def test_two_drones_in_two_terminal_volumes_keep_the_en_route_minima() -> None:
+    """Two overlapping terminal volumes, a drone hovering inside each, 120 m apart at one altitude:
+    a loss (the 150 m en-route minimum, not the terminal 10 m), also while two others 15 m apart
+    inside one volume keep the closest approach small; both inside one volume: none."""
+    def hover(name: str, x: float) -> list[tuple]:
+        return [(name, "drone", 0.0, x, 0.0, 0.0, "cruise", 1.0, 60.0), (name, "drone", 60.0, x, 0.0, 0.0, "landed", 1.0, 60.0)]
+
+    minima = {"a": (150.0, 30.0)}
+    two = {"centres_xy_m": [[-150.0, 0.0], [150.0, 0.0]], "radii_m": [200.0, 200.0], "minima_m": (10.0, 10.0)}
+    apart = separation_figures(hover("a-1", -25.0 - 100.0) + hover("a-2", 25.0 + 100.0), minima, two)
+    assert apart["losses_of_separation"] == 0 and apart["closest_approach_m"] == 250.0
+    close = hover("a-3", -200.0) + hover("a-4", -185.0)  # 15 m apart inside the first: no loss there
+    across = separation_figures(hover("a-1", -60.0) + hover("a-2", 60.0) + close, minima, two)
+    assert across["losses_of_separation"] == 1 and across["pairs_in_loss"] == ["a-1 & a-2"]
+    assert across["closest_approach_m"] == 15.0
+    one = {**two, "centres_xy_m": [[0.0, 0.0]], "radii_m": [200.0]}
+    inside = separation_figures(hover("a-1", -60.0) + hover("a-2", 60.0), minima, one)
+    assert inside["losses_of_separation"] == 0 and inside["closest_approach_m"] == 120.0
+
+
+@settings(max_examples=120, deadline=None)
+@given(tracks=st.lists(st.lists(_point, min_size=2, max_size=6), min_size=1, max_size=6),
+       terminal=st.sampled_from(["none", "one", "two apart", "two close"]), scale=st.sampled_from([1.0, 0.3]),
+       direct=st.booleans())
+def test_the_indexed_checker_finds_what_every_pair_checked_alone_finds(tracks, terminal, scale, direct) -> None:
+    """The checker's index (a k-d tree or a direct comparison over the pieces' parts, the terminal
+    volumes' pieces in an index of their own) against every pair of airborne pieces checked one by one (the scalar
+    encounter): the same losses, time in loss and closest approach, without terminal volumes, with
+    one, and with two far apart (their pieces never paired across) or close together."""
     from gwangju_twin.agents.drones.audit import AIRBORNE_PHASES, _encounter
 
     rows, pieces = [], []
     for k, points in enumerate(tracks):
         t_s = np.cumsum([p[0] for p in points])
-        track = [(f"{'ab'[k % 2]}-{k}", "drone", float(t), x, y, 0.0, state, 1.0, z)
+        track = [(f"{'ab'[k % 2]}-{k}", "drone", float(t), x * scale, y * scale, 0.0, state, 1.0, z)
                  for t, (_, x, y, z, state) in zip(t_s, points)]
         rows += track
         pieces += [(a[2], b[2], a[0], np.array(a[3:5] + (a[8],)), np.array(b[3:5] + (b[8],)))
                    for a, b in zip(track, track[1:]) if a[6] in AIRBORNE_PHASES and b[2] > a[2]]
     minima = {"a": (150.0, 30.0), "b": (100.0, 40.0)}
-    terminals = {"centres_xy_m": [[0.0, 0.0]], "radii_m": [400.0], "minima_m": (10.0, 10.0)} if terminal else None
+    centres = {"none": [], "one": [[0.0, 0.0]], "two apart": [[-500.0, 0.0], [500.0, 300.0]],
+               "two close": [[-150.0, 0.0], [150.0, 0.0]]}[terminal]
+    radii = [400.0] if terminal == "one" else [200.0] * len(centres)
+    terminals = {"centres_xy_m": centres, "radii_m": radii, "minima_m": (10.0, 10.0)} if centres else None
 
-    def inside(p):
-        return terminal and np.hypot(*p[:2]) <= 400.0 + 0.05
+    def volume(piece):  # the first terminal volume holding both ends, or None
+        return next((k for k, (c, r) in enumerate(zip(centres, radii))
+                     if all(np.hypot(*(p[:2] - c)) <= r + 0.05 for p in piece[3:5])), None)
 
     closest, losses = None, {}
     for n, a in enumerate(pieces):
         for b in pieces[n + 1:]:
             if a[2] == b[2] or min(a[1], b[1]) <= max(a[0], b[0]):
                 continue
-            both = all(inside(p) for p in (a[3], a[4], b[3], b[4]))
+            both = volume(a) is not None and volume(a) == volume(b)
             h, v = (10.0, 10.0) if both else tuple(max(x, y) for x, y in zip(minima[a[2][0]], minima[b[2][0]]))
             distance, loss = _encounter(a, b, h - 1e-6, v - 1e-6)
             closest = distance if closest is None else min(closest, distance)
             if loss is not None:
                 losses.setdefault(tuple(sorted((a[2], b[2]))), []).append(loss)
-    figures = separation_figures(rows, minima, terminals)
+    from gwangju_twin.agents.drones import audit_index
+
+    kept = audit_index.DIRECT_PAIRS
+    audit_index.DIRECT_PAIRS = kept if direct else 0  # through the k-d tree too
+    try:
+        figures = separation_figures(rows, minima, terminals)
+    finally:
+        audit_index.DIRECT_PAIRS = kept
     assert figures["closest_approach_m"] == (None if closest is None else pytest.approx(round(closest, 1), abs=0.11))
     assert sorted(figures["pairs_in_loss"]) == sorted(f"{a} & {b}" for a, b in losses)[:10]
     seconds = sum(t1 - t0 for intervals in losses.values() for t0, t1 in intervals)  # pieces of a pair never overlap
     assert figures["time_in_loss_s"] == pytest.approx(round(seconds, 1), abs=0.11)
+
+
+@settings(max_examples=60, deadline=None)
+@given(pieces=st.lists(st.tuples(st.integers(0, 300).map(float), st.integers(1, 200).map(float),
+                                 st.tuples(*[st.integers(-400, 400).map(float)] * 2, st.integers(0, 120).map(float)),
+                                 st.tuples(*[st.integers(-400, 400).map(float)] * 2, st.integers(0, 120).map(float))),
+                       min_size=2, max_size=25),
+       near=st.sampled_from([(10.0, 10.0), (150.0, 30.0), (300.0, np.inf)]), hubs=st.integers(0, 2**25 - 1),
+       cell_m=st.sampled_from([20.0, 100.0, 300.0]), direct=st.booleans())
+def test_the_index_keeps_every_pair_of_boxes_that_close(pieces, near, hubs, cell_m, direct) -> None:
+    """:func:`near_pairs` against every pair of pieces: each pair that is, at some common moment,
+    nearer than both limits (horizontal on each axis, vertical) is kept, whatever the parts' size,
+    through the k-d tree and through the direct comparison, and only pairs with a hub when hubs
+    are given."""
+    from gwangju_twin.agents.drones import audit_index
+
+    t0 = np.array([p[0] for p in pieces])
+    t1 = t0 + np.array([p[1] for p in pieces])
+    p0, p1 = np.array([p[2] for p in pieces]), np.array([p[3] for p in pieces])
+    hub = np.array([bool(hubs >> k & 1) for k in range(len(pieces))])
+    kept = audit_index.DIRECT_PAIRS
+    audit_index.DIRECT_PAIRS = kept if direct else 0
+    try:
+        found = {tuple(p) for p in audit_index.near_pairs(t0, t1, p0, p1, *near, hub=hub, cell_m=cell_m).tolist()}
+        every = {tuple(p) for p in audit_index.near_pairs(t0, t1, p0, p1, *near, cell_m=cell_m).tolist()}
+    finally:
+        audit_index.DIRECT_PAIRS = kept
+    limit = np.array([near[0], near[0], near[1]]) - 1e-6
+    for i in range(len(pieces)):
+        for j in range(i + 1, len(pieces)):
+            lo, hi = max(t0[i], t0[j]), min(t1[i], t1[j])
+            if hi <= lo or not (hub[i] or hub[j]):
+                continue
+            at = [[p0[k] + (p1[k] - p0[k]) * (s - t0[k]) / (t1[k] - t0[k]) for s in (lo, hi)] for k in (i, j)]
+            start, change = at[0][0] - at[1][0], (at[0][1] - at[1][1]) - (at[0][0] - at[1][0])
+            low, high = 0.0, 1.0  # the part of the common time where |start + change s| < limit on every axis
+            for a, b, m in zip(start, change, limit):
+                if b == 0:
+                    low, high = (low, high) if abs(a) < m else (1.0, 0.0)
+                else:
+                    ends = sorted(((-m - a) / b, (m - a) / b))
+                    low, high = max(low, ends[0]), min(high, ends[1])
+            if low < high:
+                assert (i, j) in found and (i, j) in every, (i, j)
+    assert all(hub[i] or hub[j] for i, j in found)
 
 
 def test_drones_are_in_the_results_and_the_audit_fails_a_run_without_deconfliction(helsinki_map, tmp_path: Path) -> None:
@@ -412,3 +490,30 @@ def test_each_resolution_is_an_event_with_its_kind() -> None:
     assert kinds <= set(kpis["resolutions"]) and len(details) == sum(kpis["resolutions"].values()) > 0
     assert kpis["resolutions"]["layer_change"] > 0  # a free layer is tried before slowing down or holding
     assert min(kpis["wait_by_cause_h"].values()) >= 0 and kpis["wait_by_cause_h"]["fleet"] > 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(flights=st.lists(st.tuples(st.lists(st.floats(0.0, 900.0), min_size=1, max_size=13),
+                                  st.floats(0.0, 5e3), st.floats(1e5, 4e6), st.floats(0.0, 2e5), st.integers(0, 2**32 - 1)),
+                        min_size=1, max_size=12))
+def test_the_batched_track_is_the_flight_by_flight_track_to_the_bit(flights) -> None:
+    """:func:`track_columns` computes flights with equally many points as one array; every value is
+    the double the point-by-point record gives (numpy's sum and cumulative sum of one flight)."""
+    from gwangju_twin.agents.drones.service import track_columns
+    from gwangju_twin.units import J_PER_KWH
+
+    held = []
+    for k, (steps, base, energy, used_j, seed) in enumerate(flights):
+        t_s = np.cumsum([0.0, *steps])  # equal times too (steps of 0) and flights in no time at all
+        xyz = np.random.default_rng(seed).uniform(-3000.0, 3000.0, (len(t_s), 3))
+        held.append((f"d-{k}", t_s, xyz, tuple(f"p{i}" for i in range(len(t_s))), base, energy, used_j))
+    expected = []
+    for name, t_s, xyz, phases, base, energy, used_j in held:  # the record as it was kept point by point
+        seconds = np.diff(t_s)
+        used = np.concatenate([[0.0], np.cumsum(seconds / seconds.sum() * used_j)]) if seconds.sum() else np.zeros(len(t_s))
+        flown = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xyz[:, :2], axis=0).T))])
+        expected += [(name, "drone", float(t), float(x), float(y), base + float(f), phase, (energy - float(u)) / J_PER_KWH,
+                      float(z)) for t, (x, y, z), phase, u, f in zip(t_s, xyz, phases, used, flown)]
+    columns = track_columns(held)
+    got = list(zip(*[c.tolist() if isinstance(c, np.ndarray) else c for c in columns]))
+    assert got == expected

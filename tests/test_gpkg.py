@@ -107,3 +107,31 @@ def test_trajectory_times_are_spelled_as_datetime_spells_them(start: dt.datetime
 
     for begin in (start.replace(microsecond=0), start):
         assert results._gdal_times(begin, times_s) == [results._gdal_time(begin, t) for t in times_s]
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(["add", "hold", "hold", "read"]), st.integers(1, 4)), max_size=30))
+def test_points_held_back_keep_their_place_among_the_others(steps) -> None:
+    """An owner that holds its points (``Tracks.later``) and adds them when settled leaves the rows
+    as adding every point at once would, whatever is added and read in between."""
+    eager, lazy, held = Tracks(), Tracks(), []
+
+    def settle() -> None:
+        if held:
+            lazy.extend(*(list(c) for c in zip(*held)))
+            held.clear()
+
+    for k, (what, n) in enumerate(steps):
+        rows = [(f"a-{k}", "drone", float(k), float(i), 0.0, 0.0, "cruise", 1.0, 60.0) for i in range(n)]
+        if what == "read":
+            assert list(lazy.rows) == list(eager.rows)
+            continue
+        for row in rows:
+            eager.add(*row)
+        if what == "add":
+            for row in rows:
+                lazy.add(*row)
+        else:
+            held.extend(rows)
+            lazy.later(settle)
+    assert lazy.until() == eager.until() and len(lazy.rows) == len(eager.rows)

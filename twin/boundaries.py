@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import shapely
 from gwangju_twin.errors import TwinError
@@ -28,12 +28,16 @@ class UnknownUnit(TwinError):
 
 @dataclass(frozen=True)
 class Unit:
-    """One administrative unit: its full name, code, level and WGS84 polygon."""
+    """One administrative unit: its full name, code, level and WGS84 polygon (made valid when first used)."""
 
     name: str
     code: str
     level: str
-    polygon: shapely.Geometry
+    geometry: shapely.Geometry  # as the bundle has it
+
+    @cached_property
+    def polygon(self) -> shapely.Geometry:
+        return shapely.make_valid(self.geometry)
 
     @property
     def short_name(self) -> str:
@@ -53,7 +57,7 @@ def _units(level: str) -> dict[str, Unit]:
         names = [meta.get(key) for key in LEVELS[:depth]]
         if all(names):
             name = " ".join(names)
-            found[name] = Unit(name, meta["code"], level, shapely.make_valid(geometry))
+            found[name] = Unit(name, meta["code"], level, geometry)
     return found
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from gwangju_twin.errors import TwinError
 
 FORMAT = "gwangju-twin results 2"
@@ -175,7 +176,9 @@ def _events_csv(path: Path, columns: Sequence[str], rows: Iterable[tuple]) -> No
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows((f"{t_s:.3f}", *rest) for t_s, *rest in rows)
+        values = list(zip(*rows))  # column by column: the times spelled in one pass, the rest as they are
+        if values:
+            writer.writerows(zip([f"{t_s:.3f}" for t_s in values[0]], *values[1:]))
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:
@@ -209,34 +212,30 @@ def _trajectories(path: Path, rows: Sequence[tuple], columns: Sequence[str], crs
 
     x, y = columns.index("x_m"), columns.index("y_m")
     keep = [i for i in range(len(columns)) if i not in (x, y)]
-    first = rows[0] if rows else ()
-    fields = [(columns[i], "TEXT" if isinstance(first[i], str) else "REAL") for i in keep] + [("time", "DATETIME")]
-    t = columns.index("t_s")
-    times = _gdal_times(start, [row[t] for row in rows])
-    gpkg.write_points(path, layer="trajectories", crs=crs, fields=fields,
-                      rows=([*[row[i] for i in keep], time] for row, time in zip(rows, times)),
-                      xy=((row[x], row[y]) for row in rows))
+    values = list(zip(*rows)) or [() for _ in columns]  # column by column
+    fields = [(columns[i], "TEXT" if rows and isinstance(values[i][0], str) else "REAL") for i in keep] + [("time", "DATETIME")]
+    times = _gdal_times(start, values[columns.index("t_s")])
+    gpkg.write_points(path, layer="trajectories", crs=crs, fields=fields, columns=[*[values[i] for i in keep], times],
+                      xy=np.column_stack([np.asarray(values[x], dtype=float), np.asarray(values[y], dtype=float)]))
 
 
 def _gdal_times(start: dt.datetime, times_s: Sequence[float]) -> list[str]:
-    """:func:`_gdal_time` of every time, the same text: from whole milliseconds, the day's date looked
-    up once (a naive ``start`` on a whole second; any other ``start`` goes through datetime)."""
+    """:func:`_gdal_time` of every time, the same text: whole milliseconds counted with numpy and
+    spelled by numpy's datetime64 (a naive ``start`` on a whole second; a time within 1e-5 ms of a
+    whole millisecond, a negative one, and any other ``start`` go through datetime)."""
     if start.tzinfo is not None or start.microsecond:
         return [_gdal_time(start, t_s) for t_s in times_s]
-    start_ms = ((start.hour * 60 + start.minute) * 60 + start.second) * 1000
-    dates: dict[int, str] = {}
-    spelled = []
-    for t_s in times_s:
-        whole = int(t_s)
-        day, rest = divmod(start_ms + whole * 1000 + int(round(t_s - whole, 9) * 1e9) // 1_000_000, 86_400_000)
-        if day not in dates:
-            dates[day] = (start.date() + dt.timedelta(days=day)).isoformat()
-        hour, rest = divmod(rest, 3_600_000)
-        minute, rest = divmod(rest, 60_000)
-        second, milli = divmod(rest, 1000)
-        spelled.append(f"{dates[day]}T{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}" if milli
-                       else f"{dates[day]}T{hour:02d}:{minute:02d}:{second:02d}")
-    return spelled
+    t = np.asarray(times_s, dtype=float)
+    whole = np.trunc(t)
+    fraction_ms = (t - whole) * 1000.0  # t - whole is exact
+    near_edge = (np.abs(fraction_ms - np.rint(fraction_ms)) < 1e-5) & (fraction_ms != 0.0) | (t < 0) | ~np.isfinite(t)
+    ms = whole * 1000.0 + np.floor(fraction_ms)
+    at = np.datetime64(start, "ms") + np.where(near_edge, 0, ms).astype("timedelta64[ms]")
+    spelled = np.where(ms % 1000 != 0, np.datetime_as_string(at, unit="ms"), np.datetime_as_string(at, unit="s"))
+    out = spelled.tolist()
+    for k in np.flatnonzero(near_edge).tolist():
+        out[k] = _gdal_time(start, float(t[k]))
+    return out
 
 
 def _gdal_time(start: dt.datetime, t_s: float) -> str:

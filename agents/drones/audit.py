@@ -3,9 +3,11 @@ recomputed from a results folder alone (no code shared with the planner)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from gwangju_twin.agents.drones.audit_index import TERMINAL_CELL_M, near_pairs
 from gwangju_twin.audit import Check, Record, passed_if
 
 if TYPE_CHECKING:
@@ -59,26 +61,27 @@ def _encounter(first: tuple, second: tuple, horizontal_m: float, vertical_m: flo
     return closest, (lo + s0 * (hi - lo), lo + s1 * (hi - lo))
 
 
-CELL_S, CELL_M = 30.0, 300.0  # the checker's index: time buckets and square cells at least this large
-CHUNK = 2_000_000  # pairs formed or checked at once, at most
+CHUNK = 2_000_000  # pairs checked at once, at most
 
 
-def _track_arrays(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:
+def _track_arrays(tracks: pd.DataFrame | list[tuple] | Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
     """The drone rows as columns ``(agent, t_s, x_m, y_m, altitude_m, state)``, sorted by agent then time
     (stable: equal times keep their recorded order)."""
+    names = ("agent", "t_s", "x_m", "y_m", "altitude_m", "state")
     if isinstance(tracks, list):
         from gwangju_twin.record import Tracks
 
         at = {name: k for k, name in enumerate(Tracks.COLUMNS)}
         rows = [r for r in tracks if r[at["kind"]] == "drone"]
         columns = list(zip(*rows)) if rows else [()] * len(Tracks.COLUMNS)
-        agent, t, x, y, z, state = (columns[at[c]] for c in ("agent", "t_s", "x_m", "y_m", "altitude_m", "state"))
-    else:
-        drones = tracks[tracks["kind"] == "drone"]
-        agent, t, x, y, z, state = (drones[c].to_numpy() for c in ("agent", "t_s", "x_m", "y_m", "altitude_m", "state"))
-    agent = np.asarray([str(a) for a in agent], dtype=object)
+        agent, t, x, y, z, state = (columns[at[c]] for c in names)
+    else:  # a table, or columns by name (twin.record.Tracks.arrays)
+        drones = np.asarray(tracks["kind"]) == "drone"
+        agent, t, x, y, z, state = (np.asarray(tracks[c])[drones] for c in names)
+    agent = np.asarray(agent, dtype=object)
     t = np.asarray(t, dtype=float)
-    names, code = np.unique(agent, return_inverse=True) if len(agent) else (np.zeros(0, dtype=object), np.zeros(0, int))
+    names, code = np.unique(agent.astype(str), return_inverse=True) if len(agent) else (np.zeros(0, dtype=object), np.zeros(0, int))
+    names = names.astype(object)
     order = np.lexsort((t, code))
     xyz = np.column_stack([np.asarray(v, dtype=float) for v in (x, y, z)]) if len(t) else np.zeros((0, 3))
     return names, code[order], t[order], xyz[order], np.asarray(state, dtype=object)[order]
@@ -93,69 +96,6 @@ def _pieces(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:
     airborne = np.isin(state[:-1], AIRBORNE_PHASES)
     keep = np.flatnonzero((code[:-1] == code[1:]) & airborne & (t[1:] > t[:-1]))
     return names, code[keep], t[keep], t[keep + 1], xyz[keep], xyz[keep + 1]
-
-
-def _split(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, cell_m: float) -> tuple[np.ndarray, ...]:
-    """Pieces cut into parts no longer than a time bucket and a cell, for the index only (a long
-    piece's box would put it in every cell along its way at every moment of its flight)."""
-    xy = np.hypot(*(p1[:, :2] - p0[:, :2]).T)
-    parts = np.maximum(1, np.ceil(np.maximum((t1 - t0) / CELL_S, xy / cell_m))).astype(np.int64)
-    whole = np.repeat(np.arange(len(t0)), parts)
-    k = np.arange(len(whole)) - np.repeat(np.cumsum(parts) - parts, parts)
-    f0, f1 = k / parts[whole], (k + 1) / parts[whole]
-    step_t, step_p = (t1 - t0)[whole], (p1 - p0)[whole]
-    return (whole, t0[whole] + step_t * f0, t0[whole] + step_t * f1, p0[whole] + step_p * f0[:, None],
-            p0[whole] + step_p * f1[:, None])
-
-
-def _near_pairs(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, near_m: float) -> np.ndarray:
-    """Pairs ``(i, j)``, i < j, of pieces whose times overlap and that pass less than ``near_m`` apart
-    (a superset: at some moment both within boxes that close), through a grid of square cells and
-    time buckets. Each piece is cut into parts (:func:`_split`); each part's box, widened by
-    ``near_m / 2``, goes into every cell it touches; two parts in flight at one moment and closer
-    than ``near_m`` touch some cell in common, and a pair of parts is kept in the first of them (its
-    lower corner the larger of the two lower corners) so it is formed once there."""
-    if len(t0) < 2:
-        return np.zeros((0, 2), dtype=np.int64)
-    cell_m = max(near_m, CELL_M)  # any size finds the same pairs; too small a cell only costs memory
-    whole, s0, s1, q0, q1 = _split(t0, t1, p0, p1, cell_m)
-    lo = np.column_stack([np.minimum(q0[:, :2], q1[:, :2]) - near_m / 2, s0])
-    hi = np.column_stack([np.maximum(q0[:, :2], q1[:, :2]) + near_m / 2, s1])
-    c_lo, c_hi = np.floor(lo / [cell_m, cell_m, CELL_S]).astype(np.int64), np.floor(hi / [cell_m, cell_m, CELL_S]).astype(np.int64)
-    span = c_hi - c_lo + 1
-    count = span.prod(axis=1)
-    part = np.repeat(np.arange(len(s0)), count)
-    k = np.arange(len(part)) - np.repeat(np.cumsum(count) - count, count)
-    sx, sy = span[part, 0], span[part, 1]
-    base = c_lo.min(axis=0)
-    cell = c_lo[part] + np.column_stack([k % sx, (k // sx) % sy, k // (sx * sy)]) - base
-    extent = cell.max(axis=0) + 1
-    key = (cell[:, 0] * extent[1] + cell[:, 1]) * extent[2] + cell[:, 2]
-    order = np.argsort(key, kind="stable")
-    key, part, cell = key[order], part[order], cell[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    members = np.diff(np.r_[starts, len(key)])
-    # Cells taken a slice at a time, each with at most CHUNK pairs of parts (memory stays bounded).
-    cuts = np.searchsorted(np.cumsum(members * (members - 1) // 2), np.arange(CHUNK, (members**2).sum() + CHUNK, CHUNK))
-    found = []
-    for g0, g1 in zip(np.r_[0, cuts], np.r_[cuts, len(starts)]):
-        if g1 <= g0:
-            continue
-        lo_e, hi_e = starts[g0], (starts[g1] if g1 < len(starts) else len(key))
-        size = members[g0:g1]
-        after = np.repeat(size, size) - (np.arange(lo_e, hi_e) - np.repeat(starts[g0:g1], size)) - 1
-        first = np.repeat(np.arange(lo_e, hi_e), after)
-        second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(after) - after, after)
-        a, b = part[first], part[second]
-        keep = (np.maximum(c_lo[a], c_lo[b]) - base == cell[first]).all(axis=1)  # the pair's first common cell
-        keep &= (s0[a] <= s1[b]) & (s0[b] <= s1[a]) & (whole[a] != whole[b])
-        keep &= (np.maximum(lo[a, :2] - hi[b, :2], lo[b, :2] - hi[a, :2]) < 0).all(axis=1)  # widened boxes overlap
-        i, j = whole[a[keep]], whole[b[keep]]
-        i, j = np.minimum(i, j), np.maximum(i, j)
-        keep = (t0[i] < t1[j]) & (t0[j] < t1[i])
-        found.append(np.unique(i[keep] * len(t0) + j[keep]))
-    pairs = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-    return np.column_stack([pairs // len(t0), pairs % len(t0)])
 
 
 def _below_all(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,7 +163,7 @@ def _pair_minima(names: np.ndarray, agent: np.ndarray, where: np.ndarray, i: np.
     return horizontal, vertical
 
 
-def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tuple[float, float]],
+def separation_figures(tracks: pd.DataFrame | list[tuple] | Mapping[str, np.ndarray], minima: dict[str, tuple[float, float]],
                        terminals: dict[str, Any] | None = None) -> dict[str, Any]:
     """Losses of separation between airborne drones, from their recorded 3D tracks alone.
 
@@ -238,11 +178,11 @@ def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tup
     """
     names, agent, t0, t1, p0, p1 = _pieces(tracks)
     where = _terminal_index(p0, p1, terminals)
-    reach = max([h for h, _ in minima.values()] + [terminals["minima_m"][0] if terminals else 0.0, 1.0])
-    extent = float(np.ptp(np.vstack([p0, p1])[:, :2], axis=0).max()) + 1.0 if len(t0) else 0.0
-    near_m = 2.0 * reach
+    smallest = min([h for h, _ in minima.values()] + ([terminals["minima_m"][0]] if terminals else []), default=1.0)
+    extent = float(np.ptp(np.vstack([p0, p1]), axis=0).max()) + 1.0 if len(t0) else 0.0
+    guard_m = 2.0 * max(smallest, 0.5)  # the closest approach is exact once it is below this
     while True:
-        pairs = _near_pairs(t0, t1, p0, p1, near_m)
+        pairs = _candidates(agent, where, (t0, t1, p0, p1), guard_m, minima, terminals)
         pairs = pairs[agent[pairs[:, 0]] != agent[pairs[:, 1]]]
         closest, losses = np.inf, []
         for part in range(0, len(pairs), CHUNK):
@@ -253,10 +193,40 @@ def separation_figures(tracks: pd.DataFrame | list[tuple], minima: dict[str, tup
             closest = min(closest, float(distance.min()))
             loss = ~np.isnan(start)
             losses.append((i[loss], j[loss], start[loss], end[loss]))
-        if closest < near_m or near_m >= extent:
+        if closest < guard_m or guard_m >= extent:
             break
-        near_m = min(8.0 * near_m, extent)
+        guard_m = min(8.0 * guard_m, extent)
     return _loss_figures(names, agent, losses, closest if len(pairs) else None)
+
+
+def _candidates(agent: np.ndarray, where: np.ndarray, pieces: tuple[np.ndarray, ...], guard_m: float,
+                minima: dict[str, tuple[float, float]], terminals: dict[str, Any] | None) -> np.ndarray:
+    """Every pair of pieces that may break its minima or pass closer than ``guard_m`` (3D), sorted.
+
+    Pairs inside one terminal volume keep the terminal minima: those pieces (many, close together
+    around the pads) get an index of their own with small cells. Every other pair keeps at most the
+    widest type minima; the pieces of a terminal volume farther than that from every other volume
+    pair there only with the pieces outside them (``hub``), so the dense terminal pairs are never
+    formed twice."""
+    t0, t1, p0, p1 = pieces
+    # A loss is closer than a minimum by more than FLOAT_M: layers exactly one minimum apart are not near.
+    wide = (max([h - FLOAT_M for h, _ in minima.values()] + [guard_m]),
+            max([v - FLOAT_M for _, v in minima.values()] + [guard_m]))
+    inner = np.flatnonzero(where >= 0)
+    if not len(inner):
+        return near_pairs(t0, t1, p0, p1, *wide)
+    near = (max(terminals["minima_m"][0] - FLOAT_M, guard_m), max(terminals["minima_m"][1] - FLOAT_M, guard_m))
+    local = inner[near_pairs(t0[inner], t1[inner], p0[inner], p1[inner], *near, cell_m=TERMINAL_CELL_M)]
+    centres = np.asarray(terminals["centres_xy_m"], dtype=float).reshape(-1, 2)
+    radii = np.asarray(terminals["radii_m"], dtype=float) + BOUNDARY_M
+    gaps = np.hypot(*(centres[:, None, :] - centres[None, :, :]).T) - radii[:, None] - radii[None, :]
+    np.fill_diagonal(gaps, np.inf)
+    isolated = gaps.min(axis=1) > wide[0]  # no piece of another volume within the widest minimum
+    hub = (where < 0) | ~isolated[np.maximum(where, 0)]
+    pairs = np.vstack([local, near_pairs(t0, t1, p0, p1, *wide, hub=hub)])
+    n = max(len(t0), 1)
+    code = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    return np.column_stack([code // n, code % n])
 
 
 def _loss_figures(names: np.ndarray, agent: np.ndarray, losses: list[tuple[np.ndarray, ...]],
@@ -349,27 +319,47 @@ def check_airspace(record: Record) -> list[Check]:
         if own and all(c.operational_volume for c in own):
             confined[port.site] = shapely.union_all([_zone_shape(c.operational_volume, record, crs)[2] for c in own])
     rows = record.tracks[record.tracks["kind"] == "drone"].sort_values(["agent", "t_s"], kind="stable")
-    problems: list[str] = []
-    segments = 0
-    for agent, frame in rows.groupby("agent", sort=True):
-        xy = frame[["x_m", "y_m"]].to_numpy()
-        airborne = (frame["state"].to_numpy()[:-1] != "landed") & (np.hypot(*np.diff(xy, axis=0).T) > 0)
-        lines = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)[airborne])
-        segments += len(lines)
-        for zone_id, kind, shape in zones:
-            inside = shapely.intersects(lines, shapely.buffer(shape, -1.0))
-            if inside.any() and (kind != "control_zone" or not approved):
-                problems.append(f"{agent} enters {kind.replace('_', ' ')} {zone_id}")
-        home = next((site for site in confined if f"-{site}-" in str(agent)), None)
-        if home is not None and len(lines):
-            leaving = ~shapely.within(lines, shapely.buffer(confined[home], 1.0))
-            if leaving.any():
-                problems.append(f"{agent} leaves its operational volume ({int(leaving.sum())} segments)")
+    agent, state = rows["agent"].to_numpy().astype(str), rows["state"].to_numpy()
+    xy = rows[["x_m", "y_m"]].to_numpy(dtype=float)
+    moved = (agent[:-1] == agent[1:]) & (state[:-1] != "landed") & (np.hypot(*np.diff(xy, axis=0).T) > 0)
+    keep = np.flatnonzero(moved)
+    lines, owner = shapely.linestrings(np.stack([xy[keep], xy[keep + 1]], axis=1)), agent[keep]
+    segments = len(lines)
+    found = _zone_problems(lines, owner, zones, approved, confined)
+    problems = [line for name in sorted(found) for line in found[name]]
     kinds = ", ".join(f"{z} ({k.replace('_', ' ')})" for z, k, _ in zones) or "no zones"
     figure = (f"{len(problems)} drones break zone rules over {segments} flown segments; zones {kinds}; "
               f"{len(confined)} home vertiports confined to an operational volume")
     if problems:
         figure += f" ({'; '.join(problems[:3])})"
     return [passed_if(not problems, "drone_airspace", figure)]
+
+def _zone_problems(lines: np.ndarray, owner: np.ndarray, zones: list[tuple[str, str, Any]], approved: bool,
+                   confined: dict[str, Any]) -> dict[str, list[str]]:
+    """Per drone, the zone rules its flown segments (``lines``, flown by ``owner``) break: zones
+    entered (more than 1 m inside), and segments not within its home's operational volume (1 m slack)."""
+    import shapely
+
+    found: dict[str, list[str]] = {}
+    for zone_id, kind, shape in zones:
+        if kind == "control_zone" and approved:
+            continue
+        inside = shapely.buffer(shape, -1.0)
+        shapely.prepare(inside)
+        for name in sorted(set(owner[shapely.intersects(lines, inside)].tolist())):
+            found.setdefault(name, []).append(f"{name} enters {kind.replace('_', ' ')} {zone_id}")
+    names = sorted(set(owner.tolist()))
+    home = {name: next((site for site in confined if f"-{site}-" in name), None) for name in names}
+    for site, volume in confined.items():
+        mine = np.isin(owner, [name for name in names if home[name] == site])
+        if not mine.any():
+            continue
+        volume = shapely.buffer(volume, 1.0)
+        shapely.prepare(volume)
+        leaving = owner[mine][~shapely.within(lines[mine], volume)]
+        for name, count in zip(*np.unique(leaving, return_counts=True)):
+            found.setdefault(str(name), []).append(f"{name} leaves its operational volume ({int(count)} segments)")
+    return found
+
 
 CHECKS = (check_separation, check_airspace)

@@ -151,29 +151,36 @@ def check_flights(record: Record) -> list[Check]:
     return [passed_if(not problems, "drone_flights", figure)]
 
 
+def _nearest(centres: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point, the index of the nearest of ``centres`` (scipy's cKDTree) and its distance."""
+    if not len(centres) or not len(xy):
+        return np.zeros(len(xy), dtype=np.int64), np.full(len(xy), np.inf)
+    from scipy.spatial import cKDTree
+
+    k = cKDTree(centres).query(xy)[1]
+    return k, np.hypot(*(centres[k] - xy).T)
+
+
 def _pad_uses(rows: pd.DataFrame, ports: dict[str, Any], turnaround_s: dict[str, float]) -> tuple[dict, list[str]]:
     """Each pad's uses ``(start_s, end_s, agent)``: take-off (on the pad until the climb) and landing
     (the descent over it until the turnaround ends); and the ground points on no declared pad."""
-    pads = [(site, k, np.asarray(xy)) for site, port in ports.items() for k, xy in enumerate(port["pads_xy_m"])]
-    centres = np.array([xy for _, _, xy in pads]) if pads else np.zeros((0, 2))
+    pads = [(site, k) for site, port in ports.items() for k, _ in enumerate(port["pads_xy_m"])]
+    centres = np.array([xy for port in ports.values() for xy in port["pads_xy_m"]], dtype=float).reshape(-1, 2)
+    agent, state = rows["agent"].to_numpy().astype(str), rows["state"].to_numpy()
+    t, xy = rows["t_s"].to_numpy(dtype=float), rows[["x_m", "y_m"]].to_numpy(dtype=float)
+    ground = np.flatnonzero(np.isin(state, ("pad", "landed")))
+    pad, distance = _nearest(centres, xy[ground])
     uses: dict[tuple[str, int], list[tuple[float, float, str]]] = {}
     off_pad: list[str] = []
-    for agent, frame in rows.groupby("agent", sort=True):
-        states, t = frame["state"].to_numpy(), frame["t_s"].to_numpy(dtype=float)
-        xy = frame[["x_m", "y_m"]].to_numpy(dtype=float)
-        for i, state in enumerate(states):
-            if state not in ("pad", "landed"):
-                continue
-            d = np.hypot(*(centres - xy[i]).T) if len(centres) else np.array([np.inf])
-            if d.min() > ON_PAD_M:
-                off_pad.append(f"{agent} at {t[i]:.0f} s is {d.min():.1f} m from the nearest pad")
-                continue
-            site, k, _ = pads[int(d.argmin())]
-            if state == "pad" and i + 1 < len(t):
-                uses.setdefault((site, k), []).append((t[i], t[i + 1], agent))
-            elif state == "landed" and i > 0:
-                uses.setdefault((site, k), []).append((t[i - 1], t[i] + turnaround_s.get(agent.split("-")[0], 0.0),
-                                                       agent))
+    same_next = np.r_[agent[1:] == agent[:-1], False]  # the next row is the same drone's
+    for i, k, d in zip(ground.tolist(), pad.tolist(), distance.tolist()):
+        if d > ON_PAD_M:
+            off_pad.append(f"{agent[i]} at {t[i]:.0f} s is {d:.1f} m from the nearest pad")
+        elif state[i] == "pad" and same_next[i]:
+            uses.setdefault(pads[k], []).append((t[i], t[i + 1], agent[i]))
+        elif state[i] == "landed" and i > 0 and same_next[i - 1]:
+            uses.setdefault(pads[k], []).append((t[i - 1], t[i] + turnaround_s.get(agent[i].split("-")[0], 0.0),
+                                                 agent[i]))
     return uses, off_pad
 
 
@@ -215,30 +222,36 @@ def _path_uses(rows: pd.DataFrame, ports: dict[str, Any]) -> tuple[dict, list[st
     departure from lift-off (the climb) to the end of the first move across (its pad to the gate),
     an approach from the start of the last move across (the gate to over its pad) until landed; the
     path is the pad (nearest declared) and the gate (the nearest declared gate of that vertiport)."""
-    pads = [(site, k, np.asarray(xy)) for site, port in ports.items() for k, xy in enumerate(port["pads_xy_m"])]
-    centres = np.array([xy for _, _, xy in pads]) if pads else np.zeros((0, 2))
-    agent, state = rows["agent"].to_numpy(), rows["state"].to_numpy()
+    sites = [site for site, port in ports.items() for _ in port["pads_xy_m"]]
+    pads = [k for port in ports.values() for k, _ in enumerate(port["pads_xy_m"])]
+    centres = np.array([xy for port in ports.values() for xy in port["pads_xy_m"]], dtype=float).reshape(-1, 2)
+    agent, state = rows["agent"].to_numpy().astype(str), rows["state"].to_numpy()
     t, xy = rows["t_s"].to_numpy(dtype=float), rows[["x_m", "y_m"]].to_numpy(dtype=float)
     uses: dict[tuple[str, int, str, str], list[tuple[float, float, str]]] = {}
     odd: list[str] = []
     block = np.r_[True, agent[1:] != agent[:-1]].cumsum()  # the agent's block of rows
+    first = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])[block - 1]  # its first row
     last = np.r_[np.flatnonzero(block[1:] != block[:-1]), len(t) - 1][block - 1]  # its last row
     for kind, ends, pad_row, gate_row, span in (("departure", np.flatnonzero(state == "climb"), -1, 2, (0, 2)),
                                                 ("approach", np.flatnonzero(state == "landed"), 0, -2, (-2, 0))):
-        for i in ends:
-            rows_used = [i + pad_row, i + gate_row, i + span[0], i + span[1]]
-            if max(rows_used) > last[i]:
-                continue  # the run ended on the way out: the record stops before the gate
-            if min(rows_used) < 0 or len({agent[r] for r in rows_used}) > 1 or not len(pads):
-                odd.append(f"{agent[i]} at {t[i]:.0f} s: a {kind} without its path in the tracks")
-                continue
-            site, pad, _ = pads[int(np.hypot(*(centres - xy[i + pad_row]).T).argmin())]
-            gates = ports[site].get("gates_xy_m", {})
+        low, high = min(pad_row, gate_row, *span), max(pad_row, gate_row, *span)
+        ends = ends[ends + high <= last[ends]]  # else the run ended on the way out: the record stops before the gate
+        whole = (ends + low >= first[ends]) & bool(len(pads))  # every row it needs is this drone's
+        notes = [(i, f"{agent[i]} at {t[i]:.0f} s: a {kind} without its path in the tracks") for i in ends[~whole].tolist()]
+        ends = ends[whole]
+        nearest_pad = _nearest(centres, xy[ends + pad_row])[0]
+        site, pad = np.asarray(sites, dtype=object)[nearest_pad], np.asarray(pads, dtype=np.int64)[nearest_pad]
+        for name in dict.fromkeys(site.tolist()):
+            mine = ends[site == name]
+            gates = ports[name].get("gates_xy_m", {})
             if not gates:
-                odd.append(f"{site} declares no gates")
+                notes += [(i, f"{name} declares no gates") for i in mine.tolist()]
                 continue
-            gate = min(gates, key=lambda c, p=xy[i + gate_row]: float(np.hypot(*(np.asarray(gates[c]) - p))))
-            uses.setdefault((site, pad, gate, kind), []).append((t[i + span[0]], t[i + span[1]], str(agent[i])))
+            g, p = np.asarray(list(gates.values()), dtype=float), xy[mine + gate_row]
+            nearest = np.hypot(g[None, :, 0] - p[:, None, 0], g[None, :, 1] - p[:, None, 1]).argmin(axis=1)
+            for i, k, gate in zip(mine.tolist(), pad[site == name].tolist(), np.asarray(list(gates))[nearest].tolist()):
+                uses.setdefault((name, k, gate, kind), []).append((t[i + span[0]], t[i + span[1]], agent[i]))
+        odd += [note for _, note in sorted(notes, key=lambda n: n[0])]
     return uses, odd
 
 

@@ -37,7 +37,7 @@ def drone_kpis(service: DroneService) -> dict[str, Any]:
     """The figures of ``service`` at the model's current time; a figure with no data is None with a reason."""
     now_s, delivered = service.model.now_s, service.delivered
     minima = {kind.id: service.minima(kind) for kind in service.types.values()}
-    separation = separation_figures([r for r in service.rows if r[2] <= now_s], minima, terminals(service))
+    separation = separation_figures(service.track.arrays(now_s), minima, terminals(service))
     why_null = {key: "no delivery yet" for key in ("on_time_rate", "delay_mean_s", "energy_per_delivery_kwh")
                 if not delivered}
     if separation["closest_approach_m"] is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from gwangju_twin.agents.drones.planner import MAX_GROUND_HOLD_S, MAX_SLOT_STEP_
 from gwangju_twin.agents.drones.resolution import STRATEGIES, TACTICAL_ORDER, GroundHold, SpeedChange
 from gwangju_twin.agents.drones.vertiports import PadSet, PathBook
 from gwangju_twin.errors import RoutingError, TwinError
+from gwangju_twin.record import Tracks
 from gwangju_twin.units import J_PER_KWH
 from mesa.agent import AgentSet
 
@@ -87,7 +88,9 @@ class DroneService:
                       for name in TACTICAL_ORDER] if config.tactical else []
         hold = GroundHold(max_step_s=MAX_SLOT_STEP_S, max_hold_s=MAX_GROUND_HOLD_S) if config.strategic else None
         self.planner = FlightPlanner(self.places, self.pads, self.paths, strategies=strategies, hold=hold)
-        self.rows: list[tuple] = []  # every drone's recorded track, also when trajectories are not written
+        self._track = Tracks()  # every drone's recorded track, also when trajectories are not written
+        self._pending: list[tuple] = []  # flights recorded, their points not yet in the tracks (_record)
+        self._need_j: dict[tuple, float] = {}  # energy a flight needs, by route, type and payload (fly)
         self.requests = self.delivered = self.on_time = self.flights = 0
         self.delay_s = self.ground_hold_s = self.delivery_energy_j = 0.0
         self.conflicts = 0
@@ -95,6 +98,11 @@ class DroneService:
         self.wait_s = dict.fromkeys(CAUSES, 0.0)  # delivered parcels' waits by cause
         for flow in config.flows:
             schedule_flow(model, flow, self.request)
+
+    @property
+    def rows(self) -> Sequence[tuple]:
+        """The drones' recorded track points as :class:`twin.record.Tracks` rows."""
+        return self.track.rows
 
     @property
     def airspace(self) -> Airspace:
@@ -134,10 +142,14 @@ class DroneService:
         ``causes``: a parcel's waits by cause, added to here (energy, pads, airspace)."""
         kind = drone.type
         legs = self.places.legs(drone.at, destination)
-        # Energy is checked for a strong gust against the drone (3 standard deviations) both ways.
-        gust = -3.0 * self.config.wind.gust_sd_mps
-        need = flight_energy_j(kind, legs, payload_kg,
-                               [self.places.ground_speed_mps(leg, kind.cruise_speed_mps, gust) for leg in legs])
+        # Energy is checked for a strong gust against the drone (3 standard deviations) both ways:
+        # the same for every flight of a type on a route with a payload, so computed once.
+        key = (drone.at, destination, kind.id, payload_kg)
+        if key not in self._need_j:
+            gust = -3.0 * self.config.wind.gust_sd_mps
+            self._need_j[key] = flight_energy_j(kind, legs, payload_kg, [
+                self.places.ground_speed_mps(leg, kind.cruise_speed_mps, gust) for leg in legs])
+        need = self._need_j[key]
         usable_j = (1.0 - kind.reserve) * kind.energy_j
         if need > usable_j:
             raise RoutingError(f"drone type {kind.id} cannot fly {drone.at} -> {destination} with {payload_kg:g} kg "
@@ -215,20 +227,30 @@ class DroneService:
         self.model.log.add(self.model.now_s, drone.name, event, detail)
 
     def _record(self, flight: Flight) -> None:
-        """The flight's points in the drone's track: time, place, altitude, phase, flown metres, energy left."""
+        """The flight's points in the drone's track: time, place, altitude, phase, flown metres, energy
+        left. Held until the track is read or something else is recorded (:func:`track_columns`
+        computes a batch of flights at once)."""
         drone, trajectory = flight.drone, flight.trajectory
-        seconds = np.diff(trajectory.t_s)
-        used = np.concatenate([[0.0], np.cumsum(seconds / seconds.sum() * flight.energy_j)]) if seconds.sum() else \
-            np.zeros(len(trajectory.t_s))
-        flown = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(trajectory.xyz_m[:, :2], axis=0).T))])
         if drone.last_xy_m is not None:  # from the pad it landed on to the pad it takes off from
             drone.ground_m += float(np.hypot(*(trajectory.xyz_m[0, :2] - drone.last_xy_m)))
         drone.last_xy_m = trajectory.xyz_m[-1, :2].copy()
-        for t_s, (x, y, z), phase, u, f in zip(trajectory.t_s, trajectory.xyz_m, trajectory.phases, used, flown):
-            row = (drone.name, "drone", float(t_s), float(x), float(y), drone.flown_m + drone.ground_m + float(f), phase,
-                   (drone.energy_j - float(u)) / J_PER_KWH, float(z))
-            self.rows.append(row)
-            self.model.tracks.add(*row)
+        self._pending.append((drone.name, trajectory.t_s, trajectory.xyz_m, trajectory.phases,
+                              drone.flown_m + drone.ground_m, drone.energy_j, flight.energy_j))
+        if len(self._pending) == 1:
+            self.model.tracks.later(self._settle_track)
+
+    def _settle_track(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            columns = track_columns(pending)
+            self._track.extend(*columns)
+            self.model.tracks.extend(*columns)
+
+    @property
+    def track(self) -> Tracks:
+        """Every drone's recorded track (also when the scenario records no trajectories)."""
+        self._settle_track()
+        return self._track
 
     # --- after the flight -----------------------------------------------------------------
     def _landed(self, flight: Flight, port: str, landed: Callable[[], None]) -> None:
@@ -280,3 +302,33 @@ class DroneService:
 
     def kpis(self) -> dict[str, Any]:
         return drone_kpis(self)
+
+
+def track_columns(flights: list[tuple]) -> tuple:
+    """The track points of recorded flights ``(agent, t_s, xyz_m, phases, odometer at take-off,
+    energy at take-off, energy used)``, as :meth:`twin.record.Tracks.extend` takes them, in order.
+
+    Energy is used in proportion to time, the odometer adds the horizontal distance flown. Flights
+    with the same number of points are computed as one array, row by row, so every value is the
+    double that a flight alone gives (numpy sums and accumulates each row as it does one array)."""
+    sizes = np.array([len(f[1]) for f in flights])
+    start = np.cumsum(sizes) - sizes
+    t, x, y, z, odometer, energy = (np.empty(int(sizes.sum())) for _ in range(6))
+    for n in np.unique(sizes).tolist():
+        which = np.flatnonzero(sizes == n)
+        t_s, xyz = np.stack([flights[k][1] for k in which]), np.stack([flights[k][2] for k in which])
+        base, held, used_j = (np.array([flights[k][i] for k in which], dtype=float) for i in (4, 5, 6))
+        seconds = np.diff(t_s, axis=1)
+        total = seconds.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.cumsum(seconds / total[:, None] * used_j[:, None], axis=1)
+        used = np.where((total != 0)[:, None], np.column_stack([np.zeros(len(which)), share]), 0.0)
+        flown = np.column_stack([np.zeros(len(which)), np.cumsum(np.hypot(np.diff(xyz[:, :, 0], axis=1),
+                                                                          np.diff(xyz[:, :, 1], axis=1)), axis=1)])
+        rows = (start[which][:, None] + np.arange(n)).ravel()
+        t[rows], x[rows], y[rows], z[rows] = t_s.ravel(), xyz[:, :, 0].ravel(), xyz[:, :, 1].ravel(), xyz[:, :, 2].ravel()
+        odometer[rows] = (base[:, None] + flown).ravel()
+        energy[rows] = ((held[:, None] - used) / J_PER_KWH).ravel()
+    agents = [f[0] for f, n in zip(flights, sizes.tolist()) for _ in range(n)]
+    phases = [phase for f in flights for phase in f[3]]
+    return agents, ["drone"] * len(agents), t, x, y, odometer, phases, energy, z

@@ -1,0 +1,104 @@
+"""The separation checker's index: which pairs of recorded pieces may come close (no code shared
+with the planner). Each piece is cut into parts bounded in x, y, z and time; two parts that come
+within the limits have centres within their half sizes plus the limits on every axis, which a k-d
+tree (SciPy's cKDTree, maximum norm on scaled axes) or, for few parts, a direct comparison finds;
+the parts' boxes are then compared exactly. :mod:`.audit` checks the pairs it keeps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+CELL_S, CELL_M, CELL_Z_M = 15.0, 300.0, 30.0  # the index's parts: at most this long in time, across and up
+TERMINAL_CELL_M = 100.0  # the parts of pieces inside terminal volumes (dense: many pads, short pieces)
+DIRECT_PAIRS = 8_000_000  # candidate pairs of parts compared directly, without the k-d tree, at most
+
+
+def _split(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, cell_m: float) -> tuple[np.ndarray, ...]:
+    """Pieces cut into parts no longer than ``CELL_S`` in time, ``cell_m`` across and ``CELL_Z_M``
+    up, for the index only (a long piece's box would hold everything near its way)."""
+    xy, z = np.hypot(*(p1[:, :2] - p0[:, :2]).T), np.abs(p1[:, 2] - p0[:, 2])
+    parts = np.maximum(1, np.ceil(np.maximum.reduce([(t1 - t0) / CELL_S, xy / cell_m, z / CELL_Z_M]))).astype(np.int64)
+    whole = np.repeat(np.arange(len(t0)), parts)
+    k = np.arange(len(whole)) - np.repeat(np.cumsum(parts) - parts, parts)
+    f0, f1 = k / parts[whole], (k + 1) / parts[whole]
+    step_t, step_p = (t1 - t0)[whole], (p1 - p0)[whole]
+    return (whole, t0[whole] + step_t * f0, t0[whole] + step_t * f1, p0[whole] + step_p * f0[:, None],
+            p0[whole] + step_p * f1[:, None])
+
+
+def near_pairs(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, near_m: float,
+                near_z_m: float = np.inf, *, hub: np.ndarray | None = None, cell_m: float = CELL_M) -> np.ndarray:
+    """Pairs ``(i, j)``, i < j, of pieces whose times overlap and that pass less than ``near_m``
+    apart horizontally and ``near_z_m`` vertically (a superset: at some moment both within boxes
+    that close). Each piece is cut into parts (:func:`_split`) with boxes in x, y, z and time; two
+    boxes that close have centres at most their half sizes plus the distance apart on each axis,
+    which a k-d tree (scipy's cKDTree, maximum norm on axes scaled by that reach) finds; the boxes
+    are then compared exactly. Parts that do not move across (climbs, descents) are indexed apart
+    from the others: among themselves their reach across is the distance alone. ``hub``: only pairs
+    with at least one such piece."""
+    if len(t0) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    whole, s0, s1, q0, q1 = _split(t0, t1, p0, p1, cell_m)
+    widen = np.array([near_m, near_m, near_z_m]) / 2
+    lo = np.column_stack([np.minimum(q0, q1) - widen, s0])
+    hi = np.column_stack([np.maximum(q0, q1) + widen, s1])
+    centre = np.column_stack([(q0 + q1) / 2, (s0 + s1) / 2])
+    half = np.abs(np.column_stack([q1 - q0, s1 - s0])) / 2
+    still = (half[:, 0] == 0) & (half[:, 1] == 0)
+    groups = [g for g in (np.flatnonzero(still), np.flatnonzero(~still)) if len(g)]
+    hubs = np.ones(len(whole), bool) if hub is None else hub[whole]
+    found = [_kd_pairs(centre, half, g, h, (near_m, near_m, near_z_m, 0.0), hubs, hub is None)
+             for n, g in enumerate(groups) for h in groups[(n if hub is None else 0):]]
+    a, b = np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+    keep = (lo[a, 3] <= hi[b, 3]) & (lo[b, 3] <= hi[a, 3]) & (whole[a] != whole[b])
+    with np.errstate(invalid="ignore"):
+        keep &= ~(np.maximum(lo[a, :3] - hi[b, :3], lo[b, :3] - hi[a, :3]) >= 0).any(axis=1)  # widened boxes overlap
+    i, j = whole[a[keep]], whole[b[keep]]
+    i, j = np.minimum(i, j), np.maximum(i, j)
+    keep = (t0[i] < t1[j]) & (t0[j] < t1[i])
+    pairs = np.unique(i[keep] * len(t0) + j[keep])
+    return np.column_stack([pairs // len(t0), pairs % len(t0)])
+
+
+def _kd_pairs(centre: np.ndarray, half: np.ndarray, first: np.ndarray, second: np.ndarray, near: tuple,
+              hubs: np.ndarray, every: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs of parts, one of ``first`` (a hub) and one of ``second``: centres no farther
+    apart on each axis than the two groups' largest half sizes plus ``near``. ``every``: all parts
+    are hubs, and ``first`` is ``second`` or another group (each pair once). Up to
+    :data:`DIRECT_PAIRS` pairs of parts are compared directly (a small run never imports SciPy's
+    spatial package, 0.1-0.4 s of a start); more go through a k-d tree."""
+    reach = half[first].max(axis=0) + half[second].max(axis=0) + np.asarray(near)
+    own = first if every else first[hubs[first]]
+    ends = np.r_[own, second]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.zeros((len(centre), 4))
+        scaled[ends] = np.nan_to_num(centre[ends] / np.where(reach > 0, reach, np.inf))  # an unlimited axis: 0
+    r, upper = 1.0 + 1e-9, every and first is second
+    if not len(own) or len(own) * len(second) <= DIRECT_PAIRS:
+        return _direct_pairs(scaled, own, second, r, upper=upper)
+    from scipy.spatial import cKDTree
+
+    if upper:
+        found = cKDTree(scaled[own]).query_pairs(r, p=np.inf, output_type="ndarray")
+        return own[found[:, 0]], own[found[:, 1]]
+    found = cKDTree(scaled[own]).sparse_distance_matrix(cKDTree(scaled[second]), r, p=np.inf, output_type="ndarray")
+    return own[found["i"]], second[found["j"]]
+
+
+def _direct_pairs(scaled: np.ndarray, own: np.ndarray, second: np.ndarray, r: float, *,
+                  upper: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_kd_pairs` by comparing every pair, a block of rows at a time (``upper``: ``own`` is
+    ``second``, each pair once)."""
+    found_a, found_b = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    step = max(1, 1_000_000 // max(len(second), 1))
+    for k in range(0, len(own), step):
+        rows = np.arange(k, min(k + step, len(own)))
+        close = np.ones((len(rows), len(second)), dtype=bool)
+        for axis in range(4):
+            close &= np.abs(scaled[own[rows], axis][:, None] - scaled[second, axis][None, :]) <= r
+        if upper:
+            close &= rows[:, None] < np.arange(len(second))[None, :]
+        i, j = np.nonzero(close)
+        found_a.append(own[rows[i]])
+        found_b.append(second[j])
+    return np.concatenate(found_a), np.concatenate(found_b)
