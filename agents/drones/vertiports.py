@@ -101,22 +101,26 @@ class VertiportLayout:
 class PadSet:
     """A vertiport's pads, each reserved on its own: at most one drone on a pad at a time.
 
-    All reservations ``(start_s, end_s, pad)`` are kept in one list sorted by start (and their ends
-    sorted apart), so a question about a window looks only at the reservations that can overlap it,
-    whatever the number of pads.
+    Reservations ``(start_s, end_s, pad)`` are kept in lists sorted by start, one list per duration
+    class (doubling in length: a minute's take-off apart from a landing with its turnaround), and
+    their ends sorted apart; a question about a window looks in each list only at the reservations
+    that start before the window ends and not so long before it starts that they must have ended
+    (none lasts longer than the longest of its list), whatever the number of pads.
     """
 
     def __init__(self, pads: int) -> None:
         self.pads = pads
-        self._reservations: list[tuple[float, float, int]] = []  # sorted by start
+        self._classes: dict[int, list] = {}  # duration class -> [reservations sorted by start, the longest]
         self._ends: list[float] = []  # sorted
-        self._longest_s = 0.0
 
     def _busy(self, start_s: float, end_s: float) -> set[int]:
         """The pads reserved at some moment of ``[start_s, end_s)``."""
-        lo = bisect.bisect_left(self._reservations, (start_s - self._longest_s, -math.inf, -1))
-        hi = bisect.bisect_left(self._reservations, (end_s, -math.inf, -1))
-        return {pad for _, end, pad in self._reservations[lo:hi] if end > start_s}
+        busy: set[int] = set()
+        for reservations, longest_s in self._classes.values():
+            lo = bisect.bisect_left(reservations, (start_s - longest_s, -math.inf, -1))
+            hi = bisect.bisect_left(reservations, (end_s, -math.inf, -1), lo)
+            busy.update(pad for _, end, pad in reservations[lo:hi] if end > start_s)
+        return busy
 
     def free_pad(self, start_s: float, end_s: float) -> int | None:
         """The first pad free over ``[start_s, end_s)``, or None."""
@@ -137,14 +141,17 @@ class PadSet:
         raise AssertionError("a pad frees up once every reservation has ended")
 
     def reserve(self, pad: int, start_s: float, end_s: float) -> None:
-        bisect.insort(self._reservations, (start_s, end_s, pad))
+        lasting_s = end_s - start_s
+        kept = self._classes.setdefault(max(math.ceil(math.log2(max(lasting_s, 1.0))), 0), [[], 0.0])
+        bisect.insort(kept[0], (start_s, end_s, pad))
+        kept[1] = max(kept[1], lasting_s)
         bisect.insort(self._ends, end_s)
-        self._longest_s = max(self._longest_s, end_s - start_s)
 
     def prune(self, now_s: float) -> None:
         """Forget reservations that have ended."""
         if self._ends and self._ends[0] <= now_s:
-            self._reservations = [r for r in self._reservations if r[1] > now_s]
+            for kept in self._classes.values():
+                kept[0] = [r for r in kept[0] if r[1] > now_s]
             self._ends = self._ends[bisect.bisect_right(self._ends, now_s):]
 
 
