@@ -73,7 +73,8 @@ def test_duration_classes_double() -> None:
        now=st.integers(min_value=0, max_value=1500).map(float))
 def test_pads_answer_as_a_scan_of_every_reservation(reservations, windows, now) -> None:
     """Free pads and the least shift to a free pad, against a scan of every reservation (those
-    that ended by ``now`` forgotten, and windows asked from ``now`` on)."""
+    that ended by ``now`` forgotten, and windows asked from ``now`` on), before and after one more
+    reservation."""
     pads = PadSet(4)
     for pad, start, lasting in reservations:
         pads.reserve(pad, start, start + lasting)
@@ -90,3 +91,8 @@ def test_pads_answer_as_a_scan_of_every_reservation(reservations, windows, now) 
         assert free(a + shift, b + shift)
         # no reservation's end before that frees a pad (the shift is the least among the ends)
         assert not any(free(e, e + lasting) for _, _, e in kept if a < e < a + shift)
+    # A new reservation changes the answers at once (nothing remembered from before it).
+    start, lasting = windows[0]
+    pads.reserve(0, now + start, now + start + 1.0)
+    kept.append((0, now + start, now + start + 1.0))
+    assert list(pads.free_pads(now + start, now + start + lasting)) == free(now + start, now + start + lasting)

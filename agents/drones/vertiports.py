@@ -101,35 +101,36 @@ class VertiportLayout:
 class PadSet:
     """A vertiport's pads, each reserved on its own: at most one drone on a pad at a time.
 
-    Reservations ``(start_s, end_s, pad)`` are kept in lists sorted by start, one list per duration
-    class (doubling in length: a minute's take-off apart from a landing with its turnaround), and
-    their ends sorted apart; a question about a window looks in each list only at the reservations
-    that start before the window ends and not so long before it starts that they must have ended
-    (none lasts longer than the longest of its list), whatever the number of pads.
+    All reservations ``(start_s, end_s, pad)`` are kept in one list sorted by start (and their ends
+    sorted apart), so a question about a window looks only at the reservations that can overlap it,
+    whatever the number of pads; the answers are remembered until the reservations change.
     """
 
     def __init__(self, pads: int) -> None:
         self.pads = pads
-        self._classes: dict[int, list] = {}  # duration class -> [reservations sorted by start, the longest]
+        self._reservations: list[tuple[float, float, int]] = []  # sorted by start
         self._ends: list[float] = []  # sorted
+        self._longest_s = 0.0
+        self._free: dict[tuple[float, float], tuple[int, ...]] = {}  # windows asked since the last change
 
     def _busy(self, start_s: float, end_s: float) -> set[int]:
         """The pads reserved at some moment of ``[start_s, end_s)``."""
-        busy: set[int] = set()
-        for reservations, longest_s in self._classes.values():
-            lo = bisect.bisect_left(reservations, (start_s - longest_s, -math.inf, -1))
-            hi = bisect.bisect_left(reservations, (end_s, -math.inf, -1), lo)
-            busy.update(pad for _, end, pad in reservations[lo:hi] if end > start_s)
-        return busy
+        lo = bisect.bisect_left(self._reservations, (start_s - self._longest_s, -math.inf, -1))
+        hi = bisect.bisect_left(self._reservations, (end_s, -math.inf, -1), lo)
+        return {pad for _, end, pad in self._reservations[lo:hi] if end > start_s}
 
     def free_pad(self, start_s: float, end_s: float) -> int | None:
         """The first pad free over ``[start_s, end_s)``, or None."""
         return next(self.free_pads(start_s, end_s), None)
 
     def free_pads(self, start_s: float, end_s: float) -> Iterator[int]:
-        """The pads free over ``[start_s, end_s)``, in order."""
-        busy = self._busy(start_s, end_s)
-        return (k for k in range(self.pads) if k not in busy) if len(busy) < self.pads else iter(())
+        """The pads free over ``[start_s, end_s)``, in order (remembered until the reservations change:
+        a departure-slot search asks about the same windows several times)."""
+        window = (start_s, end_s)
+        if window not in self._free:
+            busy = self._busy(start_s, end_s)
+            self._free[window] = tuple(k for k in range(self.pads) if k not in busy) if len(busy) < self.pads else ()
+        return iter(self._free[window])
 
     def earliest_shift(self, start_s: float, end_s: float) -> float:
         """The least delay that frees some pad for the window: 0, or until some reservation ends."""
@@ -141,18 +142,17 @@ class PadSet:
         raise AssertionError("a pad frees up once every reservation has ended")
 
     def reserve(self, pad: int, start_s: float, end_s: float) -> None:
-        lasting_s = end_s - start_s
-        kept = self._classes.setdefault(max(math.ceil(math.log2(max(lasting_s, 1.0))), 0), [[], 0.0])
-        bisect.insort(kept[0], (start_s, end_s, pad))
-        kept[1] = max(kept[1], lasting_s)
+        bisect.insort(self._reservations, (start_s, end_s, pad))
         bisect.insort(self._ends, end_s)
+        self._longest_s = max(self._longest_s, end_s - start_s)
+        self._free.clear()
 
     def prune(self, now_s: float) -> None:
         """Forget reservations that have ended."""
         if self._ends and self._ends[0] <= now_s:
-            for kept in self._classes.values():
-                kept[0] = [r for r in kept[0] if r[1] > now_s]
+            self._reservations = [r for r in self._reservations if r[1] > now_s]
             self._ends = self._ends[bisect.bisect_right(self._ends, now_s):]
+            self._free.clear()
 
 
 class PathBook:
