@@ -136,17 +136,14 @@ def with_pads(reference: Trajectory, pads_xy: tuple[np.ndarray, np.ndarray], fir
     t, xyz = reference.t_s.copy(), reference.xyz_m.copy()
     first = reference.phases.index("cruise") if first is None else first  # the first cruise point (over the pad)
     last = len(t) - 2  # the descent point
-    xy = xyz[:, :2].tolist()  # plain floats: the same arithmetic, without numpy calls on pairs of numbers
     for index, nxt, pad in ((first, first + 1, pads_xy[0]), (last, last - 1, pads_xy[1])):
-        (x0, y0), (x1, y1), (px, py) = xy[index], xy[nxt], (float(pad[0]), float(pad[1]))
-        old_m, new_m = float(np.hypot(x1 - x0, y1 - y0)), float(np.hypot(x1 - px, y1 - py))
+        old_m = float(np.hypot(*(xyz[nxt, :2] - xyz[index, :2])))
+        new_m = float(np.hypot(*(xyz[nxt, :2] - pad)))
         span_s = abs(t[nxt] - t[index])
         shift_s = span_s * (new_m / old_m - 1.0) if old_m > 0 else 0.0
         t[max(index, nxt):] += shift_s
-        ground = range(0, first + 1) if index == first else range(last, len(t))
-        xyz[ground.start:ground.stop, 0], xyz[ground.start:ground.stop, 1] = px, py
-        for i in ground:
-            xy[i] = [px, py]
+        ground = slice(0, first + 1) if index == first else slice(last, len(t))
+        xyz[ground, 0], xyz[ground, 1] = pad[0], pad[1]
     return Trajectory(reference.agent, t, xyz, reference.phases, reference.horizontal_m, reference.vertical_m,
                       reference.segment_minima)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,13 +58,20 @@ class Variant:
     weights: np.ndarray  # per segment, its power weight (the option's, whatever the pads)
     airborne: np.ndarray  # the airborne segments' indices (likewise)
 
-    @cached_property
-    def energy_j(self) -> float:
-        return trajectory_energy_j(self.kind, self.trajectory, self.payload_kg, self.weights)
+    _energy_j: float | None = None
+    _segments: Segments | None = None
 
-    @cached_property
+    @property
+    def energy_j(self) -> float:
+        if self._energy_j is None:
+            self._energy_j = trajectory_energy_j(self.kind, self.trajectory, self.payload_kg, self.weights)
+        return self._energy_j
+
+    @property
     def segments(self) -> Segments:
-        return Segments.one(self.trajectory, self.airborne)
+        if self._segments is None:
+            self._segments = Segments.one(self.trajectory, self.airborne)
+        return self._segments
 
 
 @dataclass

@@ -111,7 +111,7 @@ class PadSet:
         self._reservations: list[tuple[float, float, int]] = []  # sorted by start
         self._ends: list[float] = []  # sorted
         self._longest_s = 0.0
-        self._free: dict[tuple[float, float], tuple[int, ...]] = {}  # windows asked since the last change
+        self._busy_in: dict[tuple[float, float], set[int]] = {}  # the busy pads of windows asked since the last change
 
     def _busy(self, start_s: float, end_s: float) -> set[int]:
         """The pads reserved at some moment of ``[start_s, end_s)``."""
@@ -127,10 +127,10 @@ class PadSet:
         """The pads free over ``[start_s, end_s)``, in order (remembered until the reservations change:
         a departure-slot search asks about the same windows several times)."""
         window = (start_s, end_s)
-        if window not in self._free:
-            busy = self._busy(start_s, end_s)
-            self._free[window] = tuple(k for k in range(self.pads) if k not in busy) if len(busy) < self.pads else ()
-        return iter(self._free[window])
+        if window not in self._busy_in:
+            self._busy_in[window] = self._busy(start_s, end_s)
+        busy = self._busy_in[window]
+        return (k for k in range(self.pads) if k not in busy) if len(busy) < self.pads else iter(())
 
     def earliest_shift(self, start_s: float, end_s: float) -> float:
         """The least delay that frees some pad for the window: 0, or until some reservation ends."""
@@ -145,14 +145,14 @@ class PadSet:
         bisect.insort(self._reservations, (start_s, end_s, pad))
         bisect.insort(self._ends, end_s)
         self._longest_s = max(self._longest_s, end_s - start_s)
-        self._free.clear()
+        self._busy_in.clear()
 
     def prune(self, now_s: float) -> None:
         """Forget reservations that have ended."""
         if self._ends and self._ends[0] <= now_s:
             self._reservations = [r for r in self._reservations if r[1] > now_s]
             self._ends = self._ends[bisect.bisect_right(self._ends, now_s):]
-            self._free.clear()
+            self._busy_in.clear()
 
 
 class PathBook:
