@@ -1,6 +1,7 @@
 """The twin against SUMO's mesoscopic mode, SUMO given the loop day in the form its users write it.
 
     python benchmarks/sumo_fair.py [--shuttles 10 50 200 1000] [--repeats 3] [--unfair] [--per-copy 200] [--keep DIR]
+                                   [--peer /other/venv/bin/twin]
 
 Needs ``pip install ".[bench]"`` (Eclipse SUMO). Run it with the Python of the venv whose ``twin``
 is to be timed (the ``twin`` beside it runs).
@@ -35,7 +36,9 @@ Timing, as in ``sumo_head_to_head.py``: fresh processes alternating (twin, SUMO 
 meso ...) after one untimed warm-up of each; the whole process against the whole process, and the
 loop: the twin's ``wall_s`` from its manifest (map load, model build, the day, KPIs) against SUMO's
 own ``Duration`` statistic. ``--unfair`` adds SUMO meso on the per-leg trips of
-``sumo_head_to_head.py`` as a second row, named as such. Medians.
+``sumo_head_to_head.py`` as a second row, named as such. ``--peer`` runs another installation's
+twin in the same alternation (twin, meso, peer, twin, meso, peer ...) as a row of its own against the
+same SUMO runs, and checks that its ``events.csv`` and ``summary.json`` are the same bytes. Medians.
 """
 
 from __future__ import annotations
@@ -163,9 +166,10 @@ def prepare(vehicles: int, folder: Path, unfair: bool, copies: int = 1) -> dict:
     return setup
 
 
-def run_twin(scenario: Path, out: Path) -> tuple[float, float]:
-    """One ``twin run`` process: (process wall s, the run's own wall s from its manifest)."""
-    command = [str(Path(sys.executable).with_name("twin")), "run", str(scenario), "--out", str(out)]
+def run_twin(scenario: Path, out: Path, twin: Path | None = None) -> tuple[float, float]:
+    """One ``twin run`` process (``twin``: the one beside this Python): (process wall s, the run's own wall s
+    from its manifest)."""
+    command = [str(twin or Path(sys.executable).with_name("twin")), "run", str(scenario), "--out", str(out)]
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     wall_s = time.perf_counter() - started
@@ -215,23 +219,31 @@ def check_work(setup: dict, tripinfo: Path) -> tuple[bool, str]:
     return ok, "; ".join(parts)
 
 
-def measure(vehicles: int, repeats: int, unfair: bool, folder: Path, copies: int = 1) -> dict:
+def measure(vehicles: int, repeats: int, unfair: bool, folder: Path, copies: int = 1, peer: Path | None = None) -> dict:
     setup = prepare(vehicles, folder, unfair, copies)
     out, info = folder / "twin-results", folder / "sumo" / "tripinfo_meso.xml"
     unfair_info = folder / "sumo" / "tripinfo_unfair.xml"
     run_twin(setup["scenario"], out)  # warm-up of each
     run_meso(setup["net"], setup["fair_routes"], info)
-    twin, meso, legacy = [], [], []
+    if peer:
+        run_twin(setup["scenario"], folder / "peer-results", peer)
+    twin, meso, legacy, peers = [], [], [], []
     for _ in range(repeats):
         twin.append(run_twin(setup["scenario"], out))
         meso.append(run_meso(setup["net"], setup["fair_routes"], info))
+        if peer:  # the other installation, in the same alternation
+            peers.append(run_twin(setup["scenario"], folder / "peer-results", peer))
         if "unfair_routes" in setup:
             legacy.append(run_meso(setup["net"], setup["unfair_routes"], unfair_info, setup["duration_s"]))
     ok, work = check_work(setup, info)
     jumped = max(t for _, _, t in meso)
     ok &= jumped == 0  # a teleported vehicle skips its stops: other work than the twin's
     work += f"; teleports {jumped}"
-    return {"setup": setup, "twin": twin, "meso": meso, "unfair": legacy, "equal_work": ok, "work": work}
+    if peer:  # the same results, or the comparison is of different work
+        ok &= all((out / f).read_bytes() == (folder / "peer-results" / f).read_bytes()
+                  for f in ("events.csv", "summary.json"))
+        work += f"; peer's events.csv and summary.json {'identical' if ok else 'DIFFERENT'}"
+    return {"setup": setup, "twin": twin, "meso": meso, "unfair": legacy, "peer": peers, "equal_work": ok, "work": work}
 
 
 def median(runs: list[tuple[float, float]], i: int) -> float:
@@ -244,6 +256,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--unfair", action="store_true", help="add SUMO meso on per-leg trips as a second row")
     parser.add_argument("--keep", type=Path, help="keep the work folders here")
+    parser.add_argument("--peer", type=Path, help="another installation's twin, run in the same alternation "
+                        "(a second row: its process against the same SUMO runs)")
     parser.add_argument("--per-copy", type=int, metavar="M",
                         help="a fleet larger than M is the day of M shuttles N / M times over, each on its own copy "
                              "of the roads (benchmarks/copies.py: the test area cannot hold 1,000 shuttles at once)")
@@ -259,7 +273,7 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         try:
             copies = n // args.per_copy if args.per_copy and n > args.per_copy else 1
-            m = measure(n, args.repeats, args.unfair, folder, copies)
+            m = measure(n, args.repeats, args.unfair, folder, copies, args.peer)
         finally:
             if args.keep is None:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -276,7 +290,11 @@ def main() -> int:
             sw, sl = median(runs, 0), median(runs, 1)
             print(f"| {n} | {what} | {tw:.3f} / {tl:.3f} | {sw:.3f} / {sl:.3f} | **{tw / sw:.2f}** | {tl / sl:.2f} "
                   f"| {work} |", flush=True)
-        print(f"<!-- {n}: twin {m['twin']}; meso {m['meso']}; unfair {m['unfair']} -->", flush=True)
+        if m["peer"]:
+            pw, pl, sw, sl = median(m["peer"], 0), median(m["peer"], 1), median(m["meso"], 0), median(m["meso"], 1)
+            print(f"| {n} | peer twin ({args.peer}), the same SUMO runs | {pw:.3f} / {pl:.3f} | {sw:.3f} / {sl:.3f} "
+                  f"| **{pw / sw:.2f}** | {pl / sl:.2f} | results identical to the first twin's |", flush=True)
+        print(f"<!-- {n}: twin {m['twin']}; meso {m['meso']}; unfair {m['unfair']}; peer {m['peer']} -->", flush=True)
     print("equal work:", "PASS" if all_ok else "FAIL")
     return 0 if all_ok else 1
 

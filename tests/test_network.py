@@ -1,5 +1,7 @@
 """The compiled road network's routing against slow, obvious references on the real Helsinki map."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gwangju_twin.network import RoadNetwork
@@ -80,3 +82,45 @@ def test_points_along_many_at_once_are_each_point_along(helsinki_world) -> None:
     for fraction in (0.0, 0.5, 1.0):
         expected = np.array([net.point_along(e, fraction) for e in every])
         assert np.allclose(net.points_along(every, np.full(net.edge_count, fraction)), expected, rtol=0, atol=1e-6)
+
+
+def _fresh(net: RoadNetwork) -> RoadNetwork:
+    """A copy of ``net`` with nothing worked out yet: no trees in memory, no sparse matrices."""
+    copy = RoadNetwork.__new__(RoadNetwork)
+    copy.__dict__.update({k: v for k, v in net.__dict__.items() if not k.startswith("_")})
+    copy._index(cache_bytes=12 * net.node_count * 2 * 64)
+    return copy
+
+
+def test_kept_trees_are_scipys_to_the_last_bit_and_are_read_back_without_building_a_matrix(
+        helsinki_world, tmp_path: Path, monkeypatch) -> None:
+    from scipy.sparse.csgraph import dijkstra
+
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path))
+    net, targets = helsinki_world.network, [0, 17, 93, 184]
+    first = _fresh(net)
+    worked_out = {t: first.toward(t) for t in targets}
+    assert first._sparse is not None and len(list((tmp_path / "routes").rglob("*.npy"))) == len(targets)
+    second = _fresh(net)
+    for t in targets:
+        dist, pred = dijkstra(first.matrix.T.tocsr(), directed=True, indices=t, return_predecessors=True)
+        read = second.toward(t)
+        for kept, computed, exact in zip(read, worked_out[t], (dist, pred.astype(np.int32))):
+            assert kept.dtype == exact.dtype and kept.tobytes() == computed.tobytes() == exact.tobytes()
+        assert second.route_edges(5, t) == first.route_edges(5, t)
+    assert second._sparse is None  # no tree was missing: nothing asked SciPy
+
+
+def test_a_damaged_kept_tree_is_worked_out_again_and_a_cache_that_cannot_be_written_still_routes(
+        helsinki_world, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path))
+    net = helsinki_world.network
+    exact = _fresh(net).toward(42)
+    (kept,) = (tmp_path / "routes").rglob("42.npy")
+    kept.write_bytes(kept.read_bytes()[:100])
+    again = _fresh(net)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(again.toward(42), exact)) and again._sparse is not None
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(blocked))
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(_fresh(net).toward(42), exact))

@@ -169,3 +169,17 @@ def test_the_manifest_s_package_versions_are_the_installed_ones() -> None:
             expected[name] = "not installed"
     assert installed_versions(list(expected)) == expected
     assert expected["gwangju-twin"] != "not installed" and expected["no-such-package-here"] == "not installed"
+
+
+def test_the_manifest_s_platform_is_what_platform_says_and_is_read_back_without_asking_again(
+        tmp_path: Path, monkeypatch) -> None:
+    import platform
+
+    from gwangju_twin import runner
+
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path))
+    said = platform.platform()
+    assert runner.platform_name() == said
+    monkeypatch.setattr(platform, "platform", lambda: "asked again")  # a kept answer does not ask
+    assert runner.platform_name() == said
+    assert runner.Memo("platforms.json", ()).size() == 1

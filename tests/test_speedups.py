@@ -100,9 +100,9 @@ def test_mesa_s_model_logs_under_the_same_names_either_way(switch: str) -> None:
 
 @pytest.mark.parametrize("switch", ["0", "1"])
 def test_scipys_sparse_graphs_come_without_scipy_linalg_and_numpys_test_packages_until_asked(switch: str) -> None:
-    """On: routing loads neither ``scipy.linalg`` nor ``numpy.testing``/``numpy.f2py``/``numpy.ma``; asked for later, they
+    """On: routing (its ``dijkstra`` asked for) loads neither ``scipy.linalg`` nor ``numpy.testing``/``numpy.f2py``/``numpy.ma``; asked for later, they
     are whole and the package hands out the same ``dijkstra``. Off: all of it is loaded up front."""
-    code = ("import sys\nfrom gwangju_twin import network\n"
+    code = ("import sys\nfrom gwangju_twin import network\nnetwork.dijkstra\n"
             "early = [m in sys.modules for m in ('scipy.linalg', 'numpy.testing._private', 'numpy.f2py.f2py2e', "
             "'numpy.ma.core')]\n"
             "from scipy.sparse.csgraph import dijkstra, laplacian\nimport numpy as np\n"

@@ -56,6 +56,12 @@ def test_a_loop_only_run_imports_neither_networkx_nor_pyproj_nor_any_other_stack
     imported = _run_imports(tmp_path, str(scenario))
     assert {"gwangju_twin.runner", "gwangju_twin.agents.shuttles.loop", "numpy"} <= imported  # the list is real
     assert not {"networkx", "pyproj", *NEVER_IN_A_RUN} & imported
+    # its legs' shortest-path trees were kept by the first run (twin/network.py), and it names no other service
+    assert not {"scipy", "scipy.sparse", "gwangju_twin.agents.drones.config",
+                "gwangju_twin.agents.certification.config"} & imported
+    # nor its area's polygon (what shapely said of it is in a memo), nor the other shuttle services
+    assert not {"shapely", "gwangju_twin.agents.shuttles.cleaning", "gwangju_twin.agents.shuttles.on_demand",
+                "gwangju_twin.agents.shuttles.waste"} & imported
 
 
 def test_the_testbed_day_on_a_warm_cache_imports_neither_networkx_nor_pyproj_nor_any_other_stack(
@@ -126,3 +132,26 @@ def test_many_points_at_once_are_projected_without_being_kept(tmp_path: Path, mo
     back_x, back_y = projection.transform("EPSG:32652", "EPSG:4326", xs[:5], ys[:5])  # and back, kept
     assert np.allclose(back_x, lons[:5]) and np.allclose(back_y, lats[:5])
     assert (tmp_path / projection.MEMO_FILE).exists()
+
+
+def _ask_shapes_in_a_process(cache: Path, rings: list) -> tuple[list, bool]:
+    code = ("import json, sys\nfrom gwangju_twin import areas\n"
+            f"said = [[areas.polygon_is_valid(r), areas.point_inside(r)] for r in {rings!r}]\n"
+            "print(json.dumps([said, 'shapely' in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                          env={**os.environ, "TWIN_CACHE_DIR": str(cache)})
+    said, imported = json.loads(done.stdout)
+    return [[valid, tuple(point)] for valid, point in said], imported
+
+
+def test_what_shapely_says_of_a_polygon_is_read_back_exactly_without_shapely(tmp_path: Path) -> None:
+    import shapely
+
+    rings = [[[24.937, 60.1655], [24.952, 60.1655], [24.952, 60.178], [24.937, 60.178], [24.937, 60.1655]],
+             [[0.0, 0.0], [2.0, 2.0], [2.0, 0.0], [0.0, 2.0], [0.0, 0.0]],  # a bow tie: not valid
+             [[126.8, 35.1], [126.9, 35.1], [126.85, 35.2], [126.8, 35.1]]]
+    exact = [[shapely.Polygon(r).is_valid, shapely.Polygon(r).representative_point().coords[0]] for r in rings]
+    first, imported_first = _ask_shapes_in_a_process(tmp_path, rings)
+    second, imported_second = _ask_shapes_in_a_process(tmp_path, rings)
+    assert first == second == exact and [valid for valid, _ in exact] == [True, False, True]
+    assert imported_first and not imported_second

@@ -20,15 +20,21 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
-import shapely
 from gwangju_twin.config import Frozen, read_toml, validate
 from gwangju_twin.errors import ConfigError, TwinError
+from gwangju_twin.memo import Memo
 from gwangju_twin.projection import to_metric, transform, utm_bounds
 from pydantic import Field, field_validator, model_validator
-from shapely.geometry import MultiPolygon, Point, Polygon
+
+if TYPE_CHECKING:
+    from shapely.geometry import MultiPolygon, Polygon
+
+# What shapely says of a written-out polygon (valid? a point inside it?), kept per its version (twin/memo.py):
+# a run on an area whose polygon was asked about before imports no shapely.
+_SHAPES = Memo("polygons.json", ("shapely",), keep_at_most=2_000)
 
 AREA_PATH_ENV = "TWIN_AREA_PATH"
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]  # degrees, finite
@@ -133,7 +139,7 @@ class AreaSpec(Frozen):
         if sum(shapes) != 1:
             raise ValueError("give one of polygon = [[lon, lat], ...], [outline] units = [...], "
                              "or center = [lon, lat] with radius_m")
-        if self.polygon is not None and not Polygon(self.polygon).is_valid:
+        if self.polygon is not None and not polygon_is_valid(self.polygon):
             raise ValueError("polygon must be a valid ring of at least 3 distinct [lon, lat] points")
         ids = [site.id for site in self.sites]
         if len(ids) != len(set(ids)):
@@ -161,11 +167,15 @@ class Area:
     def centre_wgs84(self) -> tuple[float, float]:
         if self.spec.center is not None:
             return self.spec.center
+        if self.spec.polygon is not None:
+            return point_inside(self.spec.polygon)
         point = self.polygon_wgs84.representative_point()
         return point.x, point.y
 
     @cached_property
     def polygon_wgs84(self) -> Polygon | MultiPolygon:
+        from shapely.geometry import Polygon
+
         if self.spec.polygon is not None:
             return Polygon(self.spec.polygon)
         if self.spec.outline is not None:
@@ -175,6 +185,8 @@ class Area:
     @cached_property
     def polygon_m(self) -> Polygon | MultiPolygon:
         if self.spec.center is not None and self.spec.radius_m is not None:
+            from shapely.geometry import Point
+
             x, y = self._to_metric(*self.spec.center)
             return Point(x, y).buffer(self.spec.radius_m, quad_segs=16)
         return _reproject(self.polygon_wgs84, "EPSG:4326", self.crs)
@@ -216,7 +228,32 @@ class Area:
         return to_metric(self.crs, lon, lat)
 
 
+def polygon_is_valid(ring: list[tuple[float, float]]) -> bool:
+    """Whether shapely finds ``ring`` a valid polygon (kept in a memo: twin/memo.py)."""
+
+    def ask() -> bool:
+        from shapely.geometry import Polygon
+
+        return bool(Polygon(ring).is_valid)
+
+    return _SHAPES.answer("valid", ring, ask)
+
+
+def point_inside(ring: list[tuple[float, float]]) -> tuple[float, float]:
+    """The point shapely gives as surely inside the polygon ``ring`` (its ``representative_point``; a memo's)."""
+
+    def ask() -> list[float]:
+        from shapely.geometry import Polygon
+
+        return list(Polygon(ring).representative_point().coords[0])
+
+    x, y = _SHAPES.answer("representative_point", ring, ask)
+    return x, y
+
+
 def _reproject(geometry: Polygon, source: str, target: str) -> Polygon:
+    import shapely
+
     return shapely.transform(geometry, lambda xy: np.column_stack(transform(source, target, xy[:, 0], xy[:, 1])))
 
 
@@ -253,7 +290,9 @@ def check_crs(area: Area) -> None:
 
 def outline_polygon(outline: Outline, file: str) -> Polygon | MultiPolygon:
     """The union of the outline's units, cut to its clip (WGS84)."""
+    import shapely
     from gwangju_twin import boundaries
+    from shapely.geometry import Polygon
 
     try:
         shape = boundaries.union(outline.units)
@@ -271,12 +310,13 @@ def check_site_units(area: Area) -> None:
     for i, site in enumerate(area.spec.sites):
         if site.unit is None:
             continue
+        import shapely
         from gwangju_twin import boundaries  # here: only areas whose sites name their unit need it
         try:
             shape = boundaries.unit(site.unit).polygon
         except boundaries.UnknownUnit as exc:
             raise ConfigError(str(area.file), f"sites[{i}].unit", site.unit, str(exc)) from None
-        if not shape.contains(Point(site.lon, site.lat)):
+        if not shape.contains(shapely.Point(site.lon, site.lat)):
             actual = boundaries.unit_at(site.lon, site.lat) or "outside Korea"
             raise ConfigError(str(area.file), f"sites[{i}] ({site.id})", [site.lon, site.lat],
                               f"lies in {actual}, not in its unit {site.unit}; move the point or fix the unit")

@@ -14,9 +14,13 @@ that cannot be written leaves runs as they would be without it, computing every 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,10 +36,46 @@ def key_of(inputs: Any) -> str:
 
 def library_version(name: str) -> str:
     """The installed version of distribution ``name``; ``"unknown"`` if it is not installed."""
+    version = installed_versions((name,))[name]
+    return "unknown" if version == "not installed" else version
+
+
+def installed_versions(packages: Sequence[str]) -> dict[str, str]:
+    """The installed version of each package (``"not installed"`` if it is not).
+
+    Read from the names of the ``NAME-VERSION.dist-info`` folders on ``sys.path`` (the wheel
+    format's rule), the first folder of a name winning as for imports, listed once a process; a
+    package no such folder names is asked of ``importlib.metadata``, which parses each package's
+    metadata file (13 packages: 10 ms of a cold run).
+    """
+    found = _dist_info_versions()
+    return {name: found.get(_normal(name)) or _version(name) for name in packages}
+
+
+@functools.cache
+def _dist_info_versions() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            project, _, version = name.removesuffix(".dist-info").partition("-")
+            if name.endswith(".dist-info") and version:
+                found.setdefault(_normal(project), version)
+    return found
+
+
+def _normal(project: str) -> str:
+    return re.sub(r"[-_.]+", "_", project).lower()
+
+
+def _version(package: str) -> str:
     try:
-        return metadata.version(name)
+        return metadata.version(package)
     except metadata.PackageNotFoundError:
-        return "unknown"
+        return "not installed"
 
 
 class Memo:

@@ -4,11 +4,15 @@ Built once per run from the cached osmnx graph. networkx is for building and che
 routing here runs on ``scipy.sparse``: one Dijkstra tree per destination (stops, depots, bins),
 cached, which every vehicle heading there shares; planners ask for distance matrices in one
 batch. Positions are numpy arrays in the area's metric CRS.
+
+Trees are also kept on disk (twin/route_trees.py), so that a run whose destinations were routed
+before reads the very arrays SciPy gave and imports no SciPy (the sparse matrices are built on first use).
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from gwangju_twin import speedups
+from gwangju_twin import route_trees, speedups
 from gwangju_twin.errors import RoutingError
 
 if TYPE_CHECKING:
@@ -26,8 +30,19 @@ KPH_TO_MPS = 1000.0 / 3600.0
 ROUTE_CACHE_BYTES = 256 * 2**20  # shortest-path trees and time arrays kept per network, at most (LRU)
 ROUTE_CACHE_SIZE = 4096  # shortest paths kept per network, as edge lists (LRU)
 
-csr_matrix = speedups.scipy_sparse().csr_matrix
-dijkstra = speedups.csgraph_function("dijkstra", "_shortest_path")  # scipy.sparse.csgraph's, without scipy.linalg
+
+def __getattr__(name: str) -> object:
+    """``csr_matrix`` and ``dijkstra`` (scipy.sparse.csgraph's, without scipy.linalg), imported when first asked for."""
+    if name == "csr_matrix":
+        return speedups.scipy_sparse().csr_matrix
+    if name == "dijkstra":
+        return _dijkstra()
+    raise AttributeError(name)
+
+
+@functools.cache
+def _dijkstra():  # noqa: ANN202 - scipy's
+    return speedups.csgraph_function("dijkstra", "_shortest_path")
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,7 @@ class RoadNetwork:
         self.xy_list: list[tuple[float, float]] = list(zip(self.x_m.tolist(), self.y_m.tolist()))  # nodes' (x_m, y_m)
         self._edge_times: dict[float, list[float]] = {}
         n = len(self.osm_ids)
-        self.matrix = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))
+        self._sparse: dict[str, object] | None = None
         self._geometry_cache: dict[int, tuple] = {}
         self._time_cache: OrderedDict[tuple[int, float], np.ndarray] = OrderedDict()
         self._toward_cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -87,10 +102,12 @@ class RoadNetwork:
         tree_bytes, times_bytes = 12 * max(n, 1), 8 * max(n, 1)
         self._tree_limit = max(8, cache_bytes // 2 // tree_bytes)
         self._times_limit = max(8, cache_bytes // 2 // times_bytes)
-        self._reverse = self.matrix.T.tocsr()
-        # edge index + 1 by (u, v), to find the edges of many (node, next node) pairs at once
-        self._edge_matrix = csr_matrix((np.arange(1, len(self.edge_u) + 1), (self.edge_u, self.edge_v)), shape=(n, n))
         self._min_limit_mps = float(self.edge_speed_limit_mps.min()) if len(self.edge_u) else 0.0
+
+    @property
+    def matrix(self):  # noqa: ANN201 - a scipy.sparse CSR matrix
+        """Edge lengths in metres as a sparse (node, node) matrix."""
+        return _matrices(self)["matrix"]
 
     def save_npz(self, path: Path) -> None:
         """Write the compiled network (arrays only) so runs need neither networkx nor osmnx to load it."""
@@ -228,8 +245,13 @@ class RoadNetwork:
         if hit is not None:
             self._toward_cache.move_to_end(target)
             return hit
-        dist, pred = dijkstra(self._reverse, directed=True, indices=target, return_predecessors=True)
-        self._toward_cache[target] = (dist, pred.astype(np.int32))
+        hit = route_trees.kept(self, target)
+        if hit is None:
+            dist, pred = _dijkstra()(_matrices(self)["reverse"], directed=True, indices=target,
+                                     return_predecessors=True)
+            hit = (dist, pred.astype(np.int32))
+            route_trees.keep(self, target, *hit)
+        self._toward_cache[target] = hit
         if len(self._toward_cache) > self._tree_limit:
             self._toward_cache.popitem(last=False)
         return self._toward_cache[target]
@@ -247,7 +269,7 @@ class RoadNetwork:
         targets = nodes if to is None else to
         if not nodes or not targets:
             return np.zeros((len(nodes), len(targets)))
-        return dijkstra(self.matrix, directed=True, indices=nodes)[:, targets]
+        return _dijkstra()(self.matrix, directed=True, indices=nodes)[:, targets]
 
     def distance_m(self, source: int, target: int) -> float:
         """Shortest driving distance; ``inf`` if ``target`` cannot be reached."""
@@ -302,7 +324,7 @@ class RoadNetwork:
             parent = np.full(n, target, dtype=np.int64)
             parent[nodes] = pred[nodes]
             total = np.zeros(n)
-            edges = np.asarray(self._edge_matrix[nodes, parent[nodes]]).ravel() - 1
+            edges = np.asarray(_matrices(self)["edges"][nodes, parent[nodes]]).ravel() - 1
             total[nodes] = np.asarray(self.edge_times_s(max_speed_mps))[edges]
             while (parent[nodes] != target).any():
                 total = total + total[parent]  # total[target] stays 0
@@ -328,6 +350,17 @@ class RoadNetwork:
     def travel_time_s(self, source: int, target: int, max_speed_mps: float) -> float:
         """Time along the shortest path for a vehicle capped at ``max_speed_mps``."""
         return float(self.time_to_s(target, max_speed_mps)[source])
+
+
+def _matrices(network: RoadNetwork) -> dict:
+    """The sparse matrices ``network``'s routing runs on, built (and SciPy imported) when first needed: edge
+    lengths, their transpose, and edge index + 1 by (u, v), to find the edges of many (node, next node) pairs at once."""
+    if network._sparse is None:  # noqa: SLF001 - the network's own cache
+        csr_matrix, n, u, v = speedups.scipy_sparse().csr_matrix, network.node_count, network.edge_u, network.edge_v
+        matrix = csr_matrix((network.edge_length_m, (u, v)), shape=(n, n))
+        edges = csr_matrix((np.arange(1, len(u) + 1), (u, v)), shape=(n, n))
+        network._sparse = {"matrix": matrix, "reverse": matrix.T.tocsr(), "edges": edges}  # noqa: SLF001
+    return network._sparse  # noqa: SLF001
 
 
 def _first(value: object) -> str:

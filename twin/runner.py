@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.metadata
 import os
 import platform
-import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gwangju_twin import preflight
 from gwangju_twin import scenario as scenario_io
+from gwangju_twin.memo import Memo, installed_versions
 from gwangju_twin.model import TwinModel
 from gwangju_twin.results import write_results
 from gwangju_twin.world import World, scenario_worlds
@@ -24,6 +23,8 @@ from gwangju_twin.world import World, scenario_worlds
 PACKAGES = ("gwangju-twin", "mesa", "osmnx", "networkx", "numpy", "scipy", "shapely", "geopandas", "pyproj",
             "pandas", "pydantic", "pint", "osmium")
 CHUNKS = 200
+# What platform.platform() said on this machine: it runs `uname -p` in a new process (5-20 ms of a run's wall time)
+_PLATFORMS = Memo("platforms.json", (), keep_at_most=100)
 
 
 @dataclass(frozen=True)
@@ -130,11 +131,19 @@ def manifest(model: TwinModel, wall_s: float) -> dict[str, Any]:
         "reproduce": f"twin run {scenario.file} --seed {model.seed_used} --until '{model.duration_s} s'"
                      + ("" if world.area.id == scenario.spec.scenario.area else f" --area {world.area.file}"),
         "python": sys.version.split()[0],
-        "platform": platform.platform(),
+        "platform": platform_name(),
         "packages": installed_versions(PACKAGES),
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_s": round(wall_s, 3),
     }
+
+
+def platform_name() -> str:
+    """``platform.platform()``, as it said it before for the same kernel (``os.uname()``), C library and Python."""
+    libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in getattr(os, "confstr_names", {}) else None
+    kernel = list(os.uname()) if hasattr(os, "uname") else list(platform.uname()[:5])
+    machine = [*kernel, libc, sys.version, sys.executable]
+    return _PLATFORMS.answer("platform", machine, platform.platform)
 
 
 def _trajectories_note(model: TwinModel) -> str:
@@ -157,36 +166,3 @@ def _map_entry(world: World) -> dict[str, Any]:
         "nodes": world.network.node_count,
         "edges": world.network.edge_count,
     }
-
-
-def installed_versions(packages: Sequence[str]) -> dict[str, str]:
-    """The installed version of each package (``"not installed"`` if it is not).
-
-    Read from the names of the ``NAME-VERSION.dist-info`` folders on ``sys.path`` (the wheel
-    format's rule), the first folder of a name winning as for imports; a package no such folder
-    names is asked of ``importlib.metadata``, which parses each package's metadata file (13
-    packages: 10 ms of a cold run).
-    """
-    wanted = {_normal(name): name for name in packages}
-    found: dict[str, str] = {}
-    for entry in sys.path:
-        try:
-            names = os.listdir(entry or ".")
-        except OSError:
-            continue
-        for name in names:
-            project, _, version = name.removesuffix(".dist-info").partition("-")
-            if name.endswith(".dist-info") and _normal(project) in wanted and version:
-                found.setdefault(_normal(project), version)
-    return {name: found.get(_normal(name)) or _version(name) for name in packages}
-
-
-def _normal(project: str) -> str:
-    return re.sub(r"[-_.]+", "_", project).lower()
-
-
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"

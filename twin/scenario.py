@@ -40,6 +40,13 @@ class SpecBase(Frozen):
 
     scenario: Meta
 
+    def __getattr__(self, name: str) -> Any:
+        """A plug-in's table the file leaves out, which this schema (of the tables named: :func:`spec_model`)
+        has no field for: ``None``, as in the whole schema."""
+        if not name.startswith("_") and name in {plugin.table for plugin in plugins() if plugin.table}:
+            return None
+        return super().__getattr__(name)
+
     def section(self, table: str) -> Any:
         """The config of a plug-in's table (its default when the file leaves it out)."""
         return getattr(self, table, None)
@@ -62,18 +69,44 @@ class SpecBase(Frozen):
 
 
 @cache
-def spec_model() -> type[SpecBase]:
-    """The scenario schema: ``[scenario]`` plus the table of every registered plug-in."""
+def spec_model(tables: tuple[str, ...] | None = None) -> type[SpecBase]:
+    """The scenario schema: ``[scenario]`` plus the table of every registered plug-in, or only of those in
+    ``tables`` and those whose table has a default (:func:`tables_of` a file's data), whose configs are
+    then all that is imported."""
     fields: dict[str, Any] = {}
     for plugin in plugins():
-        if plugin.table and plugin.config_model is not None:
+        if plugin.table and (tables is None or plugin.table in tables) and plugin.config_model is not None:
             fields[plugin.table] = (plugin.config_model | None, plugin.default)
-    return create_model("ScenarioSpec", __base__=SpecBase, **fields)
+    return create_model("__".join(["ScenarioSpec", *([] if tables is None else fields)]), __base__=SpecBase, **fields)
+
+
+def tables_of(data: Any) -> tuple[str, ...] | None:
+    """The plug-in tables a scenario's schema needs for ``data``: those it names and those with a default
+    (None, the whole schema, if that is every table or ``data`` is no table at all)."""
+    if not isinstance(data, dict):
+        return None
+    with_table = [plugin for plugin in plugins() if plugin.table]
+    tables = tuple(plugin.table for plugin in with_table if plugin.table in data or plugin.default is not None)
+    return None if len(tables) == len(with_table) else tables
+
+
+def _validate(data: Any, file: str) -> SpecBase:
+    """``data`` validated by the schema of the tables it names; a mistake is told by the whole schema's
+    words (the keys allowed are every plug-in's), which refuses whatever the smaller one refuses."""
+    tables = tables_of(data)
+    try:
+        return validate(spec_model(tables), data, file, ScenarioError)
+    except ScenarioError:
+        if tables is None:
+            raise
+        return validate(spec_model(), data, file, ScenarioError)
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ScenarioSpec":  # the assembled schema, for type hints and isinstance checks
+    if name == "ScenarioSpec":  # the whole schema, for type hints (every spec, of any tables, is a SpecBase)
         return spec_model()
+    if name.startswith("ScenarioSpec__"):  # a schema of some tables (pickle finds its class by this name)
+        return spec_model(tuple(name.split("__")[1:]))
     raise AttributeError(name)
 
 
@@ -95,18 +128,18 @@ def load(path: Path) -> Scenario:
     path = Path(path)
     data = read_toml(path, ScenarioError)
     text = path.read_text(encoding="utf-8")
-    return Scenario(validate(spec_model(), data, str(path), ScenarioError), text, path)
+    return Scenario(_validate(data, str(path)), text, path)
 
 
 def loads(text: str, file: str = "<scenario>") -> Scenario:
     """Validate scenario text (for tests and sweeps that build scenarios in memory)."""
     data = parse_toml(text, file, ScenarioError)
-    return Scenario(validate(spec_model(), data, file, ScenarioError), text, Path(file))
+    return Scenario(_validate(data, file), text, Path(file))
 
 
 def from_data(data: dict, text: str, file: str) -> Scenario:
     """Validate already-parsed scenario data (a sweep's overridden copy of a file)."""
-    return Scenario(validate(spec_model(), data, file, ScenarioError), text, Path(file))
+    return Scenario(_validate(data, file), text, Path(file))
 
 
 def packaged() -> dict[str, Path]:

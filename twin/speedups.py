@@ -9,8 +9,10 @@ none of them:
   are frozen out of the cyclic collector and young collections run less often; with thousands of
   agents the collector's passes over long-lived state cost a third of a run (benchmarks/scaling.py);
 * **garbage collection of a short command-line process** (:func:`process_start`, :func:`process_exit`):
-  a higher first-generation threshold while a cold ``twin run`` builds about 130,000 long-lived
-  objects (0.1 s), and a freeze at exit, which spares the interpreter's last collections a walk over
+  a higher first-generation threshold while a cold ``twin run`` builds its long-lived objects (0.1 s;
+  100,000 allocations, as while events run: a warm 50-shuttle day then collects nothing before its
+  first event, where 20,000 made two young collections of 5-10 ms each, and it found no cyclic
+  garbage there), and a freeze at exit, which spares the interpreter's last collections a walk over
   all of them (0.3 s); and once the command has finished with its exit status, non-daemon threads
   joined, ``atexit`` handlers run and the standard streams flushed, the process ends without
   tearing down the 600-odd modules it imported one by one (0.02 s of CPU, more of wall time);
@@ -66,7 +68,7 @@ ENV = "TWIN_SPEEDUPS"
 # Allocations between young garbage collections while events run (Python's default is 700).
 YOUNG_COLLECTION_ALLOCATIONS = 100_000
 # The first-generation threshold of a command-line process (benchmarks/RESULTS.md has the figures).
-GC_FIRST_GENERATION_THRESHOLD = 20_000
+GC_FIRST_GENERATION_THRESHOLD = 100_000
 BLAS_THREADS_ENV = "OPENBLAS_NUM_THREADS"
 PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
 

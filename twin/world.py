@@ -13,7 +13,7 @@ from gwangju_twin import mapcache
 from gwangju_twin.areas import Area, load_area
 from gwangju_twin.errors import MapError
 from gwangju_twin.network import RoadNetwork
-from gwangju_twin.scenario import ScenarioSpec
+from gwangju_twin.scenario import SpecBase
 
 
 @dataclass
@@ -76,7 +76,7 @@ def load_worlds(
     return worlds
 
 
-def scenario_worlds(spec: ScenarioSpec, *, override: str | None = None, relative_to: Path | None = None,
+def scenario_worlds(spec: SpecBase, *, override: str | None = None, relative_to: Path | None = None,
                     cache: dict[str, World] | None = None) -> dict[str, World]:
     """The worlds of a scenario's areas; road maps are required only if its services drive."""
     return load_worlds(spec.area_refs(), override=override, relative_to=relative_to, cache=cache,

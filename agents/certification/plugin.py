@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gwangju_twin.agents.certification.config import Certification
 from gwangju_twin.plugins import Kpi, Service, ServicePlugin, ServiceView
 
 if TYPE_CHECKING:
+    from gwangju_twin.agents.certification.config import Certification
     from gwangju_twin.model import TwinModel
 
 KPIS = {
@@ -35,9 +35,16 @@ class CertificationPlugin(ServicePlugin):
 
     name = "certification"
     table = "certification"
-    config_model = Certification
     reference_keys = ("equipment", "building", "transport", "hands_to")
     sourced_ids = ("certification.equipment[",)
+
+    @property
+    def config_model(self) -> type[Certification]:
+        """The ``[certification]`` table's model, imported when a scenario has the table (the schema of one that has
+        not needs none: twin/scenario.py)."""
+        from gwangju_twin.agents.certification.config import Certification
+
+        return Certification
 
     def build(self, model: TwinModel, config: Certification) -> list[Service]:
         from gwangju_twin.agents.certification.center import CertificationCenter

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gwangju_twin.agents.drones.config import Drones
 from gwangju_twin.plugins import Kpi, Service, ServicePlugin, ServiceView
 
 if TYPE_CHECKING:
+    from gwangju_twin.agents.drones.config import Drones
     from gwangju_twin.model import TwinModel
 
 KPIS = {
@@ -34,10 +34,17 @@ class DronesPlugin(ServicePlugin):
 
     name = "drones"
     table = "drones"
-    config_model = Drones
     # drone_free_zone: drones fly there; geofence: no drone may enter; control_zone: approval needed
     zone_kinds = ("drone_free_zone", "geofence", "control_zone")
     reference_keys = ("drone", "strategic", "tactical", "operational_volume", "geofences")
+
+    @property
+    def config_model(self) -> type[Drones]:
+        """The ``[drones]`` table's model, imported when a scenario has the table (the schema of one that has
+        not needs none: twin/scenario.py)."""
+        from gwangju_twin.agents.drones.config import Drones
+
+        return Drones
 
     def build(self, model: TwinModel, config: Drones) -> list[Service]:
         from gwangju_twin.agents.drones.service import DroneService

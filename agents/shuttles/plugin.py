@@ -5,18 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gwangju_twin.agents.shuttles.cleaning import CleaningService
 from gwangju_twin.agents.shuttles.config import Shuttles
-from gwangju_twin.agents.shuttles.loop import LoopService
-from gwangju_twin.agents.shuttles.on_demand import OnDemandService
 from gwangju_twin.agents.shuttles.operations import Operations
-from gwangju_twin.agents.shuttles.waste import WasteService
 from gwangju_twin.plugins import Kpi, Service, ServicePlugin, ServiceView, SumoVehicles
 
 if TYPE_CHECKING:
     from gwangju_twin.model import TwinModel
-
-FLEET_SERVICES = {"loop": LoopService, "cleaning": CleaningService, "waste": WasteService, "on_demand": OnDemandService}
 
 VEHICLE_KPIS = {
     "vehicles": Kpi("count", label_en="vehicles", label_ko="차량"),
@@ -100,7 +94,7 @@ class ShuttlesPlugin(ServicePlugin):
 
     def build(self, model: TwinModel, config: Shuttles) -> list[Service]:
         operations = Operations(model, config)
-        fleets = [FLEET_SERVICES[fleet.service](model, fleet, operations) for fleet in config.fleet]
+        fleets = [fleet_service(fleet.service)(model, fleet, operations) for fleet in config.fleet]
         return [*fleets, operations]
 
     def area_refs(self, config: Shuttles) -> list[str]:
@@ -127,6 +121,26 @@ class ShuttlesPlugin(ServicePlugin):
             return SumoVehicles()
         caps = {vehicle.name: vehicle.max_speed_mps for vehicle in service.vehicles}
         return SumoVehicles(caps, (service.taxi_fleet(),) if service.kind == "on_demand" else ())
+
+
+def fleet_service(service: str) -> type:
+    """The class of a fleet's ``service``, its module imported when a scenario has such a fleet (a loop-only
+    run needs neither the sweepers' covering walk nor on-demand dispatch)."""
+    if service == "loop":
+        from gwangju_twin.agents.shuttles.loop import LoopService
+
+        return LoopService
+    if service == "cleaning":
+        from gwangju_twin.agents.shuttles.cleaning import CleaningService
+
+        return CleaningService
+    if service == "waste":
+        from gwangju_twin.agents.shuttles.waste import WasteService
+
+        return WasteService
+    from gwangju_twin.agents.shuttles.on_demand import OnDemandService
+
+    return OnDemandService
 
 
 PLUGIN = ShuttlesPlugin()
