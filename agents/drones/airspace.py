@@ -7,10 +7,10 @@ candidate: does it come closer than the separation minima (horizontal AND vertic
 to any committed one while both are airborne? Pads are reserved apart (:class:`agents.drones.vertiports.PadSet`), so
 a drone leaves only when its landing pad will be free; nothing is left to chance in the air.
 
-Only pairs that overlap in time are formed: committed segments are kept sorted by start time, so
-each candidate segment finds its few neighbours in time by binary search, and a departure-slot
-search checks a whole batch of slots in one pass; whether a pair breaks the minima is
-:mod:`agents.drones.detection`'s question.
+Only pairs that overlap in time are formed: committed segments are kept sorted by how long they
+last (in classes doubling in length) and then by start time, so each candidate segment finds its
+few neighbours in time by binary search, and a departure-slot search checks a whole batch of slots
+in one pass; whether a pair breaks the minima is :mod:`agents.drones.detection`'s question.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ import numpy as np
 from gwangju_twin.agents.drones.detection import Segments, pair_conflicts
 
 GROUND_PHASES = ("pad", "landed")  # on the ground: not subject to separation
+SHORTEST_CLASS_S = 4.0  # the index's duration classes: up to this, twice this, four times, ... (a tuning choice)
+CLASSES = 8  # duration classes; the last takes everything longer
+KEY_SPAN_S = 1e7  # the index's keys: duration class * this + start time (every time lies in [0, this))
+KEY_SLACK_S = 1.0  # each key search widened by this, against rounding in the keys (then filtered exactly)
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,18 @@ class Trajectory:
 
 
 class Airspace:
-    """Committed flights' airborne segments, kept in arrays sorted by start time.
+    """Committed flights' airborne segments, in arrays sorted by duration class and then start time.
 
-    Commits append; a check binary-searches the segments that start before the candidate's
-    flight ends and keeps those still in the air when it starts (a segment lasts at most as long
-    as the longest committed one, so everything else is skipped without a look). Flights that have
-    ended are dropped in one vectorised pass. The candidate's own segments are computed once per
-    planned shape (:meth:`segments_of`) and only shifted in time for each departure tried.
+    A check looks, for each candidate segment and each duration class, at the committed segments
+    of that class that start before the candidate ends and not so long before it starts that they
+    must have ended (none lasts longer than the longest of its class). With one class for all, a
+    few long cruise segments would widen every look to everything that started in the last minutes;
+    with classes doubling in length, each look is at most about twice as wide as the segments it
+    finds. The classes change only how much is looked at, never the answer (every pair that
+    overlaps in time with boxes closer than the minima gets the exact test of
+    :func:`agents.drones.detection.pair_conflicts`). Flights that have ended are dropped in one
+    vectorised pass. The candidate's own segments are computed once per planned shape (:meth:`segments_of`) and only
+    shifted in time for each departure tried.
     """
 
     FIELDS = ("owner", "t0", "t1", "p0", "p1", "horizontal_m", "vertical_m")
@@ -84,19 +93,19 @@ class Airspace:
         self._agents: list[str] = []  # owner index -> drone name
         self._pending: list[tuple[Segments, float]] = []  # committed since the arrays were last merged, with landing
         self._store: Segments = Segments.of([])
+        self._key = np.zeros(0)  # per stored segment: its duration class * KEY_SPAN_S + its start; sorted
         self._landing_s = np.zeros(0)  # per stored segment: when its flight lands
         self._lo, self._hi = np.zeros((0, 3)), np.zeros((0, 3))  # per stored segment: its box
-        self._longest_s = 0.0
+        self._longest_s = np.zeros(CLASSES)  # per duration class: its longest segment
+        self._reach = np.zeros(3)  # the largest minima committed: (horizontal, horizontal, vertical)
 
     def prune(self, now_s: float) -> None:
         """Forget flights that have ended: they constrain nothing from now on."""
         self._merge()
-        if not len(self._store.t0):
-            return
         keep = self._landing_s >= now_s
         if not keep.all():
             self._store = Segments(*(getattr(self._store, f)[keep] for f in self.FIELDS))
-            self._landing_s = self._landing_s[keep]
+            self._key, self._landing_s = self._key[keep], self._landing_s[keep]
             self._lo, self._hi = self._lo[keep], self._hi[keep]
 
     def commit(self, trajectory: Trajectory) -> None:
@@ -107,7 +116,9 @@ class Airspace:
             self._pending.append((Segments(np.full(len(segments.t0), owner), *(getattr(segments, f)
                                                                               for f in self.FIELDS[1:])),
                                   trajectory.end_s))
-            self._longest_s = max(self._longest_s, float((segments.t1 - segments.t0).max()))
+            lasting = segments.t1 - segments.t0
+            np.maximum.at(self._longest_s, duration_class(lasting), lasting)
+            self._reach = np.maximum(self._reach, [segments.horizontal_m.max()] * 2 + [segments.vertical_m.max()])
 
     def _merge(self) -> None:
         if not self._pending:
@@ -115,9 +126,11 @@ class Airspace:
         parts = [self._store, *(segments for segments, _ in self._pending)]
         merged = Segments(*(np.concatenate([getattr(p, f) for p in parts]) for f in self.FIELDS))
         landing = np.concatenate([self._landing_s, *(np.full(len(seg.t0), end_s) for seg, end_s in self._pending)])
-        order = np.argsort(merged.t0, kind="stable")
+        key = np.concatenate([self._key, *(duration_class(seg.t1 - seg.t0) * KEY_SPAN_S + seg.t0
+                                           for seg, _ in self._pending)])
+        order = np.argsort(key, kind="stable")
         self._store = Segments(*(getattr(merged, f)[order] for f in self.FIELDS))
-        self._landing_s = landing[order]
+        self._key, self._landing_s = key[order], landing[order]
         self._lo, self._hi = np.minimum(self._store.p0, self._store.p1), np.maximum(self._store.p0, self._store.p1)
         self._pending = []
 
@@ -135,37 +148,46 @@ class Airspace:
         the drones whose committed flights it would come too close to (sorted, unique). One
         vectorised pass for all, so a departure-slot search checks many slots at once."""
         self._merge()
-        store = self._store
         found: list[set[int]] = [set() for _ in tries]
-        if not len(store.t0) or not tries:
-            return [[] for _ in tries]
-        shapes = [shape for shape, _ in tries]
-        sizes = [len(shape.t0) for shape in shapes]
-        group = np.repeat(np.arange(len(tries)), sizes)
-        if not len(group):
-            return [[] for _ in tries]
-        shift = np.repeat(np.array([delay for _, delay in tries]), sizes)
-        mine = Segments(group, np.concatenate([shape.t0 for shape in shapes]) + shift,
-                        np.concatenate([shape.t1 for shape in shapes]) + shift,
-                        *(np.concatenate([getattr(shape, f) for shape in shapes]) for f in self.FIELDS[3:]))
-        # The committed segments each one may meet: sorted by start, those that start before it ends
-        # and not so long before it starts that they must have ended (none lasts longer than the longest).
-        first = np.searchsorted(store.t0, mine.t0 - self._longest_s, side="left")
-        last = np.searchsorted(store.t0, mine.t1, side="left")
-        counts = np.maximum(last - first, 0)
-        if not counts.any():
-            return [[] for _ in tries]
-        rows = np.repeat(np.arange(len(mine.t0)), counts)
-        columns = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(first, counts)
+        sizes = [len(shape.t0) for shape, _ in tries]
+        if len(self._key) and sum(sizes):
+            shift = np.repeat(np.array([delay for _, delay in tries]), sizes)
+            mine = Segments(np.repeat(np.arange(len(tries)), sizes),
+                            np.concatenate([shape.t0 for shape, _ in tries]) + shift,
+                            np.concatenate([shape.t1 for shape, _ in tries]) + shift,
+                            *(np.concatenate([getattr(shape, f) for shape, _ in tries]) for f in self.FIELDS[3:]))
+            rows, columns = self._near(mine)
+            hit = pair_conflicts(mine, rows, self._store, columns)
+            for k, owner in zip(mine.owner[rows[hit]].tolist(), self._store.owner[columns[hit]].tolist()):
+                found[k].add(owner)
+        return [sorted({self._agents[o] for o in owners} - {agent}) for owners in found]
+
+    def _near(self, mine: Segments) -> tuple[np.ndarray, np.ndarray]:
+        """The (candidate segment, stored segment) pairs that overlap in time with boxes closer than the
+        largest minima: the only pairs that may break the minima."""
+        classes = np.flatnonzero(self._longest_s > 0)
+        rows = np.repeat(np.arange(len(mine.t0)), len(classes))
+        base = np.tile(classes, len(mine.t0)) * KEY_SPAN_S
+        first = np.searchsorted(self._key, base + mine.t0[rows] - np.tile(self._longest_s[classes], len(mine.t0))
+                                - KEY_SLACK_S, side="left")
+        last = np.searchsorted(self._key, base + mine.t1[rows] + KEY_SLACK_S, side="left")
+        columns, query = _spans(first, np.maximum(last - first, 0))
+        rows, store = rows[query], self._store
         overlap = (store.t1[columns] > mine.t0[rows]) & (store.t0[columns] < mine.t1[rows])
         rows, columns = rows[overlap], columns[overlap]
-        # Boxes apart by a minimum (the largest anywhere) or more: no conflict possible, no exact check.
-        reach = np.array([*[max(store.horizontal_m.max(), mine.horizontal_m.max())] * 2,
-                          max(store.vertical_m.max(), mine.vertical_m.max())])
+        reach = np.maximum(self._reach, [mine.horizontal_m.max()] * 2 + [mine.vertical_m.max()])
         lo, hi = np.minimum(mine.p0, mine.p1), np.maximum(mine.p0, mine.p1)
         near = (np.maximum(self._lo[columns] - hi[rows], lo[rows] - self._hi[columns]) < reach).all(axis=1)
-        rows, columns = rows[near], columns[near]
-        hit = pair_conflicts(mine, rows, store, columns)
-        for k, owner in zip(mine.owner[rows[hit]], store.owner[columns[hit]]):
-            found[k].add(int(owner))
-        return [sorted({self._agents[o] for o in owners} - {agent}) for owners in found]
+        return rows[near], columns[near]
+
+
+def duration_class(lasting_s: np.ndarray) -> np.ndarray:
+    """Each duration's class in the index: 0 up to SHORTEST_CLASS_S, then one more per doubling."""
+    ratio = np.maximum(lasting_s / SHORTEST_CLASS_S, 1.0)
+    return np.minimum(np.ceil(np.log2(ratio)), CLASSES - 1).astype(np.int64)
+
+
+def _spans(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The indices ``starts[k], ..., starts[k] + counts[k] - 1`` for every k, run together, and each one's k."""
+    owner = np.repeat(np.arange(len(counts)), counts)
+    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts), owner

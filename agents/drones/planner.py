@@ -47,13 +47,31 @@ MAX_SLOT_BATCH = 64  # slots checked in one pass, at most
 
 @dataclass
 class Variant:
-    """An option flown from given pads: the trajectory (departing now), its energy and segments."""
+    """An option flown from given pads: the trajectory (departing now), and, worked out when first
+    asked, its energy and airborne segments."""
 
     option: Option
     pads: tuple[int, int]
     trajectory: Trajectory
-    energy_j: float
-    segments: Segments
+    kind: DroneType
+    payload_kg: float
+    weights: np.ndarray  # per segment, its power weight (the option's, whatever the pads)
+    airborne: np.ndarray  # the airborne segments' indices (likewise)
+
+    _energy_j: float | None = None
+    _segments: Segments | None = None
+
+    @property
+    def energy_j(self) -> float:
+        if self._energy_j is None:
+            self._energy_j = trajectory_energy_j(self.kind, self.trajectory, self.payload_kg, self.weights)
+        return self._energy_j
+
+    @property
+    def segments(self) -> Segments:
+        if self._segments is None:
+            self._segments = Segments.one(self.trajectory, self.airborne)
+        return self._segments
 
 
 @dataclass
@@ -216,10 +234,9 @@ class _Search:
             xy = (self.origin.pads_xy_m[pads[0]], self.landing.pads_xy_m[pads[1]])
             trajectory = flightpath.with_pads(option.trajectory, xy, first)
             kind = self.drone.type
-            energy_j = trajectory_energy_j(kind, trajectory, self.payload_kg, weights)
-            ok = self.drone.energy_j - energy_j >= kind.reserve * kind.energy_j or k == 0
-            self.variants[key] = Variant(option, pads, trajectory, energy_j,
-                                         Segments.one(trajectory, airborne)) if ok else None
+            variant = Variant(option, pads, trajectory, kind, self.payload_kg, weights, airborne)
+            ok = k == 0 or self.drone.energy_j - variant.energy_j >= kind.reserve * kind.energy_j
+            self.variants[key] = variant if ok else None
         return self.variants[key]
 
     def _shape(self, k: int) -> tuple[int, np.ndarray, np.ndarray]:

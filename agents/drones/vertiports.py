@@ -103,7 +103,7 @@ class PadSet:
 
     All reservations ``(start_s, end_s, pad)`` are kept in one list sorted by start (and their ends
     sorted apart), so a question about a window looks only at the reservations that can overlap it,
-    whatever the number of pads.
+    whatever the number of pads; the answers are remembered until the reservations change.
     """
 
     def __init__(self, pads: int) -> None:
@@ -111,11 +111,12 @@ class PadSet:
         self._reservations: list[tuple[float, float, int]] = []  # sorted by start
         self._ends: list[float] = []  # sorted
         self._longest_s = 0.0
+        self._busy_in: dict[tuple[float, float], set[int]] = {}  # the busy pads of windows asked since the last change
 
     def _busy(self, start_s: float, end_s: float) -> set[int]:
         """The pads reserved at some moment of ``[start_s, end_s)``."""
         lo = bisect.bisect_left(self._reservations, (start_s - self._longest_s, -math.inf, -1))
-        hi = bisect.bisect_left(self._reservations, (end_s, -math.inf, -1))
+        hi = bisect.bisect_left(self._reservations, (end_s, -math.inf, -1), lo)
         return {pad for _, end, pad in self._reservations[lo:hi] if end > start_s}
 
     def free_pad(self, start_s: float, end_s: float) -> int | None:
@@ -123,8 +124,12 @@ class PadSet:
         return next(self.free_pads(start_s, end_s), None)
 
     def free_pads(self, start_s: float, end_s: float) -> Iterator[int]:
-        """The pads free over ``[start_s, end_s)``, in order."""
-        busy = self._busy(start_s, end_s)
+        """The pads free over ``[start_s, end_s)``, in order (remembered until the reservations change:
+        a departure-slot search asks about the same windows several times)."""
+        window = (start_s, end_s)
+        if window not in self._busy_in:
+            self._busy_in[window] = self._busy(start_s, end_s)
+        busy = self._busy_in[window]
         return (k for k in range(self.pads) if k not in busy) if len(busy) < self.pads else iter(())
 
     def earliest_shift(self, start_s: float, end_s: float) -> float:
@@ -140,12 +145,14 @@ class PadSet:
         bisect.insort(self._reservations, (start_s, end_s, pad))
         bisect.insort(self._ends, end_s)
         self._longest_s = max(self._longest_s, end_s - start_s)
+        self._busy_in.clear()
 
     def prune(self, now_s: float) -> None:
         """Forget reservations that have ended."""
         if self._ends and self._ends[0] <= now_s:
             self._reservations = [r for r in self._reservations if r[1] > now_s]
             self._ends = self._ends[bisect.bisect_right(self._ends, now_s):]
+            self._busy_in.clear()
 
 
 class PathBook:
