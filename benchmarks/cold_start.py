@@ -5,6 +5,9 @@
 Runs ``twin run SCENARIO --area helsinki_test --out DIR`` with the ``twin`` beside this Python
 (install it as the README says, ``pip install .``), and with ``--peer`` another installation
 (e.g. the main branch's) in alternation, so that the load of a shared machine hits both alike.
+Each installation gets its own cache folder (a copy of the imported maps): the answers a twin keeps
+(``twin/memo.py``) are stamped with its own code, so two versions sharing one cache would throw
+each other's away and both would pay for working them out again.
 Reports the sorted wall times and their median, and the median CPU time (user + system, from
 ``os.wait4``), which a busy machine inflates less than the wall time.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,11 +27,12 @@ from pathlib import Path
 from fleet import AREA, machine
 
 
-def cold_run(twin: Path, scenario: str, out: Path) -> tuple[float, float]:
-    """One fresh process: (wall s, user + system CPU s)."""
+def cold_run(twin: Path, scenario: str, out: Path, cache: Path) -> tuple[float, float]:
+    """One fresh process with its own cache folder: (wall s, user + system CPU s)."""
     started = time.perf_counter()
     process = subprocess.Popen([str(twin), "run", scenario, "--area", AREA, "--out", str(out)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, "TWIN_CACHE_DIR": str(cache)})
     _, status, usage = os.wait4(process.pid, 0)
     wall_s = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -45,12 +50,15 @@ def main() -> None:
     if args.peer:
         twins["peer"] = args.peer
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in twins}
+    maps = Path(os.environ.get("TWIN_CACHE_DIR", Path.home() / ".cache" / "gwangju-twin")) / "maps"
     with tempfile.TemporaryDirectory() as tmp:
-        for name, twin in twins.items():  # one untimed run of each: file caches
-            cold_run(twin, args.scenario, Path(tmp) / name)
+        caches = {name: Path(tmp) / f"cache-{k}" for k, name in enumerate(twins)}
+        for name, twin in twins.items():  # its own copy of the maps, and one untimed run: file caches
+            shutil.copytree(maps, caches[name] / "maps")
+            cold_run(twin, args.scenario, Path(tmp) / name, caches[name])
         for _ in range(args.runs):
             for name, twin in twins.items():
-                runs[name].append(cold_run(twin, args.scenario, Path(tmp) / name))
+                runs[name].append(cold_run(twin, args.scenario, Path(tmp) / name, caches[name]))
     print(f"machine: {machine()}; {args.runs} runs each, alternating; load average {os.getloadavg()[0]:.1f}")
     for name, twin in twins.items():
         walls = sorted(w for w, _ in runs[name])

@@ -87,18 +87,22 @@ def _kd_pairs(centre: np.ndarray, half: np.ndarray, first: np.ndarray, second: n
 
 def _direct_pairs(scaled: np.ndarray, own: np.ndarray, second: np.ndarray, r: float, *,
                   upper: bool) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_kd_pairs` by comparing every pair, a block of rows at a time (``upper``: ``own`` is
-    ``second``, each pair once)."""
-    found_a, found_b = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    step = max(1, 1_000_000 // max(len(second), 1))
-    for k in range(0, len(own), step):
-        rows = np.arange(k, min(k + step, len(own)))
-        close = np.ones((len(rows), len(second)), dtype=bool)
-        for axis in range(4):
-            close &= np.abs(scaled[own[rows], axis][:, None] - scaled[second, axis][None, :]) <= r
-        if upper:
-            close &= rows[:, None] < np.arange(len(second))[None, :]
-        i, j = np.nonzero(close)
-        found_a.append(own[rows[i]])
-        found_b.append(second[j])
-    return np.concatenate(found_a), np.concatenate(found_b)
+    """:func:`_kd_pairs` by comparing pairs directly (``upper``: ``own`` is ``second``, each pair
+    once): ``second`` sorted along its most spread axis, each part of ``own`` compared only with the
+    run of parts within ``r`` of it along that axis (a sort and sweep), in the order of a full scan."""
+    values, mine = scaled[second], scaled[own]
+    if not len(own) or not len(second):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    axis = int(np.argmax(np.ptp(values, axis=0)))
+    order = np.argsort(values[:, axis], kind="stable")
+    keys, wide = values[order, axis], r * (1.0 + 1e-9) + 1e-12  # the window a little wider; the test is exact
+    lo = np.searchsorted(keys, mine[:, axis] - wide, side="left")
+    counts = np.searchsorted(keys, mine[:, axis] + wide, side="right") - lo
+    rows = np.repeat(np.arange(len(own)), counts)
+    columns = order[np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo, counts)]
+    close = (np.abs(mine[rows] - values[columns]) <= r).all(axis=1)
+    if upper:
+        close &= rows < columns
+    rows, columns = rows[close], columns[close]
+    ranked = np.lexsort((columns, rows))
+    return own[rows[ranked]], second[columns[ranked]]
