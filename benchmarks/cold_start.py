@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from fleet import AREA, machine
+from gwangju_twin.fileio import cache_dir
 
 
 def cold_run(twin: Path, scenario: str, out: Path, cache: Path) -> tuple[float, float]:
@@ -50,7 +51,7 @@ def main() -> None:
     if args.peer:
         twins["peer"] = args.peer
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in twins}
-    maps = Path(os.environ.get("TWIN_CACHE_DIR", Path.home() / ".cache" / "gwangju-twin")) / "maps"
+    maps = cache_dir() / "maps"
     with tempfile.TemporaryDirectory() as tmp:
         caches = {name: Path(tmp) / f"cache-{k}" for k, name in enumerate(twins)}
         for name, twin in twins.items():  # its own copy of the maps, and one untimed run: file caches
