@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -86,13 +87,18 @@ def test_utm_zones_are_known_within_what_proj_s_database_says(zone: int) -> None
     assert projection.utm_bounds("EPSG:32661") is None and projection.utm_bounds("EPSG:3857") is None
 
 
-def _project_in_a_process(cache: Path, points: list[tuple[float, float]]) -> tuple[list, bool]:
-    code = ("import json, sys\nfrom gwangju_twin import projection\n"
-            f"xy = [projection.to_metric('EPSG:32652', lon, lat) for lon, lat in {points!r}]\n"
-            "print(json.dumps([xy, 'pyproj' in sys.modules]))")
+def _in_a_process(cache: Path, code: str, library: str) -> tuple[Any, bool]:
+    """What ``code`` (which sets ``said``) found, in a new process on ``cache``, and whether it imported ``library``."""
+    code += f"\nimport json, sys\nprint(json.dumps([said, {library!r} in sys.modules]))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
                           env={**os.environ, "TWIN_CACHE_DIR": str(cache)})
-    xy, imported = json.loads(done.stdout)
+    return tuple(json.loads(done.stdout))
+
+
+def _project_in_a_process(cache: Path, points: list[tuple[float, float]]) -> tuple[list, bool]:
+    code = ("from gwangju_twin import projection\n"
+            f"said = [projection.to_metric('EPSG:32652', lon, lat) for lon, lat in {points!r}]")
+    xy, imported = _in_a_process(cache, code, "pyproj")
     return [tuple(p) for p in xy], imported
 
 
@@ -135,12 +141,9 @@ def test_many_points_at_once_are_projected_without_being_kept(tmp_path: Path, mo
 
 
 def _ask_shapes_in_a_process(cache: Path, rings: list) -> tuple[list, bool]:
-    code = ("import json, sys\nfrom gwangju_twin import areas\n"
-            f"said = [[areas.polygon_is_valid(r), areas.point_inside(r)] for r in {rings!r}]\n"
-            "print(json.dumps([said, 'shapely' in sys.modules]))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
-                          env={**os.environ, "TWIN_CACHE_DIR": str(cache)})
-    said, imported = json.loads(done.stdout)
+    code = ("from gwangju_twin import areas\n"
+            f"said = [[areas.polygon_is_valid(r), areas.point_inside(r)] for r in {rings!r}]")
+    said, imported = _in_a_process(cache, code, "shapely")
     return [[valid, tuple(point)] for valid, point in said], imported
 
 

@@ -125,7 +125,8 @@ class ShuttlesPlugin(ServicePlugin):
 
 def fleet_service(service: str) -> type:
     """The class of a fleet's ``service``, its module imported when a scenario has such a fleet (a loop-only
-    run needs neither the sweepers' covering walk nor on-demand dispatch)."""
+    run needs neither the sweepers' covering walk nor on-demand dispatch). Plain import statements, not
+    ``importlib.import_module``, which ``python -X importtime`` (tests/test_startup.py) does not see."""
     if service == "loop":
         from gwangju_twin.agents.shuttles.loop import LoopService
 
