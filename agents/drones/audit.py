@@ -3,7 +3,7 @@ recomputed from a results folder alone (no code shared with the planner)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -78,13 +78,21 @@ def _track_arrays(tracks: pd.DataFrame | list[tuple] | Mapping[str, np.ndarray])
     else:  # a table, or columns by name (twin.record.Tracks.arrays)
         drones = np.asarray(tracks["kind"]) == "drone"
         agent, t, x, y, z, state = (np.asarray(tracks[c])[drones] for c in names)
-    agent = np.asarray(agent, dtype=object)
     t = np.asarray(t, dtype=float)
-    names, code = np.unique(agent.astype(str), return_inverse=True) if len(agent) else (np.zeros(0, dtype=object), np.zeros(0, int))
-    names = names.astype(object)
+    names, code = _codes(agent)
     order = np.lexsort((t, code))
     xyz = np.column_stack([np.asarray(v, dtype=float) for v in (x, y, z)]) if len(t) else np.zeros((0, 3))
     return names, code[order], t[order], xyz[order], np.asarray(state, dtype=object)[order]
+
+
+def _codes(agent: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct names (as text, sorted) and each row's index among them, as ``np.unique`` with
+    ``return_inverse`` gives them; by a dictionary of the few distinct names, not a sort of every row."""
+    spelled = list(map(str, agent))
+    names = sorted(dict.fromkeys(spelled))
+    rank = {name: k for k, name in enumerate(names)}
+    code = np.fromiter(map(rank.__getitem__, spelled), dtype=np.int64, count=len(spelled))
+    return np.array(names, dtype=object), code
 
 
 def _pieces(tracks: pd.DataFrame | list[tuple]) -> tuple[np.ndarray, ...]:

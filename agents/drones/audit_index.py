@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-CELL_S, CELL_M, CELL_Z_M = 15.0, 300.0, 30.0  # the index's parts: at most this long in time, across and up
-TERMINAL_CELL_M = 100.0  # the parts of pieces inside terminal volumes (dense: many pads, short pieces)
+# The index's parts: at most this long in time, across and up. Longer parts mean fewer points in
+# the k-d tree but looser boxes; these were the fastest on a day of 1,000 drones (benchmarks/RESULTS.md).
+CELL_S, CELL_M, CELL_Z_M = 30.0, 600.0, 60.0
+TERMINAL_CELL_M = 200.0  # the parts of pieces inside terminal volumes (dense: many pads, short pieces)
 DIRECT_PAIRS = 8_000_000  # candidate pairs of parts compared directly, without the k-d tree, at most
 
 
@@ -50,14 +52,30 @@ def near_pairs(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, n
     found = [_kd_pairs(centre, half, g, h, (near_m, near_m, near_z_m, 0.0), hubs, hub is None)
              for n, g in enumerate(groups) for h in groups[(n if hub is None else 0):]]
     a, b = np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
-    keep = (lo[a, 3] <= hi[b, 3]) & (lo[b, 3] <= hi[a, 3]) & (whole[a] != whole[b])
-    with np.errstate(invalid="ignore"):
-        keep &= ~(np.maximum(lo[a, :3] - hi[b, :3], lo[b, :3] - hi[a, :3]) >= 0).any(axis=1)  # widened boxes overlap
-    i, j = whole[a[keep]], whole[b[keep]]
+    a, b = _overlapping(lo, hi, whole, a, b)
+    i, j = whole[a], whole[b]
     i, j = np.minimum(i, j), np.maximum(i, j)
     keep = (t0[i] < t1[j]) & (t0[j] < t1[i])
     pairs = np.unique(i[keep] * len(t0) + j[keep])
     return np.column_stack([pairs // len(t0), pairs % len(t0)])
+
+
+def _overlapping(lo: np.ndarray, hi: np.ndarray, whole: np.ndarray, a: np.ndarray,
+                 b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of parts ``(a, b)`` of two pieces whose boxes meet in time and whose widened boxes
+    overlap across and up (touching is apart). Axis by axis, each test on the pairs the earlier ones
+    kept, on one axis's contiguous bounds: most pairs a k-d tree finds fail the first or second."""
+    keep = whole[a] != whole[b]
+    a, b = a[keep], b[keep]
+    for axis in (3, 0, 1, 2):
+        low, high = np.ascontiguousarray(lo[:, axis]), np.ascontiguousarray(hi[:, axis])
+        if axis == 3:
+            keep = (low[a] <= high[b]) & (low[b] <= high[a])
+        else:
+            with np.errstate(invalid="ignore"):
+                keep = ~(np.maximum(low[a] - high[b], low[b] - high[a]) >= 0)
+        a, b = a[keep], b[keep]
+    return a, b
 
 
 def _kd_pairs(centre: np.ndarray, half: np.ndarray, first: np.ndarray, second: np.ndarray, near: tuple,
