@@ -8,6 +8,7 @@ checked against the scenario's terminal radius).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +44,15 @@ def _pieces(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"agent": rows["agent"].to_numpy()[pick], "state": rows["state"].to_numpy()[pick],
             "t0": t[pick], "t1": t[pick + 1], "x0": x[pick], "x1": x[pick + 1], "y0": y[pick], "y1": y[pick + 1],
             "z0": z[pick], "z1": z[pick + 1]}
+
+
+def _per_agent(agents: np.ndarray, of_type: Callable[[str], float]) -> np.ndarray:
+    """``of_type`` of each row's drone type (its agent's name up to the first '-'), asked once per
+    distinct agent, not once per row."""
+    import pandas as pd
+
+    code, names = pd.factorize(agents)
+    return np.array([of_type(str(name).split("-")[0]) for name in names], dtype=float).reshape(-1)[code]
 
 
 def _declared(record: Record) -> dict[str, Any]:
@@ -93,8 +103,7 @@ def check_energy(record: Record) -> list[Check]:
     if skip:
         return [skip]
     reserve = {t.id: t.reserve * t.energy_j / J_PER_KWH for t in drones.types}
-    kinds = rows["agent"].str.split("-", n=1).str[0]
-    floor_kwh = kinds.map(reserve).to_numpy(dtype=float)
+    floor_kwh = _per_agent(rows["agent"].to_numpy(), lambda kind: reserve.get(kind, np.nan))
     energy = rows["battery_kwh"].to_numpy(dtype=float)
     below = ~(energy >= floor_kwh - SLACK)  # NaN counts as below: a drone always holds some energy
     figure = f"lowest energy left {np.nanmin(energy):.3f} kWh over {len(rows)} points"
@@ -114,10 +123,9 @@ def check_kinematics(record: Record) -> list[Check]:
     by_type = {t.id: t for t in drones.types}
     p = _pieces(rows)
     span = p["t1"] - p["t0"]
-    kinds = [by_type.get(str(a).split("-")[0]) for a in p["agent"]]
-    cap = np.array([k.cruise_speed_mps if k else 0.0 for k in kinds]) + wind.speed_mps + 3.0 * wind.gust_sd_mps
-    up = np.array([k.climb_rate_mps if k else 0.0 for k in kinds])
-    down = np.array([k.descent_rate_mps if k else 0.0 for k in kinds])
+    cap, up, down = (_per_agent(p["agent"], lambda kind, rate=rate: getattr(by_type.get(kind), rate, 0.0))
+                     for rate in ("cruise_speed_mps", "climb_rate_mps", "descent_rate_mps"))
+    cap += wind.speed_mps + 3.0 * wind.gust_sd_mps
     with np.errstate(divide="ignore", invalid="ignore"):
         ground = np.where(span > 0, np.hypot(p["x1"] - p["x0"], p["y1"] - p["y0"]) / span, 0.0)
         climb = np.where(span > 0, (p["z1"] - p["z0"]) / span, 0.0)
