@@ -116,6 +116,20 @@ def test_scipys_sparse_graphs_come_without_scipy_linalg_and_numpys_test_packages
     assert done.stdout.strip() == expected
 
 
+@pytest.mark.parametrize("switch", ["1", "0"])
+def test_the_k_d_tree_comes_without_the_rest_of_scipy_spatial(switch: str) -> None:
+    """The drone checker's k-d tree is SciPy's own class; with the switch on, ``scipy.spatial``'s
+    ``__init__`` (Qhull, the distance metrics) has not run, and the package completes itself on the
+    first name it lacks; off, the plain import."""
+    code = ("import sys\nfrom gwangju_twin import speedups\ntree = speedups.kd_tree()\n"
+            "early = 'scipy.spatial.distance' in sys.modules\n"
+            "from scipy.spatial import cKDTree, distance\n"
+            "print(early, tree is cKDTree, distance.euclidean([0, 0], [3, 4]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, speedups.ENV: switch})
+    assert done.stdout.strip() == ("False True 5.0" if switch == "1" else "True True 5.0")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "until"), [("certification_center", "21 d"), ("bitgreen_shuttles", "24 h"),
                                              ("cargo_link", "2 d")])

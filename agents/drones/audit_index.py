@@ -94,12 +94,13 @@ def _kd_pairs(centre: np.ndarray, half: np.ndarray, first: np.ndarray, second: n
     r, upper = 1.0 + 1e-9, every and first is second
     if not len(own) or len(own) * len(second) <= DIRECT_PAIRS:
         return _direct_pairs(scaled, own, second, r, upper=upper)
-    from scipy.spatial import cKDTree
+    from gwangju_twin.speedups import kd_tree  # scipy's cKDTree without the rest of scipy.spatial
 
+    tree = kd_tree()
     if upper:
-        found = cKDTree(scaled[own]).query_pairs(r, p=np.inf, output_type="ndarray")
+        found = tree(scaled[own]).query_pairs(r, p=np.inf, output_type="ndarray")
         return own[found[:, 0]], own[found[:, 1]]
-    found = cKDTree(scaled[own]).sparse_distance_matrix(cKDTree(scaled[second]), r, p=np.inf, output_type="ndarray")
+    found = tree(scaled[own]).sparse_distance_matrix(tree(scaled[second]), r, p=np.inf, output_type="ndarray")
     return own[found["i"]], second[found["j"]]
 
 

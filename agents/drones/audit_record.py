@@ -163,9 +163,10 @@ def _nearest(centres: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """For each point, the index of the nearest of ``centres`` (scipy's cKDTree) and its distance."""
     if not len(centres) or not len(xy):
         return np.zeros(len(xy), dtype=np.int64), np.full(len(xy), np.inf)
-    from scipy.spatial import cKDTree
+    from gwangju_twin.speedups import kd_tree  # scipy's cKDTree without the rest of scipy.spatial
 
-    k = cKDTree(centres).query(xy)[1]
+    tree = kd_tree()
+    k = tree(centres).query(xy)[1]
     return k, np.hypot(*(centres[k] - xy).T)
 
 
