@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from gwangju_twin.agents.drones.audit_index import TERMINAL_CELL_M, near_pairs
+from gwangju_twin.agents.drones.audit_index import TERMINAL_CELL_M, distinct, near_pairs
 from gwangju_twin.audit import Check, Record, passed_if
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def _candidates(agent: np.ndarray, where: np.ndarray, pieces: tuple[np.ndarray, 
     hub = (where < 0) | ~isolated[np.maximum(where, 0)]
     pairs = np.vstack([local, near_pairs(t0, t1, p0, p1, *wide, hub=hub)])
     n = max(len(t0), 1)
-    code = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    code = distinct(pairs[:, 0] * n + pairs[:, 1])
     return np.column_stack([code // n, code % n])
 
 

@@ -56,8 +56,15 @@ def near_pairs(t0: np.ndarray, t1: np.ndarray, p0: np.ndarray, p1: np.ndarray, n
     i, j = whole[a], whole[b]
     i, j = np.minimum(i, j), np.maximum(i, j)
     keep = (t0[i] < t1[j]) & (t0[j] < t1[i])
-    pairs = np.unique(i[keep] * len(t0) + j[keep])
+    pairs = distinct(i[keep] * len(t0) + j[keep])
     return np.column_stack([pairs // len(t0), pairs % len(t0)])
+
+
+def distinct(codes: np.ndarray) -> np.ndarray:
+    """The distinct values of ``codes``, sorted: ``np.unique`` by a sort (numpy 2's ``np.unique``
+    hashes first, which took 40 times as long on a million pair codes)."""
+    ordered = np.sort(codes)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
 
 
 def _overlapping(lo: np.ndarray, hi: np.ndarray, whole: np.ndarray, a: np.ndarray,
@@ -85,14 +92,16 @@ def _kd_pairs(centre: np.ndarray, half: np.ndarray, first: np.ndarray, second: n
     are hubs, and ``first`` is ``second`` or another group (each pair once). Up to
     :data:`DIRECT_PAIRS` pairs of parts are compared directly (a small run never imports SciPy's
     spatial package, 0.1-0.4 s of a start); more go through a k-d tree."""
-    reach = half[first].max(axis=0) + half[second].max(axis=0) + np.asarray(near)
     own = first if every else first[hubs[first]]
+    if not len(own):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    reach = half[first].max(axis=0) + half[second].max(axis=0) + np.asarray(near)
     ends = np.r_[own, second]
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = np.zeros((len(centre), 4))
         scaled[ends] = np.nan_to_num(centre[ends] / np.where(reach > 0, reach, np.inf))  # an unlimited axis: 0
     r, upper = 1.0 + 1e-9, every and first is second
-    if not len(own) or len(own) * len(second) <= DIRECT_PAIRS:
+    if len(own) * len(second) <= DIRECT_PAIRS:
         return _direct_pairs(scaled, own, second, r, upper=upper)
     from gwangju_twin.speedups import kd_tree  # scipy's cKDTree without the rest of scipy.spatial
 
