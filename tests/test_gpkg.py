@@ -135,3 +135,29 @@ def test_points_held_back_keep_their_place_among_the_others(steps) -> None:
             held.extend(rows)
             lazy.later(settle)
     assert lazy.until() == eager.until() and len(lazy.rows) == len(eager.rows)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b-1"]), st.sampled_from(["drone", "shuttle"]),
+                               st.integers(0, 20).map(float), st.floats(-1e6, 1e6), st.floats(-1e6, 1e6),
+                               st.floats(0, 1e5), st.sampled_from(["pad", "cruise", ""]),
+                               st.sampled_from([math.nan, 0.5, 1.25]), st.sampled_from([math.nan, 60.0])),
+                     max_size=30),
+       until_s=st.sampled_from([-1.0, 0.0, 7.5, 20.0, math.inf]))
+def test_the_view_of_the_tracks_is_their_rows_until_a_time(rows, until_s, tmp_path_factory) -> None:
+    """:meth:`Tracks.view` holds the rows :meth:`Tracks.until` gives (the same values, NaN
+    included, in order), column by column; the GeoPackage written from it is the one written from
+    the rows, table row by table row."""
+    tracks = Tracks()
+    for row in rows:
+        tracks.add(*row)
+    view, until = tracks.view(until_s), tracks.until(until_s)
+    assert len(view) == len(until) and [tuple(map(repr, r)) for r in view] == [tuple(map(repr, r)) for r in until]
+    assert [list(c) for c in view.columns] == [list(c) for c in zip(*until)] or not until
+    folder = tmp_path_factory.mktemp("view")
+    written = []
+    for name, given_rows in (("view", view), ("rows", until)):
+        _trajectories(folder / f"{name}.gpkg", given_rows, Tracks.COLUMNS, "EPSG:32652", START)
+        with sqlite3.connect(folder / f"{name}.gpkg") as connection:
+            written.append(connection.execute("SELECT * FROM trajectories ORDER BY fid").fetchall())
+    assert repr(written[0]) == repr(written[1])

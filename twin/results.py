@@ -206,13 +206,14 @@ def _trajectories(path: Path, rows: Sequence[tuple], columns: Sequence[str], crs
     """Points with their attributes and the wall-clock ``time`` (QGIS's temporal controller reads it).
 
     Columns keep the rows' order without ``x_m`` and ``y_m`` (the geometry); text stays text, the rest
-    are numbers. ``time`` is ``start`` plus ``t_s`` to the millisecond, as pyogrio and GDAL wrote it.
+    are numbers. Rows that hold their values by column (``rows.columns``, :meth:`twin.record.Tracks.view`)
+    are taken as they are. ``time`` is ``start`` plus ``t_s`` to the millisecond, as pyogrio and GDAL wrote it.
     """
     from gwangju_twin import gpkg
 
     x, y = columns.index("x_m"), columns.index("y_m")
     keep = [i for i in range(len(columns)) if i not in (x, y)]
-    values = list(zip(*rows)) or [() for _ in columns]  # column by column
+    values = getattr(rows, "columns", None) or list(zip(*rows)) or [() for _ in columns]  # column by column
     fields = [(columns[i], "TEXT" if rows and isinstance(values[i][0], str) else "REAL") for i in keep] + [("time", "DATETIME")]
     times = _gdal_times(start, values[columns.index("t_s")])
     gpkg.write_points(path, layer="trajectories", crs=crs, fields=fields, columns=[*[values[i] for i in keep], times],

@@ -105,7 +105,7 @@ def run(
         manifest=manifest(model, wall_s=time.perf_counter() - started),
         events=model.log.rows,
         event_columns=model.log.COLUMNS,
-        tracks=model.tracks.until(model.now_s) if model.tracks.rows else None,
+        tracks=model.tracks.view(model.now_s) if model.tracks.rows else None,
         track_columns=model.tracks.COLUMNS,
         crs=model.world.area.crs,
         start=dt.datetime.combine(meta.start_date, dt.time()),
