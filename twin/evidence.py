@@ -204,24 +204,31 @@ def events_on_tracks(events: pd.DataFrame, tracks: pd.DataFrame | None) -> tuple
 
 
 def track_distance(tracks: pd.DataFrame | None) -> tuple[str, str, str]:
-    """Between consecutive points of a vehicle, the straight line is no longer than the odometer's advance."""
+    """Between consecutive points of a vehicle, the straight line is no longer than the odometer's advance.
+
+    Every vehicle's points at once, sorted by vehicle, time and odometer (stable, as each vehicle's
+    table sorted alone): a day of 1,000 drones has 1,000 vehicles, and a table per vehicle cost 0.6 s."""
     if tracks is None:
         return _check(None, "track_distance", "no trajectories in this run")
+    import pandas as pd
+
+    code, names = pd.factorize(tracks["agent"], sort=True)
+    t, x, y, odometer = (tracks[c].to_numpy(dtype=float) for c in ("t_s", "x_m", "y_m", "odometer_m"))
+    rows = np.flatnonzero(code >= 0)
+    rows = rows[np.lexsort((odometer[rows], t[rows], code[rows]))]
+    code, t, x, y, odometer = code[rows], t[rows], x[rows], y[rows], odometer[rows]
+    measured = np.zeros(len(names), dtype=bool)
+    measured[code[~np.isnan(odometer)]] = True  # a vehicle with no odometer at all is not checked
+    step = np.flatnonzero((code[1:] == code[:-1]) & measured[code[1:]])  # from row step to row step + 1
+    excess_m = (np.hypot(x[step + 1] - x[step], y[step + 1] - y[step]) - (odometer[step + 1] - odometer[step])
+                - (DISTANCE_TOLERANCE_M + DISTANCE_RELATIVE_TOLERANCE * np.abs(odometer[step + 1])))
+    pairs = len(step)
+    bad = np.flatnonzero(~(excess_m <= 0))  # NaN (a damaged odometer) counts as bad too
     worst: list[tuple[float, str, float]] = []
-    pairs = 0
-    for agent, frame in tracks.groupby("agent", sort=True):
-        frame = frame.sort_values(["t_s", "odometer_m"], kind="stable")
-        odometer = frame["odometer_m"].to_numpy(dtype=float)
-        if np.isnan(odometer).all():
-            continue
-        straight_m = np.hypot(np.diff(frame["x_m"].to_numpy(dtype=float)), np.diff(frame["y_m"].to_numpy(dtype=float)))
-        advance_m = np.diff(odometer)
-        pairs += len(advance_m)
-        excess_m = straight_m - advance_m - (DISTANCE_TOLERANCE_M + DISTANCE_RELATIVE_TOLERANCE * np.abs(odometer[1:]))
-        bad = np.flatnonzero(~(excess_m <= 0))  # NaN (a damaged odometer) counts as bad too
-        if len(bad):
-            k = int(bad[np.nanargmax(excess_m[bad])]) if not np.isnan(excess_m[bad]).all() else int(bad[0])
-            worst.append((float(excess_m[k]), str(agent), float(frame["t_s"].iloc[k + 1])))
+    for vehicle in dict.fromkeys(code[step[bad]].tolist()):  # in the vehicles' order
+        mine = bad[code[step[bad]] == vehicle]
+        k = int(mine[np.nanargmax(excess_m[mine])]) if not np.isnan(excess_m[mine]).all() else int(mine[0])
+        worst.append((float(excess_m[k]), str(names[vehicle]), float(t[step[k] + 1])))
     figure = f"{pairs} consecutive track points"
     if worst:
         worst.sort(key=lambda w: -w[0] if not math.isnan(w[0]) else math.inf)
