@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 # The index's parts: at most this long in time, across and up. Longer parts mean fewer points in
-# the k-d tree but looser boxes; these were the fastest on a day of 1,000 drones (benchmarks/RESULTS.md).
+# the k-d tree but looser boxes. Of those tried (10-60 s, 150-900 m, 20-90 m up, 50-300 m in terminal
+# volumes), these were about the fastest on days of 200 and 1,000 drones (benchmarks/drone_scaling.py
+# --write N): the checker's CPU 20 % less than with 15 s, 300 m, 30 m and 100 m.
 CELL_S, CELL_M, CELL_Z_M = 30.0, 600.0, 60.0
 TERMINAL_CELL_M = 200.0  # the parts of pieces inside terminal volumes (dense: many pads, short pieces)
 DIRECT_PAIRS = 8_000_000  # candidate pairs of parts compared directly, without the k-d tree, at most
