@@ -8,7 +8,7 @@ checked against the scenario's terminal radius).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,13 +46,15 @@ def _pieces(rows: pd.DataFrame) -> dict[str, np.ndarray]:
             "z0": z[pick], "z1": z[pick + 1]}
 
 
-def _per_agent(agents: np.ndarray, of_type: Callable[[str], float]) -> np.ndarray:
-    """``of_type`` of each row's drone type (its agent's name up to the first '-'), asked once per
-    distinct agent, not once per row."""
+def _per_agent(agents: np.ndarray, of_type: Callable[[str], Sequence[float]]) -> np.ndarray:
+    """``of_type`` (a few numbers) of each row's drone type (its agent's name up to the first '-'), one
+    row per agent; asked once per distinct agent, not once per row."""
     import pandas as pd
 
     code, names = pd.factorize(agents)
-    return np.array([of_type(str(name).split("-")[0]) for name in names], dtype=float).reshape(-1)[code]
+    values = [of_type(str(name).split("-")[0]) for name in names]
+    width = len(values[0]) if values else len(of_type(""))  # no rows: none, of that width
+    return np.array(values, dtype=float).reshape(len(values), width)[code]
 
 
 def _declared(record: Record) -> dict[str, Any]:
@@ -103,7 +105,7 @@ def check_energy(record: Record) -> list[Check]:
     if skip:
         return [skip]
     reserve = {t.id: t.reserve * t.energy_j / J_PER_KWH for t in drones.types}
-    floor_kwh = _per_agent(rows["agent"].to_numpy(), lambda kind: reserve.get(kind, np.nan))
+    floor_kwh = _per_agent(rows["agent"].to_numpy(), lambda kind: (reserve.get(kind, np.nan),))[:, 0]
     energy = rows["battery_kwh"].to_numpy(dtype=float)
     below = ~(energy >= floor_kwh - SLACK)  # NaN counts as below: a drone always holds some energy
     figure = f"lowest energy left {np.nanmin(energy):.3f} kWh over {len(rows)} points"
@@ -123,9 +125,9 @@ def check_kinematics(record: Record) -> list[Check]:
     by_type = {t.id: t for t in drones.types}
     p = _pieces(rows)
     span = p["t1"] - p["t0"]
-    cap, up, down = (_per_agent(p["agent"], lambda kind, rate=rate: getattr(by_type.get(kind), rate, 0.0))
-                     for rate in ("cruise_speed_mps", "climb_rate_mps", "descent_rate_mps"))
-    cap += wind.speed_mps + 3.0 * wind.gust_sd_mps
+    rates = ("cruise_speed_mps", "climb_rate_mps", "descent_rate_mps")
+    cap, up, down = _per_agent(p["agent"], lambda kind: [getattr(by_type.get(kind), r, 0.0) for r in rates]).T
+    cap = cap + wind.speed_mps + 3.0 * wind.gust_sd_mps
     with np.errstate(divide="ignore", invalid="ignore"):
         ground = np.where(span > 0, np.hypot(p["x1"] - p["x0"], p["y1"] - p["y0"]) / span, 0.0)
         climb = np.where(span > 0, (p["z1"] - p["z0"]) / span, 0.0)
