@@ -106,13 +106,13 @@ def _crossings(n: np.ndarray, m: np.ndarray, quad: np.ndarray, c: np.ndarray, h:
     with np.errstate(all="ignore"):
         x0 = n * (m / norm2)[..., None]  # the line's point nearest the origin
     e = np.stack([-n[..., 1], n[..., 0]], axis=-1)  # along the line
-    w, z = _apply(quad, e), _apply(quad, x0) + c[:, None, :]
-    alpha, beta, gamma = (w * w).sum(-1), (w * z).sum(-1), (z * z).sum(-1) - h[:, None] ** 2
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # a constant band's line (no normal) is all NaN, dropped later
+        w, z = _apply(quad, e), _apply(quad, x0) + c[:, None, :]
+        alpha, beta, gamma = (w * w).sum(-1), (w * z).sum(-1), (z * z).sum(-1) - h[:, None] ** 2
         root = np.sqrt(beta**2 - alpha * gamma)
         alpha = np.where(alpha > 1e-18 * (1.0 + (z * z).sum(-1)), alpha, np.nan)  # parallel to a strip: no crossing
         s = np.stack([(-beta - root) / alpha, (-beta + root) / alpha], axis=-1)  # (n, 6, 2)
-    points = x0[:, :, None, :] + s[..., None] * e[:, :, None, :]
+        points = x0[:, :, None, :] + s[..., None] * e[:, :, None, :]
     return points.reshape(len(n), 12, 2)
 
 
