@@ -9,8 +9,9 @@ a drone leaves only when its landing pad will be free; nothing is left to chance
 
 Only pairs that overlap in time are formed: committed segments are kept sorted by how long they
 last (in classes doubling in length) and then by start time, so each candidate segment finds its
-few neighbours in time by binary search, and a departure-slot search checks a whole batch of slots
-in one pass; whether a pair breaks the minima is :mod:`agents.drones.detection`'s question.
+few neighbours in time by binary search; whether a pair breaks the minima is
+:mod:`agents.drones.detection`'s question. The same index, widened by a look-ahead, gives the pairs
+whose forbidden departure delays (:mod:`agents.drones.departure_windows`) the slot search jumps by.
 """
 
 from __future__ import annotations

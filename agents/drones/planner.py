@@ -13,7 +13,12 @@ corridor flies another layer, and a vertical descent onto a pad. The plan must
 * leave the energy reserve intact.
 
 The departure-slot search tries the nominal flight and the resolution strategies' alternatives at
-each slot (:mod:`agents.drones.resolution`); with a ground hold it moves on to later slots.
+each slot (:mod:`agents.drones.resolution`), each from the first few free take-off pads; with a
+ground hold it moves on to a later slot. It does not step through later slots: it jumps to the
+first delay at which the nominal flight may be clear, the end of the union of the delays it may
+not leave at (:mod:`agents.drones.departure_windows`, one exact interval per pair of segments).
+Stepping (2 s, 4 s, ... 120 s) checked every slot in between and left up to a step later than the
+first clear moment. The exact check (:meth:`Airspace.conflicts_at`) still decides every flight.
 """
 
 from __future__ import annotations
