@@ -129,3 +129,50 @@ def test_the_earliest_clear_delay_against_a_scan(intervals, start) -> None:
     covered = [(x, any(a < x < b for a, b in zip(lo, hi))) for x in np.arange(start, 200.0, 0.5)]
     expected = next(x for x, c in covered if not c)
     assert earliest_clear_s(lo, hi, float(start)) == expected
+
+
+def _flight(agent: str, start_s: float, stops: list, speed_mps: float):
+    """A flight over ``stops`` (x, y, z): a minute on the pad, then straight at ``speed_mps`` in 3D."""
+    from gwangju_twin.agents.drones.airspace import Trajectory
+
+    t, points, phases = start_s + 60.0, [(start_s, *stops[0])], ["pad"]
+    for a, b in zip(stops, stops[1:]):
+        points.append((t, *a))
+        phases.append("cruise")
+        t += max(float(np.linalg.norm(np.subtract(b, a))) / speed_mps, 1.0)
+    points.append((t, *stops[-1]))
+    phases.append("landed")
+    return Trajectory(agent, np.array([p[0] for p in points]), np.array([p[1:] for p in points], dtype=float),
+                      tuple(phases), 150.0, 30.0)
+
+
+_stops = st.lists(st.tuples(st.integers(0, 1500).map(float), st.integers(0, 1500).map(float),
+                            st.sampled_from([0.0, 40.0, 60.0, 75.0, 100.0])), min_size=2, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(committed=st.lists(st.tuples(st.integers(0, 900).map(float), _stops, st.sampled_from([8.0, 15.0, 25.0])),
+                          min_size=1, max_size=6),
+       candidate=st.tuples(st.integers(0, 900).map(float), _stops, st.sampled_from([8.0, 15.0])),
+       from_s=st.integers(0, 300).map(float), delays=st.lists(_mm(0.0, 400.0), min_size=1, max_size=8))
+def test_the_airspace_forbids_exactly_the_delays_its_exact_check_rejects(committed, candidate, from_s, delays) -> None:
+    """Airspace.forbidden_at against Airspace.conflicts_at, over whole flights and the time index: a
+    delay inside the look-ahead window conflicts iff it lies in one of the forbidden intervals (away
+    from their ends); the earliest clear delay the jump takes is clear."""
+    from gwangju_twin.agents.drones.airspace import Airspace
+
+    airspace = Airspace()
+    for k, (start, stops, speed) in enumerate(committed):
+        airspace.commit(_flight(f"d-{k}", start, stops, speed))
+    mine = _flight("me-1", *candidate)
+    shape = airspace.segments_of(mine)
+    window_s = 400.0
+    ((lo, hi),) = airspace.forbidden_at(mine.agent, [shape], from_s=from_s, window_s=window_s)
+    for delay in (d for d in delays if from_s <= d <= from_s + window_s):
+        near_end = np.any(np.abs(lo - delay) < END_MARGIN_S) or np.any(np.abs(hi - delay) < END_MARGIN_S)
+        if not near_end:
+            inside = bool(np.any((lo < delay) & (delay < hi)))
+            assert bool(airspace.conflicts_at(mine.agent, [(shape, delay)])[0]) == inside, (delay, lo, hi)
+    jump = earliest_clear_s(lo, hi, from_s)
+    if jump <= from_s + window_s:
+        assert not airspace.conflicts_at(mine.agent, [(shape, jump + 1e-3)])[0]

@@ -309,7 +309,7 @@ class _Search:
         clears PREFER_NOMINAL_S earlier (worked out only when that may be)."""
         nominals = [v for v in free if v.option is self.options[0]][:1]
         ends = self._clear_ends(nominals, delay_s, window_s)
-        best = min(ends, default=math.inf)
+        best = min(ends, default=delay_s + window_s)
         if MANOEUVRE_JUMPS and best > delay_s + PREFER_NOMINAL_S:
             known = any(end < self.forbidden[id(v)][2] for v, end in zip(nominals, ends))  # clear inside the window
             firsts = {id(v.option): v for v in reversed(free) if v.option is not self.options[0]}
