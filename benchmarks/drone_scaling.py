@@ -43,9 +43,11 @@ def child(total: int) -> dict:
     started = time.perf_counter()
     figures = separation_figures(service.track.arrays(model.now_s), minima, terminals(service))
     check_s = time.perf_counter() - started
+    kpis = model.kpis()["drones"]
     return {"drones": total, "wall_s": wall_s, "cpu_s": cpu_s, "events": model.clock.processed, "flights": service.flights,
             "deliveries": service.delivered, "conflicts": service.conflicts, "check_s": check_s,
-            "track_points": len(service.rows), **figures}
+            "track_points": len(service.rows), "on_time": kpis["on_time_rate"], "delay_mean_s": kpis["delay_mean_s"],
+            "hold_h": kpis["ground_hold_h"], "slots": getattr(service.planner, "slots_tried", None), **figures}
 
 
 def main() -> None:
@@ -69,9 +71,11 @@ def main() -> None:
                               text=True)
         rows.append(json.loads(done.stdout.splitlines()[-1]))
         r = rows[-1]
+        slots = "-" if r["slots"] is None else f"{r['slots'] / max(r['flights'], 1):.2f}"
         print(f"| {r['drones']:,} | {r['wall_s']:.2f} s | {r['cpu_s']:.2f} s | {r['events']:,} | {r['events'] / r['wall_s']:,.0f} | "
               f"{r['flights']:,} | {r['conflicts']:,} | {r['losses_of_separation']} | {r['closest_approach_m']} m | "
-              f"{r['check_s']:.2f} s |", flush=True)
+              f"{r['check_s']:.2f} s | {r['deliveries']:,} | {r['on_time']} | {r['delay_mean_s']} s | {r['hold_h']} h | "
+              f"{slots} |", flush=True)
     if len(rows) > 1:
         print(f"growth exponent of wall time in drones: {slope([(r['drones'], r['wall_s']) for r in rows]):.2f}; "
               f"of CPU time: {slope([(r['drones'], r['cpu_s']) for r in rows]):.2f}; "

@@ -9,8 +9,9 @@ a drone leaves only when its landing pad will be free; nothing is left to chance
 
 Only pairs that overlap in time are formed: committed segments are kept sorted by how long they
 last (in classes doubling in length) and then by start time, so each candidate segment finds its
-few neighbours in time by binary search, and a departure-slot search checks a whole batch of slots
-in one pass; whether a pair breaks the minima is :mod:`agents.drones.detection`'s question.
+few neighbours in time by binary search; whether a pair breaks the minima is
+:mod:`agents.drones.detection`'s question. The same index, widened by a look-ahead, gives the pairs
+whose forbidden departure delays (:mod:`agents.drones.departure_windows`) the slot search jumps by.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from gwangju_twin.agents.drones.departure_windows import forbidden_delays
 from gwangju_twin.agents.drones.detection import Segments, pair_conflicts
 
 GROUND_PHASES = ("pad", "landed")  # on the ground: not subject to separation
@@ -91,6 +93,7 @@ class Airspace:
 
     def __init__(self) -> None:
         self._agents: list[str] = []  # owner index -> drone name
+        self._owned: dict[str, list[int]] = {}  # drone name -> its owner indices
         self._pending: list[tuple[Segments, float]] = []  # committed since the arrays were last merged, with landing
         self._store: Segments = Segments.of([])
         self._key = np.zeros(0)  # per stored segment: its duration class * KEY_SPAN_S + its start; sorted
@@ -111,6 +114,7 @@ class Airspace:
     def commit(self, trajectory: Trajectory) -> None:
         owner = len(self._agents)
         self._agents.append(trajectory.agent)
+        self._owned.setdefault(trajectory.agent, []).append(owner)
         segments = Segments.of([trajectory])
         if len(segments.t0):
             self._pending.append((Segments(np.full(len(segments.t0), owner), *(getattr(segments, f)
@@ -161,6 +165,35 @@ class Airspace:
             for k, owner in zip(mine.owner[rows[hit]].tolist(), self._store.owner[columns[hit]].tolist()):
                 found[k].add(owner)
         return [sorted({self._agents[o] for o in owners} - {agent}) for owners in found]
+
+    def forbidden_at(self, agent: str, shapes: list[Segments], *, from_s: float,
+                     window_s: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each shape (a flight of ``agent`` planned to leave now), the delays that would break the
+        minima against some committed flight, as intervals ``(lo, hi)``: complete for the delays in
+        ``[from_s, from_s + window_s]`` (:func:`agents.drones.departure_windows.forbidden_delays`
+        over the pairs the time index finds for any such delay)."""
+        self._merge()
+        sizes = [len(shape.t0) for shape in shapes]
+        if not (len(self._key) and sum(sizes)):
+            return [(np.zeros(0), np.zeros(0)) for _ in shapes]
+        t0 = np.concatenate([shape.t0 for shape in shapes])
+        t1 = np.concatenate([shape.t1 for shape in shapes])
+        p0, p1 = (np.concatenate([getattr(shape, f) for shape in shapes]) for f in ("p0", "p1"))
+        horizontal, vertical = (np.concatenate([getattr(shape, f) for shape in shapes]) for f in self.FIELDS[5:])
+        owner = np.repeat(np.arange(len(shapes)), sizes)
+        widened = Segments(owner, t0 + from_s, t1 + from_s + window_s, p0, p1, horizontal, vertical)
+        rows, columns = self._near(widened)
+        store = self._store
+        if agent in self._owned:
+            others = ~np.isin(store.owner[columns], self._owned[agent])
+            rows, columns = rows[others], columns[others]
+        lo, hi = forbidden_delays(np.stack([t0[rows], t1[rows]], axis=1), np.stack([p0[rows], p1[rows]], axis=1),
+                                  np.stack([store.t0[columns], store.t1[columns]], axis=1),
+                                  np.stack([store.p0[columns], store.p1[columns]], axis=1),
+                                  np.maximum(horizontal[rows], store.horizontal_m[columns]),
+                                  np.maximum(vertical[rows], store.vertical_m[columns]))
+        which = owner[rows]
+        return [(lo[which == k], hi[which == k]) for k in range(len(shapes))]
 
     def _near(self, mine: Segments) -> tuple[np.ndarray, np.ndarray]:
         """The (candidate segment, stored segment) pairs that overlap in time with boxes closer than the

@@ -13,12 +13,18 @@ corridor flies another layer, and a vertical descent onto a pad. The plan must
 * leave the energy reserve intact.
 
 The departure-slot search tries the nominal flight and the resolution strategies' alternatives at
-each slot (:mod:`agents.drones.resolution`); with a ground hold it moves on to later slots.
+each slot (:mod:`agents.drones.resolution`), each from the first few free take-off pads; with a
+ground hold it moves on to a later slot. It does not step through later slots: it jumps to the
+first delay at which the nominal flight may be clear, the end of the union of the delays it may
+not leave at (:mod:`agents.drones.departure_windows`, one exact interval per pair of segments).
+Stepping (2 s, 4 s, ... 120 s) checked every slot in between and left up to a step later than the
+first clear moment. The exact check (:meth:`Airspace.conflicts_at`) still decides every flight.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from gwangju_twin.agents.drones import flightpath
 from gwangju_twin.agents.drones.airspace import Airspace, Trajectory
+from gwangju_twin.agents.drones.departure_windows import earliest_clear_s
 from gwangju_twin.agents.drones.detection import Segments
 from gwangju_twin.agents.drones.drone import Flight
 from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S, phase_weights, trajectory_energy_j
@@ -41,8 +48,16 @@ if TYPE_CHECKING:
     from gwangju_twin.agents.drones.vertiports import VertiportLayout
 
 MAX_GROUND_HOLD_S = 2 * DAY_S
-MAX_SLOT_STEP_S = 120.0  # the departure-slot search doubles its step after each try that conflicts, up to this
-MAX_SLOT_BATCH = 64  # slots checked in one pass, at most
+LOOK_AHEAD_S = 1800.0  # how far past a slot the forbidden delays are worked out, at most (a tuning choice)
+FIRST_LOOK_AHEAD_S = 150.0  # and at first: twice the hold so far, between the two (short holds look little ahead)
+MIN_JUMP_S = 1e-3  # a jump shorter than this means the intervals' end and the exact check disagree (rounding)
+NUDGE_S = 0.5  # then the search moves on by this
+PAD_CHOICES = 3  # take-off pads tried per option at a slot: the first free ones (a tuning choice)
+PREFER_NOMINAL_S = 300.0  # with MANOEUVRE_JUMPS: a manoeuvre's clear delay is jumped to only if this much earlier
+# Jump also to where a manoeuvre (layer, offset, speed) clears first: better answers (500 drones, 16 h: 4,680
+# deliveries against 4,437) for twice the planning time; off, the jumps follow the nominal flight alone and
+# the manoeuvres are still tried, exactly, at every slot.
+MANOEUVRE_JUMPS = False
 
 
 @dataclass
@@ -112,6 +127,7 @@ class FlightPlanner:
         self.places, self.config, self.pads, self.paths = places, places.config, pads, paths
         self.strategies, self.hold = strategies, hold
         self.airspace = Airspace()
+        self.slots_tried = 0  # departure slots checked after the quick path (a figure for the benchmarks)
 
     def minima(self, kind: DroneType) -> tuple[float, float]:
         """A type's separation minima: its own if it sets them, else the airspace's."""
@@ -152,6 +168,7 @@ class _Search:
         self.takeoff_pads: dict[tuple[int, float], int | None] = {}
         self.shapes: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
         self.free_takeoff: dict[tuple[float, float], list[int]] = {}
+        self.forbidden: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}  # id(variant) -> its intervals, until
         self.options = self._options(alternatives=False)
 
     def _trajectory(self, shape: Shape, pads_xy: tuple) -> Trajectory:
@@ -221,20 +238,31 @@ class _Search:
     def _variant(self, k: int, delay_s: float) -> Variant | None:
         """Option ``k`` at ``delay_s`` from the first free pads with free paths, or None (none such, or the
         reserve broken)."""
+        variants = self._variants(k, delay_s, pads=1)
+        return variants[0] if variants else None
+
+    def _variants(self, k: int, delay_s: float, *, pads: int = 0) -> list[Variant]:
+        """Option ``k`` at ``delay_s`` from each of the first PAD_CHOICES free take-off pads with free paths
+        (and the first free landing pad), in pad order, leaving out those that would break the reserve."""
         option = self.options[k]
         takeoff, landing = self._pads(option, delay_s)
         if (k, delay_s) not in self.takeoff_pads:
-            self.takeoff_pads[k, delay_s] = next((pad for pad, clear in takeoff if clear == 0.0), None)
-        pads = (self.takeoff_pads[k, delay_s], next((pad for pad, clear in landing if clear == 0.0), None))
-        if None in pads:
-            return None
+            self.takeoff_pads[k, delay_s] = list(itertools.islice((pad for pad, clear in takeoff if clear == 0.0),
+                                                                  PAD_CHOICES))
+        landing_pad = next((pad for pad, clear in landing if clear == 0.0), None)
+        if landing_pad is None:
+            return []
+        found = [self._with_pads(k, (pad, landing_pad)) for pad in self.takeoff_pads[k, delay_s][:pads or None]]
+        return [v for v in found if v is not None]
+
+    def _with_pads(self, k: int, pads: tuple[int, int]) -> Variant | None:
         key = (k, *pads)
         if key not in self.variants:
             first, airborne, weights = self._shape(k)
             xy = (self.origin.pads_xy_m[pads[0]], self.landing.pads_xy_m[pads[1]])
-            trajectory = flightpath.with_pads(option.trajectory, xy, first)
+            trajectory = flightpath.with_pads(self.options[k].trajectory, xy, first)
             kind = self.drone.type
-            variant = Variant(option, pads, trajectory, kind, self.payload_kg, weights, airborne)
+            variant = Variant(self.options[k], pads, trajectory, kind, self.payload_kg, weights, airborne)
             ok = k == 0 or self.drone.energy_j - variant.energy_j >= kind.reserve * kind.energy_j
             self.variants[key] = variant if ok else None
         return self.variants[key]
@@ -248,49 +276,74 @@ class _Search:
                               phase_weights(self.drone.type, trajectory))
         return self.shapes[k]
 
-    def _slots(self, step_s: float) -> Iterator[tuple[float, list[Variant], bool]]:
-        """Departure slots in the order the search tries them: ``(delay_s, variants whose pads are free,
-        final)``. Each slot starts where the nominal flight finds pads free; the ground hold gives the
-        gap to the next. ``final``: no deconfliction, or the longest ground hold reached."""
-        planner, delay_s = self.planner, 0.0
-        steps = planner.hold.steps(step_s) if planner.hold else None
-        deconflict = bool(planner.hold or planner.strategies)
-        while True:
-            delay_s += self.pad_wait_s(self.options[0], delay_s)
-            free = [v for v in (self._variant(k, delay_s) for k in range(len(self.options))) if v is not None]
-            final = not deconflict or delay_s >= MAX_GROUND_HOLD_S or not free
-            yield delay_s, free, final
-            if final:
-                return
-            delay_s += next(steps) if steps else step_s
-
     def run(self) -> Choice:
-        """The first clear option at the earliest slot, slots checked a batch at a time (1, 2, 4, ...):
-        the same answer as one at a time, with far fewer passes when the airspace is busy."""
-        kind = self.drone.type
-        step_s = float(np.clip(self.minima[0] / kind.cruise_speed_mps / 2.0, 2.0, 30.0))
+        """The first clear option at the earliest slot. Each slot starts where the nominal flight finds
+        pads free; every option whose pads are free there is checked exactly (:meth:`Airspace.conflicts_at`);
+        when none is clear the search jumps to the next slot where one may be (:meth:`_next_slot`)."""
         quick = self._nominal_now()
         if quick is not None:
             return quick
         self.options = self._options(alternatives=True)
-        slots = self._slots(step_s)
+        planner, delay_s = self.planner, self.pad_wait_s(self.options[0], 0.0)
+        deconflict = bool(planner.hold or planner.strategies)
         first: tuple[list[str], float] | None = None
-        batch = 1
         while True:
-            tried = list(itertools.islice(slots, batch))
-            batch = min(2 * batch, MAX_SLOT_BATCH)
-            checks = [(v.segments, delay) for delay, free, final in tried if not final for v in free]
-            hits = iter(self.planner.airspace.conflicts_at(self.drone.name, checks))
-            for delay, free, final in tried:
-                if final:
-                    conflicts, first_delay = first or ([], 0.0)
-                    return Choice(free[0] if free else self._fallback(delay), delay, conflicts, first_delay, False)
-                found = [next(hits) for _ in free]
-                if first is None:
-                    first = (found[0], delay)
-                clear = next((v for v, hit in zip(free, found) if not hit), None)
-                if clear is not None or self.planner.hold is None:
-                    return Choice(clear or free[0], delay, first[0], first[1], clear is not None)
+            free = [v for k in range(len(self.options)) for v in self._variants(k, delay_s)]
+            if not deconflict or delay_s >= MAX_GROUND_HOLD_S or not free:
+                conflicts, first_delay = first or ([], 0.0)
+                return Choice(free[0] if free else self._fallback(delay_s), delay_s, conflicts, first_delay, False)
+            planner.slots_tried += 1
+            found = planner.airspace.conflicts_at(self.drone.name, [(v.segments, delay_s) for v in free])
+            if first is None:
+                first = (found[0], delay_s)
+            clear = next((v for v, hit in zip(free, found) if not hit), None)
+            if clear is not None or planner.hold is None:
+                return Choice(clear or free[0], delay_s, first[0], first[1], clear is not None)
+            window_s = min(planner.hold.window_s, max(FIRST_LOOK_AHEAD_S, 2.0 * (delay_s - first[1])))
+            delay_s = self._aligned(self._next_slot(free, delay_s, window_s))
+
+    def _next_slot(self, free: list[Variant], delay_s: float, window_s: float) -> float:
+        """The least delay after ``delay_s`` at which the nominal flight (from its first free pads) may be
+        clear: the end of the union of its forbidden delays (:meth:`Airspace.forbidden_at`), looked for up
+        to ``window_s`` ahead. With MANOEUVRE_JUMPS, a manoeuvre's (from its first pads) instead when it
+        clears PREFER_NOMINAL_S earlier (worked out only when that may be)."""
+        nominals = [v for v in free if v.option is self.options[0]][:1]
+        ends = self._clear_ends(nominals, delay_s, window_s)
+        best = min(ends, default=delay_s + window_s)
+        if MANOEUVRE_JUMPS and best > delay_s + PREFER_NOMINAL_S:
+            known = any(end < self.forbidden[id(v)][2] for v, end in zip(nominals, ends))  # clear inside the window
+            firsts = {id(v.option): v for v in reversed(free) if v.option is not self.options[0]}
+            other = min(self._clear_ends(list(firsts.values()), delay_s, window_s), default=math.inf)
+            best = best if (best <= other + PREFER_NOMINAL_S if known else best <= other) else other
+        # Clear by the intervals yet not by the exact check: rounding at an interval's end.
+        return best if best > delay_s + MIN_JUMP_S else delay_s + NUDGE_S
+
+    def _clear_ends(self, variants: list[Variant], delay_s: float, window_s: float) -> list[float]:
+        """Each variant's earliest clear delay from ``delay_s`` (at most the end of its window, where
+        nothing more is known), its intervals kept while the search stays in their window."""
+        stale = [v for v in variants
+                 if id(v) not in self.forbidden or self.forbidden[id(v)][2] < delay_s + window_s / 2]
+        if stale:
+            found = self.planner.airspace.forbidden_at(self.drone.name, [v.segments for v in stale], from_s=delay_s,
+                                                       window_s=window_s)
+            for variant, (lo, hi) in zip(stale, found):
+                self.forbidden[id(variant)] = (lo, hi, delay_s + window_s)
+        ends = []
+        for variant in variants:
+            lo, hi, until_s = self.forbidden[id(variant)]
+            ends.append(min(earliest_clear_s(lo, hi, delay_s), until_s))
+        return ends
+
+    def _aligned(self, delay_s: float) -> float:
+        """The first delay from ``delay_s`` whose departure falls on a whole millisecond (trajectory times
+        are written in ms) with pads free for the nominal flight."""
+        while True:
+            aligned = math.ceil((self.now_s + delay_s) * 1000.0) / 1000.0 - self.now_s
+            delay_s = aligned if aligned >= delay_s else aligned + 1e-3
+            wait_s = self.pad_wait_s(self.options[0], delay_s)
+            if wait_s == 0.0:
+                return delay_s
+            delay_s += wait_s
 
     def _nominal_now(self) -> Choice | None:
         """The nominal flight at the first slot, when it is clear: most flights, checked alone."""

@@ -5,7 +5,7 @@ a candidate flight conflicts). A strategy only proposes alternatives to a flight
 conflicts; the planner tries the nominal plan and then each strategy's alternatives in the order
 the strategies are given, at each departure slot, and keeps the first that is clear (BlueSky's
 ``ConflictResolution`` plug-ins, chosen by name, play the same part). :class:`GroundHold` is the
-last resort: it moves the departure, so the planner asks it for the next slot only when no
+last resort: it moves the departure, so the planner looks for the next slot only when no
 alternative is clear at the current one.
 
 Every resolution the planner applies is recorded as a ``resolution`` event with its kind.
@@ -14,7 +14,7 @@ Every resolution the planner applies is recorded as a ``resolution`` event with 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -100,20 +100,14 @@ class SpeedChange(Resolution):
 
 
 class GroundHold:
-    """Delay the departure: slots ``step_s`` apart, the step doubling up to ``max_step_s`` (busy
-    airspace: look further ahead, faster), until ``max_hold_s``."""
+    """Delay the departure, up to ``max_hold_s``: to the first later moment at which some option may
+    be clear, found from the delays each option may not leave at (the forbidden intervals of
+    :mod:`agents.drones.departure_windows`), worked out ``window_s`` ahead of the slot at a time."""
 
     kind = "ground_hold"
 
-    def __init__(self, *, max_step_s: float, max_hold_s: float) -> None:
-        self.max_step_s, self.max_hold_s = max_step_s, max_hold_s
-
-    def steps(self, first_step_s: float) -> Iterator[float]:
-        """The gaps between one departure slot and the next."""
-        step_s = first_step_s
-        while True:
-            yield step_s
-            step_s = min(2.0 * step_s, self.max_step_s)
+    def __init__(self, *, window_s: float, max_hold_s: float) -> None:
+        self.window_s, self.max_hold_s = window_s, max_hold_s
 
     @staticmethod
     def detail(hold_s: float) -> str:

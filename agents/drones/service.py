@@ -31,7 +31,7 @@ from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S, flight_energy_j, re
 from gwangju_twin.agents.drones.figures import drone_kpis
 from gwangju_twin.agents.drones.flightpath import path_windows
 from gwangju_twin.agents.drones.places import Leg, Places
-from gwangju_twin.agents.drones.planner import MAX_GROUND_HOLD_S, MAX_SLOT_STEP_S, FlightPlanner
+from gwangju_twin.agents.drones.planner import LOOK_AHEAD_S, MAX_GROUND_HOLD_S, FlightPlanner
 from gwangju_twin.agents.drones.resolution import STRATEGIES, TACTICAL_ORDER, GroundHold, SpeedChange
 from gwangju_twin.agents.drones.vertiports import PadSet, PathBook
 from gwangju_twin.errors import RoutingError, TwinError
@@ -86,7 +86,7 @@ class DroneService:
             self._idle.setdefault((drone.home, drone.type.id), []).append((self._order[drone], drone))
         strategies = [SpeedChange(TACTICAL_SPEEDS) if name == "speed" else STRATEGIES[name]()
                       for name in TACTICAL_ORDER] if config.tactical else []
-        hold = GroundHold(max_step_s=MAX_SLOT_STEP_S, max_hold_s=MAX_GROUND_HOLD_S) if config.strategic else None
+        hold = GroundHold(window_s=LOOK_AHEAD_S, max_hold_s=MAX_GROUND_HOLD_S) if config.strategic else None
         self.planner = FlightPlanner(self.places, self.pads, self.paths, strategies=strategies, hold=hold)
         self._track = Tracks()  # every drone's recorded track, also when trajectories are not written
         self._pending: list[tuple] = []  # flights recorded, their points not yet in the tracks (_record)
