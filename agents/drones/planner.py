@@ -53,11 +53,9 @@ FIRST_LOOK_AHEAD_S = 150.0  # and at first: twice the hold so far, between the t
 MIN_JUMP_S = 1e-3  # a jump shorter than this means the intervals' end and the exact check disagree (rounding)
 NUDGE_S = 0.5  # then the search moves on by this
 PAD_CHOICES = 3  # take-off pads tried per option at a slot: the first free ones (a tuning choice)
-PREFER_NOMINAL_S = 300.0  # with MANOEUVRE_JUMPS: a manoeuvre's clear delay is jumped to only if this much earlier
-# Jump also to where a manoeuvre (layer, offset, speed) clears first: better answers (500 drones, 16 h: 4,680
-# deliveries against 4,437) for twice the planning time; off, the jumps follow the nominal flight alone and
-# the manoeuvres are still tried, exactly, at every slot.
-MANOEUVRE_JUMPS = False
+# Jumps follow the nominal flight alone; the manoeuvres are still tried, exactly, at every slot. Jumping also
+# to where a manoeuvre clears first (by 300 s) gave better answers (500 drones, 16 h: 4,680 deliveries
+# against 4,437) for twice the planning time; to wherever one clears first, worse (benchmarks/RESULTS.md).
 
 
 @dataclass
@@ -305,16 +303,10 @@ class _Search:
     def _next_slot(self, free: list[Variant], delay_s: float, window_s: float) -> float:
         """The least delay after ``delay_s`` at which the nominal flight (from its first free pads) may be
         clear: the end of the union of its forbidden delays (:meth:`Airspace.forbidden_at`), looked for up
-        to ``window_s`` ahead. With MANOEUVRE_JUMPS, a manoeuvre's (from its first pads) instead when it
-        clears PREFER_NOMINAL_S earlier (worked out only when that may be)."""
+        to ``window_s`` ahead."""
         nominals = [v for v in free if v.option is self.options[0]][:1]
         ends = self._clear_ends(nominals, delay_s, window_s)
         best = min(ends, default=delay_s + window_s)
-        if MANOEUVRE_JUMPS and best > delay_s + PREFER_NOMINAL_S:
-            known = any(end < self.forbidden[id(v)][2] for v, end in zip(nominals, ends))  # clear inside the window
-            firsts = {id(v.option): v for v in reversed(free) if v.option is not self.options[0]}
-            other = min(self._clear_ends(list(firsts.values()), delay_s, window_s), default=math.inf)
-            best = best if (best <= other + PREFER_NOMINAL_S if known else best <= other) else other
         # Clear by the intervals yet not by the exact check: rounding at an interval's end.
         return best if best > delay_s + MIN_JUMP_S else delay_s + NUDGE_S
 
