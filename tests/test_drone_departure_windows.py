@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from gwangju_twin.agents.drones.departure_windows import earliest_clear_s, forbidden_delays
 from gwangju_twin.agents.drones.detection import Segments, pair_conflicts
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 END_MARGIN_S = 1e-4  # delays this close to an interval's end are not compared (the end itself is rounding's)
@@ -123,10 +123,10 @@ def test_level_flights_a_vertical_minimum_apart_never_conflict() -> None:
 @given(intervals=st.lists(st.tuples(st.integers(-50, 50), st.integers(0, 30)), max_size=12),
        start=st.integers(-60, 60))
 def test_the_earliest_clear_delay_against_a_scan(intervals, start) -> None:
-    """The least delay >= start in none of the open intervals, against a scan in steps of 0.5."""
+    """The least delay >= start in none of the intervals [lo, hi), against a scan in steps of 0.5."""
     lo = np.array([float(a) for a, _ in intervals])
     hi = np.array([float(a + w) for a, w in intervals])
-    covered = [(x, any(a < x < b for a, b in zip(lo, hi))) for x in np.arange(start, 200.0, 0.5)]
+    covered = [(x, any(a <= x < b for a, b in zip(lo, hi))) for x in np.arange(start, 200.0, 0.5)]
     expected = next(x for x, c in covered if not c)
     assert earliest_clear_s(lo, hi, float(start)) == expected
 
@@ -155,6 +155,10 @@ _stops = st.lists(st.tuples(st.integers(0, 1500).map(float), st.integers(0, 1500
                           min_size=1, max_size=6),
        candidate=st.tuples(st.integers(0, 900).map(float), _stops, st.sampled_from([8.0, 15.0])),
        from_s=st.integers(0, 300).map(float), delays=st.lists(_mm(0.0, 400.0), min_size=1, max_size=8))
+# Two flights standing still at one point, the candidate's interval starting exactly at the search's start:
+# the jump must not stop there (the next millisecond conflicts).
+@example(committed=[(1.0, [(0.0, 0.0, 0.0), (0.0, 0.0, 0.0)], 8.0)],
+         candidate=(0.0, [(0.0, 0.0, 0.0), (0.0, 0.0, 0.0)], 8.0), from_s=0.0, delays=[0.0])
 def test_the_airspace_forbids_exactly_the_delays_its_exact_check_rejects(committed, candidate, from_s, delays) -> None:
     """Airspace.forbidden_at against Airspace.conflicts_at, over whole flights and the time index: a
     delay inside the look-ahead window conflicts iff it lies in one of the forbidden intervals (away

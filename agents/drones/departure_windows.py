@@ -151,8 +151,10 @@ def _apply(quad: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def earliest_clear_s(lo: np.ndarray, hi: np.ndarray, from_s: float) -> float:
-    """The least delay ``>= from_s`` inside none of the open intervals ``(lo[k], hi[k])``: ``from_s``
-    itself or one of the ends ``hi`` (the union of the intervals ends only at those)."""
+    """The least delay ``>= from_s`` in none of the intervals ``[lo[k], hi[k])``: ``from_s`` itself or one
+    of the ends ``hi`` (the union of the intervals ends only at those). An interval's start counts as
+    taken: a delay exactly there only touches the minima, and the next millisecond breaks them, so
+    the delay returned is always followed by clear time (the search rounds departures up to ms)."""
     keep = hi > from_s
     lo, hi = lo[keep], hi[keep]
     if not len(lo):
@@ -160,6 +162,6 @@ def earliest_clear_s(lo: np.ndarray, hi: np.ndarray, from_s: float) -> float:
     order = np.argsort(lo, kind="stable")
     lo_sorted, reach = lo[order], np.maximum.accumulate(hi[order])
     candidates = np.sort(np.concatenate([[from_s], hi]))
-    last = np.searchsorted(lo_sorted, candidates, side="left") - 1  # the intervals starting before each
+    last = np.searchsorted(lo_sorted, candidates, side="right") - 1  # the intervals starting at or before each
     covered = (last >= 0) & (reach[np.maximum(last, 0)] > candidates)
     return float(candidates[np.argmax(~covered)])
