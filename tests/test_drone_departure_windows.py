@@ -9,6 +9,7 @@ from gwangju_twin.agents.drones.departure_windows import earliest_clear_s, forbi
 from gwangju_twin.agents.drones.detection import Segments, pair_conflicts
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from straight_flights import STOPS, flight
 
 END_MARGIN_S = 1e-4  # delays this close to an interval's end are not compared (the end itself is rounding's)
 
@@ -102,7 +103,7 @@ def test_in_trail_on_one_lane_keeps_the_horizontal_minimum_in_time() -> None:
     assert lo == pytest.approx(-5.0, abs=1e-6) and hi == pytest.approx(5.0, abs=1e-6)
 
 
-def test_a_climb_under_a_crossing_flight() -> None:
+def test_a_climb_under_a_crossingflight() -> None:
     """Analytic: a vertical climb 0 -> 60 m at 2 m/s (0-30 s) at the origin; a crossing flight at 60 m
     along x at 10 m/s over the origin at t = 100 s. Minima 50 m and 30 m: the climb is within 30 m
     of 60 m from its 15th second on (and stays at the top point only at 30 s), the crossing is within
@@ -131,29 +132,11 @@ def test_the_earliest_clear_delay_against_a_scan(intervals, start) -> None:
     assert earliest_clear_s(lo, hi, float(start)) == expected
 
 
-def _flight(agent: str, start_s: float, stops: list, speed_mps: float):
-    """A flight over ``stops`` (x, y, z): a minute on the pad, then straight at ``speed_mps`` in 3D."""
-    from gwangju_twin.agents.drones.airspace import Trajectory
-
-    t, points, phases = start_s + 60.0, [(start_s, *stops[0])], ["pad"]
-    for a, b in zip(stops, stops[1:]):
-        points.append((t, *a))
-        phases.append("cruise")
-        t += max(float(np.linalg.norm(np.subtract(b, a))) / speed_mps, 1.0)
-    points.append((t, *stops[-1]))
-    phases.append("landed")
-    return Trajectory(agent, np.array([p[0] for p in points]), np.array([p[1:] for p in points], dtype=float),
-                      tuple(phases), 150.0, 30.0)
-
-
-_stops = st.lists(st.tuples(st.integers(0, 1500).map(float), st.integers(0, 1500).map(float),
-                            st.sampled_from([0.0, 40.0, 60.0, 75.0, 100.0])), min_size=2, max_size=5)
-
 
 @settings(max_examples=60, deadline=None)
-@given(committed=st.lists(st.tuples(st.integers(0, 900).map(float), _stops, st.sampled_from([8.0, 15.0, 25.0])),
+@given(committed=st.lists(st.tuples(st.integers(0, 900).map(float), STOPS, st.sampled_from([8.0, 15.0, 25.0])),
                           min_size=1, max_size=6),
-       candidate=st.tuples(st.integers(0, 900).map(float), _stops, st.sampled_from([8.0, 15.0])),
+       candidate=st.tuples(st.integers(0, 900).map(float), STOPS, st.sampled_from([8.0, 15.0])),
        from_s=st.integers(0, 300).map(float), delays=st.lists(_mm(0.0, 400.0), min_size=1, max_size=8))
 # Two flights standing still at one point, the candidate's interval starting exactly at the search's start:
 # the jump must not stop there (the next millisecond conflicts).
@@ -167,8 +150,8 @@ def test_the_airspace_forbids_exactly_the_delays_its_exact_check_rejects(committ
 
     airspace = Airspace()
     for k, (start, stops, speed) in enumerate(committed):
-        airspace.commit(_flight(f"d-{k}", start, stops, speed))
-    mine = _flight("me-1", *candidate)
+        airspace.commit(flight(f"d-{k}", start, stops, speed))
+    mine = flight("me-1", *candidate)
     shape = airspace.segments_of(mine)
     window_s = 400.0
     ((lo, hi),) = airspace.forbidden_at(mine.agent, [shape], from_s=from_s, window_s=window_s)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import shapely
 from gwangju_twin import runner, scenario
-from gwangju_twin.agents.drones.airspace import Trajectory
 from gwangju_twin.agents.drones.audit import separation_figures
 from gwangju_twin.agents.drones.energy import TAKEOFF_PAD_S
 from gwangju_twin.areas import load_area
@@ -18,6 +17,7 @@ from gwangju_twin.model import TwinModel
 from gwangju_twin.world import World
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from straight_flights import STOPS, flight
 
 FREE_ZONE = scenario.packaged()["drone_free_zone"]
 CARGO = scenario.packaged()["cargo_link"]
@@ -406,29 +406,11 @@ def test_impossible_flights_and_bad_references_are_one_line() -> None:
                                            'end = "nowhere"\n\n[[drones.corridors]]'}))
 
 
-def _flight(agent: str, start_s: float, stops: list[tuple[float, float, float]], speed_mps: float) -> Trajectory:
-    """A flight over ``stops`` (x, y, z): a minute on the pad, then straight at ``speed_mps`` in 3D."""
-    t, points = start_s + 60.0, [(start_s, *stops[0])]
-    phases = ["pad"]
-    for a, b in zip(stops, stops[1:]):
-        points.append((t, *a))
-        phases.append("cruise")
-        t += max(float(np.linalg.norm(np.subtract(b, a))) / speed_mps, 1.0)
-    points.append((t, *stops[-1]))
-    phases.append("landed")
-    return Trajectory(agent, np.array([p[0] for p in points]), np.array([p[1:] for p in points], dtype=float),
-                      tuple(phases), 150.0, 30.0)
-
-
-_coordinate = st.integers(min_value=0, max_value=1500).map(float)
-_stops = st.lists(st.tuples(_coordinate, _coordinate, st.sampled_from([0.0, 40.0, 60.0, 75.0, 100.0])),
-                  min_size=2, max_size=5)
-
 
 @settings(max_examples=60, deadline=None)
-@given(committed=st.lists(st.tuples(st.integers(min_value=0, max_value=900).map(float), _stops,
+@given(committed=st.lists(st.tuples(st.integers(min_value=0, max_value=900).map(float), STOPS,
                                     st.sampled_from([8.0, 15.0, 25.0])), min_size=1, max_size=6),
-       candidate=st.tuples(st.integers(min_value=0, max_value=900).map(float), _stops, st.sampled_from([8.0, 15.0])),
+       candidate=st.tuples(st.integers(min_value=0, max_value=900).map(float), STOPS, st.sampled_from([8.0, 15.0])),
        delays=st.lists(st.integers(min_value=0, max_value=600).map(float), min_size=1, max_size=5))
 def test_the_airspace_index_finds_exactly_the_conflicts_the_checker_sees(committed, candidate, delays) -> None:
     """The planner's time-indexed airspace against the audit's separation checker (which shares none
@@ -439,10 +421,10 @@ def test_the_airspace_index_finds_exactly_the_conflicts_the_checker_sees(committ
     from gwangju_twin.agents.drones.audit import _encounter
 
     airspace = Airspace()
-    flights = [_flight(f"d-{k}", start, stops, speed) for k, (start, stops, speed) in enumerate(committed)]
-    for flight in flights:
-        airspace.commit(flight)
-    mine = _flight("me-1", *candidate)
+    flights = [flight(f"d-{k}", start, stops, speed) for k, (start, stops, speed) in enumerate(committed)]
+    for committed_flight in flights:
+        airspace.commit(committed_flight)
+    mine = flight("me-1", *candidate)
 
     def pieces(trajectory):
         return [(float(trajectory.t_s[i]), float(trajectory.t_s[i + 1]), trajectory.agent, trajectory.xyz_m[i],
