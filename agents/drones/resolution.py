@@ -100,9 +100,10 @@ class SpeedChange(Resolution):
 
 
 class GroundHold:
-    """Delay the departure, up to ``max_hold_s``: to the first later moment at which some option may
-    be clear, found from the delays each option may not leave at (the forbidden intervals of
-    :mod:`agents.drones.departure_windows`), worked out ``window_s`` ahead of the slot at a time."""
+    """Delay the departure, up to ``max_hold_s``: to the first later moment at which the nominal flight
+    may be clear, found from the delays it may not leave at (the forbidden intervals of
+    :mod:`agents.drones.departure_windows`), worked out at most ``window_s`` ahead of the slot at a
+    time; every option is checked again, exactly, at each such slot."""
 
     kind = "ground_hold"
 
