@@ -16,7 +16,7 @@ whose forbidden departure delays (:mod:`agents.drones.departure_windows`) the sl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from gwangju_twin.agents.drones.departure_windows import forbidden_delays
@@ -156,10 +156,8 @@ class Airspace:
         sizes = [len(shape.t0) for shape, _ in tries]
         if len(self._key) and sum(sizes):
             shift = np.repeat(np.array([delay for _, delay in tries]), sizes)
-            mine = Segments(np.repeat(np.arange(len(tries)), sizes),
-                            np.concatenate([shape.t0 for shape, _ in tries]) + shift,
-                            np.concatenate([shape.t1 for shape, _ in tries]) + shift,
-                            *(np.concatenate([getattr(shape, f) for shape, _ in tries]) for f in self.FIELDS[3:]))
+            stacked = self._stacked([shape for shape, _ in tries])
+            mine = replace(stacked, t0=stacked.t0 + shift, t1=stacked.t1 + shift)
             rows, columns = self._near(mine)
             hit = pair_conflicts(mine, rows, self._store, columns)
             for k, owner in zip(mine.owner[rows[hit]].tolist(), self._store.owner[columns[hit]].tolist()):
@@ -176,13 +174,9 @@ class Airspace:
         sizes = [len(shape.t0) for shape in shapes]
         if not (len(self._key) and sum(sizes)):
             return [(np.zeros(0), np.zeros(0)) for _ in shapes]
-        t0 = np.concatenate([shape.t0 for shape in shapes])
-        t1 = np.concatenate([shape.t1 for shape in shapes])
-        p0, p1 = (np.concatenate([getattr(shape, f) for shape in shapes]) for f in ("p0", "p1"))
-        horizontal, vertical = (np.concatenate([getattr(shape, f) for shape in shapes]) for f in self.FIELDS[5:])
-        owner = np.repeat(np.arange(len(shapes)), sizes)
-        widened = Segments(owner, t0 + from_s, t1 + from_s + window_s, p0, p1, horizontal, vertical)
-        rows, columns = self._near(widened)
+        stacked = self._stacked(shapes)
+        (owner, t0, t1, p0, p1, horizontal, vertical) = (getattr(stacked, f) for f in self.FIELDS)
+        rows, columns = self._near(replace(stacked, t0=t0 + from_s, t1=t1 + from_s + window_s))
         store = self._store
         if agent in self._owned:
             others = ~np.isin(store.owner[columns], self._owned[agent])
@@ -194,6 +188,12 @@ class Airspace:
                                   np.maximum(vertical[rows], store.vertical_m[columns]))
         which = owner[rows]
         return [(lo[which == k], hi[which == k]) for k in range(len(shapes))]
+
+    def _stacked(self, shapes: list[Segments]) -> Segments:
+        """Several candidates' segments as one, each segment's owner the index of its shape."""
+        sizes = [len(shape.t0) for shape in shapes]
+        return Segments(np.repeat(np.arange(len(shapes)), sizes),
+                        *(np.concatenate([getattr(shape, f) for shape in shapes]) for f in self.FIELDS[1:]))
 
     def _near(self, mine: Segments) -> tuple[np.ndarray, np.ndarray]:
         """The (candidate segment, stored segment) pairs that overlap in time with boxes closer than the

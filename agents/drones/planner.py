@@ -163,7 +163,7 @@ class _Search:
         reach_m = max(_reach_m(self.origin), _reach_m(self.landing))
         self.margin_s = 2.0 * reach_m / (0.25 * drone.type.cruise_speed_mps) + 1.0  # pad choice changes the timing
         self.variants: dict[tuple[int, int, int], Variant | None] = {}
-        self.takeoff_pads: dict[tuple[int, float], int | None] = {}
+        self.takeoff_pads: dict[tuple[int, float], list[int]] = {}  # (option, delay) -> the first free pads
         self.shapes: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
         self.free_takeoff: dict[tuple[float, float], list[int]] = {}
         self.forbidden: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}  # id(variant) -> its intervals, until
